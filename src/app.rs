@@ -1,0 +1,706 @@
+//! The application state and its pure update step (the Elm architecture).
+//!
+//! [`App::update`] takes one [`Event`] (a key, a mouse wheel turn, a resize,
+//! something from the network, a line from standard input), changes the
+//! state, and returns the [`Effect`]s the runtime must carry out: frames to
+//! send and when to quit. It does no IO itself, so every behaviour can be
+//! tested by feeding it events. Rendering reads the state in [`crate::ui`].
+
+use std::net::SocketAddr;
+
+use chrono::FixedOffset;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+
+use crate::history::{AuthorId, Entry, History, SystemEvent};
+use crate::input::Input;
+use crate::net::{ConnId, JoinHint, LeftReason, NetEvent, PeerInfo};
+use crate::protocol::frame::MAX_TEXT_LEN;
+use crate::protocol::{ChatMessage, Frame, MessageId};
+use crate::text::sanitize_text;
+use crate::ui;
+use crate::ui::messages::{Pane, Scroll};
+
+/// Rows one turn of the mouse wheel scrolls.
+pub const WHEEL_ROWS: usize = 3;
+
+/// The line that ends the conversation on both sides.
+pub const EXIT_COMMAND: &str = "exit";
+
+/// Which end of the conversation this program is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// Listening for guests.
+    Host {
+        /// The address we listen on.
+        local: SocketAddr,
+        /// Commands a guest can use to reach us.
+        hints: Vec<JoinHint>,
+    },
+    /// Joined a host.
+    Guest,
+}
+
+/// The state of the conversation's connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    /// A host with no guest yet, or whose guest left.
+    Waiting,
+    /// Talking to this peer.
+    Connected(PeerInfo),
+}
+
+/// How the program ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exit {
+    /// Process exit status.
+    pub code: i32,
+    /// A line to print once the terminal is restored.
+    pub message: Option<String>,
+}
+
+/// Everything that can happen to the app.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A key press.
+    Key(KeyEvent),
+    /// A mouse event (only the wheel is used).
+    Mouse(MouseEvent),
+    /// Text pasted into the terminal.
+    Paste(String),
+    /// The terminal is now this many columns and rows.
+    Resize(u16, u16),
+    /// A complete line to send, as from standard input in headless mode.
+    Submit(String),
+    /// Standard input ended (headless): leave.
+    EndOfInput,
+    /// The process was asked to stop (SIGTERM, SIGHUP): leave with this status.
+    Terminate(i32),
+    /// Something happened on the network.
+    Net(NetEvent),
+}
+
+/// Something the runtime must do for the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Send a frame to a peer.
+    Send {
+        /// The connection.
+        to: ConnId,
+        /// The frame.
+        frame: Frame,
+    },
+    /// Stop the program.
+    Quit(Exit),
+}
+
+/// Where the time comes from: the system clock, or a fixed time for tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock.
+    System,
+    /// Always this many ms since the Unix epoch.
+    Fixed(i64),
+}
+
+impl Clock {
+    /// Now, in ms since the Unix epoch.
+    pub fn now_ms(self) -> i64 {
+        match self {
+            Clock::System => chrono::Utc::now().timestamp_millis(),
+            Clock::Fixed(ms) => ms,
+        }
+    }
+}
+
+/// The whole state of one side of the conversation.
+#[derive(Debug)]
+pub struct App {
+    /// Our name.
+    pub me: String,
+    /// Host or guest.
+    pub role: Role,
+    /// The connection's state.
+    pub link: Link,
+    /// Everything said so far.
+    pub history: History,
+    /// The message being typed.
+    pub input: Input,
+    /// Where the message pane looks.
+    pub scroll: Scroll,
+    /// Entries that arrived while scrolled back.
+    pub unread: usize,
+    /// Terminal size, columns and rows.
+    pub size: (u16, u16),
+    /// Time zone for displayed times.
+    pub zone: FixedOffset,
+    /// Source of timestamps.
+    pub clock: Clock,
+    session: u64,
+    next_seq: u64,
+}
+
+impl App {
+    /// A new app for `me` in `role`; `session` makes message ids unique.
+    pub fn new(me: &str, role: Role, session: u64) -> Self {
+        Self {
+            me: me.to_owned(),
+            role,
+            link: Link::Waiting,
+            history: History::new(me),
+            input: Input::new(),
+            scroll: Scroll::Live,
+            unread: 0,
+            size: (80, 24),
+            zone: *chrono::Local::now().offset(),
+            clock: Clock::System,
+            session,
+            next_seq: 1,
+        }
+    }
+
+    /// The peer currently connected, if any.
+    pub fn peer(&self) -> Option<&PeerInfo> {
+        match &self.link {
+            Link::Connected(peer) => Some(peer),
+            Link::Waiting => None,
+        }
+    }
+
+    /// Whether this side is the host.
+    pub fn is_host(&self) -> bool {
+        matches!(self.role, Role::Host { .. })
+    }
+
+    /// The message pane as currently laid out.
+    pub fn pane(&self) -> Pane<'_> {
+        let area = ui::layout(self, ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1));
+        Pane::new(
+            &self.history,
+            area.messages.width as usize,
+            area.messages.height as usize,
+        )
+    }
+
+    /// Applies one event and returns what the runtime must do.
+    pub fn update(&mut self, event: Event) -> Vec<Effect> {
+        match event {
+            Event::Key(key) => self.on_key(key),
+            Event::Mouse(mouse) => {
+                match mouse.kind {
+                    MouseEventKind::ScrollUp => self.scroll_up(WHEEL_ROWS),
+                    MouseEventKind::ScrollDown => self.scroll_down(WHEEL_ROWS),
+                    _ => {}
+                }
+                Vec::new()
+            }
+            Event::Paste(text) => {
+                self.input.insert_str(&text);
+                Vec::new()
+            }
+            Event::Resize(columns, rows) => {
+                self.size = (columns, rows);
+                self.set_scroll(self.pane().normalize(self.scroll));
+                Vec::new()
+            }
+            Event::Submit(line) => self.submit(line),
+            Event::EndOfInput => self.leave(LeaveKind::Leave, 0),
+            Event::Terminate(code) => self.leave(LeaveKind::Leave, code),
+            Event::Net(net) => self.on_net(net),
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('c') if ctrl => return self.leave(LeaveKind::Leave, 0),
+            KeyCode::Enter => {
+                let line = self.input.take();
+                return self.submit(line);
+            }
+            KeyCode::PageUp => self.scroll_up(self.page()),
+            KeyCode::PageDown => self.scroll_down(self.page()),
+            KeyCode::Home if ctrl => self.set_scroll(self.pane().oldest()),
+            KeyCode::End if ctrl => self.set_scroll(Scroll::Live),
+            KeyCode::Esc => self.set_scroll(Scroll::Live),
+            _ => {
+                self.input.handle_key(&key);
+            }
+        }
+        Vec::new()
+    }
+
+    /// Rows one PgUp/PgDn moves: a page, keeping one row of context.
+    fn page(&self) -> usize {
+        self.pane().height.saturating_sub(1).max(1)
+    }
+
+    fn scroll_up(&mut self, rows: usize) {
+        self.set_scroll(self.pane().up(self.scroll, rows));
+    }
+
+    fn scroll_down(&mut self, rows: usize) {
+        self.set_scroll(self.pane().down(self.scroll, rows));
+    }
+
+    fn set_scroll(&mut self, scroll: Scroll) {
+        self.scroll = scroll;
+        if scroll == Scroll::Live {
+            self.unread = 0;
+        }
+    }
+
+    /// Sends a typed line, or acts on `exit`.
+    fn submit(&mut self, line: String) -> Vec<Effect> {
+        if line.trim() == EXIT_COMMAND {
+            return self.leave(LeaveKind::Bye, 0);
+        }
+        if line.trim().is_empty() {
+            return Vec::new();
+        }
+        let now = self.clock.now_ms();
+        if line.len() > MAX_TEXT_LEN {
+            self.history.push_system(
+                now,
+                SystemEvent::Error(format!(
+                    "not sent: the message is {} KiB, the limit is {} KiB",
+                    line.len().div_ceil(1024),
+                    MAX_TEXT_LEN / 1024
+                )),
+            );
+            self.input.set_text(&line);
+            return Vec::new();
+        }
+        let Some(peer) = self.peer() else {
+            self.history.push_system(
+                now,
+                SystemEvent::Error("not sent: nobody is connected yet".to_owned()),
+            );
+            self.input.set_text(&line);
+            return Vec::new();
+        };
+        let to = peer.id;
+        let msg = ChatMessage {
+            id: MessageId {
+                session: self.session,
+                seq: self.next_seq,
+            },
+            sent_at_ms: now,
+            text: line,
+        };
+        self.next_seq += 1;
+        self.history.push(Entry::Chat {
+            at_ms: now,
+            author: AuthorId::ME,
+            id: msg.id,
+            text: msg.text.as_str().into(),
+        });
+        // Sending is a deliberate act: show the conversation's end.
+        self.set_scroll(Scroll::Live);
+        vec![Effect::Send {
+            to,
+            frame: Frame::Chat(msg),
+        }]
+    }
+
+    /// Leaves: with a goodbye that ends the peer too (`exit`), or alone.
+    fn leave(&mut self, kind: LeaveKind, code: i32) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if let Some(peer) = self.peer() {
+            let frame = match kind {
+                LeaveKind::Bye => Frame::Bye,
+                LeaveKind::Leave => Frame::Leave,
+            };
+            effects.push(Effect::Send { to: peer.id, frame });
+        }
+        effects.push(Effect::Quit(Exit {
+            code,
+            message: None,
+        }));
+        effects
+    }
+
+    fn on_net(&mut self, event: NetEvent) -> Vec<Effect> {
+        let now = self.clock.now_ms();
+        match event {
+            NetEvent::Joined { info, .. } => {
+                if self.peer().is_some() {
+                    return Vec::new(); // the host admits one guest at a time
+                }
+                self.push_system(
+                    now,
+                    SystemEvent::Joined {
+                        name: info.name.clone(),
+                        addr: info.addr,
+                    },
+                );
+                self.link = Link::Connected(info);
+            }
+            NetEvent::Chat { from, msg } => {
+                let Some(peer) = self.peer().filter(|peer| peer.id == from) else {
+                    return Vec::new();
+                };
+                let author = self.history.author(&peer.name.clone());
+                let text = sanitize_text(&msg.text);
+                self.history.push(Entry::Chat {
+                    at_ms: msg.sent_at_ms,
+                    author,
+                    id: msg.id,
+                    text: text.as_ref().into(),
+                });
+                self.note_arrival();
+            }
+            NetEvent::Left { from, reason } => {
+                let Some(peer) = self.peer().filter(|peer| peer.id == from).cloned() else {
+                    return Vec::new();
+                };
+                self.link = Link::Waiting;
+                self.push_system(
+                    now,
+                    SystemEvent::Left {
+                        name: peer.name.clone(),
+                        reason: reason.clone(),
+                    },
+                );
+                return self.after_peer_left(&peer, &reason);
+            }
+            NetEvent::Rejected { addr, reason } => {
+                self.push_system(now, SystemEvent::Rejected { addr, reason });
+            }
+        }
+        Vec::new()
+    }
+
+    /// What follows a peer's departure: `exit` ends everyone; a guest whose
+    /// host is gone ends too; a host waits for the next guest.
+    fn after_peer_left(&mut self, peer: &PeerInfo, reason: &LeftReason) -> Vec<Effect> {
+        let name = &peer.name;
+        let exit = match (reason, self.is_host()) {
+            (LeftReason::Bye, _) => Exit {
+                code: 0,
+                message: Some(format!("{name} ended the conversation.")),
+            },
+            (_, true) => return Vec::new(),
+            (LeftReason::Left, false) => Exit {
+                code: 0,
+                message: Some(format!("{name} (the host) left the conversation.")),
+            },
+            (LeftReason::Closed, false) => Exit {
+                code: 1,
+                message: Some(format!(
+                    "The connection to {name} (the host, {}) closed unexpectedly.",
+                    peer.addr
+                )),
+            },
+            (LeftReason::Error(why), false) => Exit {
+                code: 1,
+                message: Some(format!(
+                    "Lost the connection to {name} (the host, {}): {why}",
+                    peer.addr
+                )),
+            },
+        };
+        vec![Effect::Quit(exit)]
+    }
+
+    fn push_system(&mut self, at_ms: i64, event: SystemEvent) {
+        self.history.push_system(at_ms, event);
+        self.note_arrival();
+    }
+
+    /// Keeps a scrolled-back view still and counts what arrived below it.
+    fn note_arrival(&mut self) {
+        if self.scroll != Scroll::Live {
+            self.unread += 1;
+        }
+    }
+}
+
+/// How we leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LeaveKind {
+    /// `exit`: end the conversation for both.
+    Bye,
+    /// Ctrl-C, end of input, a signal: only this side goes.
+    Leave,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::PeerLink;
+
+    fn key(code: KeyCode) -> Event {
+        Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    fn ctrl(c: char) -> Event {
+        Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+    }
+
+    fn peer(id: ConnId, name: &str) -> PeerInfo {
+        PeerInfo {
+            id,
+            name: name.to_owned(),
+            addr: "127.0.0.1:5000".parse().unwrap(),
+        }
+    }
+
+    fn joined(id: ConnId, name: &str) -> Event {
+        Event::Net(NetEvent::Joined {
+            info: peer(id, name),
+            link: PeerLink::detached(id),
+        })
+    }
+
+    fn chat(from: ConnId, seq: u64, text: &str) -> Event {
+        Event::Net(NetEvent::Chat {
+            from,
+            msg: ChatMessage {
+                id: MessageId { session: 9, seq },
+                sent_at_ms: 0,
+                text: text.to_owned(),
+            },
+        })
+    }
+
+    fn left(from: ConnId, reason: LeftReason) -> Event {
+        Event::Net(NetEvent::Left { from, reason })
+    }
+
+    fn host() -> App {
+        let mut app = App::new(
+            "alice",
+            Role::Host {
+                local: "0.0.0.0:7878".parse().unwrap(),
+                hints: vec![],
+            },
+            1,
+        );
+        app.clock = Clock::Fixed(0);
+        app.update(Event::Resize(60, 20));
+        app
+    }
+
+    fn guest() -> App {
+        let mut app = App::new("bob", Role::Guest, 2);
+        app.clock = Clock::Fixed(0);
+        app.update(Event::Resize(60, 20));
+        app
+    }
+
+    fn type_text(app: &mut App, text: &str) {
+        for c in text.chars() {
+            app.update(key(KeyCode::Char(c)));
+        }
+    }
+
+    fn quits(effects: &[Effect]) -> Option<&Exit> {
+        effects.iter().find_map(|e| match e {
+            Effect::Quit(exit) => Some(exit),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn enter_sends_the_line_with_a_fresh_id() {
+        let mut app = host();
+        app.update(joined(7, "bob"));
+        type_text(&mut app, "hi 你好");
+        let effects = app.update(key(KeyCode::Enter));
+        let [Effect::Send { to: 7, frame: Frame::Chat(first) }] = effects.as_slice() else {
+            panic!("unexpected {effects:?}");
+        };
+        assert_eq!(first.text, "hi 你好");
+        assert!(app.input.is_empty());
+        type_text(&mut app, "again");
+        let effects = app.update(key(KeyCode::Enter));
+        let [Effect::Send { frame: Frame::Chat(second), .. }] = effects.as_slice() else {
+            panic!("unexpected {effects:?}");
+        };
+        assert_ne!(first.id, second.id);
+        assert!(matches!(
+            app.history.entries().last(),
+            Some(Entry::Chat { author: AuthorId::ME, text, .. }) if &**text == "again"
+        ));
+    }
+
+    #[test]
+    fn exit_says_goodbye_and_quits_cleanly() {
+        let mut app = guest();
+        app.update(joined(3, "alice"));
+        type_text(&mut app, "exit");
+        let effects = app.update(key(KeyCode::Enter));
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Send {
+                    to: 3,
+                    frame: Frame::Bye
+                },
+                Effect::Quit(Exit {
+                    code: 0,
+                    message: None
+                })
+            ]
+        );
+    }
+
+    #[test]
+    fn exit_inside_a_sentence_is_just_text() {
+        let mut app = guest();
+        app.update(joined(3, "alice"));
+        type_text(&mut app, "exit now");
+        let effects = app.update(key(KeyCode::Enter));
+        assert!(quits(&effects).is_none());
+    }
+
+    #[test]
+    fn ctrl_c_leaves_alone() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        let effects = app.update(ctrl('c'));
+        assert_eq!(
+            effects[0],
+            Effect::Send {
+                to: 3,
+                frame: Frame::Leave
+            }
+        );
+        assert_eq!(quits(&effects).map(|e| e.code), Some(0));
+    }
+
+    #[test]
+    fn peer_exit_ends_this_side_too() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        let effects = app.update(left(3, LeftReason::Bye));
+        assert_eq!(quits(&effects).map(|e| e.code), Some(0));
+    }
+
+    #[test]
+    fn host_keeps_history_and_waits_after_a_guest_leaves() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        app.update(chat(3, 1, "hello"));
+        let effects = app.update(left(3, LeftReason::Left));
+        assert!(effects.is_empty());
+        assert_eq!(app.link, Link::Waiting);
+        assert_eq!(app.history.len(), 3);
+        app.update(joined(4, "carol"));
+        assert_eq!(app.peer().map(|p| p.name.as_str()), Some("carol"));
+    }
+
+    #[test]
+    fn guest_exits_when_the_host_is_gone() {
+        let mut app = guest();
+        app.update(joined(3, "alice"));
+        let effects = app.update(left(3, LeftReason::Left));
+        let exit = quits(&effects).expect("guest quits");
+        assert_eq!(exit.code, 0);
+        assert!(exit.message.as_deref().unwrap_or("").contains("alice"));
+
+        let mut app = guest();
+        app.update(joined(3, "alice"));
+        let effects = app.update(left(3, LeftReason::Closed));
+        assert_eq!(quits(&effects).map(|e| e.code), Some(1));
+    }
+
+    #[test]
+    fn nothing_typed_is_lost_when_nobody_is_connected() {
+        let mut app = host();
+        type_text(&mut app, "anyone?");
+        let effects = app.update(key(KeyCode::Enter));
+        assert!(effects.is_empty());
+        assert_eq!(app.input.text(), "anyone?");
+        assert!(matches!(
+            app.history.entries().last(),
+            Some(Entry::System { event, .. }) if matches!(**event, SystemEvent::Error(_))
+        ));
+    }
+
+    #[test]
+    fn too_long_a_message_stays_in_the_box() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        let long = "x".repeat(MAX_TEXT_LEN + 1);
+        let effects = app.update(Event::Submit(long.clone()));
+        assert!(effects.is_empty());
+        assert_eq!(app.input.text(), long);
+    }
+
+    #[test]
+    fn messages_from_a_stale_connection_are_ignored() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        app.update(chat(99, 1, "ghost"));
+        assert_eq!(app.history.len(), 1);
+    }
+
+    #[test]
+    fn received_text_is_sanitized() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        app.update(chat(3, 1, "\u{1b}]52;c;aGk=\u{7}red"));
+        let Some(Entry::Chat { text, .. }) = app.history.entries().last() else {
+            panic!("no chat entry");
+        };
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+    }
+
+    #[test]
+    fn scrolled_back_view_holds_still_and_counts_new_messages() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        for seq in 0..50 {
+            app.update(chat(3, seq, &format!("line {seq}")));
+        }
+        app.update(key(KeyCode::PageUp));
+        let held = app.scroll;
+        assert!(matches!(held, Scroll::At(_)));
+        app.update(chat(3, 50, "new one"));
+        app.update(chat(3, 51, "and another"));
+        assert_eq!(app.scroll, held);
+        assert_eq!(app.unread, 2);
+        app.update(Event::Key(KeyEvent::new(KeyCode::End, KeyModifiers::CONTROL)));
+        assert_eq!(app.scroll, Scroll::Live);
+        assert_eq!(app.unread, 0);
+    }
+
+    #[test]
+    fn ctrl_home_jumps_to_the_oldest_and_wheel_scrolls() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        for seq in 0..50 {
+            app.update(chat(3, seq, &format!("line {seq}")));
+        }
+        app.update(Event::Key(KeyEvent::new(KeyCode::Home, KeyModifiers::CONTROL)));
+        assert_eq!(app.pane().visible(app.scroll)[0].0, 0);
+        let wheel = |kind| {
+            Event::Mouse(MouseEvent {
+                kind,
+                column: 0,
+                row: 0,
+                modifiers: KeyModifiers::NONE,
+            })
+        };
+        app.update(wheel(MouseEventKind::ScrollDown));
+        assert_eq!(app.pane().visible(app.scroll)[0].0, WHEEL_ROWS);
+        app.update(wheel(MouseEventKind::ScrollUp));
+        assert_eq!(app.pane().visible(app.scroll)[0].0, 0);
+    }
+
+    #[test]
+    fn typing_is_not_disturbed_by_arrivals() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        type_text(&mut app, "half a sent");
+        app.update(key(KeyCode::Left));
+        let cursor = app.input.cursor();
+        app.update(chat(3, 1, "interrupting"));
+        assert_eq!(app.input.text(), "half a sent");
+        assert_eq!(app.input.cursor(), cursor);
+    }
+}

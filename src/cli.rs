@@ -1,0 +1,142 @@
+//! The command line: `duplex host` and `duplex join ADDR`, and running them.
+
+use std::io::IsTerminal;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::Exit;
+use crate::headless::{self, Output};
+use crate::net::host::DEFAULT_PORT;
+use crate::net::{Host, Target};
+use crate::runtime::{Mode, Session};
+use crate::text::{MAX_NAME_WIDTH, display_width, sanitize_name};
+use crate::tui;
+
+/// Private, instant chat between two terminals.
+#[derive(Debug, Parser)]
+#[command(name = "duplex", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Wait for someone to join, and chat with them.
+    Host {
+        /// TCP port to listen on (0 picks a free one).
+        #[arg(short, long, default_value_t = DEFAULT_PORT)]
+        port: u16,
+        /// Listen on this address only [default: all interfaces, IPv4 and IPv6].
+        #[arg(short, long, value_name = "IP")]
+        bind: Option<IpAddr>,
+        /// Options both subcommands take.
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Join a host: ADDR is host, host:port, [v6]:port or a hostname (port 7878 by default).
+    Join {
+        /// The host to join.
+        #[arg(value_name = "ADDR")]
+        addr: String,
+        /// Options both subcommands take.
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+/// Options both subcommands take.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Your name in the conversation [default: your login name].
+    #[arg(short, long)]
+    pub name: Option<String>,
+    /// No TUI: stdin lines are sent, received messages are printed
+    /// (chosen automatically when stdin is not a terminal).
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: print one JSON object per event.
+    #[arg(long)]
+    pub json: bool,
+    /// Write diagnostics to this file (filter with RUST_LOG, e.g. RUST_LOG=debug).
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+}
+
+impl Command {
+    fn common(&self) -> &Common {
+        match self {
+            Command::Host { common, .. } | Command::Join { common, .. } => common,
+        }
+    }
+}
+
+/// Checks a chosen name; the default is the login name.
+fn resolve_name(name: Option<&str>) -> anyhow::Result<String> {
+    let Some(name) = name else {
+        let login = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_default();
+        let clean = sanitize_name(&login);
+        return Ok(if clean == "anonymous" || clean.is_empty() {
+            "guest".to_owned()
+        } else {
+            clean
+        });
+    };
+    let clean = sanitize_name(name);
+    if clean != name.trim() || name.trim().is_empty() {
+        anyhow::bail!(
+            "invalid --name {name:?}: use up to {MAX_NAME_WIDTH} columns of visible characters"
+        );
+    }
+    debug_assert!(display_width(&clean) <= MAX_NAME_WIDTH);
+    Ok(clean)
+}
+
+/// Sends diagnostics to a file; never to the terminal, which the TUI owns.
+fn init_logging(path: &std::path::Path) -> anyhow::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open log file {}", path.display()))?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .init();
+    Ok(())
+}
+
+/// Runs the parsed command line; returns how to exit.
+pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let common = cli.command.common();
+    if let Some(path) = &common.log_file {
+        init_logging(path)?;
+    }
+    let name = resolve_name(common.name.as_deref())?;
+    let headless = common.headless || common.json || !std::io::stdin().is_terminal();
+    let output = if common.json {
+        Output::Json
+    } else {
+        Output::Text
+    };
+    let mode = match &cli.command {
+        Command::Host { port, bind, .. } => Mode::Host(Host::bind(*bind, *port)?),
+        Command::Join { addr, .. } => Mode::Join(addr.parse::<Target>()?),
+    };
+    let session = Session::start(mode, &name).await?;
+    if headless {
+        headless::run(session, output).await
+    } else {
+        tui::run(session).await
+    }
+}

@@ -1,0 +1,177 @@
+//! Headless mode, for scripts, bots, tests and benchmarks: standard input
+//! lines are messages, received messages are standard output lines.
+//!
+//! The same [`App`](crate::app::App) runs underneath as in the TUI; this
+//! front end only turns stdin into events and new history entries into
+//! output: `name: text` lines on stdout (other events on stderr), or with
+//! `--json` one JSON object per event on stdout.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::app::{Event, Exit, Role};
+use crate::history::{Entry, History, SystemEvent};
+use crate::net::LeftReason;
+use crate::runtime::Session;
+use crate::text::sanitize_text;
+use crate::ui::messages::system_text;
+
+/// How events are written out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// `name: text` lines on stdout, other events on stderr.
+    Text,
+    /// One JSON object per line on stdout.
+    Json,
+}
+
+/// Runs without a UI until the app quits.
+pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    let mut printed = 0;
+    let mut out = std::io::stdout().lock();
+
+    if let Role::Host { local, hints } = &session.app.role {
+        let hints: Vec<String> = hints.iter().map(ToString::to_string).collect();
+        emit_listening(&mut out, output, *local, &hints)?;
+    }
+
+    let exit = loop {
+        printed = print_new(&mut out, output, &session.app.history, printed)?;
+        // A host reads no input until someone can receive it, so piped
+        // lines wait in the pipe instead of being lost.
+        let can_send = session.app.peer().is_some();
+        let event = tokio::select! {
+            line = stdin.next_line(), if stdin_open && can_send => match line {
+                Ok(Some(line)) => Event::Submit(line),
+                Ok(None) => {
+                    stdin_open = false;
+                    Event::EndOfInput
+                }
+                Err(err) => {
+                    // Unreadable input (say, invalid UTF-8) ends it, as EOF does.
+                    stdin_open = false;
+                    emit_error(&mut out, output, &format!("cannot read standard input: {err}"))?;
+                    Event::EndOfInput
+                }
+            },
+            Some(net) = session.events.recv() => Event::Net(net),
+            _ = sigterm.recv() => Event::Terminate(128 + 15),
+            _ = sighup.recv() => Event::Terminate(128 + 1),
+        };
+        if let Some(exit) = session.handle(event) {
+            break exit;
+        }
+    };
+    print_new(&mut out, output, &session.app.history, printed)?;
+    session.links.close_all().await;
+    Ok(exit)
+}
+
+/// Writes the entries after the first `printed` that came from elsewhere;
+/// returns how many entries are now printed.
+fn print_new(
+    out: &mut impl Write,
+    output: Output,
+    history: &History,
+    printed: usize,
+) -> std::io::Result<usize> {
+    for entry in history.entries().iter().skip(printed) {
+        match (entry, output) {
+            (Entry::Chat { author, .. }, _) if author.is_me() => {}
+            (Entry::Chat { author, text, .. }, Output::Text) => {
+                writeln!(out, "{}: {}", history.author_name(*author), one_line(text))?;
+            }
+            (Entry::Chat { author, text, id, at_ms }, Output::Json) => {
+                let line = json!({
+                    "event": "message",
+                    "from": history.author_name(*author),
+                    "text": text,
+                    "id": id.to_string(),
+                    "sent_at_ms": at_ms,
+                });
+                writeln!(out, "{line}")?;
+            }
+            (Entry::System { event, .. }, Output::Text) => {
+                eprintln!("duplex: {}", system_text(event));
+            }
+            (Entry::System { event, .. }, Output::Json) => {
+                writeln!(out, "{}", system_json(event))?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(history.len())
+}
+
+/// A received message on one output line: line breaks become `\n`.
+fn one_line(text: &str) -> String {
+    sanitize_text(text).replace('\n', "\\n")
+}
+
+fn system_json(event: &SystemEvent) -> serde_json::Value {
+    match event {
+        SystemEvent::Joined { name, addr } => {
+            json!({"event": "joined", "name": name, "addr": addr.to_string()})
+        }
+        SystemEvent::Left { name, reason } => {
+            let (reason, detail) = match reason {
+                LeftReason::Left => ("left", None),
+                LeftReason::Bye => ("exit", None),
+                LeftReason::Closed => ("closed", None),
+                LeftReason::Error(why) => ("error", Some(why.as_str())),
+            };
+            json!({"event": "left", "name": name, "reason": reason, "detail": detail})
+        }
+        SystemEvent::Rejected { addr, reason } => {
+            json!({"event": "error", "message": system_text(event), "addr": addr.to_string(), "reason": reason})
+        }
+        SystemEvent::Info(text) => json!({"event": "info", "message": text}),
+        SystemEvent::Error(text) => json!({"event": "error", "message": text}),
+    }
+}
+
+fn emit_listening(
+    out: &mut impl Write,
+    output: Output,
+    local: SocketAddr,
+    hints: &[String],
+) -> std::io::Result<()> {
+    match output {
+        Output::Text => {
+            eprintln!("duplex: listening on {local}; join with: {}", hints.join(" or "));
+            Ok(())
+        }
+        Output::Json => {
+            let line = json!({
+                "event": "listening",
+                "addr": local.to_string(),
+                "port": local.port(),
+                "join": hints,
+            });
+            writeln!(out, "{line}")?;
+            out.flush()
+        }
+    }
+}
+
+/// Reports an error in the chosen output form.
+pub fn emit_error(out: &mut impl Write, output: Output, message: &str) -> std::io::Result<()> {
+    match output {
+        Output::Text => {
+            eprintln!("duplex: {message}");
+            Ok(())
+        }
+        Output::Json => {
+            writeln!(out, "{}", json!({"event": "error", "message": message}))?;
+            out.flush()
+        }
+    }
+}

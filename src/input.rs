@@ -1,0 +1,973 @@
+//! The input line editor: owns the text being typed, its cursor, and the editing keys.
+//!
+//! Like a gitui component, [`Input`] handles its own keys ([`Input::handle_key`]) and
+//! knows nothing about drawing: the renderer draws the rows and places the cursor that
+//! [`Input::layout`] computes. The cursor is a byte offset that is always on a grapheme
+//! cluster boundary, so editing never splits an emoji sequence or a letter from its
+//! combining marks.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
+
+/// A single-line text editor with a grapheme-aware cursor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Input {
+    /// Never contains control characters (see [`clean`]).
+    text: String,
+    /// Byte offset into `text`, always on a grapheme cluster boundary.
+    cursor: usize,
+}
+
+/// Where the input's text goes in a box of a given width, and where the cursor is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputLayout {
+    /// Byte ranges of the text, one per row, in order, covering the text exactly; an
+    /// empty range may be appended at the end to hold the cursor.
+    pub rows: Vec<Range<usize>>,
+    /// Row the cursor is on (index into `rows`).
+    pub cursor_row: usize,
+    /// Cell column of the cursor on its row; always less than the box width.
+    pub cursor_col: usize,
+}
+
+impl Input {
+    /// An empty input.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The current text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The cursor as a byte offset into [`Input::text`], on a grapheme boundary.
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    /// Whether there is no text.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// Replace the text (cleaned like typed text) and put the cursor at its end.
+    pub fn set_text(&mut self, s: &str) {
+        self.text = clean(s).into_owned();
+        self.cursor = self.text.len();
+    }
+
+    /// Return the text and leave the input empty.
+    pub fn take(&mut self) -> String {
+        self.cursor = 0;
+        std::mem::take(&mut self.text)
+    }
+
+    /// Insert one char at the cursor; newline, CR and tab become a space, other
+    /// control chars are dropped.
+    pub fn insert_char(&mut self, c: char) {
+        let mut buf = [0; 4];
+        self.insert_str(c.encode_utf8(&mut buf));
+    }
+
+    /// Insert text at the cursor and move the cursor after it; newline, CR and tab
+    /// become a space, other control chars are dropped.
+    pub fn insert_str(&mut self, s: &str) {
+        let s = clean(s);
+        if s.is_empty() {
+            return;
+        }
+        self.text.insert_str(self.cursor, &s);
+        // The insertion may join a cluster with its neighbours (a combining mark, a ZWJ,
+        // a regional indicator): keep the cursor after the whole cluster.
+        self.cursor = self.snap(self.cursor + s.len());
+    }
+
+    /// Move one grapheme left.
+    pub fn move_left(&mut self) {
+        self.cursor = self.prev_boundary(self.cursor);
+    }
+
+    /// Move one grapheme right.
+    pub fn move_right(&mut self) {
+        self.cursor = self.next_boundary(self.cursor);
+    }
+
+    /// Move to the start of the word before the cursor (words are separated by whitespace).
+    pub fn move_word_left(&mut self) {
+        self.cursor = self.word_start_before(self.cursor);
+    }
+
+    /// Move to the end of the word after the cursor (words are separated by whitespace).
+    pub fn move_word_right(&mut self) {
+        self.cursor = self.word_end_after(self.cursor);
+    }
+
+    /// Move to the start of the text.
+    pub fn home(&mut self) {
+        self.cursor = 0;
+    }
+
+    /// Move to the end of the text.
+    pub fn end(&mut self) {
+        self.cursor = self.text.len();
+    }
+
+    /// Delete the whole grapheme before the cursor.
+    pub fn backspace(&mut self) {
+        let start = self.prev_boundary(self.cursor);
+        self.remove(start..self.cursor);
+    }
+
+    /// Delete the whole grapheme after the cursor.
+    pub fn delete(&mut self) {
+        let end = self.next_boundary(self.cursor);
+        self.remove(self.cursor..end);
+    }
+
+    /// Ctrl-W (readline `unix-word-rubout`): delete the whitespace before the cursor,
+    /// then back to the previous whitespace.
+    pub fn delete_word_before(&mut self) {
+        let start = self.word_start_before(self.cursor);
+        self.remove(start..self.cursor);
+    }
+
+    /// Ctrl-U: delete from the start of the text to the cursor.
+    pub fn delete_to_start(&mut self) {
+        self.remove(0..self.cursor);
+    }
+
+    /// Ctrl-K: delete from the cursor to the end of the text.
+    pub fn delete_to_end(&mut self) {
+        self.remove(self.cursor..self.text.len());
+    }
+
+    /// Apply an editing key. Returns true if the key was an editing key and was handled.
+    ///
+    /// Only presses and repeats count. Handled: printable chars (no modifier or Shift),
+    /// Left/Right, Home/End, Backspace, Delete, Ctrl-A/E/B/F/D/H/W/U/K,
+    /// Ctrl-Left/Right and Alt-b/f (word motion), Ctrl- or Alt-Backspace (delete word).
+    /// Anything else (Enter, Ctrl-C, PgUp, ...) returns false and changes nothing.
+    pub fn handle_key(&mut self, key: &KeyEvent) -> bool {
+        if !matches!(key.kind, KeyEventKind::Press | KeyEventKind::Repeat) {
+            return false;
+        }
+        let m = key.modifiers;
+        let plain = m.is_empty();
+        let ctrl = m == KeyModifiers::CONTROL;
+        let alt = m == KeyModifiers::ALT;
+        match key.code {
+            KeyCode::Char(c) if plain || m == KeyModifiers::SHIFT => self.insert_char(c),
+            KeyCode::Char(c) if ctrl => match c.to_ascii_lowercase() {
+                'a' => self.home(),
+                'e' => self.end(),
+                'b' => self.move_left(),
+                'f' => self.move_right(),
+                'd' => self.delete(),
+                // Terminals send ^H for Backspace (or Ctrl-Backspace); readline treats it
+                // as backspace.
+                'h' => self.backspace(),
+                'w' => self.delete_word_before(),
+                'u' => self.delete_to_start(),
+                'k' => self.delete_to_end(),
+                _ => return false,
+            },
+            KeyCode::Char('b') if alt => self.move_word_left(),
+            KeyCode::Char('f') if alt => self.move_word_right(),
+            KeyCode::Left if plain => self.move_left(),
+            KeyCode::Right if plain => self.move_right(),
+            KeyCode::Left if ctrl => self.move_word_left(),
+            KeyCode::Right if ctrl => self.move_word_right(),
+            KeyCode::Home if plain => self.home(),
+            KeyCode::End if plain => self.end(),
+            KeyCode::Backspace if plain => self.backspace(),
+            KeyCode::Backspace if ctrl || alt => self.delete_word_before(),
+            KeyCode::Delete if plain => self.delete(),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Layout for a box `width` cells wide (0 is treated as 1).
+    ///
+    /// The text is wrapped by grapheme, not by word, so the cursor moves predictably;
+    /// a wide grapheme that does not fit at the end of a row moves to the next row.
+    /// The cursor's column is the width of the graphemes before it on its row. When the
+    /// cursor is at the end and the last row is full, it goes to column 0 of an empty
+    /// row appended for it. Empty text gives one empty row with the cursor at (0, 0).
+    pub fn layout(&self, width: usize) -> InputLayout {
+        let width = width.max(1);
+        let mut rows = Vec::new();
+        let mut row_start = 0;
+        let mut row_width = 0;
+        let mut cursor = None;
+        for (i, g) in self.text.grapheme_indices(true) {
+            let gw = g.width();
+            // A zero-width grapheme still needs a cell for the cursor to sit on, so it
+            // wraps like a narrow one; this keeps the cursor inside the box.
+            if i > row_start && row_width + gw.max(1) > width {
+                rows.push(row_start..i);
+                row_start = i;
+                row_width = 0;
+            }
+            if i == self.cursor {
+                cursor = Some((rows.len(), row_width));
+            }
+            row_width += gw;
+        }
+        let len = self.text.len();
+        rows.push(row_start..len);
+        let (cursor_row, cursor_col) = match cursor {
+            Some(at) => at,
+            None if row_width >= width => {
+                rows.push(len..len);
+                (rows.len() - 1, 0)
+            }
+            None => (rows.len() - 1, row_width),
+        };
+        InputLayout {
+            rows,
+            cursor_row,
+            cursor_col,
+        }
+    }
+
+    /// Remove `range` (grapheme-aligned) and leave the cursor at its start.
+    fn remove(&mut self, range: Range<usize>) {
+        if range.is_empty() {
+            return;
+        }
+        let at = range.start;
+        self.text.replace_range(range, "");
+        // Removing text can join its neighbours into one cluster (e.g. two regional
+        // indicators that were separated), so re-align the cursor.
+        self.cursor = self.snap(at);
+    }
+
+    /// The first grapheme boundary at or after `pos`.
+    fn snap(&self, pos: usize) -> usize {
+        for (i, g) in self.text.grapheme_indices(true) {
+            let end = i + g.len();
+            if i >= pos {
+                return i;
+            }
+            if end >= pos {
+                return end;
+            }
+        }
+        self.text.len()
+    }
+
+    /// The grapheme boundary before `pos` (which is a boundary), or 0.
+    fn prev_boundary(&self, pos: usize) -> usize {
+        // Boundaries before `pos` do not depend on text after it, so segmenting the
+        // prefix is exact and avoids scanning the whole text.
+        self.text
+            .get(..pos)
+            .and_then(|s| s.graphemes(true).next_back())
+            .map_or(0, |g| pos - g.len())
+    }
+
+    /// The grapheme boundary after `pos` (which is a boundary), or the end.
+    fn next_boundary(&self, pos: usize) -> usize {
+        self.text
+            .get(pos..)
+            .and_then(|s| s.graphemes(true).next())
+            .map_or(self.text.len(), |g| pos + g.len())
+    }
+
+    /// Start of the word before `pos`: skip whitespace backwards, then the word.
+    fn word_start_before(&self, pos: usize) -> usize {
+        let Some(before) = self.text.get(..pos) else {
+            return 0;
+        };
+        let mut start = pos;
+        let mut in_word = false;
+        for (i, g) in before.grapheme_indices(true).rev() {
+            if is_space(g) {
+                if in_word {
+                    break;
+                }
+            } else {
+                in_word = true;
+            }
+            start = i;
+        }
+        start
+    }
+
+    /// End of the word after `pos`: skip whitespace forwards, then the word.
+    fn word_end_after(&self, pos: usize) -> usize {
+        let Some(after) = self.text.get(pos..) else {
+            return self.text.len();
+        };
+        let mut end = pos;
+        let mut in_word = false;
+        for (i, g) in after.grapheme_indices(true) {
+            if is_space(g) {
+                if in_word {
+                    break;
+                }
+            } else {
+                in_word = true;
+            }
+            end = pos + i + g.len();
+        }
+        end
+    }
+}
+
+/// A whitespace grapheme (word separator for word motion and deletion).
+fn is_space(g: &str) -> bool {
+    g.chars().all(char::is_whitespace)
+}
+
+/// Make text fit for the single-line editor: line breaks and tabs become a space
+/// (CRLF becomes one), other control chars are dropped.
+fn clean(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::display_width;
+    use crossterm::event::KeyEventState;
+    use proptest::prelude::*;
+
+    const FAMILY: &str = "👨\u{200d}👩\u{200d}👧";
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    fn ctrl(c: char) -> KeyEvent {
+        key(KeyCode::Char(c), KeyModifiers::CONTROL)
+    }
+
+    fn input(text: &str) -> Input {
+        let mut i = Input::new();
+        i.set_text(text);
+        i
+    }
+
+    fn is_boundary(text: &str, pos: usize) -> bool {
+        pos == text.len() || text.grapheme_indices(true).any(|(i, _)| i == pos)
+    }
+
+    #[test]
+    fn new_input_is_empty() {
+        let i = Input::new();
+        assert!(i.is_empty());
+        assert_eq!(i.text(), "");
+        assert_eq!(i.cursor(), 0);
+        assert_eq!(i, Input::default());
+    }
+
+    #[test]
+    fn typing_cjk_and_emoji_moves_cursor_by_cluster() {
+        let mut i = Input::new();
+        i.insert_str("中文");
+        i.insert_char('👍');
+        i.insert_str(FAMILY);
+        assert_eq!(i.text(), format!("中文👍{FAMILY}"));
+        assert_eq!(i.cursor(), i.text().len());
+        i.move_left();
+        assert_eq!(i.cursor(), "中文👍".len());
+        i.move_left();
+        assert_eq!(i.cursor(), "中文".len());
+        i.move_left();
+        assert_eq!(i.cursor(), "中".len());
+        i.move_right();
+        i.move_right();
+        i.move_right();
+        assert_eq!(i.cursor(), i.text().len());
+        i.move_right();
+        assert_eq!(i.cursor(), i.text().len());
+        i.home();
+        i.move_left();
+        assert_eq!(i.cursor(), 0);
+    }
+
+    #[test]
+    fn combining_mark_joins_cluster_before_cursor() {
+        let mut i = input("e");
+        i.insert_char('\u{301}');
+        assert_eq!(i.text(), "e\u{301}");
+        assert_eq!(i.cursor(), 3);
+        i.move_left();
+        assert_eq!(i.cursor(), 0);
+        // Typing before a lone mark makes a cluster; the cursor ends up after all of it.
+        let mut i = input("\u{301}x");
+        i.home();
+        i.insert_char('a');
+        assert_eq!(i.text(), "a\u{301}x");
+        assert_eq!(i.cursor(), 3);
+    }
+
+    #[test]
+    fn inserting_zwj_between_emoji_keeps_cursor_on_boundary() {
+        let mut i = input("👨👩");
+        i.move_left();
+        i.insert_char('\u{200d}');
+        assert_eq!(i.text(), "👨\u{200d}👩");
+        assert!(is_boundary(i.text(), i.cursor()));
+        assert_eq!(i.cursor(), i.text().len());
+    }
+
+    #[test]
+    fn backspace_and_delete_remove_whole_clusters() {
+        for cluster in [FAMILY, "👍🏽", "🇯🇵", "e\u{301}", "中", "한"] {
+            let mut i = input(&format!("a{cluster}"));
+            i.backspace();
+            assert_eq!(i.text(), "a", "{cluster:?}");
+            assert_eq!(i.cursor(), 1);
+            let mut i = input(&format!("{cluster}b"));
+            i.home();
+            i.delete();
+            assert_eq!(i.text(), "b", "{cluster:?}");
+            assert_eq!(i.cursor(), 0);
+        }
+        let mut i = input("🇯🇵🇯🇵");
+        i.backspace();
+        assert_eq!(i.text(), "🇯🇵");
+        let mut i = input("x");
+        i.home();
+        i.backspace();
+        i.end();
+        i.delete();
+        assert_eq!(i.text(), "x");
+    }
+
+    #[test]
+    fn removal_that_merges_clusters_realigns_cursor() {
+        // [🇯][a][🇵🇯]: removing `a` lets the indicators pair up differently.
+        let mut i = input("🇯a🇵🇯");
+        i.move_left();
+        i.backspace();
+        assert_eq!(i.text(), "🇯🇵🇯");
+        assert!(is_boundary(i.text(), i.cursor()), "cursor {}", i.cursor());
+        assert_eq!(i.cursor(), "🇯🇵".len());
+    }
+
+    #[test]
+    fn word_motion_skips_whitespace_then_word() {
+        let text = "  hello  世界 👍🏽 ";
+        let mut i = input(text);
+        i.move_word_left();
+        assert_eq!(i.cursor(), text.find('👍').unwrap_or(usize::MAX));
+        i.move_word_left();
+        assert_eq!(i.cursor(), text.find('世').unwrap_or(usize::MAX));
+        i.move_word_left();
+        assert_eq!(i.cursor(), 2);
+        i.move_word_left();
+        assert_eq!(i.cursor(), 0);
+        i.move_word_right();
+        assert_eq!(i.cursor(), "  hello".len());
+        i.move_word_right();
+        assert_eq!(i.cursor(), "  hello  世界".len());
+        i.move_word_right();
+        i.move_word_right();
+        assert_eq!(i.cursor(), text.len());
+    }
+
+    #[test]
+    fn delete_word_before_is_unix_word_rubout() {
+        let mut i = input("hello wide world  ");
+        i.delete_word_before();
+        assert_eq!(i.text(), "hello wide ");
+        i.delete_word_before();
+        assert_eq!(i.text(), "hello ");
+        i.delete_word_before();
+        assert_eq!(i.text(), "");
+        i.delete_word_before();
+        assert_eq!(i.text(), "");
+
+        let mut i = input("你好 世界👍🏽");
+        i.delete_word_before();
+        assert_eq!(i.text(), "你好 ");
+        assert_eq!(i.cursor(), "你好 ".len());
+
+        // Punctuation is part of a word, as in readline.
+        let mut i = input("foo bar.baz qux");
+        i.home();
+        i.move_word_right();
+        i.move_word_right();
+        i.delete_word_before();
+        assert_eq!(i.text(), "foo  qux");
+        assert_eq!(i.cursor(), 4);
+    }
+
+    #[test]
+    fn delete_to_start_and_end() {
+        let mut i = input("日本語テキスト");
+        i.home();
+        i.move_right();
+        i.move_right();
+        i.move_right();
+        i.delete_to_end();
+        assert_eq!(i.text(), "日本語");
+        assert_eq!(i.cursor(), "日本語".len());
+        i.move_left();
+        i.delete_to_start();
+        assert_eq!(i.text(), "語");
+        assert_eq!(i.cursor(), 0);
+    }
+
+    #[test]
+    fn set_text_and_insert_clean_control_chars() {
+        let mut i = input("a\nb\tc\u{1b}d\r\ne\rf");
+        assert_eq!(i.text(), "a b cd e f");
+        assert_eq!(i.cursor(), i.text().len());
+        i.insert_char('\n');
+        i.insert_char('\u{7}');
+        i.insert_str("x\u{7f}\u{85}y");
+        assert_eq!(i.text(), "a b cd e f xy");
+    }
+
+    #[test]
+    fn take_returns_text_and_empties() {
+        let mut i = input("한국어 👍");
+        assert_eq!(i.take(), "한국어 👍");
+        assert!(i.is_empty());
+        assert_eq!(i.cursor(), 0);
+        assert_eq!(i.take(), "");
+    }
+
+    #[test]
+    fn keys_type_and_edit() {
+        let mut i = Input::new();
+        for k in [
+            key(KeyCode::Char('h'), KeyModifiers::NONE),
+            key(KeyCode::Char('I'), KeyModifiers::SHIFT),
+            key(KeyCode::Char('中'), KeyModifiers::NONE),
+        ] {
+            assert!(i.handle_key(&k));
+        }
+        assert_eq!(i.text(), "hI中");
+        assert!(i.handle_key(&ctrl('a')));
+        assert_eq!(i.cursor(), 0);
+        assert!(i.handle_key(&ctrl('e')));
+        assert_eq!(i.cursor(), i.text().len());
+        assert!(i.handle_key(&ctrl('b')));
+        assert_eq!(i.cursor(), 2);
+        assert!(i.handle_key(&ctrl('f')));
+        assert_eq!(i.cursor(), 5);
+        assert!(i.handle_key(&key(KeyCode::Left, KeyModifiers::NONE)));
+        assert!(i.handle_key(&key(KeyCode::Left, KeyModifiers::NONE)));
+        assert_eq!(i.cursor(), 1);
+        assert!(i.handle_key(&key(KeyCode::Right, KeyModifiers::NONE)));
+        assert_eq!(i.cursor(), 2);
+        assert!(i.handle_key(&key(KeyCode::Home, KeyModifiers::NONE)));
+        assert_eq!(i.cursor(), 0);
+        assert!(i.handle_key(&key(KeyCode::Delete, KeyModifiers::NONE)));
+        assert_eq!(i.text(), "I中");
+        assert!(i.handle_key(&ctrl('d')));
+        assert_eq!(i.text(), "中");
+        assert!(i.handle_key(&key(KeyCode::End, KeyModifiers::NONE)));
+        assert!(i.handle_key(&key(KeyCode::Backspace, KeyModifiers::NONE)));
+        assert_eq!(i.text(), "");
+        i.set_text("ab");
+        assert!(i.handle_key(&ctrl('h')));
+        assert_eq!(i.text(), "a");
+    }
+
+    #[test]
+    fn keys_kill_words_and_lines() {
+        let mut i = input("one two three four");
+        assert!(i.handle_key(&ctrl('w')));
+        assert_eq!(i.text(), "one two three ");
+        assert!(i.handle_key(&key(KeyCode::Backspace, KeyModifiers::CONTROL)));
+        assert_eq!(i.text(), "one two ");
+        assert!(i.handle_key(&key(KeyCode::Backspace, KeyModifiers::ALT)));
+        assert_eq!(i.text(), "one ");
+        i.set_text("alpha beta gamma");
+        assert!(i.handle_key(&key(KeyCode::Left, KeyModifiers::CONTROL)));
+        assert_eq!(i.cursor(), "alpha beta ".len());
+        assert!(i.handle_key(&key(KeyCode::Char('b'), KeyModifiers::ALT)));
+        assert_eq!(i.cursor(), "alpha ".len());
+        assert!(i.handle_key(&key(KeyCode::Right, KeyModifiers::CONTROL)));
+        assert_eq!(i.cursor(), "alpha beta".len());
+        assert!(i.handle_key(&key(KeyCode::Char('f'), KeyModifiers::ALT)));
+        assert_eq!(i.cursor(), i.text().len());
+        assert!(i.handle_key(&key(KeyCode::Char('b'), KeyModifiers::ALT)));
+        assert!(i.handle_key(&ctrl('k')));
+        assert_eq!(i.text(), "alpha beta ");
+        assert!(i.handle_key(&key(KeyCode::Left, KeyModifiers::NONE)));
+        assert!(i.handle_key(&ctrl('u')));
+        assert_eq!(i.text(), " ");
+        assert_eq!(i.cursor(), 0);
+    }
+
+    #[test]
+    fn non_editing_keys_are_ignored() {
+        let before = {
+            let mut i = input("héllo 世界");
+            i.move_left();
+            i
+        };
+        let ignored = [
+            key(KeyCode::Enter, KeyModifiers::NONE),
+            key(KeyCode::Esc, KeyModifiers::NONE),
+            key(KeyCode::Tab, KeyModifiers::NONE),
+            key(KeyCode::PageUp, KeyModifiers::NONE),
+            key(KeyCode::Up, KeyModifiers::NONE),
+            key(KeyCode::F(1), KeyModifiers::NONE),
+            key(KeyCode::Left, KeyModifiers::SHIFT),
+            key(KeyCode::Home, KeyModifiers::CONTROL),
+            key(KeyCode::Delete, KeyModifiers::ALT),
+            key(KeyCode::Char('x'), KeyModifiers::ALT),
+            key(
+                KeyCode::Char('a'),
+                KeyModifiers::CONTROL | KeyModifiers::ALT,
+            ),
+            ctrl('c'),
+            ctrl('x'),
+            ctrl('l'),
+            KeyEvent::new_with_kind(
+                KeyCode::Char('z'),
+                KeyModifiers::NONE,
+                KeyEventKind::Release,
+            ),
+            KeyEvent::new_with_kind(
+                KeyCode::Backspace,
+                KeyModifiers::NONE,
+                KeyEventKind::Release,
+            ),
+        ];
+        for k in ignored {
+            let mut i = before.clone();
+            assert!(!i.handle_key(&k), "{k:?}");
+            assert_eq!(i, before, "{k:?}");
+        }
+    }
+
+    #[test]
+    fn repeat_events_are_handled() {
+        let mut i = input("abc");
+        let k = KeyEvent {
+            code: KeyCode::Backspace,
+            modifiers: KeyModifiers::NONE,
+            kind: KeyEventKind::Repeat,
+            state: KeyEventState::NONE,
+        };
+        assert!(i.handle_key(&k));
+        assert!(i.handle_key(&k));
+        assert_eq!(i.text(), "a");
+    }
+
+    #[test]
+    fn layout_empty_text() {
+        let l = Input::new().layout(10);
+        assert_eq!(l.rows, vec![0..0]);
+        assert_eq!((l.cursor_row, l.cursor_col), (0, 0));
+        let l = Input::new().layout(0);
+        assert_eq!(l.rows, vec![0..0]);
+        assert_eq!((l.cursor_row, l.cursor_col), (0, 0));
+    }
+
+    #[test]
+    fn layout_full_last_row_gets_cursor_row() {
+        let i = input("abc");
+        let l = i.layout(3);
+        assert_eq!(l.rows, vec![0..3, 3..3]);
+        assert_eq!((l.cursor_row, l.cursor_col), (1, 0));
+        let l = i.layout(4);
+        assert_eq!(l.rows, vec![0..3]);
+        assert_eq!((l.cursor_row, l.cursor_col), (0, 3));
+        let l = input("中文").layout(4);
+        assert_eq!(l.rows, vec![0..6, 6..6]);
+        assert_eq!((l.cursor_row, l.cursor_col), (1, 0));
+    }
+
+    #[test]
+    fn layout_moves_wide_grapheme_that_does_not_fit() {
+        let mut i = input("ab中");
+        let l = i.layout(3);
+        assert_eq!(l.rows, vec![0..2, 2..5]);
+        assert_eq!((l.cursor_row, l.cursor_col), (1, 2));
+        i.move_left();
+        let l = i.layout(3);
+        assert_eq!((l.cursor_row, l.cursor_col), (1, 0));
+        i.move_left();
+        let l = i.layout(3);
+        assert_eq!((l.cursor_row, l.cursor_col), (0, 1));
+
+        let mut i = input(&format!("a{FAMILY}👍🏽日本"));
+        let l = i.layout(4);
+        let f = 1 + FAMILY.len();
+        let t = f + "👍🏽".len();
+        assert_eq!(
+            l.rows,
+            vec![0..f, f..t + "日".len(), t + "日".len()..i.text().len()]
+        );
+        assert_eq!((l.cursor_row, l.cursor_col), (2, 2));
+        i.home();
+        i.move_right();
+        i.move_right();
+        let l = i.layout(4);
+        assert_eq!((l.cursor_row, l.cursor_col), (1, 0));
+    }
+
+    #[test]
+    fn layout_narrow_boxes() {
+        let i = input("ab");
+        let l = i.layout(0);
+        assert_eq!(l.rows, vec![0..1, 1..2, 2..2]);
+        assert_eq!((l.cursor_row, l.cursor_col), (2, 0));
+        // A wide grapheme in a 1-cell box still gets a row of its own.
+        let mut i = input("中x");
+        let l = i.layout(1);
+        assert_eq!(l.rows, vec![0..3, 3..4, 4..4]);
+        assert_eq!((l.cursor_row, l.cursor_col), (2, 0));
+        i.home();
+        let l = i.layout(1);
+        assert_eq!((l.cursor_row, l.cursor_col), (0, 0));
+        let l = input("e\u{301}e\u{301}").layout(1);
+        assert_eq!(l.rows, vec![0..3, 3..6, 6..6]);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(String),
+        InsertChar(char),
+        Set(String),
+        Take,
+        Left,
+        Right,
+        WordLeft,
+        WordRight,
+        Home,
+        End,
+        Backspace,
+        Delete,
+        DeleteWord,
+        DeleteToStart,
+        DeleteToEnd,
+        Key(KeyEvent),
+    }
+
+    const PIECES: &[&str] = &[
+        "a",
+        "bc",
+        " ",
+        "  ",
+        "中",
+        "文",
+        "日本語",
+        "한국어",
+        "👍",
+        "👍🏽",
+        "🏽",
+        FAMILY,
+        "👨",
+        "\u{200d}",
+        "🇯",
+        "🇵",
+        "🇯🇵",
+        "e",
+        "\u{301}",
+        "\u{200b}",
+        "\t",
+        "\n",
+        "\r\n",
+        "\u{1b}",
+        "\u{a0}",
+        "\u{3000}",
+    ];
+
+    fn piece_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::collection::vec(prop::sample::select(PIECES), 0..6).prop_map(|v| v.concat()),
+            any::<String>(),
+        ]
+    }
+
+    fn piece_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            prop::sample::select(vec![
+                'a', ' ', '中', '👍', '🏽', '\u{200d}', '\u{301}', '🇯', '🇵', '\n', '\t', '\u{7f}',
+            ]),
+            any::<char>(),
+        ]
+    }
+
+    fn any_key() -> impl Strategy<Value = KeyEvent> {
+        let code = prop_oneof![
+            piece_char().prop_map(KeyCode::Char),
+            prop::sample::select(vec!['a', 'e', 'b', 'f', 'd', 'h', 'w', 'u', 'k', 'c'])
+                .prop_map(KeyCode::Char),
+            prop::sample::select(vec![
+                KeyCode::Left,
+                KeyCode::Right,
+                KeyCode::Home,
+                KeyCode::End,
+                KeyCode::Backspace,
+                KeyCode::Delete,
+                KeyCode::Enter,
+                KeyCode::PageUp,
+            ]),
+        ];
+        let kind = prop::sample::select(vec![
+            KeyEventKind::Press,
+            KeyEventKind::Repeat,
+            KeyEventKind::Release,
+        ]);
+        (code, 0u8..8, kind).prop_map(|(code, bits, kind)| {
+            let m = KeyModifiers::from_bits_truncate(bits);
+            KeyEvent::new_with_kind(code, m, kind)
+        })
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => piece_text().prop_map(Op::Insert),
+            3 => piece_char().prop_map(Op::InsertChar),
+            1 => piece_text().prop_map(Op::Set),
+            1 => Just(Op::Take),
+            2 => Just(Op::Left),
+            2 => Just(Op::Right),
+            1 => Just(Op::WordLeft),
+            1 => Just(Op::WordRight),
+            1 => Just(Op::Home),
+            1 => Just(Op::End),
+            2 => Just(Op::Backspace),
+            2 => Just(Op::Delete),
+            1 => Just(Op::DeleteWord),
+            1 => Just(Op::DeleteToStart),
+            1 => Just(Op::DeleteToEnd),
+            3 => any_key().prop_map(Op::Key),
+        ]
+    }
+
+    fn apply(i: &mut Input, op: &Op) {
+        match op {
+            Op::Insert(s) => i.insert_str(s),
+            Op::InsertChar(c) => i.insert_char(*c),
+            Op::Set(s) => i.set_text(s),
+            Op::Take => {
+                i.take();
+            }
+            Op::Left => i.move_left(),
+            Op::Right => i.move_right(),
+            Op::WordLeft => i.move_word_left(),
+            Op::WordRight => i.move_word_right(),
+            Op::Home => i.home(),
+            Op::End => i.end(),
+            Op::Backspace => i.backspace(),
+            Op::Delete => i.delete(),
+            Op::DeleteWord => i.delete_word_before(),
+            Op::DeleteToStart => i.delete_to_start(),
+            Op::DeleteToEnd => i.delete_to_end(),
+            Op::Key(k) => {
+                let before = i.clone();
+                if !i.handle_key(k) {
+                    assert_eq!(*i, before, "unhandled key {k:?} changed the input");
+                }
+            }
+        }
+    }
+
+    fn check_layout(i: &Input, width: usize) -> Result<(), TestCaseError> {
+        let text = i.text();
+        let l = i.layout(width);
+        let width = width.max(1);
+        prop_assert!(!l.rows.is_empty());
+        prop_assert_eq!(l.rows[0].start, 0);
+        prop_assert_eq!(l.rows[l.rows.len() - 1].end, text.len());
+        for pair in l.rows.windows(2) {
+            prop_assert_eq!(pair[0].end, pair[1].start);
+        }
+        for row in &l.rows {
+            prop_assert!(row.start <= row.end);
+            prop_assert!(is_boundary(text, row.start) && is_boundary(text, row.end));
+            let slice = &text[row.clone()];
+            let single = slice.graphemes(true).count() == 1;
+            prop_assert!(display_width(slice) <= width || single, "{slice:?}");
+            // Only the row appended for the cursor may be empty.
+            prop_assert!(!row.is_empty() || l.rows.len() == 1 || row.start == text.len());
+        }
+        prop_assert!(l.cursor_col < width, "col {} width {}", l.cursor_col, width);
+        let row = l.rows.get(l.cursor_row).cloned();
+        prop_assert!(row.is_some());
+        let row = row.unwrap_or_default();
+        prop_assert!(row.start <= i.cursor() && i.cursor() <= row.end);
+        prop_assert_eq!(display_width(&text[row.start..i.cursor()]), l.cursor_col);
+        // The cursor is on the last row that starts at or before it.
+        let last = l.rows.iter().rposition(|r| r.start <= i.cursor());
+        prop_assert_eq!(Some(l.cursor_row), last);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn prop_ops_keep_cursor_on_grapheme_boundary(ops in prop::collection::vec(op(), 0..40)) {
+            let mut i = Input::new();
+            for op in &ops {
+                apply(&mut i, op);
+                let text = i.text();
+                prop_assert!(i.cursor() <= text.len());
+                prop_assert!(text.is_char_boundary(i.cursor()));
+                prop_assert!(is_boundary(text, i.cursor()), "{op:?} left cursor {} in {text:?}", i.cursor());
+                prop_assert!(!text.chars().any(char::is_control), "{text:?}");
+                prop_assert_eq!(i.is_empty(), text.is_empty());
+            }
+        }
+
+        #[test]
+        fn prop_layout_covers_text(ops in prop::collection::vec(op(), 0..30), width in 0usize..12) {
+            let mut i = Input::new();
+            for op in &ops {
+                apply(&mut i, op);
+            }
+            check_layout(&i, width)?;
+        }
+
+        #[test]
+        fn prop_layout_every_cursor_position(text in piece_text(), width in 0usize..10) {
+            let mut i = input(&text);
+            i.home();
+            loop {
+                check_layout(&i, width)?;
+                let at = i.cursor();
+                i.move_right();
+                if i.cursor() == at {
+                    break;
+                }
+            }
+        }
+
+        #[test]
+        fn prop_backspace_undoes_typing_a_cluster(
+            prefix in piece_text(),
+            cluster in prop::sample::select(vec!["中", "👍🏽", FAMILY, "🇯🇵", "e\u{301}", "한", "x"]),
+        ) {
+            // After a space the cluster cannot merge with the prefix.
+            let mut i = input(&format!("{prefix} "));
+            let before = i.text().to_owned();
+            i.insert_str(cluster);
+            i.backspace();
+            prop_assert_eq!(i.text(), before.as_str());
+            prop_assert_eq!(i.cursor(), before.len());
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! duplex: private, instant, full-duplex chat between two terminals.
+//!
+//! The crate is laid out by concern:
+//! - [`protocol`]: the wire format (preamble, length-prefixed postcard
+//!   frames), pure and free of IO;
+//! - [`net`]: the host's accept loop, the guest's connect, and per
+//!   connection a reader task and a writer task;
+//! - [`app`]: the state and its pure `update` step, which returns effects;
+//! - [`ui`]: pure rendering of the state with ratatui;
+//! - [`input`] and [`text`]: editing by grapheme cluster and measuring by
+//!   display width, for every script;
+//! - [`tui`] and [`headless`]: the two front ends, sharing [`runtime`];
+//! - [`cli`]: the command line.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod app;
+pub mod cli;
+pub mod headless;
+pub mod history;
+pub mod input;
+pub mod net;
+pub mod protocol;
+pub mod runtime;
+pub mod text;
+pub mod tui;
+pub mod ui;

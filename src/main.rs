@@ -1,0 +1,32 @@
+//! The `duplex` binary: parses the command line and hands over to the library.
+
+use clap::Parser;
+
+fn main() {
+    let cli = duplex::cli::Cli::parse();
+    let json = match &cli.command {
+        duplex::cli::Command::Host { common, .. } | duplex::cli::Command::Join { common, .. } => {
+            common.json
+        }
+    };
+    let outcome = tokio::runtime::Runtime::new()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(duplex::cli::run(cli)));
+    match outcome {
+        Ok(exit) => {
+            if let Some(message) = exit.message {
+                if !json {
+                    eprintln!("duplex: {message}");
+                }
+            }
+            std::process::exit(exit.code);
+        }
+        Err(err) => {
+            if json {
+                println!("{}", serde_json::json!({"event": "error", "message": format!("{err:#}")}));
+            }
+            eprintln!("duplex: {err:#}");
+            std::process::exit(1);
+        }
+    }
+}

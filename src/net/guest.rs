@@ -1,0 +1,213 @@
+//! The guest: parses the address to join, connects, and runs the handshake.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use super::connection::{self, HANDSHAKE_TIMEOUT, PeerLink, next_conn_id};
+use super::host::DEFAULT_PORT;
+use super::{NetError, NetEvent, PeerInfo};
+use crate::protocol::{HandshakeError, Hello};
+use crate::text::sanitize_name;
+
+/// How long one connection attempt may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where to join: a host name or IP address, and a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Host name or IP address (IPv6 without brackets).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = NetError;
+
+    /// Accepts `host`, `host:port`, `[v6]:port`, `[v6]` and a bare IPv6
+    /// address; the port defaults to 7878.
+    fn from_str(input: &str) -> Result<Self, NetError> {
+        let invalid = |why| NetError::InvalidTarget {
+            input: input.to_owned(),
+            why,
+        };
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(invalid("the address is empty"));
+        }
+        let (host, port) = if let Some(rest) = trimmed.strip_prefix('[') {
+            let (host, after) = rest
+                .split_once(']')
+                .ok_or(invalid("missing ']' after the IPv6 address"))?;
+            let port = match after {
+                "" => None,
+                _ => Some(
+                    after
+                        .strip_prefix(':')
+                        .ok_or(invalid("expected ':port' after ']'"))?,
+                ),
+            };
+            if host.parse::<IpAddr>().is_err() {
+                return Err(invalid("not an IPv6 address inside [ ]"));
+            }
+            (host, port)
+        } else if trimmed.matches(':').count() > 1 {
+            if trimmed.parse::<IpAddr>().is_err() {
+                return Err(invalid("an IPv6 address with a port is written [address]:port"));
+            }
+            (trimmed, None)
+        } else {
+            match trimmed.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (trimmed, None),
+            }
+        };
+        if host.is_empty() {
+            return Err(invalid("the host is missing"));
+        }
+        if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid("the host contains spaces or control characters"));
+        }
+        let port = match port {
+            None => DEFAULT_PORT,
+            Some(port) => match port.parse::<u16>() {
+                Ok(0) => return Err(invalid("port 0 cannot be joined")),
+                Ok(port) => port,
+                Err(_) => return Err(invalid("the port must be a number from 1 to 65535")),
+            },
+        };
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+/// Connects to `target`, runs the handshake, and starts the connection tasks.
+///
+/// The host's [`NetEvent::Joined`] is the first event sent on `events`.
+pub async fn connect(
+    target: &Target,
+    hello: &Hello,
+    events: mpsc::Sender<NetEvent>,
+) -> Result<(PeerInfo, PeerLink), NetError> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
+        .await
+        .map_err(|err| NetError::Resolve {
+            host: target.host.clone(),
+            why: err.to_string(),
+        })?
+        .collect();
+    let mut last_err = None;
+    for addr in addrs {
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => return open(stream, addr, hello, events).await,
+            Ok(Err(err)) => last_err = Some(NetError::Connect { addr, why: connect_why(&err) }),
+            Err(_) => {
+                last_err = Some(NetError::Connect {
+                    addr,
+                    why: format!("no answer within {} seconds", CONNECT_TIMEOUT.as_secs()),
+                })
+            }
+        }
+    }
+    Err(last_err.unwrap_or_else(|| NetError::Resolve {
+        host: target.host.clone(),
+        why: "the name has no addresses".to_owned(),
+    }))
+}
+
+/// Words for a person for a failed connect.
+fn connect_why(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::ConnectionRefused => {
+            "connection refused: nothing is listening there (is `duplex host` running?)".to_owned()
+        }
+        _ => err.to_string(),
+    }
+}
+
+async fn open(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    hello: &Hello,
+    events: mpsc::Sender<NetEvent>,
+) -> Result<(PeerInfo, PeerLink), NetError> {
+    let handshake = connection::guest_handshake(&mut stream, hello);
+    let (host, leftover) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
+        .await
+        .map_err(|_| HandshakeError::Timeout(HANDSHAKE_TIMEOUT.as_secs()))
+        .and_then(|r| r)
+        .map_err(|source| NetError::Handshake { addr, source })?;
+    let info = PeerInfo {
+        id: next_conn_id(),
+        name: sanitize_name(&host.name),
+        addr,
+    };
+    let link = connection::spawn(stream, info.clone(), leftover, events, None).await;
+    Ok((info, link))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Target, NetError> {
+        s.parse()
+    }
+
+    fn target(host: &str, port: u16) -> Target {
+        Target {
+            host: host.into(),
+            port,
+        }
+    }
+
+    #[test]
+    fn accepts_every_documented_form() {
+        assert_eq!(parse("example.com").unwrap(), target("example.com", 7878));
+        assert_eq!(parse("10.0.0.2:9000").unwrap(), target("10.0.0.2", 9000));
+        assert_eq!(parse("[::1]:9000").unwrap(), target("::1", 9000));
+        assert_eq!(parse("[::1]").unwrap(), target("::1", 7878));
+        assert_eq!(parse("fe80::1").unwrap(), target("fe80::1", 7878));
+        assert_eq!(parse(" localhost:1 ").unwrap(), target("localhost", 1));
+    }
+
+    #[test]
+    fn rejects_malformed_addresses_with_a_reason() {
+        for (input, needle) in [
+            ("", "empty"),
+            (":7878", "host is missing"),
+            ("host:0", "port 0"),
+            ("host:http", "number"),
+            ("host:70000", "number"),
+            ("[::1", "missing ']'"),
+            ("[::1]x", "':port'"),
+            ("[nothost]:1", "IPv6"),
+            ("fe80::1:zz:", "[address]:port"),
+            ("a b:1", "spaces"),
+        ] {
+            let err = parse(input).unwrap_err().to_string();
+            assert!(err.contains(needle), "{input:?} gave {err:?}");
+        }
+    }
+
+    #[test]
+    fn displays_v6_in_brackets() {
+        assert_eq!(target("::1", 5).to_string(), "[::1]:5");
+        assert_eq!(target("host", 5).to_string(), "host:5");
+    }
+}

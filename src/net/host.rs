@@ -1,0 +1,264 @@
+//! The host: listens, and keeps accepting guests, as a server's accept loop
+//! does, for as long as it runs.
+//!
+//! Each accepted socket gets its own handshake task, so a slow or hostile
+//! client never holds up the next one. A limited number of handshakes may be
+//! in progress, and a limited number of guests (one, today) may be in the
+//! conversation; the rest are turned away with a reason.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+
+use super::connection::{self, HANDSHAKE_TIMEOUT, next_conn_id};
+use super::{NetError, NetEvent, PeerInfo};
+use crate::protocol::{HandshakeError, Hello};
+use crate::text::sanitize_name;
+
+/// The port duplex uses unless told otherwise.
+pub const DEFAULT_PORT: u16 = 7878;
+
+/// Guests that may be in the conversation at once.
+pub const MAX_GUESTS: usize = 1;
+
+/// Handshakes that may be in progress at once; more connections are dropped.
+pub const MAX_PENDING_HANDSHAKES: usize = 64;
+
+/// A command the other person can type to join, such as
+/// `duplex join 192.168.1.5:7878`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinHint(pub SocketAddr);
+
+impl std::fmt::Display for JoinHint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "duplex join {}", self.0)
+    }
+}
+
+/// A bound, listening host that has not started accepting yet.
+#[derive(Debug)]
+pub struct Host {
+    listener: TcpListener,
+    local: SocketAddr,
+}
+
+impl Host {
+    /// Listens on `bind` (all interfaces, IPv4 and IPv6, when `None`) and `port`
+    /// (0 picks a free port).
+    pub fn bind(bind: Option<IpAddr>, port: u16) -> Result<Self, NetError> {
+        let listener = match bind {
+            Some(ip) => listen(SocketAddr::new(ip, port))?,
+            None => {
+                // One dual-stack socket serves IPv4 and IPv6; fall back to
+                // IPv4 alone on machines without IPv6.
+                let any6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
+                match listen(any6) {
+                    Ok(listener) => listener,
+                    Err(NetError::Bind { .. }) => {
+                        listen(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port))?
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+        };
+        let local = listener.local_addr().map_err(|source| NetError::Bind {
+            addr: SocketAddr::new(bind.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)), port),
+            source,
+        })?;
+        Ok(Self { listener, local })
+    }
+
+    /// The address actually bound (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The commands a guest can use to reach this host: one per non-loopback
+    /// address of this machine (IPv4 first), or loopback when there is none.
+    pub fn join_hints(&self) -> Vec<JoinHint> {
+        let port = self.local.port();
+        if !self.local.ip().is_unspecified() {
+            return vec![JoinHint(self.local)];
+        }
+        let mut ips: Vec<IpAddr> = if_addrs::get_if_addrs()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|iface| iface.ip())
+            .filter(|ip| usable_remotely(ip) && (self.local.is_ipv6() || ip.is_ipv4()))
+            .collect();
+        ips.sort_by_key(|ip| (ip.is_ipv6(), *ip));
+        ips.dedup();
+        if ips.is_empty() {
+            ips.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        }
+        ips.into_iter()
+            .map(|ip| JoinHint(SocketAddr::new(ip, port)))
+            .collect()
+    }
+
+    /// Starts the accept loop. Every guest that completes the handshake
+    /// arrives as [`NetEvent::Joined`] on `events`; the loop runs until the
+    /// task is aborted or `events` is closed.
+    pub fn spawn(self, hello: Hello, events: mpsc::Sender<NetEvent>) -> JoinHandle<()> {
+        tokio::spawn(accept_loop(self.listener, hello, events))
+    }
+}
+
+/// Whether another machine could reach us at `ip`.
+fn usable_remotely(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => !v4.is_loopback() && !v4.is_unspecified(),
+        // Link-local IPv6 needs a scope id nobody wants to type.
+        IpAddr::V6(v6) => {
+            !v6.is_loopback() && !v6.is_unspecified() && (v6.segments()[0] & 0xffc0) != 0xfe80
+        }
+    }
+}
+
+/// Binds a listening socket with SO_REUSEADDR, so a restarted host gets its
+/// port back at once instead of waiting out TIME_WAIT.
+fn listen(addr: SocketAddr) -> Result<TcpListener, NetError> {
+    let bind_err = |source: std::io::Error| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            NetError::AddrInUse {
+                port: addr.port(),
+                addr,
+            }
+        } else {
+            NetError::Bind { addr, source }
+        }
+    };
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .map_err(bind_err)?;
+    #[cfg(not(windows))]
+    socket.set_reuse_address(true).map_err(bind_err)?;
+    if addr.is_ipv6() && addr.ip().is_unspecified() {
+        socket.set_only_v6(false).map_err(bind_err)?;
+    }
+    socket.bind(&addr.into()).map_err(bind_err)?;
+    socket.listen(128).map_err(bind_err)?;
+    socket.set_nonblocking(true).map_err(bind_err)?;
+    TcpListener::from_std(socket.into()).map_err(bind_err)
+}
+
+async fn accept_loop(listener: TcpListener, hello: Hello, events: mpsc::Sender<NetEvent>) {
+    let guest_slots = Arc::new(Semaphore::new(MAX_GUESTS));
+    let handshakes = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
+    loop {
+        let (stream, addr) = match listener.accept().await {
+            // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d.
+            Ok((stream, addr)) => (stream, SocketAddr::new(addr.ip().to_canonical(), addr.port())),
+            Err(err) => {
+                // Usually out of file descriptors: back off instead of spinning.
+                tracing::warn!(%err, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if events.is_closed() {
+            return;
+        }
+        let Ok(pending) = handshakes.clone().try_acquire_owned() else {
+            tracing::warn!(%addr, "too many handshakes in progress; dropping connection");
+            continue;
+        };
+        let hello = hello.clone();
+        let events = events.clone();
+        let guest_slots = guest_slots.clone();
+        tokio::spawn(async move {
+            let outcome = admit(stream, addr, &hello, &events, guest_slots).await;
+            drop(pending);
+            if let Err(err) = outcome {
+                tracing::info!(%addr, %err, "connection turned away");
+                let _ = events
+                    .send(NetEvent::Rejected {
+                        addr,
+                        reason: err.to_string(),
+                    })
+                    .await;
+            }
+        });
+    }
+}
+
+/// Runs one guest's handshake and, if it is admitted, its connection tasks.
+async fn admit(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    hello: &Hello,
+    events: &mpsc::Sender<NetEvent>,
+    guest_slots: Arc<Semaphore>,
+) -> Result<(), HandshakeError> {
+    let handshake = connection::host_handshake(&mut stream, hello, |_| {
+        guest_slots.try_acquire_owned().map_err(|_| {
+            "the host is already in a conversation with someone else; try again later".to_owned()
+        })
+    });
+    let (guest, slot, leftover) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
+        .await
+        .map_err(|_| HandshakeError::Timeout(HANDSHAKE_TIMEOUT.as_secs()))??;
+    let info = PeerInfo {
+        id: next_conn_id(),
+        name: sanitize_name(&guest.name),
+        addr,
+    };
+    connection::spawn(stream, info, leftover, events.clone(), Some(slot)).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reuses_the_port_at_once_after_a_restart() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let first = Host::bind(Some(IpAddr::V4(Ipv4Addr::LOCALHOST)), 0).unwrap();
+            let addr = first.local_addr();
+            // Leave a connection behind so the port has TIME_WAIT state.
+            let client = TcpStream::connect(addr).await.unwrap();
+            let (server_side, _) = first.listener.accept().await.unwrap();
+            drop(server_side);
+            drop(client);
+            drop(first);
+            Host::bind(Some(addr.ip()), addr.port()).expect("rebinds at once");
+        });
+    }
+
+    #[tokio::test]
+    async fn port_in_use_is_named() {
+        let first = Host::bind(Some(IpAddr::V4(Ipv4Addr::LOCALHOST)), 0).unwrap();
+        // A socket without SO_REUSEADDR semantics on an active listener fails.
+        let err = Host::bind(Some(IpAddr::V4(Ipv4Addr::LOCALHOST)), first.local_addr().port())
+            .unwrap_err();
+        assert!(matches!(err, NetError::AddrInUse { .. }), "{err}");
+        assert!(err.to_string().contains("already in use"), "{err}");
+    }
+
+    #[test]
+    fn hints_name_the_real_port() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let _guard = runtime.enter();
+        let host = Host::bind(None, 0).unwrap();
+        let hints = host.join_hints();
+        assert!(!hints.is_empty());
+        for hint in hints {
+            assert_eq!(hint.0.port(), host.local_addr().port());
+            assert!(hint.to_string().starts_with("duplex join "));
+        }
+    }
+
+    #[test]
+    fn link_local_v6_is_not_offered() {
+        assert!(!usable_remotely(&"fe80::1".parse().unwrap()));
+        assert!(!usable_remotely(&"127.0.0.1".parse().unwrap()));
+        assert!(usable_remotely(&"192.168.1.5".parse().unwrap()));
+        assert!(usable_remotely(&"2001:db8::1".parse().unwrap()));
+    }
+}

@@ -1,0 +1,287 @@
+//! Length-prefixed framing: turns the TCP byte stream into [`Frame`]s and back.
+//!
+//! Framing is delegated to tokio-util's [`LengthDelimitedCodec`] (a 4-byte
+//! big-endian length, then the body) with a hard maximum, and bodies are
+//! postcard-encoded [`Frame`]s. A frame that is too large or does not decode is
+//! an error for that connection only; nothing here panics on peer input.
+
+use bytes::{Buf, BytesMut};
+use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
+
+use super::frame::Frame;
+
+/// Largest frame body, in bytes, either side accepts.
+pub const MAX_FRAME_LEN: usize = 64 * 1024;
+
+/// Size of the length prefix in front of every frame body.
+const LENGTH_PREFIX_LEN: usize = 4;
+
+/// Why a frame could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    /// The length prefix announces more than [`MAX_FRAME_LEN`] bytes.
+    #[error("peer sent a frame of {len} bytes, over the {MAX_FRAME_LEN}-byte limit")]
+    TooLarge {
+        /// The announced length.
+        len: usize,
+    },
+    /// We were asked to send a frame larger than [`MAX_FRAME_LEN`].
+    #[error("frame of {len} bytes is over the {MAX_FRAME_LEN}-byte limit")]
+    OutgoingTooLarge {
+        /// The encoded length.
+        len: usize,
+    },
+    /// The body is not a valid frame.
+    #[error("peer sent an undecodable frame: {0}")]
+    Undecodable(#[from] postcard::Error),
+    /// The body decoded but had bytes left over.
+    #[error("peer sent a frame with {0} unexpected trailing bytes")]
+    TrailingBytes(usize),
+    /// The stream ended in the middle of a frame.
+    #[error("connection closed in the middle of a frame")]
+    Truncated,
+    /// The socket failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Encodes and decodes [`Frame`]s with a length prefix.
+#[derive(Debug)]
+pub struct FrameCodec {
+    inner: LengthDelimitedCodec,
+    /// Whether `inner` has consumed a length prefix and awaits its body.
+    in_body: bool,
+}
+
+impl Default for FrameCodec {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FrameCodec {
+    /// A codec with the protocol's frame size limit.
+    pub fn new() -> Self {
+        Self {
+            inner: LengthDelimitedCodec::builder()
+                .length_field_length(LENGTH_PREFIX_LEN)
+                .max_frame_length(MAX_FRAME_LEN)
+                .new_codec(),
+            in_body: false,
+        }
+    }
+}
+
+/// Decodes one frame body (without its length prefix).
+pub fn decode_body(body: &[u8]) -> Result<Frame, CodecError> {
+    let (frame, rest) = postcard::take_from_bytes::<Frame>(body)?;
+    if rest.is_empty() {
+        Ok(frame)
+    } else {
+        Err(CodecError::TrailingBytes(rest.len()))
+    }
+}
+
+/// Encodes one frame body (without its length prefix).
+pub fn encode_body(frame: &Frame) -> Result<Vec<u8>, CodecError> {
+    let body = postcard::to_stdvec(frame)?;
+    if body.len() > MAX_FRAME_LEN {
+        return Err(CodecError::OutgoingTooLarge { len: body.len() });
+    }
+    Ok(body)
+}
+
+impl Decoder for FrameCodec {
+    type Item = Frame;
+    type Error = CodecError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, CodecError> {
+        // Check the announced length ourselves so the error can name it.
+        let has_prefix = !self.in_body && src.len() >= LENGTH_PREFIX_LEN;
+        if has_prefix {
+            let len = (&src[..LENGTH_PREFIX_LEN]).get_u32() as usize;
+            if len > MAX_FRAME_LEN {
+                return Err(CodecError::TooLarge { len });
+            }
+        }
+        match self.inner.decode(src)? {
+            Some(body) => {
+                self.in_body = false;
+                decode_body(&body).map(Some)
+            }
+            None => {
+                // The inner codec keeps a length prefix it consumed.
+                self.in_body |= has_prefix;
+                Ok(None)
+            }
+        }
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, CodecError> {
+        match self.decode(src)? {
+            Some(frame) => Ok(Some(frame)),
+            None if src.is_empty() => Ok(None),
+            None => Err(CodecError::Truncated),
+        }
+    }
+}
+
+impl Encoder<Frame> for FrameCodec {
+    type Error = CodecError;
+
+    fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), CodecError> {
+        let body = encode_body(&frame)?;
+        self.inner.encode(bytes::Bytes::from(body), dst)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::frame::{ChatMessage, Hello, MessageId};
+    use bytes::BufMut;
+    use proptest::prelude::*;
+
+    fn chat(text: &str) -> Frame {
+        Frame::Chat(ChatMessage {
+            id: MessageId { session: 7, seq: 1 },
+            sent_at_ms: 1_700_000_000_000,
+            text: text.to_owned(),
+        })
+    }
+
+    fn encode(frame: Frame) -> BytesMut {
+        let mut buf = BytesMut::new();
+        FrameCodec::new().encode(frame, &mut buf).expect("encodes");
+        buf
+    }
+
+    #[test]
+    fn round_trips_every_kind() {
+        let frames = [
+            Frame::Hello(Hello::new("alice")),
+            chat("hello 世界 👨‍👩‍👧"),
+            Frame::Leave,
+            Frame::Bye,
+            Frame::Refused { reason: "busy".into() },
+        ];
+        for frame in frames {
+            let mut buf = encode(frame.clone());
+            let decoded = FrameCodec::new().decode(&mut buf).expect("decodes");
+            assert_eq!(decoded, Some(frame));
+            assert!(buf.is_empty());
+        }
+    }
+
+    #[test]
+    fn sticky_packets_split_into_frames() {
+        // Three frames glued together in one read, as TCP may deliver them.
+        let mut buf = encode(chat("one"));
+        buf.extend_from_slice(&encode(chat("two")));
+        buf.extend_from_slice(&encode(Frame::Bye));
+        let mut codec = FrameCodec::new();
+        assert_eq!(codec.decode(&mut buf).unwrap(), Some(chat("one")));
+        assert_eq!(codec.decode(&mut buf).unwrap(), Some(chat("two")));
+        assert_eq!(codec.decode(&mut buf).unwrap(), Some(Frame::Bye));
+        assert_eq!(codec.decode(&mut buf).unwrap(), None);
+    }
+
+    #[test]
+    fn partial_frame_waits_for_more_bytes() {
+        let whole = encode(chat("split across reads"));
+        let mut codec = FrameCodec::new();
+        let mut buf = BytesMut::new();
+        for (i, byte) in whole.iter().enumerate() {
+            buf.put_u8(*byte);
+            let got = codec.decode(&mut buf).expect("no error on partial input");
+            if i + 1 < whole.len() {
+                assert_eq!(got, None, "frame complete too early at byte {i}");
+            } else {
+                assert_eq!(got, Some(chat("split across reads")));
+            }
+        }
+    }
+
+    #[test]
+    fn oversized_length_prefix_is_rejected_before_buffering() {
+        let mut buf = BytesMut::new();
+        buf.put_u32(u32::MAX);
+        let err = FrameCodec::new().decode(&mut buf).unwrap_err();
+        assert!(
+            matches!(err, CodecError::TooLarge { len } if len == u32::MAX as usize),
+            "{err}"
+        );
+        assert!(err.to_string().contains("limit"));
+    }
+
+    #[test]
+    fn outgoing_oversized_frame_is_refused() {
+        let err = FrameCodec::new()
+            .encode(chat(&"x".repeat(MAX_FRAME_LEN)), &mut BytesMut::new())
+            .unwrap_err();
+        assert!(matches!(err, CodecError::OutgoingTooLarge { .. }), "{err}");
+    }
+
+    #[test]
+    fn truncated_frame_at_eof_is_an_error() {
+        let whole = encode(chat("cut short"));
+        let mut buf = BytesMut::from(&whole[..whole.len() - 3]);
+        let err = FrameCodec::new().decode_eof(&mut buf).unwrap_err();
+        assert!(matches!(err, CodecError::Truncated), "{err}");
+    }
+
+    #[test]
+    fn clean_eof_is_not_an_error() {
+        let mut buf = BytesMut::new();
+        assert_eq!(FrameCodec::new().decode_eof(&mut buf).unwrap(), None);
+    }
+
+    #[test]
+    fn undecodable_body_is_an_error() {
+        let mut buf = BytesMut::new();
+        buf.put_u32(3);
+        buf.put_slice(&[0xff, 0xff, 0xff]);
+        let err = FrameCodec::new().decode(&mut buf).unwrap_err();
+        assert!(matches!(err, CodecError::Undecodable(_)), "{err}");
+    }
+
+    #[test]
+    fn invalid_utf8_text_is_an_error() {
+        let mut body = encode_body(&chat("ab")).unwrap();
+        let last = body.len() - 1;
+        body[last] = 0xff; // the last text byte becomes invalid UTF-8
+        assert!(matches!(
+            decode_body(&body),
+            Err(CodecError::Undecodable(_))
+        ));
+    }
+
+    #[test]
+    fn trailing_bytes_are_an_error() {
+        let mut body = encode_body(&Frame::Bye).unwrap();
+        body.push(0);
+        assert!(matches!(
+            decode_body(&body),
+            Err(CodecError::TrailingBytes(1))
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn chat_round_trips(session: u64, seq: u64, at: i64, text in ".{0,200}") {
+            let frame = Frame::Chat(ChatMessage { id: MessageId { session, seq }, sent_at_ms: at, text });
+            let mut buf = encode(frame.clone());
+            prop_assert_eq!(FrameCodec::new().decode(&mut buf).unwrap(), Some(frame));
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let mut buf = BytesMut::from(&bytes[..]);
+            let mut codec = FrameCodec::new();
+            // Decode until an error or no more complete frames; must not panic.
+            while let Ok(Some(_)) = codec.decode(&mut buf) {}
+            let _ = codec.decode_eof(&mut buf);
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! What the TUI and headless front ends share: starting the network for a
+//! role, and carrying out the [`Effect`]s that [`App::update`] returns.
+
+use std::collections::HashMap;
+
+use tokio::sync::mpsc;
+
+use crate::app::{App, Effect, Event, Exit, Role};
+use crate::net::{self, ConnId, Host, NetError, NetEvent, PeerLink, SendError, Target};
+use crate::protocol::Hello;
+
+/// Network events that may wait for the front end before readers pause.
+pub const EVENT_QUEUE_LEN: usize = 1024;
+
+/// What the command line asked for, network-wise.
+#[derive(Debug)]
+pub enum Mode {
+    /// Listen for guests.
+    Host(Host),
+    /// Join a host.
+    Join(Target),
+}
+
+/// A started network role: the app to drive and where its events come from.
+#[derive(Debug)]
+pub struct Session {
+    /// The state, with the role filled in.
+    pub app: App,
+    /// Network events, in order.
+    pub events: mpsc::Receiver<NetEvent>,
+    /// Open connections.
+    pub links: Links,
+}
+
+impl Session {
+    /// Starts listening or connects, before any UI exists, so setup errors
+    /// are printed on a clean terminal.
+    pub async fn start(mode: Mode, name: &str) -> Result<Self, NetError> {
+        let (tx, events) = mpsc::channel(EVENT_QUEUE_LEN);
+        let hello = Hello::new(name);
+        let role = match mode {
+            Mode::Host(host) => {
+                let role = Role::Host {
+                    local: host.local_addr(),
+                    hints: host.join_hints(),
+                };
+                host.spawn(hello, tx);
+                role
+            }
+            Mode::Join(target) => {
+                net::connect(&target, &hello, tx).await?;
+                Role::Guest
+            }
+        };
+        Ok(Self {
+            app: App::new(name, role, rand::random()),
+            events,
+            links: Links::default(),
+        })
+    }
+
+    /// Feeds one event to the app and carries out its effects. Returns how to
+    /// exit once the app asks to quit.
+    pub fn handle(&mut self, event: Event) -> Option<Exit> {
+        if let Event::Net(net) = &event {
+            self.links.observe(net);
+        }
+        let effects = self.app.update(event);
+        let mut exit = None;
+        for effect in effects {
+            match effect {
+                Effect::Send { to, frame } => {
+                    if let Err(err) = self.links.send(to, frame) {
+                        tracing::warn!(conn = to, %err, "frame not queued");
+                        if err == SendError::Full {
+                            // A peer that stops reading is dropped rather than
+                            // letting its queue grow without bound.
+                            self.links.forget(to);
+                            let follow_up = self.handle(Event::Net(NetEvent::Left {
+                                from: to,
+                                reason: net::LeftReason::Error(err.to_string()),
+                            }));
+                            exit = exit.or(follow_up);
+                        }
+                    }
+                }
+                Effect::Quit(how) => exit = exit.or(Some(how)),
+            }
+        }
+        exit
+    }
+}
+
+/// The open connections, by id.
+#[derive(Debug, Default)]
+pub struct Links {
+    links: HashMap<ConnId, PeerLink>,
+}
+
+impl Links {
+    /// Keeps track of connections as they open and close.
+    pub fn observe(&mut self, event: &NetEvent) {
+        match event {
+            NetEvent::Joined { info, link } => {
+                self.links.insert(info.id, link.clone());
+            }
+            NetEvent::Left { from, .. } => {
+                self.links.remove(from);
+            }
+            _ => {}
+        }
+    }
+
+    /// Queues a frame for a connection.
+    pub fn send(&self, to: ConnId, frame: crate::protocol::Frame) -> Result<(), SendError> {
+        self.links
+            .get(&to)
+            .ok_or(SendError::Closed)
+            .and_then(|link| link.send(frame))
+    }
+
+    /// Stops tracking a connection (its tasks end when the socket does).
+    pub fn forget(&mut self, id: ConnId) {
+        self.links.remove(&id);
+    }
+
+    /// Flushes and closes every connection, for a clean exit.
+    pub async fn close_all(&mut self) {
+        let closing = self.links.drain().map(|(_, link)| async move { link.close().await });
+        futures::future::join_all(closing).await;
+    }
+}

@@ -1,0 +1,131 @@
+//! The terminal front end: one `select!` loop over terminal input, network
+//! events and signals, redrawing only after something changed.
+//!
+//! The terminal is put back the way it was on every way out: a normal exit
+//! or an error (the [`TerminalGuard`]'s `Drop`), a panic (a hook installed
+//! before the screen changes), and SIGTERM or SIGHUP (turned into events).
+
+use std::io::{self, Write};
+
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    Event as TermEvent, EventStream, MouseEventKind,
+};
+use futures::StreamExt;
+use ratatui::DefaultTerminal;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::app::{Event, Exit};
+use crate::runtime::Session;
+use crate::ui;
+
+/// Most network events folded into one frame, so a burst costs few redraws
+/// while the screen still keeps up.
+const MAX_EVENTS_PER_FRAME: usize = 4096;
+
+/// Owns the terminal while the TUI runs; restores it when dropped.
+pub struct TerminalGuard {
+    terminal: DefaultTerminal,
+}
+
+impl TerminalGuard {
+    /// Switches to the alternate screen in raw mode with mouse and paste
+    /// reporting, and makes sure a panic restores the terminal first.
+    pub fn enter() -> io::Result<Self> {
+        let terminal = ratatui::try_init()?;
+        // ratatui's hook restores raw mode and the screen; ours runs first
+        // and also turns off mouse and paste reporting.
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            disable_reporting();
+            previous(info);
+        }));
+        crossterm::execute!(io::stdout(), EnableMouseCapture, EnableBracketedPaste)?;
+        Ok(Self { terminal })
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        disable_reporting();
+        ratatui::restore();
+    }
+}
+
+fn disable_reporting() {
+    let mut stdout = io::stdout();
+    let _ = crossterm::execute!(stdout, DisableMouseCapture, DisableBracketedPaste);
+    let _ = stdout.flush();
+}
+
+/// Runs the chat in the terminal until the app quits.
+pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut guard = TerminalGuard::enter()?;
+    let size = guard.terminal.size()?;
+    session.app.update(Event::Resize(size.width, size.height));
+    let mut input = EventStream::new();
+    let mut dirty = true;
+
+    let exit = loop {
+        if dirty {
+            guard.terminal.draw(|frame| ui::render(&session.app, frame))?;
+            dirty = false;
+        }
+        let event = tokio::select! {
+            term = input.next() => match term {
+                Some(Ok(term)) => match to_event(term) {
+                    Some(event) => event,
+                    None => continue,
+                },
+                Some(Err(err)) => return Err(err.into()),
+                None => Event::EndOfInput,
+            },
+            Some(net) = session.events.recv() => Event::Net(net),
+            _ = sigterm.recv() => Event::Terminate(128 + 15),
+            _ = sighup.recv() => Event::Terminate(128 + 1),
+        };
+        dirty = true;
+        if let Some(exit) = session.handle(event) {
+            break exit;
+        }
+        // Fold whatever else the network already delivered into this frame.
+        let mut folded = None;
+        for _ in 0..MAX_EVENTS_PER_FRAME {
+            let Ok(net) = session.events.try_recv() else {
+                break;
+            };
+            if let Some(exit) = session.handle(Event::Net(net)) {
+                folded = Some(exit);
+                break;
+            }
+        }
+        if let Some(exit) = folded {
+            break exit;
+        }
+    };
+    session.links.close_all().await;
+    drop(guard);
+    Ok(exit)
+}
+
+/// The app's view of a terminal event; `None` for those it ignores.
+fn to_event(event: TermEvent) -> Option<Event> {
+    match event {
+        TermEvent::Key(key) => Some(Event::Key(key)),
+        // Only the wheel matters; ignoring motion keeps an idle pointer free.
+        TermEvent::Mouse(mouse)
+            if matches!(
+                mouse.kind,
+                MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
+            ) =>
+        {
+            Some(Event::Mouse(mouse))
+        }
+        TermEvent::Mouse(_) => None,
+        TermEvent::Paste(text) => Some(Event::Paste(text)),
+        TermEvent::Resize(columns, rows) => Some(Event::Resize(columns, rows)),
+        TermEvent::FocusGained | TermEvent::FocusLost => None,
+    }
+}

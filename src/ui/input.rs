@@ -1,0 +1,55 @@
+//! The input box: a rule with key hints, then the text being typed, with the
+//! real terminal cursor at the insertion point so an input method's
+//! candidate window opens in the right place.
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+
+use crate::app::App;
+use crate::text::display_width;
+
+/// Key hints shown on the rule above the input.
+const HINTS: &str = " Enter send · PgUp/PgDn scroll · exit quits both · Ctrl-C leave ";
+
+/// Draws the rule and the input text, and places the cursor.
+pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
+    let rule_style = Style::new().fg(Color::DarkGray);
+    let width = rule.width as usize;
+    let hints = if display_width(HINTS) + 2 <= width {
+        HINTS
+    } else {
+        ""
+    };
+    let dashes = width.saturating_sub(display_width(hints));
+    frame.render_widget(
+        Line::from(vec![
+            Span::styled("─".repeat(dashes.min(2)), rule_style),
+            Span::styled(hints, rule_style),
+            Span::styled("─".repeat(dashes.saturating_sub(2)), rule_style),
+        ]),
+        rule,
+    );
+
+    let layout = app.input.layout(area.width as usize);
+    // Keep the cursor's row in view when the text is taller than the box.
+    let first = (layout.cursor_row + 1).saturating_sub(area.height as usize);
+    let text = app.input.text();
+    for (offset, range) in layout
+        .rows
+        .iter()
+        .skip(first)
+        .take(area.height as usize)
+        .enumerate()
+    {
+        let y = area.y + offset as u16;
+        frame.render_widget(
+            Line::raw(&text[range.clone()]),
+            Rect::new(area.x, y, area.width, 1),
+        );
+    }
+    let row = (layout.cursor_row - first) as u16;
+    let col = (layout.cursor_col as u16).min(area.width.saturating_sub(1));
+    frame.set_cursor_position(Position::new(area.x + col, area.y + row));
+}
