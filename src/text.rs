@@ -322,7 +322,7 @@ pub fn sanitize_name(s: &str) -> String {
         let mut pieces = if name.is_empty() { "" } else { " " }
             .graphemes(true)
             .chain(word.graphemes(true));
-        let full = pieces.try_for_each(|g| {
+        let fitted = pieces.try_for_each(|g| {
             let gw = g.width();
             if width + gw > MAX_NAME_WIDTH {
                 return Err(());
@@ -331,7 +331,7 @@ pub fn sanitize_name(s: &str) -> String {
             name.push_str(g);
             Ok(())
         });
-        if full.is_err() {
+        if fitted.is_err() {
             break;
         }
     }
