@@ -173,7 +173,10 @@ impl App {
 
     /// The message pane as currently laid out.
     pub fn pane(&self) -> Pane<'_> {
-        let area = ui::layout(self, ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1));
+        let area = ui::layout(
+            self,
+            ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
+        );
         Pane::new(
             &self.history,
             area.messages.width as usize,
@@ -510,14 +513,26 @@ mod tests {
         app.update(joined(7, "bob"));
         type_text(&mut app, "hi 你好");
         let effects = app.update(key(KeyCode::Enter));
-        let [Effect::Send { to: 7, frame: Frame::Chat(first) }] = effects.as_slice() else {
+        let [
+            Effect::Send {
+                to: 7,
+                frame: Frame::Chat(first),
+            },
+        ] = effects.as_slice()
+        else {
             panic!("unexpected {effects:?}");
         };
         assert_eq!(first.text, "hi 你好");
         assert!(app.input.is_empty());
         type_text(&mut app, "again");
         let effects = app.update(key(KeyCode::Enter));
-        let [Effect::Send { frame: Frame::Chat(second), .. }] = effects.as_slice() else {
+        let [
+            Effect::Send {
+                frame: Frame::Chat(second),
+                ..
+            },
+        ] = effects.as_slice()
+        else {
             panic!("unexpected {effects:?}");
         };
         assert_ne!(first.id, second.id);
@@ -647,7 +662,10 @@ mod tests {
         let Some(Entry::Chat { text, .. }) = app.history.entries().last() else {
             panic!("no chat entry");
         };
-        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
     }
 
     #[test]
@@ -664,7 +682,10 @@ mod tests {
         app.update(chat(3, 51, "and another"));
         assert_eq!(app.scroll, held);
         assert_eq!(app.unread, 2);
-        app.update(Event::Key(KeyEvent::new(KeyCode::End, KeyModifiers::CONTROL)));
+        app.update(Event::Key(KeyEvent::new(
+            KeyCode::End,
+            KeyModifiers::CONTROL,
+        )));
         assert_eq!(app.scroll, Scroll::Live);
         assert_eq!(app.unread, 0);
     }
@@ -676,7 +697,10 @@ mod tests {
         for seq in 0..50 {
             app.update(chat(3, seq, &format!("line {seq}")));
         }
-        app.update(Event::Key(KeyEvent::new(KeyCode::Home, KeyModifiers::CONTROL)));
+        app.update(Event::Key(KeyEvent::new(
+            KeyCode::Home,
+            KeyModifiers::CONTROL,
+        )));
         assert_eq!(app.pane().visible(app.scroll)[0].0, 0);
         let wheel = |kind| {
             Event::Mouse(MouseEvent {

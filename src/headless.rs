@@ -89,7 +89,15 @@ fn print_new(
             (Entry::Chat { author, text, .. }, Output::Text) => {
                 writeln!(out, "{}: {}", history.author_name(*author), one_line(text))?;
             }
-            (Entry::Chat { author, text, id, at_ms }, Output::Json) => {
+            (
+                Entry::Chat {
+                    author,
+                    text,
+                    id,
+                    at_ms,
+                },
+                Output::Json,
+            ) => {
                 let line = json!({
                     "event": "message",
                     "from": history.author_name(*author),
@@ -146,7 +154,10 @@ fn emit_listening(
 ) -> std::io::Result<()> {
     match output {
         Output::Text => {
-            eprintln!("duplex: listening on {local}; join with: {}", hints.join(" or "));
+            eprintln!(
+                "duplex: listening on {local}; join with: {}",
+                hints.join(" or ")
+            );
             Ok(())
         }
         Output::Json => {

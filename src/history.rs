@@ -167,6 +167,10 @@ mod tests {
     #[test]
     fn chat_entries_are_compact() {
         // Per-message overhead beyond the text itself stays small.
-        assert!(std::mem::size_of::<Entry>() <= 56, "{}", std::mem::size_of::<Entry>());
+        assert!(
+            std::mem::size_of::<Entry>() <= 56,
+            "{}",
+            std::mem::size_of::<Entry>()
+        );
     }
 }

@@ -23,7 +23,10 @@ fn main() {
         }
         Err(err) => {
             if json {
-                println!("{}", serde_json::json!({"event": "error", "message": format!("{err:#}")}));
+                println!(
+                    "{}",
+                    serde_json::json!({"event": "error", "message": format!("{err:#}")})
+                );
             }
             eprintln!("duplex: {err:#}");
             std::process::exit(1);

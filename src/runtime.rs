@@ -126,7 +126,10 @@ impl Links {
 
     /// Flushes and closes every connection, for a clean exit.
     pub async fn close_all(&mut self) {
-        let closing = self.links.drain().map(|(_, link)| async move { link.close().await });
+        let closing = self
+            .links
+            .drain()
+            .map(|(_, link)| async move { link.close().await });
         futures::future::join_all(closing).await;
     }
 }

@@ -70,7 +70,9 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
 
     let exit = loop {
         if dirty {
-            guard.terminal.draw(|frame| ui::render(&session.app, frame))?;
+            guard
+                .terminal
+                .draw(|frame| ui::render(&session.app, frame))?;
             dirty = false;
         }
         let event = tokio::select! {

@@ -77,10 +77,12 @@ impl PeerLink {
 
     /// Queues a frame for sending without waiting.
     pub fn send(&self, frame: Frame) -> Result<(), SendError> {
-        self.tx.try_send(Outgoing::Frame(frame)).map_err(|err| match err {
-            mpsc::error::TrySendError::Full(_) => SendError::Full,
-            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
-        })
+        self.tx
+            .try_send(Outgoing::Frame(frame))
+            .map_err(|err| match err {
+                mpsc::error::TrySendError::Full(_) => SendError::Full,
+                mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+            })
     }
 
     /// Sends everything queued so far, then closes the connection.
@@ -95,7 +97,10 @@ impl PeerLink {
             }
         };
         if tokio::time::timeout(CLOSE_TIMEOUT, flushed).await.is_err() {
-            tracing::warn!(conn = self.id, "connection did not flush in time; closing anyway");
+            tracing::warn!(
+                conn = self.id,
+                "connection did not flush in time; closing anyway"
+            );
         }
     }
 
@@ -333,7 +338,10 @@ mod tests {
             host_handshake(&mut b, &hello("host"), |_| Err::<(), _>("busy".to_owned())).await
         });
         let err = guest_handshake(&mut a, &hello("guest")).await.unwrap_err();
-        assert!(matches!(&err, HandshakeError::Refused(r) if r == "busy"), "{err}");
+        assert!(
+            matches!(&err, HandshakeError::Refused(r) if r == "busy"),
+            "{err}"
+        );
         assert!(matches!(
             host.await.unwrap(),
             Err(HandshakeError::Refused(_))
@@ -343,10 +351,9 @@ mod tests {
     #[tokio::test]
     async fn plain_client_is_told_how_to_connect() {
         let (mut a, mut b) = tokio::io::duplex(1024);
-        let host =
-            tokio::spawn(
-                async move { host_handshake(&mut b, &hello("host"), |_| Ok::<_, String>(())).await },
-            );
+        let host = tokio::spawn(async move {
+            host_handshake(&mut b, &hello("host"), |_| Ok::<_, String>(())).await
+        });
         a.write_all(b"hello there\n").await.unwrap();
         let mut reply = String::new();
         a.read_to_string(&mut reply).await.unwrap();

@@ -66,7 +66,9 @@ impl std::str::FromStr for Target {
             (host, port)
         } else if trimmed.matches(':').count() > 1 {
             if trimmed.parse::<IpAddr>().is_err() {
-                return Err(invalid("an IPv6 address with a port is written [address]:port"));
+                return Err(invalid(
+                    "an IPv6 address with a port is written [address]:port",
+                ));
             }
             (trimmed, None)
         } else {
@@ -115,7 +117,12 @@ pub async fn connect(
     for addr in addrs {
         match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
             Ok(Ok(stream)) => return open(stream, addr, hello, events).await,
-            Ok(Err(err)) => last_err = Some(NetError::Connect { addr, why: connect_why(&err) }),
+            Ok(Err(err)) => {
+                last_err = Some(NetError::Connect {
+                    addr,
+                    why: connect_why(&err),
+                })
+            }
             Err(_) => {
                 last_err = Some(NetError::Connect {
                     addr,

@@ -152,7 +152,10 @@ async fn accept_loop(listener: TcpListener, hello: Hello, events: mpsc::Sender<N
     loop {
         let (stream, addr) = match listener.accept().await {
             // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d.
-            Ok((stream, addr)) => (stream, SocketAddr::new(addr.ip().to_canonical(), addr.port())),
+            Ok((stream, addr)) => (
+                stream,
+                SocketAddr::new(addr.ip().to_canonical(), addr.port()),
+            ),
             Err(err) => {
                 // Usually out of file descriptors: back off instead of spinning.
                 tracing::warn!(%err, "accept failed");
@@ -235,8 +238,11 @@ mod tests {
     async fn port_in_use_is_named() {
         let first = Host::bind(Some(IpAddr::V4(Ipv4Addr::LOCALHOST)), 0).unwrap();
         // A socket without SO_REUSEADDR semantics on an active listener fails.
-        let err = Host::bind(Some(IpAddr::V4(Ipv4Addr::LOCALHOST)), first.local_addr().port())
-            .unwrap_err();
+        let err = Host::bind(
+            Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            first.local_addr().port(),
+        )
+        .unwrap_err();
         assert!(matches!(err, NetError::AddrInUse { .. }), "{err}");
         assert!(err.to_string().contains("already in use"), "{err}");
     }

@@ -82,7 +82,9 @@ pub enum NetEvent {
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
     /// The listening port is taken.
-    #[error("port {port} is already in use on {addr}; is another duplex host running? Pick another with --port")]
+    #[error(
+        "port {port} is already in use on {addr}; is another duplex host running? Pick another with --port"
+    )]
     AddrInUse {
         /// The port asked for.
         port: u16,

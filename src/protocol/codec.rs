@@ -164,7 +164,9 @@ mod tests {
             chat("hello 世界 👨‍👩‍👧"),
             Frame::Leave,
             Frame::Bye,
-            Frame::Refused { reason: "busy".into() },
+            Frame::Refused {
+                reason: "busy".into(),
+            },
         ];
         for frame in frames {
             let mut buf = encode(frame.clone());

@@ -119,10 +119,9 @@ impl<'a> Pane<'a> {
 
     /// Rows entry `index` takes.
     fn rows(&self, index: usize) -> usize {
-        self.history
-            .entries()
-            .get(index)
-            .map_or(0, |entry| layout_entry(self.history, entry, self.width).rows.len())
+        self.history.entries().get(index).map_or(0, |entry| {
+            layout_entry(self.history, entry, self.width).rows.len()
+        })
     }
 
     /// The top of the view when following the newest entry, or `None` when
@@ -266,7 +265,13 @@ fn clock(at_ms: i64, zone: FixedOffset) -> String {
 }
 
 /// Draws the visible part of the history into `area`.
-pub fn render(frame: &mut Frame<'_>, area: Rect, history: &History, scroll: Scroll, zone: FixedOffset) {
+pub fn render(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    history: &History,
+    scroll: Scroll,
+    zone: FixedOffset,
+) {
     let pane = Pane::new(history, area.width as usize, area.height as usize);
     let time_style = Style::new().fg(Color::DarkGray);
     let system_style = Style::new()
@@ -347,7 +352,7 @@ mod tests {
         history_of(&refs)
     }
 
-    fn first_visible(pane: &Pane, scroll: Scroll) -> (usize, usize) {
+    fn first_visible(pane: &Pane<'_>, scroll: Scroll) -> (usize, usize) {
         let visible = pane.visible(scroll);
         let (index, _, rows) = &visible[0];
         (*index, rows.start)
