@@ -13,7 +13,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent
 
 use crate::history::{AuthorId, Entry, History, SystemEvent};
 use crate::input::Input;
-use crate::net::{ConnId, JoinHint, LeftReason, NetEvent, PeerInfo};
+use crate::net::{ConnId, JoinHint, LeftReason, NetEvent, PeerInfo, Security};
 use crate::protocol::frame::MAX_TEXT_LEN;
 use crate::protocol::{ChatMessage, Frame, MessageId};
 use crate::text::sanitize_text;
@@ -35,6 +35,8 @@ pub enum Role {
         local: SocketAddr,
         /// Commands a guest can use to reach us.
         hints: Vec<JoinHint>,
+        /// The secret code guests must give, if any.
+        code: Option<String>,
     },
     /// Joined a host.
     Guest,
@@ -89,8 +91,22 @@ pub enum Effect {
         /// The frame.
         frame: Frame,
     },
+    /// Connect to the host again, with this secret code.
+    Connect {
+        /// The code the user typed.
+        code: String,
+    },
     /// Stop the program.
     Quit(Exit),
+}
+
+/// The guest is being asked for the host's secret code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodePrompt {
+    /// What went wrong with the last code, if anything.
+    pub error: Option<String>,
+    /// Whether a code is being checked right now.
+    pub checking: bool,
 }
 
 /// Where the time comes from: the system clock, or a fixed time for tests.
@@ -135,6 +151,8 @@ pub struct App {
     pub zone: FixedOffset,
     /// Source of timestamps.
     pub clock: Clock,
+    /// Set while the guest must type the host's secret code.
+    pub prompt: Option<CodePrompt>,
     session: u64,
     next_seq: u64,
 }
@@ -153,6 +171,7 @@ impl App {
             size: (80, 24),
             zone: *chrono::Local::now().offset(),
             clock: Clock::System,
+            prompt: None,
             session,
             next_seq: 1,
         }
@@ -217,6 +236,9 @@ impl App {
             return Vec::new();
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if self.prompt.is_some() {
+            return self.on_prompt_key(key, ctrl);
+        }
         match key.code {
             KeyCode::Char('c') if ctrl => return self.leave(LeaveKind::Leave, 0),
             KeyCode::Enter => {
@@ -228,6 +250,36 @@ impl App {
             KeyCode::Home if ctrl => self.set_scroll(self.pane().oldest()),
             KeyCode::End if ctrl => self.set_scroll(Scroll::Live),
             KeyCode::Esc => self.set_scroll(Scroll::Live),
+            _ => {
+                self.input.handle_key(&key);
+            }
+        }
+        Vec::new()
+    }
+
+    /// Keys while the secret code is asked for: editing, Enter to try the
+    /// code, Ctrl-C to give up.
+    fn on_prompt_key(&mut self, key: KeyEvent, ctrl: bool) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Char('c') if ctrl => {
+                return vec![Effect::Quit(Exit {
+                    code: 1,
+                    message: Some("No secret code given; not joined.".to_owned()),
+                })];
+            }
+            KeyCode::Enter => {
+                let code = crate::words::normalize_code(self.input.text());
+                let Some(prompt) = self.prompt.as_mut() else {
+                    return Vec::new();
+                };
+                if code.is_empty() || prompt.checking {
+                    return Vec::new();
+                }
+                self.input.take();
+                prompt.checking = true;
+                prompt.error = None;
+                return vec![Effect::Connect { code }];
+            }
             _ => {
                 self.input.handle_key(&key);
             }
@@ -264,6 +316,34 @@ impl App {
             return Vec::new();
         }
         let now = self.clock.now_ms();
+        let line = match command(&line) {
+            Command::Text(text) => text,
+            Command::Verify => {
+                let text = match self.peer() {
+                    Some(peer) => verify_text(peer),
+                    None => "Nobody is connected: there is nothing to verify yet.".to_owned(),
+                };
+                self.history.push_system(now, SystemEvent::Info(text));
+                self.set_scroll(Scroll::Live);
+                return Vec::new();
+            }
+            Command::Help => {
+                self.history
+                    .push_system(now, SystemEvent::Info(HELP.to_owned()));
+                self.set_scroll(Scroll::Live);
+                return Vec::new();
+            }
+            Command::Unknown(name) => {
+                self.history.push_system(
+                    now,
+                    SystemEvent::Error(format!(
+                        "unknown command /{name}; /help lists them (start a message with // to send a /)"
+                    )),
+                );
+                self.input.set_text(&line);
+                return Vec::new();
+            }
+        };
         if line.len() > MAX_TEXT_LEN {
             self.history.push_system(
                 now,
@@ -332,6 +412,7 @@ impl App {
                 if self.peer().is_some() {
                     return Vec::new(); // the host admits one guest at a time
                 }
+                self.prompt = None;
                 self.push_system(
                     now,
                     SystemEvent::Joined {
@@ -339,7 +420,21 @@ impl App {
                         addr: info.addr,
                     },
                 );
+                self.push_system(now, SystemEvent::Info(verify_text(&info)));
                 self.link = Link::Connected(info);
+            }
+            NetEvent::ConnectFailed { reason, wrong_code } => {
+                if wrong_code {
+                    if let Some(prompt) = self.prompt.as_mut() {
+                        prompt.checking = false;
+                        prompt.error = Some(reason);
+                        return Vec::new();
+                    }
+                }
+                return vec![Effect::Quit(Exit {
+                    code: 1,
+                    message: Some(reason),
+                })];
             }
             NetEvent::Chat { from, msg } => {
                 let Some(peer) = self.peer().filter(|peer| peer.id == from) else {
@@ -421,6 +516,61 @@ impl App {
     }
 }
 
+/// What `/help` shows.
+pub const HELP: &str = "Keys: Enter send · PgUp/PgDn, mouse wheel scroll · Ctrl-Home oldest · Ctrl-End/Esc live · \
+Ctrl-C leave · Left/Right, Home/End, Ctrl-W, Ctrl-U, Ctrl-K edit. \
+Commands: exit (ends the chat for both) · /verify (the words to compare with your peer) · /help. \
+Start a message with // to send one starting with /.";
+
+/// What a typed line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Command {
+    /// A message to send (with a leading `//` turned into `/`).
+    Text(String),
+    /// `/verify`.
+    Verify,
+    /// `/help`.
+    Help,
+    /// `/something` else.
+    Unknown(String),
+}
+
+/// Reads a typed line: a message, or a `/command`.
+fn command(line: &str) -> Command {
+    if let Some(text) = line.strip_prefix("//") {
+        return Command::Text(format!("/{text}"));
+    }
+    let Some(rest) = line.trim().strip_prefix('/') else {
+        return Command::Text(line.to_owned());
+    };
+    match rest.split_whitespace().next().unwrap_or("") {
+        "verify" => Command::Verify,
+        "help" | "?" => Command::Help,
+        other => Command::Unknown(other.to_owned()),
+    }
+}
+
+/// How to check who is on the other end.
+fn verify_text(peer: &PeerInfo) -> String {
+    match &peer.security {
+        Security::Encrypted {
+            verification,
+            with_code,
+        } => {
+            let code = if *with_code {
+                " (admitted with the secret code)"
+            } else {
+                ""
+            };
+            format!(
+                "Encrypted{code}. Verification words: {verification} — read them to {}; \
+                 different words on their screen mean someone is in the middle.",
+                peer.name
+            )
+        }
+    }
+}
+
 /// How we leave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LeaveKind {
@@ -448,6 +598,10 @@ mod tests {
             id,
             name: name.to_owned(),
             addr: "127.0.0.1:5000".parse().unwrap(),
+            security: Security::Encrypted {
+                verification: "amber-otter-violin-maple".to_owned(),
+                with_code: false,
+            },
         }
     }
 
@@ -479,6 +633,7 @@ mod tests {
             Role::Host {
                 local: "0.0.0.0:7878".parse().unwrap(),
                 hints: vec![],
+                code: None,
             },
             1,
         );
@@ -603,7 +758,7 @@ mod tests {
         let effects = app.update(left(3, LeftReason::Left));
         assert!(effects.is_empty());
         assert_eq!(app.link, Link::Waiting);
-        assert_eq!(app.history.len(), 3);
+        assert_eq!(app.history.len(), 4, "joined, verification, hello, left");
         app.update(joined(4, "carol"));
         assert_eq!(app.peer().map(|p| p.name.as_str()), Some("carol"));
     }
@@ -650,8 +805,9 @@ mod tests {
     fn messages_from_a_stale_connection_are_ignored() {
         let mut app = host();
         app.update(joined(3, "bob"));
+        let before = app.history.len();
         app.update(chat(99, 1, "ghost"));
-        assert_eq!(app.history.len(), 1);
+        assert_eq!(app.history.len(), before);
     }
 
     #[test]
@@ -701,7 +857,11 @@ mod tests {
             KeyCode::Home,
             KeyModifiers::CONTROL,
         )));
-        assert_eq!(app.pane().visible(app.scroll)[0].0, 0);
+        let top = |app: &App| {
+            let visible = app.pane().visible(app.scroll);
+            (visible[0].0, visible[0].2.start)
+        };
+        assert_eq!(top(&app), (0, 0));
         let wheel = |kind| {
             Event::Mouse(MouseEvent {
                 kind,
@@ -711,9 +871,71 @@ mod tests {
             })
         };
         app.update(wheel(MouseEventKind::ScrollDown));
-        assert_eq!(app.pane().visible(app.scroll)[0].0, WHEEL_ROWS);
+        assert_ne!(top(&app), (0, 0));
+        assert!(matches!(app.scroll, Scroll::At(_)));
         app.update(wheel(MouseEventKind::ScrollUp));
-        assert_eq!(app.pane().visible(app.scroll)[0].0, 0);
+        assert_eq!(top(&app), (0, 0));
+    }
+
+    #[test]
+    fn verify_shows_the_words_and_sends_nothing() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        let effects = app.update(Event::Submit("/verify".into()));
+        assert!(effects.is_empty());
+        assert!(matches!(
+            app.history.entries().last(),
+            Some(Entry::System { event, .. })
+                if matches!(&**event, SystemEvent::Info(t) if t.contains("amber-otter-violin-maple"))
+        ));
+    }
+
+    #[test]
+    fn slash_commands_and_escapes() {
+        assert_eq!(command("/verify"), Command::Verify);
+        assert_eq!(command(" /help "), Command::Help);
+        assert_eq!(command("//shrug"), Command::Text("/shrug".into()));
+        assert_eq!(command("/nope x"), Command::Unknown("nope".into()));
+        assert_eq!(command("a /b"), Command::Text("a /b".into()));
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        assert!(app.update(Event::Submit("/nope".into())).is_empty());
+        assert_eq!(app.input.text(), "/nope");
+    }
+
+    #[test]
+    fn the_code_prompt_connects_and_retries_after_a_wrong_code() {
+        let mut app = guest();
+        app.prompt = Some(CodePrompt::default());
+        type_text(&mut app, "Amber Otter violin");
+        let effects = app.update(key(KeyCode::Enter));
+        assert_eq!(
+            effects,
+            vec![Effect::Connect {
+                code: "amber-otter-violin".into()
+            }]
+        );
+        assert!(app.input.is_empty());
+        let effects = app.update(Event::Net(NetEvent::ConnectFailed {
+            reason: "wrong code".into(),
+            wrong_code: true,
+        }));
+        assert!(effects.is_empty());
+        assert_eq!(
+            app.prompt.as_ref().and_then(|p| p.error.as_deref()),
+            Some("wrong code")
+        );
+        app.update(joined(5, "alice"));
+        assert!(app.prompt.is_none());
+        assert!(app.peer().is_some());
+    }
+
+    #[test]
+    fn giving_up_on_the_code_prompt_quits() {
+        let mut app = guest();
+        app.prompt = Some(CodePrompt::default());
+        let effects = app.update(ctrl('c'));
+        assert_eq!(quits(&effects).map(|e| e.code), Some(1));
     }
 
     #[test]

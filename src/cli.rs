@@ -14,6 +14,7 @@ use crate::net::{Host, Target};
 use crate::runtime::{Mode, Session};
 use crate::text::{MAX_NAME_WIDTH, display_width, sanitize_name};
 use crate::tui;
+use crate::words::{generate_code, normalize_code};
 
 /// Private, instant chat between two terminals.
 #[derive(Debug, Parser)]
@@ -60,6 +61,17 @@ pub struct Common {
     /// (chosen automatically when stdin is not a terminal).
     #[arg(long)]
     pub headless: bool,
+    /// Secret code. host: guests must give it (a new code is made when
+    /// none follows); join: the host's code (asked for when none follows).
+    #[arg(
+        long,
+        env = "DUPLEX_SECRET",
+        hide_env_values = true,
+        num_args = 0..=1,
+        default_missing_value = "",
+        value_name = "CODE"
+    )]
+    pub secret: Option<String>,
     /// With --headless: print one JSON object per event.
     #[arg(long)]
     pub json: bool,
@@ -133,7 +145,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Host { port, bind, .. } => Mode::Host(Host::bind(*bind, *port)?),
         Command::Join { addr, .. } => Mode::Join(addr.parse::<Target>()?),
     };
-    let session = Session::start(mode, &name).await?;
+    let is_host = matches!(cli.command, Command::Host { .. });
+    let code = match common.secret.as_deref().map(normalize_code) {
+        None => None,
+        Some(code) if !code.is_empty() => Some(code),
+        Some(_) if is_host => Some(generate_code()),
+        Some(_) => None, // asked for in the TUI if the host wants one
+    };
+    let session = Session::start(mode, &name, code, !headless).await?;
     if headless {
         headless::run(session, output).await
     } else {

@@ -38,8 +38,12 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
     let mut printed = 0;
     let mut out = std::io::stdout().lock();
 
-    if let Role::Host { local, hints } = &session.app.role {
-        let hints: Vec<String> = hints.iter().map(ToString::to_string).collect();
+    if let Role::Host { local, hints, code } = &session.app.role {
+        let secret = code
+            .as_deref()
+            .map(|code| format!(" --secret {code}"))
+            .unwrap_or_default();
+        let hints: Vec<String> = hints.iter().map(|hint| format!("{hint}{secret}")).collect();
         emit_listening(&mut out, output, *local, &hints)?;
     }
 

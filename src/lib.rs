@@ -28,3 +28,4 @@ pub mod runtime;
 pub mod text;
 pub mod tui;
 pub mod ui;
+pub mod words;

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use tokio::sync::mpsc;
 
-use crate::app::{App, Effect, Event, Exit, Role};
+use crate::app::{App, CodePrompt, Effect, Event, Exit, Role};
+use crate::net::handshake::HostAuth;
 use crate::net::{self, ConnId, Host, NetError, NetEvent, PeerLink, SendError, Target};
-use crate::protocol::Hello;
+use crate::protocol::{HandshakeError, Hello};
 
 /// Network events that may wait for the front end before readers pause.
 pub const EVENT_QUEUE_LEN: usize = 1024;
@@ -30,32 +31,96 @@ pub struct Session {
     pub events: mpsc::Receiver<NetEvent>,
     /// Open connections.
     pub links: Links,
+    /// Where a guest connects again from within the session.
+    rejoin: Option<Rejoin>,
+}
+
+/// What a guest needs to connect again.
+#[derive(Debug, Clone)]
+struct Rejoin {
+    target: Target,
+    hello: Hello,
+    events: mpsc::Sender<NetEvent>,
+}
+
+impl Rejoin {
+    /// Connects in the background; failure arrives as [`NetEvent::ConnectFailed`].
+    fn spawn(&self, code: String) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(err) =
+                net::connect(&this.target, &this.hello, Some(&code), this.events.clone()).await
+            {
+                let wrong_code = matches!(
+                    &err,
+                    NetError::Handshake {
+                        source: HandshakeError::WrongCode { .. },
+                        ..
+                    }
+                );
+                let _ = this
+                    .events
+                    .send(NetEvent::ConnectFailed {
+                        reason: err.to_string(),
+                        wrong_code,
+                    })
+                    .await;
+            }
+        });
+    }
 }
 
 impl Session {
     /// Starts listening or connects, before any UI exists, so setup errors
-    /// are printed on a clean terminal.
-    pub async fn start(mode: Mode, name: &str) -> Result<Self, NetError> {
+    /// are printed on a clean terminal. `code` is the secret code (the
+    /// host's to require, the guest's to give); `can_ask` lets a guest whose
+    /// host wants a code it does not have ask for it in the TUI.
+    pub async fn start(
+        mode: Mode,
+        name: &str,
+        code: Option<String>,
+        can_ask: bool,
+    ) -> Result<Self, NetError> {
         let (tx, events) = mpsc::channel(EVENT_QUEUE_LEN);
         let hello = Hello::new(name);
+        let mut ask_code = false;
+        let mut rejoin = None;
         let role = match mode {
             Mode::Host(host) => {
                 let role = Role::Host {
                     local: host.local_addr(),
                     hints: host.join_hints(),
+                    code: code.clone(),
                 };
-                host.spawn(hello, tx);
+                host.spawn(hello, HostAuth::new(code), tx);
                 role
             }
             Mode::Join(target) => {
-                net::connect(&target, &hello, tx).await?;
+                match net::connect(&target, &hello, code.as_deref(), tx.clone()).await {
+                    Ok(_) => {}
+                    Err(NetError::Handshake {
+                        source: HandshakeError::CodeRequired,
+                        ..
+                    }) if can_ask => ask_code = true,
+                    Err(err) => return Err(err),
+                }
+                rejoin = Some(Rejoin {
+                    target,
+                    hello,
+                    events: tx,
+                });
                 Role::Guest
             }
         };
+        let mut app = App::new(name, role, rand::random());
+        if ask_code {
+            app.prompt = Some(CodePrompt::default());
+        }
         Ok(Self {
-            app: App::new(name, role, rand::random()),
+            app,
             events,
             links: Links::default(),
+            rejoin,
         })
     }
 
@@ -84,6 +149,10 @@ impl Session {
                         }
                     }
                 }
+                Effect::Connect { code } => match &self.rejoin {
+                    Some(rejoin) => rejoin.spawn(code),
+                    None => tracing::warn!("asked to connect, but this side is the host"),
+                },
                 Effect::Quit(how) => exit = exit.or(Some(how)),
             }
         }

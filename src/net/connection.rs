@@ -1,4 +1,4 @@
-//! One connection: its handshake, then a reader task and a writer task.
+//! One established connection: a reader task and a writer task.
 //!
 //! The socket is split with `into_split()` into owned halves. The reader task
 //! turns incoming frames into [`NetEvent`]s; the writer task drains a bounded
@@ -11,14 +11,13 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use futures::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
-use tokio_util::codec::{Framed, FramedRead, FramedWrite};
+use tokio_util::codec::{FramedRead, FramedWrite};
 
 use super::{ConnId, LeftReason, NetEvent, PeerInfo};
-use crate::protocol::handshake::NOT_DUPLEX_REPLY;
-use crate::protocol::{CodecError, Frame, FrameCodec, HandshakeError, Hello, Preamble};
+use crate::protocol::{CodecError, Frame, FrameCodec};
 
 /// How long a peer has to complete the handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -111,99 +110,21 @@ impl PeerLink {
     }
 }
 
-/// Opens a connection as the guest: preamble, then hellos.
-///
-/// Returns the host's hello and any bytes read past it.
-pub async fn guest_handshake<S>(
-    stream: &mut S,
-    hello: &Hello,
-) -> Result<(Hello, BytesMut), HandshakeError>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    stream.write_all(&Preamble::current().to_bytes()).await?;
-    let mut theirs = [0; Preamble::LEN];
-    stream.read_exact(&mut theirs).await?;
-    Preamble::parse(&theirs)?;
-
-    let mut framed = Framed::new(stream, FrameCodec::new());
-    framed.send(Frame::Hello(hello.clone())).await?;
-    match framed.next().await {
-        Some(Ok(Frame::Hello(host))) => Ok((host, framed.into_parts().read_buf)),
-        Some(Ok(Frame::Refused { reason })) => Err(HandshakeError::Refused(reason)),
-        Some(Ok(other)) => Err(HandshakeError::UnexpectedFrame(other.kind())),
-        Some(Err(err)) => Err(err.into()),
-        None => Err(HandshakeError::Closed),
-    }
-}
-
-/// Accepts a connection as the host: checks the guest's preamble and hello,
-/// asks `admit` whether to let this guest in, and answers.
-///
-/// `admit` returns what the connection should hold while it lives (a slot in
-/// the conversation) or the reason to refuse. Returns the guest's hello, what
-/// `admit` gave, and any bytes read past the hello.
-pub async fn host_handshake<S, T>(
-    stream: &mut S,
-    hello: &Hello,
-    admit: impl FnOnce(&Hello) -> Result<T, String>,
-) -> Result<(Hello, T, BytesMut), HandshakeError>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let mut theirs = [0; Preamble::LEN];
-    stream.read_exact(&mut theirs).await?;
-    match Preamble::parse(&theirs) {
-        Ok(_) => {}
-        Err(err @ HandshakeError::NotDuplex { .. }) => {
-            // A plain socket program: tell its user how to connect.
-            let _ = stream.write_all(NOT_DUPLEX_REPLY.as_bytes()).await;
-            let _ = stream.shutdown().await;
-            return Err(err);
-        }
-        Err(err) => {
-            // Let the guest see our version so it can name both.
-            let _ = stream.write_all(&Preamble::current().to_bytes()).await;
-            return Err(err);
-        }
-    }
-    stream.write_all(&Preamble::current().to_bytes()).await?;
-
-    let mut framed = Framed::new(stream, FrameCodec::new());
-    let guest = match framed.next().await {
-        Some(Ok(Frame::Hello(guest))) => guest,
-        Some(Ok(other)) => return Err(HandshakeError::UnexpectedFrame(other.kind())),
-        Some(Err(err)) => return Err(err.into()),
-        None => return Err(HandshakeError::Closed),
-    };
-    match admit(&guest) {
-        Ok(held) => {
-            framed.send(Frame::Hello(hello.clone())).await?;
-            Ok((guest, held, framed.into_parts().read_buf))
-        }
-        Err(reason) => {
-            framed
-                .send(Frame::Refused {
-                    reason: reason.clone(),
-                })
-                .await?;
-            Err(HandshakeError::Refused(reason))
-        }
-    }
-}
-
 /// Starts the reader and writer tasks of a connection whose handshake is done.
 ///
 /// Sends [`NetEvent::Joined`] first, so every later event of this connection
-/// comes after it. `leftover` holds bytes the handshake read past its last
-/// frame; `slot` is released when the connection ends.
+/// comes after it. `codec` holds the session's keys; `leftover` holds bytes
+/// the handshake read past its last frame; `slot` is released when the
+/// connection ends.
 pub async fn spawn(
     stream: TcpStream,
     info: PeerInfo,
+    codec: FrameCodec,
     leftover: BytesMut,
     events: mpsc::Sender<NetEvent>,
     slot: Option<OwnedSemaphorePermit>,
 ) -> PeerLink {
+    let (read_codec, write_codec) = codec.split();
     let _ = stream.set_nodelay(true);
     let (read_half, write_half) = stream.into_split();
     let (tx, rx) = mpsc::channel(SEND_QUEUE_LEN);
@@ -216,7 +137,7 @@ pub async fn spawn(
         })
         .await;
 
-    let mut reader = FramedRead::new(read_half, FrameCodec::new());
+    let mut reader = FramedRead::new(read_half, read_codec);
     *reader.read_buffer_mut() = leftover;
     tokio::spawn(async move {
         let reason = read_frames(id, &mut reader, &events).await;
@@ -226,7 +147,7 @@ pub async fn spawn(
     });
     tokio::spawn(write_frames(
         id,
-        FramedWrite::new(write_half, FrameCodec::new()),
+        FramedWrite::new(write_half, write_codec),
         rx,
     ));
     link
@@ -307,89 +228,5 @@ async fn write_frames<W>(
     let _ = writer.into_inner().shutdown().await;
     if let Some(ack) = close_ack {
         let _ = ack.send(());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hello(name: &str) -> Hello {
-        Hello::new(name)
-    }
-
-    #[tokio::test]
-    async fn handshake_exchanges_names() {
-        let (mut a, mut b) = tokio::io::duplex(1024);
-        let host = tokio::spawn(async move {
-            host_handshake(&mut b, &hello("host"), |_| Ok::<_, String>(()))
-                .await
-                .map(|(h, _, _)| h.name)
-        });
-        let (host_hello, _) = guest_handshake(&mut a, &hello("guest")).await.unwrap();
-        assert_eq!(host_hello.name, "host");
-        assert_eq!(host.await.unwrap().unwrap(), "guest");
-    }
-
-    #[tokio::test]
-    async fn refused_guest_gets_the_reason() {
-        let (mut a, mut b) = tokio::io::duplex(1024);
-        let host = tokio::spawn(async move {
-            host_handshake(&mut b, &hello("host"), |_| Err::<(), _>("busy".to_owned())).await
-        });
-        let err = guest_handshake(&mut a, &hello("guest")).await.unwrap_err();
-        assert!(
-            matches!(&err, HandshakeError::Refused(r) if r == "busy"),
-            "{err}"
-        );
-        assert!(matches!(
-            host.await.unwrap(),
-            Err(HandshakeError::Refused(_))
-        ));
-    }
-
-    #[tokio::test]
-    async fn plain_client_is_told_how_to_connect() {
-        let (mut a, mut b) = tokio::io::duplex(1024);
-        let host = tokio::spawn(async move {
-            host_handshake(&mut b, &hello("host"), |_| Ok::<_, String>(())).await
-        });
-        a.write_all(b"hello there\n").await.unwrap();
-        let mut reply = String::new();
-        a.read_to_string(&mut reply).await.unwrap();
-        assert_eq!(reply, NOT_DUPLEX_REPLY);
-        assert!(matches!(
-            host.await.unwrap(),
-            Err(HandshakeError::NotDuplex { .. })
-        ));
-    }
-
-    #[tokio::test]
-    async fn guest_sees_a_non_duplex_server() {
-        let (mut a, mut b) = tokio::io::duplex(1024);
-        tokio::spawn(async move {
-            let mut buf = [0; 8];
-            let _ = b.read_exact(&mut buf).await;
-            let _ = b.write_all(b"HTTP/1.1 400 Bad Request\r\n").await;
-        });
-        let err = guest_handshake(&mut a, &hello("guest")).await.unwrap_err();
-        assert!(matches!(err, HandshakeError::NotDuplex { .. }), "{err}");
-    }
-
-    #[tokio::test]
-    async fn bytes_after_the_hello_are_kept() {
-        // The host's first chat frame arrives glued to its hello.
-        let (mut a, mut b) = tokio::io::duplex(4096);
-        tokio::spawn(async move {
-            let (_, (), _) = host_handshake(&mut b, &hello("host"), |_| Ok(()))
-                .await
-                .unwrap();
-            let mut framed = FramedWrite::new(b, FrameCodec::new());
-            framed.send(Frame::Bye).await.unwrap();
-        });
-        let (_, leftover) = guest_handshake(&mut a, &hello("guest")).await.unwrap();
-        let mut reader = FramedRead::new(a, FrameCodec::new());
-        *reader.read_buffer_mut() = leftover;
-        assert_eq!(reader.next().await.unwrap().unwrap(), Frame::Bye);
     }
 }

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::connection::{self, HANDSHAKE_TIMEOUT, PeerLink, next_conn_id};
 use super::host::DEFAULT_PORT;
-use super::{NetError, NetEvent, PeerInfo};
+use super::{NetError, NetEvent, PeerInfo, Security, handshake};
 use crate::protocol::{HandshakeError, Hello};
 use crate::text::sanitize_name;
 
@@ -101,9 +101,11 @@ impl std::str::FromStr for Target {
 /// Connects to `target`, runs the handshake, and starts the connection tasks.
 ///
 /// The host's [`NetEvent::Joined`] is the first event sent on `events`.
+/// `code` is the secret code, for a host that requires one.
 pub async fn connect(
     target: &Target,
     hello: &Hello,
+    code: Option<&str>,
     events: mpsc::Sender<NetEvent>,
 ) -> Result<(PeerInfo, PeerLink), NetError> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
@@ -116,7 +118,7 @@ pub async fn connect(
     let mut last_err = None;
     for addr in addrs {
         match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => return open(stream, addr, hello, events).await,
+            Ok(Ok(stream)) => return open(stream, addr, hello, code, events).await,
             Ok(Err(err)) => {
                 last_err = Some(NetError::Connect {
                     addr,
@@ -151,20 +153,34 @@ async fn open(
     mut stream: TcpStream,
     addr: SocketAddr,
     hello: &Hello,
+    code: Option<&str>,
     events: mpsc::Sender<NetEvent>,
 ) -> Result<(PeerInfo, PeerLink), NetError> {
-    let handshake = connection::guest_handshake(&mut stream, hello);
-    let (host, leftover) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
+    let _ = stream.set_nodelay(true);
+    let handshake = handshake::guest(&mut stream, hello, code);
+    let established = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
         .await
         .map_err(|_| HandshakeError::Timeout(HANDSHAKE_TIMEOUT.as_secs()))
         .and_then(|r| r)
         .map_err(|source| NetError::Handshake { addr, source })?;
     let info = PeerInfo {
         id: next_conn_id(),
-        name: sanitize_name(&host.name),
+        name: sanitize_name(&established.peer.name),
         addr,
+        security: Security::Encrypted {
+            verification: established.verification,
+            with_code: established.with_code,
+        },
     };
-    let link = connection::spawn(stream, info.clone(), leftover, events, None).await;
+    let link = connection::spawn(
+        stream,
+        info.clone(),
+        established.codec,
+        established.leftover,
+        events,
+        None,
+    )
+    .await;
     Ok((info, link))
 }
 

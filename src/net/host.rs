@@ -16,7 +16,8 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
 use super::connection::{self, HANDSHAKE_TIMEOUT, next_conn_id};
-use super::{NetError, NetEvent, PeerInfo};
+use super::handshake::{self, HostAuth};
+use super::{NetError, NetEvent, PeerInfo, Security};
 use crate::protocol::{HandshakeError, Hello};
 use crate::text::sanitize_name;
 
@@ -102,10 +103,15 @@ impl Host {
     }
 
     /// Starts the accept loop. Every guest that completes the handshake
-    /// arrives as [`NetEvent::Joined`] on `events`; the loop runs until the
-    /// task is aborted or `events` is closed.
-    pub fn spawn(self, hello: Hello, events: mpsc::Sender<NetEvent>) -> JoinHandle<()> {
-        tokio::spawn(accept_loop(self.listener, hello, events))
+    /// (with the code `auth` asks for) arrives as [`NetEvent::Joined`] on
+    /// `events`; the loop runs until the task is aborted or `events` is closed.
+    pub fn spawn(
+        self,
+        hello: Hello,
+        auth: HostAuth,
+        events: mpsc::Sender<NetEvent>,
+    ) -> JoinHandle<()> {
+        tokio::spawn(accept_loop(self.listener, hello, auth, events))
     }
 }
 
@@ -146,7 +152,12 @@ fn listen(addr: SocketAddr) -> Result<TcpListener, NetError> {
     TcpListener::from_std(socket.into()).map_err(bind_err)
 }
 
-async fn accept_loop(listener: TcpListener, hello: Hello, events: mpsc::Sender<NetEvent>) {
+async fn accept_loop(
+    listener: TcpListener,
+    hello: Hello,
+    auth: HostAuth,
+    events: mpsc::Sender<NetEvent>,
+) {
     let guest_slots = Arc::new(Semaphore::new(MAX_GUESTS));
     let handshakes = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
     loop {
@@ -171,10 +182,11 @@ async fn accept_loop(listener: TcpListener, hello: Hello, events: mpsc::Sender<N
             continue;
         };
         let hello = hello.clone();
+        let auth = auth.clone();
         let events = events.clone();
         let guest_slots = guest_slots.clone();
         tokio::spawn(async move {
-            let outcome = admit(stream, addr, &hello, &events, guest_slots).await;
+            let outcome = admit(stream, addr, &hello, &auth, &events, guest_slots).await;
             drop(pending);
             if let Err(err) = outcome {
                 tracing::info!(%addr, %err, "connection turned away");
@@ -194,23 +206,37 @@ async fn admit(
     mut stream: TcpStream,
     addr: SocketAddr,
     hello: &Hello,
+    auth: &HostAuth,
     events: &mpsc::Sender<NetEvent>,
     guest_slots: Arc<Semaphore>,
 ) -> Result<(), HandshakeError> {
-    let handshake = connection::host_handshake(&mut stream, hello, |_| {
+    let _ = stream.set_nodelay(true);
+    let handshake = handshake::host(&mut stream, addr.ip(), hello, auth, |_| {
         guest_slots.try_acquire_owned().map_err(|_| {
             "the host is already in a conversation with someone else; try again later".to_owned()
         })
     });
-    let (guest, slot, leftover) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
+    let (established, slot) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
         .await
         .map_err(|_| HandshakeError::Timeout(HANDSHAKE_TIMEOUT.as_secs()))??;
     let info = PeerInfo {
         id: next_conn_id(),
-        name: sanitize_name(&guest.name),
+        name: sanitize_name(&established.peer.name),
         addr,
+        security: Security::Encrypted {
+            verification: established.verification,
+            with_code: established.with_code,
+        },
     };
-    connection::spawn(stream, info, leftover, events.clone(), Some(slot)).await;
+    connection::spawn(
+        stream,
+        info,
+        established.codec,
+        established.leftover,
+        events.clone(),
+        Some(slot),
+    )
+    .await;
     Ok(())
 }
 

@@ -8,7 +8,9 @@
 
 pub mod connection;
 pub mod guest;
+pub mod handshake;
 pub mod host;
+pub mod limiter;
 
 use std::net::SocketAddr;
 
@@ -30,6 +32,20 @@ pub struct PeerInfo {
     pub name: String,
     /// The peer's socket address.
     pub addr: SocketAddr,
+    /// How the conversation is protected.
+    pub security: Security,
+}
+
+/// How a conversation is protected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Security {
+    /// Encrypted duplex session.
+    Encrypted {
+        /// Words both sides show; different words mean a man in the middle.
+        verification: String,
+        /// Whether a secret code let the peer in.
+        with_code: bool,
+    },
 }
 
 /// Why a peer is no longer connected.
@@ -68,6 +84,13 @@ pub enum NetEvent {
         from: ConnId,
         /// Why.
         reason: LeftReason,
+    },
+    /// A connection attempt made from within the session failed.
+    ConnectFailed {
+        /// What went wrong, for a person.
+        reason: String,
+        /// Whether it was a wrong secret code (the user may try again).
+        wrong_code: bool,
     },
     /// A host turned a connection attempt away or its handshake failed.
     Rejected {

@@ -1,17 +1,23 @@
 //! Length-prefixed framing: turns the TCP byte stream into [`Frame`]s and back.
 //!
 //! Framing is delegated to tokio-util's [`LengthDelimitedCodec`] (a 4-byte
-//! big-endian length, then the body) with a hard maximum, and bodies are
-//! postcard-encoded [`Frame`]s. A frame that is too large or does not decode is
-//! an error for that connection only; nothing here panics on peer input.
+//! big-endian length, then the body) with a hard maximum. A body is a
+//! postcard-encoded [`Frame`], sealed by the session's [`Sealer`] on a real
+//! connection. A frame that is too large, forged or undecodable is an error
+//! for that connection only; nothing here panics on peer input.
 
 use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
 
+use super::crypto::{CryptoError, MAX_NOISE_MESSAGE, Opener, Sealer, TAG_LEN};
 use super::frame::Frame;
 
-/// Largest frame body, in bytes, either side accepts.
-pub const MAX_FRAME_LEN: usize = 64 * 1024;
+/// Largest frame body on the wire, in bytes, either side accepts (the
+/// largest Noise message).
+pub const MAX_FRAME_LEN: usize = MAX_NOISE_MESSAGE;
+
+/// Largest encoded frame before sealing.
+pub const MAX_PLAINTEXT_LEN: usize = MAX_FRAME_LEN - TAG_LEN;
 
 /// Size of the length prefix in front of every frame body.
 const LENGTH_PREFIX_LEN: usize = 4;
@@ -37,6 +43,9 @@ pub enum CodecError {
     /// The body decoded but had bytes left over.
     #[error("peer sent a frame with {0} unexpected trailing bytes")]
     TrailingBytes(usize),
+    /// A sealed frame did not open.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
     /// The stream ended in the middle of a frame.
     #[error("connection closed in the middle of a frame")]
     Truncated,
@@ -45,12 +54,15 @@ pub enum CodecError {
     Io(#[from] std::io::Error),
 }
 
-/// Encodes and decodes [`Frame`]s with a length prefix.
+/// Encodes and decodes [`Frame`]s with a length prefix, sealing and opening
+/// them when it holds the session's keys.
 #[derive(Debug)]
 pub struct FrameCodec {
     inner: LengthDelimitedCodec,
     /// Whether `inner` has consumed a length prefix and awaits its body.
     in_body: bool,
+    sealer: Option<Sealer>,
+    opener: Option<Opener>,
 }
 
 impl Default for FrameCodec {
@@ -60,16 +72,50 @@ impl Default for FrameCodec {
 }
 
 impl FrameCodec {
-    /// A codec with the protocol's frame size limit.
+    /// A codec that frames without encryption: for tests and fuzzing of the
+    /// framing itself. Connections always use [`FrameCodec::encrypted`].
     pub fn new() -> Self {
         Self {
-            inner: LengthDelimitedCodec::builder()
-                .length_field_length(LENGTH_PREFIX_LEN)
-                .max_frame_length(MAX_FRAME_LEN)
-                .new_codec(),
+            inner: length_delimited(),
             in_body: false,
+            sealer: None,
+            opener: None,
         }
     }
+
+    /// A codec that seals what it encodes and opens what it decodes.
+    pub fn encrypted(sealer: Sealer, opener: Opener) -> Self {
+        Self {
+            sealer: Some(sealer),
+            opener: Some(opener),
+            ..Self::new()
+        }
+    }
+
+    /// Splits into a reading codec (with the opener and the decoding state)
+    /// and a writing codec (with the sealer), one for each task.
+    pub fn split(self) -> (FrameCodec, FrameCodec) {
+        let writer = FrameCodec {
+            sealer: self.sealer,
+            ..FrameCodec::new()
+        };
+        let reader = FrameCodec {
+            inner: self.inner,
+            in_body: self.in_body,
+            sealer: None,
+            opener: self.opener,
+        };
+        (reader, writer)
+    }
+}
+
+/// The length-prefix codec every duplex stream uses, also for the
+/// handshake's raw messages.
+pub fn length_delimited() -> LengthDelimitedCodec {
+    LengthDelimitedCodec::builder()
+        .length_field_length(LENGTH_PREFIX_LEN)
+        .max_frame_length(MAX_FRAME_LEN)
+        .new_codec()
 }
 
 /// Decodes one frame body (without its length prefix).
@@ -85,7 +131,7 @@ pub fn decode_body(body: &[u8]) -> Result<Frame, CodecError> {
 /// Encodes one frame body (without its length prefix).
 pub fn encode_body(frame: &Frame) -> Result<Vec<u8>, CodecError> {
     let body = postcard::to_stdvec(frame)?;
-    if body.len() > MAX_FRAME_LEN {
+    if body.len() > MAX_PLAINTEXT_LEN {
         return Err(CodecError::OutgoingTooLarge { len: body.len() });
     }
     Ok(body)
@@ -107,7 +153,10 @@ impl Decoder for FrameCodec {
         match self.inner.decode(src)? {
             Some(body) => {
                 self.in_body = false;
-                decode_body(&body).map(Some)
+                match &mut self.opener {
+                    Some(opener) => decode_body(&opener.open(&body)?).map(Some),
+                    None => decode_body(&body).map(Some),
+                }
             }
             None => {
                 // The inner codec keeps a length prefix it consumed.
@@ -130,7 +179,10 @@ impl Encoder<Frame> for FrameCodec {
     type Error = CodecError;
 
     fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), CodecError> {
-        let body = encode_body(&frame)?;
+        let mut body = encode_body(&frame)?;
+        if let Some(sealer) = &mut self.sealer {
+            body = sealer.seal(&body)?;
+        }
         self.inner.encode(bytes::Bytes::from(body), dst)?;
         Ok(())
     }
@@ -267,6 +319,61 @@ mod tests {
             decode_body(&body),
             Err(CodecError::TrailingBytes(1))
         ));
+    }
+
+    fn session_codecs() -> (FrameCodec, FrameCodec) {
+        use crate::protocol::crypto::Handshake;
+        let mut guest = Handshake::new(true, b"", None).unwrap();
+        let mut host = Handshake::new(false, b"", None).unwrap();
+        host.read(&guest.write().unwrap()).unwrap();
+        guest.read(&host.write().unwrap()).unwrap();
+        let (gs, go) = guest.finish().unwrap().split();
+        let (hs, ho) = host.finish().unwrap().split();
+        (FrameCodec::encrypted(gs, go), FrameCodec::encrypted(hs, ho))
+    }
+
+    #[test]
+    fn encrypted_frames_round_trip_and_hide_their_text() {
+        let (mut guest, mut host) = session_codecs();
+        let mut wire = BytesMut::new();
+        guest.encode(chat("secret words"), &mut wire).unwrap();
+        guest
+            .encode(Frame::Hello(Hello::new("alice")), &mut wire)
+            .unwrap();
+        assert!(!wire.windows(6).any(|w| w == b"secret"));
+        assert!(!wire.windows(5).any(|w| w == b"alice"));
+        assert_eq!(host.decode(&mut wire).unwrap(), Some(chat("secret words")));
+        assert_eq!(
+            host.decode(&mut wire).unwrap(),
+            Some(Frame::Hello(Hello::new("alice")))
+        );
+    }
+
+    #[test]
+    fn a_plaintext_frame_on_an_encrypted_session_is_refused() {
+        let (_, mut host) = session_codecs();
+        let mut wire = encode(chat("injected"));
+        let err = host.decode(&mut wire).unwrap_err();
+        assert!(matches!(err, CodecError::Crypto(_)), "{err}");
+    }
+
+    #[test]
+    fn split_halves_keep_working() {
+        let (guest, host) = session_codecs();
+        let (_, mut guest_writer) = guest.split();
+        let (mut host_reader, _) = host.split();
+        let mut wire = BytesMut::new();
+        for n in 0..3 {
+            guest_writer
+                .encode(chat(&n.to_string()), &mut wire)
+                .unwrap();
+        }
+        for n in 0..3 {
+            assert_eq!(
+                host_reader.decode(&mut wire).unwrap(),
+                Some(chat(&n.to_string()))
+            );
+        }
     }
 
     proptest! {

@@ -8,6 +8,7 @@
 //! confusing frame decode failure.
 
 use super::codec::CodecError;
+use super::crypto::CryptoError;
 
 /// Magic bytes at the start of every duplex connection.
 pub const MAGIC: [u8; 6] = *b"DUPLEX";
@@ -68,6 +69,13 @@ fn describe_bytes(bytes: &[u8]) -> String {
     bytes.escape_ascii().to_string()
 }
 
+/// The host's policy byte, sent right after its preamble: anyone may join.
+pub const POLICY_OPEN: u8 = 0;
+/// The host's policy byte: a secret code is required.
+pub const POLICY_CODE: u8 = 1;
+/// The host's policy byte: code attempts are refused for now (too many wrong ones).
+pub const POLICY_LOCKED: u8 = 2;
+
 /// Why a connection could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum HandshakeError {
@@ -100,6 +108,31 @@ pub enum HandshakeError {
     /// The peer sent a frame that does not belong in the handshake.
     #[error("the peer sent a {0} frame during the handshake")]
     UnexpectedFrame(&'static str),
+    /// The host requires a secret code and none was given.
+    #[error("the host requires a secret code: give it with --secret CODE or DUPLEX_SECRET")]
+    CodeRequired,
+    /// A code was given but the host does not use one.
+    #[error(
+        "the host does not use a secret code; join without --secret, or ask the host to start with --secret"
+    )]
+    HostHasNoCode,
+    /// The secret code did not match.
+    #[error("wrong code{}", tries_left.map(|n| format!(" ({n} more tries from this address before a pause)")).unwrap_or_default())]
+    WrongCode {
+        /// Attempts left before the source is locked out (host side).
+        tries_left: Option<usize>,
+    },
+    /// The host refuses code attempts for now.
+    #[error("{0}")]
+    LockedOut(String),
+    /// The host sent a policy this build does not know.
+    #[error(
+        "the host asked for something this duplex does not understand (policy {0}); update duplex"
+    )]
+    UnknownPolicy(u8),
+    /// The encryption handshake failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
     /// A frame could not be read.
     #[error(transparent)]
     Codec(#[from] CodecError),

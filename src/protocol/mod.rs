@@ -13,6 +13,7 @@
 //!    chat frames flow both ways independently.
 
 pub mod codec;
+pub mod crypto;
 pub mod frame;
 pub mod handshake;
 

@@ -17,10 +17,28 @@ const HINTS: &str = " Enter send · PgUp/PgDn scroll · exit quits both · Ctrl-
 pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
     let rule_style = Style::new().fg(Color::DarkGray);
     let width = rule.width as usize;
-    let hints = if display_width(HINTS) + 2 <= width {
-        HINTS
+    let prompt_hint;
+    let hint_text = match &app.prompt {
+        Some(prompt) => {
+            prompt_hint = match &prompt.error {
+                Some(error) => {
+                    format!(" {error} · type the code again, Enter to join · Ctrl-C quit ")
+                }
+                None => " Secret code (hidden) · Enter to join · Ctrl-C quit ".to_owned(),
+            };
+            prompt_hint.as_str()
+        }
+        None => HINTS,
+    };
+    let hints = if display_width(hint_text) + 2 <= width {
+        hint_text
     } else {
         ""
+    };
+    let rule_style = if app.prompt.as_ref().is_some_and(|p| p.error.is_some()) {
+        Style::new().fg(Color::Red)
+    } else {
+        rule_style
     };
     let dashes = width.saturating_sub(display_width(hints));
     frame.render_widget(
@@ -32,6 +50,19 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
         rule,
     );
 
+    if app.prompt.is_some() {
+        // The code is never shown: one dot per character typed.
+        let typed = app.input.text();
+        let dots = "•".repeat(typed.chars().count().min(area.width as usize));
+        let before = typed.get(..app.input.cursor()).unwrap_or(typed);
+        let col = before.chars().count() as u16;
+        frame.render_widget(Line::raw(dots), area);
+        frame.set_cursor_position(Position::new(
+            area.x + col.min(area.width.saturating_sub(1)),
+            area.y,
+        ));
+        return;
+    }
     let layout = app.input.layout(area.width as usize);
     // Keep the cursor's row in view when the text is taller than the box.
     let first = (layout.cursor_row + 1).saturating_sub(area.height as usize);

@@ -6,31 +6,45 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use crate::app::{App, Link, Role};
+use crate::net::Security;
 use crate::text::display_width;
 use crate::ui::messages::Scroll;
 
 /// The left part of the status bar: the connection's state.
 pub fn connection_text(app: &App) -> String {
     match (&app.link, &app.role) {
-        (Link::Connected(peer), Role::Host { .. }) => {
-            format!("● {} ({}) · connected", peer.name, peer.addr)
+        (Link::Connected(peer), role) => {
+            let host = if matches!(role, Role::Guest) {
+                "host, "
+            } else {
+                ""
+            };
+            let security = match &peer.security {
+                Security::Encrypted { verification, .. } => format!("🔒 {verification}"),
+            };
+            format!("● {} ({host}{}) · {security}", peer.name, peer.addr)
         }
-        (Link::Connected(peer), Role::Guest) => {
-            format!("● {} (host, {}) · connected", peer.name, peer.addr)
-        }
-        (Link::Waiting, Role::Host { hints, local }) => {
+        (Link::Waiting, Role::Host { hints, local, code }) => {
+            let secret = code
+                .as_deref()
+                .map(|code| format!(" --secret {code}"))
+                .unwrap_or_default();
             let commands = if hints.is_empty() {
-                format!("port {}", local.port())
+                format!("port {}{secret}", local.port())
             } else {
                 hints
                     .iter()
-                    .map(ToString::to_string)
+                    .map(|hint| format!("{hint}{secret}"))
                     .collect::<Vec<_>>()
                     .join("  or  ")
             };
             format!("◌ waiting for a guest · {commands}")
         }
-        (Link::Waiting, Role::Guest) => "◌ connecting".to_owned(),
+        (Link::Waiting, Role::Guest) => match &app.prompt {
+            Some(prompt) if prompt.checking => "◌ checking the code…".to_owned(),
+            Some(_) => "◌ the host asks for its secret code".to_owned(),
+            None => "◌ connecting".to_owned(),
+        },
     }
 }
 

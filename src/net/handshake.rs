@@ -1,0 +1,413 @@
+//! Opening a connection, as guest or host: preamble and policy in the clear,
+//! then the secret-code exchange if the host asks for one, then the Noise
+//! handshake, then the hellos, encrypted.
+//!
+//! ```text
+//! guest                                   host
+//!   preamble (8 bytes)          ───────▶
+//!                               ◀───────  preamble + policy byte
+//!   [SPAKE2 message]            ───────▶                      (code only)
+//!                               ◀───────  [SPAKE2 message]
+//!   Noise message 1             ───────▶
+//!                               ◀───────  Noise message 2 (empty: wrong code)
+//!   Hello (sealed)              ───────▶
+//!                               ◀───────  Hello or Refused (sealed)
+//! ```
+//!
+//! Messages before the hellos are length-prefixed raw bytes; the hellos and
+//! everything after them are sealed [`Frame`]s.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use futures::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_util::codec::{Framed, LengthDelimitedCodec};
+
+use super::limiter::AttemptLimiter;
+use crate::protocol::codec::length_delimited;
+use crate::protocol::crypto::{CodeExchange, Handshake};
+use crate::protocol::handshake::{NOT_DUPLEX_REPLY, POLICY_CODE, POLICY_LOCKED, POLICY_OPEN};
+use crate::protocol::{Frame, FrameCodec, HandshakeError, Hello, Preamble};
+
+/// A connection whose handshake succeeded.
+#[derive(Debug)]
+pub struct Established {
+    /// The peer's hello (name not yet sanitized).
+    pub peer: Hello,
+    /// The verification words both sides show.
+    pub verification: String,
+    /// Whether a secret code protected the session.
+    pub with_code: bool,
+    /// The session's codec, holding its keys: split it for the tasks.
+    pub codec: FrameCodec,
+    /// Bytes read past the handshake.
+    pub leftover: BytesMut,
+}
+
+/// What a host asks of its guests.
+#[derive(Debug, Clone, Default)]
+pub struct HostAuth {
+    /// The secret code guests must know, if any.
+    pub code: Option<String>,
+    /// Wrong attempts so far, shared by all connections.
+    pub limiter: Arc<Mutex<AttemptLimiter>>,
+}
+
+impl HostAuth {
+    /// A host that needs `code` (or nothing, with `None`).
+    pub fn new(code: Option<String>) -> Self {
+        Self {
+            code,
+            limiter: Arc::default(),
+        }
+    }
+}
+
+type Raw<'a, S> = Framed<&'a mut S, LengthDelimitedCodec>;
+
+/// The next raw handshake message.
+async fn next_raw<S>(raw: &mut Raw<'_, S>) -> Result<BytesMut, HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match raw.next().await {
+        Some(Ok(message)) => Ok(message),
+        Some(Err(err)) => Err(err.into()),
+        None => Err(HandshakeError::Closed),
+    }
+}
+
+/// The secret-code exchange: both send their SPAKE2 message, both derive the key.
+async fn exchange_code<S>(raw: &mut Raw<'_, S>, code: &str) -> Result<[u8; 32], HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let exchange = CodeExchange::start(code);
+    raw.send(Bytes::copy_from_slice(exchange.message())).await?;
+    let theirs = next_raw(raw).await?;
+    Ok(exchange.finish(&theirs)?)
+}
+
+/// Opens a connection as the guest, with the secret code if one was given.
+pub async fn guest<S>(
+    stream: &mut S,
+    hello: &Hello,
+    code: Option<&str>,
+) -> Result<Established, HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let ours = Preamble::current().to_bytes();
+    stream.write_all(&ours).await?;
+    let mut reply = [0; Preamble::LEN + 1];
+    stream.read_exact(&mut reply[..Preamble::LEN]).await?;
+    let mut their_preamble = [0; Preamble::LEN];
+    their_preamble.copy_from_slice(&reply[..Preamble::LEN]);
+    Preamble::parse(&their_preamble)?;
+    stream.read_exact(&mut reply[Preamble::LEN..]).await?;
+    let code = match (reply[Preamble::LEN], code) {
+        (POLICY_OPEN, None) => None,
+        (POLICY_OPEN, Some(_)) => return Err(HandshakeError::HostHasNoCode),
+        (POLICY_CODE, Some(code)) => Some(code),
+        (POLICY_CODE, None) => return Err(HandshakeError::CodeRequired),
+        (POLICY_LOCKED, _) => {
+            return Err(HandshakeError::LockedOut(
+                "the host is refusing codes for a while after too many wrong ones; try again in a minute"
+                    .to_owned(),
+            ));
+        }
+        (other, _) => return Err(HandshakeError::UnknownPolicy(other)),
+    };
+    let prologue = [&ours[..], &reply[..]].concat();
+
+    let mut raw = Framed::new(stream, length_delimited());
+    let psk = match code {
+        Some(code) => Some(exchange_code(&mut raw, code).await?),
+        None => None,
+    };
+    let mut noise = Handshake::new(true, &prologue, psk.as_ref())?;
+    raw.send(Bytes::from(noise.write()?)).await?;
+    let answer = next_raw(&mut raw).await?;
+    if answer.is_empty() && psk.is_some() {
+        return Err(HandshakeError::WrongCode { tries_left: None });
+    }
+    noise.read(&answer)?;
+    let keys = noise.finish()?;
+    let verification = keys.verification();
+    let (sealer, opener) = keys.split();
+
+    let mut framed = raw.map_codec(|_| FrameCodec::encrypted(sealer, opener));
+    framed.send(Frame::Hello(hello.clone())).await?;
+    let peer = match framed.next().await {
+        Some(Ok(Frame::Hello(host))) => host,
+        Some(Ok(Frame::Refused { reason })) => return Err(HandshakeError::Refused(reason)),
+        Some(Ok(other)) => return Err(HandshakeError::UnexpectedFrame(other.kind())),
+        Some(Err(err)) => return Err(err.into()),
+        None => return Err(HandshakeError::Closed),
+    };
+    let parts = framed.into_parts();
+    Ok(Established {
+        peer,
+        verification,
+        with_code: psk.is_some(),
+        codec: parts.codec,
+        leftover: parts.read_buf,
+    })
+}
+
+/// Accepts a connection as the host: checks the guest's preamble, its code
+/// if `auth` requires one, and its hello, then asks `admit` whether to let
+/// this guest in.
+///
+/// `admit` returns what the connection should hold while it lives (a slot in
+/// the conversation) or the reason to refuse.
+pub async fn host<S, T>(
+    stream: &mut S,
+    peer_ip: IpAddr,
+    hello: &Hello,
+    auth: &HostAuth,
+    admit: impl FnOnce(&Hello) -> Result<T, String>,
+) -> Result<(Established, T), HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut theirs = [0; Preamble::LEN];
+    stream.read_exact(&mut theirs).await?;
+    match Preamble::parse(&theirs) {
+        Ok(_) => {}
+        Err(err @ HandshakeError::NotDuplex { .. }) => {
+            // A plain socket program: tell its user how to connect.
+            let _ = stream.write_all(NOT_DUPLEX_REPLY.as_bytes()).await;
+            let _ = stream.shutdown().await;
+            return Err(err);
+        }
+        Err(err) => {
+            // Let the guest see our version so it can name both.
+            let _ = stream.write_all(&Preamble::current().to_bytes()).await;
+            return Err(err);
+        }
+    }
+
+    let lockout = match &auth.code {
+        Some(_) => lock(&auth.limiter).check(peer_ip, Instant::now()).err(),
+        None => None,
+    };
+    let policy = match (&auth.code, lockout) {
+        (None, _) => POLICY_OPEN,
+        (Some(_), None) => POLICY_CODE,
+        (Some(_), Some(_)) => POLICY_LOCKED,
+    };
+    let mut reply = Preamble::current().to_bytes().to_vec();
+    reply.push(policy);
+    stream.write_all(&reply).await?;
+    if let Some(lockout) = lockout {
+        let _ = stream.shutdown().await;
+        return Err(HandshakeError::LockedOut(lockout.to_string()));
+    }
+    let prologue = [&theirs[..], &reply[..]].concat();
+
+    let mut raw = Framed::new(stream, length_delimited());
+    let psk = match &auth.code {
+        Some(code) => Some(exchange_code(&mut raw, code).await?),
+        None => None,
+    };
+    let mut noise = Handshake::new(false, &prologue, psk.as_ref())?;
+    let first = next_raw(&mut raw).await?;
+    if let Err(err) = noise.read(&first) {
+        if psk.is_none() {
+            return Err(err.into());
+        }
+        let tries_left = lock(&auth.limiter).record_failure(peer_ip, Instant::now());
+        // An empty answer tells the guest its code was wrong.
+        let _ = raw.send(Bytes::new()).await;
+        return Err(HandshakeError::WrongCode {
+            tries_left: Some(tries_left),
+        });
+    }
+    raw.send(Bytes::from(noise.write()?)).await?;
+    let keys = noise.finish()?;
+    let verification = keys.verification();
+    let (sealer, opener) = keys.split();
+
+    let mut framed = raw.map_codec(|_| FrameCodec::encrypted(sealer, opener));
+    let guest = match framed.next().await {
+        Some(Ok(Frame::Hello(guest))) => guest,
+        Some(Ok(other)) => return Err(HandshakeError::UnexpectedFrame(other.kind())),
+        Some(Err(err)) => return Err(err.into()),
+        None => return Err(HandshakeError::Closed),
+    };
+    match admit(&guest) {
+        Ok(held) => {
+            framed.send(Frame::Hello(hello.clone())).await?;
+            let parts = framed.into_parts();
+            Ok((
+                Established {
+                    peer: guest,
+                    verification,
+                    with_code: psk.is_some(),
+                    codec: parts.codec,
+                    leftover: parts.read_buf,
+                },
+                held,
+            ))
+        }
+        Err(reason) => {
+            framed
+                .send(Frame::Refused {
+                    reason: reason.clone(),
+                })
+                .await?;
+            Err(HandshakeError::Refused(reason))
+        }
+    }
+}
+
+/// The limiter, even if a panicking thread poisoned its lock (its data
+/// stays consistent: every update is a single push or pop).
+fn lock(limiter: &Mutex<AttemptLimiter>) -> std::sync::MutexGuard<'_, AttemptLimiter> {
+    limiter
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    const IP: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    fn hello(name: &str) -> Hello {
+        Hello::new(name)
+    }
+
+    /// Runs both handshakes over an in-memory pipe.
+    async fn run(
+        auth: HostAuth,
+        guest_code: Option<&str>,
+    ) -> (
+        Result<Established, HandshakeError>,
+        Result<Established, HandshakeError>,
+    ) {
+        let (mut a, mut b) = tokio::io::duplex(4096);
+        let host = tokio::spawn(async move {
+            host(&mut b, IP, &hello("host"), &auth, |_| Ok::<_, String>(()))
+                .await
+                .map(|(est, ())| est)
+        });
+        let guest = guest(&mut a, &hello("guest"), guest_code).await;
+        drop(a); // a failed guest hangs up, as the real one does
+        (guest, host.await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn handshake_exchanges_names_and_matching_words() {
+        let (guest, host) = run(HostAuth::new(None), None).await;
+        let (guest, host) = (guest.unwrap(), host.unwrap());
+        assert_eq!(guest.peer.name, "host");
+        assert_eq!(host.peer.name, "guest");
+        assert_eq!(guest.verification, host.verification);
+        assert!(!guest.with_code);
+    }
+
+    #[tokio::test]
+    async fn the_right_code_gets_in() {
+        let auth = HostAuth::new(Some("amber-otter-violin".into()));
+        let (guest, host) = run(auth, Some("Amber Otter Violin")).await;
+        assert!(guest.unwrap().with_code);
+        assert!(host.unwrap().with_code);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_code_is_named_on_both_sides_and_counted() {
+        let auth = HostAuth::new(Some("amber-otter-violin".into()));
+        let (guest, host) = run(auth.clone(), Some("amber-otter-viola")).await;
+        let guest = guest.unwrap_err();
+        assert!(matches!(guest, HandshakeError::WrongCode { .. }), "{guest}");
+        assert_eq!(guest.to_string(), "wrong code");
+        let host = host.unwrap_err();
+        assert!(
+            matches!(
+                host,
+                HandshakeError::WrongCode {
+                    tries_left: Some(2)
+                }
+            ),
+            "{host}"
+        );
+        // After the limit, the host refuses to try codes from that address.
+        for _ in 0..2 {
+            let _ = run(auth.clone(), Some("nope")).await;
+        }
+        let (guest, host) = run(auth, Some("amber-otter-violin")).await;
+        assert!(matches!(guest, Err(HandshakeError::LockedOut(_))));
+        assert!(matches!(host, Err(HandshakeError::LockedOut(_))));
+    }
+
+    #[tokio::test]
+    async fn a_missing_code_is_asked_for() {
+        let auth = HostAuth::new(Some("amber-otter-violin".into()));
+        let (guest, _) = run(auth, None).await;
+        assert!(matches!(guest, Err(HandshakeError::CodeRequired)));
+    }
+
+    #[tokio::test]
+    async fn a_code_for_an_open_host_is_an_error() {
+        let (guest, _) = run(HostAuth::new(None), Some("amber-otter-violin")).await;
+        assert!(matches!(guest, Err(HandshakeError::HostHasNoCode)));
+    }
+
+    #[tokio::test]
+    async fn refused_guest_gets_the_reason() {
+        let (mut a, mut b) = tokio::io::duplex(4096);
+        let host = tokio::spawn(async move {
+            host(&mut b, IP, &hello("host"), &HostAuth::new(None), |_| {
+                Err::<(), _>("busy".to_owned())
+            })
+            .await
+        });
+        let err = guest(&mut a, &hello("guest"), None).await.unwrap_err();
+        assert!(
+            matches!(&err, HandshakeError::Refused(r) if r == "busy"),
+            "{err}"
+        );
+        assert!(matches!(
+            host.await.unwrap(),
+            Err(HandshakeError::Refused(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn plain_client_is_told_how_to_connect() {
+        let (mut a, mut b) = tokio::io::duplex(1024);
+        let host = tokio::spawn(async move {
+            host(&mut b, IP, &hello("host"), &HostAuth::new(None), |_| {
+                Ok::<_, String>(())
+            })
+            .await
+        });
+        a.write_all(b"hello there\n").await.unwrap();
+        let mut reply = String::new();
+        a.read_to_string(&mut reply).await.unwrap();
+        assert_eq!(reply, NOT_DUPLEX_REPLY);
+        assert!(matches!(
+            host.await.unwrap(),
+            Err(HandshakeError::NotDuplex { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn guest_sees_a_non_duplex_server() {
+        let (mut a, mut b) = tokio::io::duplex(1024);
+        tokio::spawn(async move {
+            let mut buf = [0; 8];
+            let _ = b.read_exact(&mut buf).await;
+            let _ = b.write_all(b"HTTP/1.1 400 Bad Request\r\n").await;
+        });
+        let err = guest(&mut a, &hello("guest"), None).await.unwrap_err();
+        assert!(matches!(err, HandshakeError::NotDuplex { .. }), "{err}");
+    }
+}
