@@ -418,6 +418,7 @@ impl App {
                     SystemEvent::Joined {
                         name: info.name.clone(),
                         addr: info.addr,
+                        security: info.security.clone(),
                     },
                 );
                 self.push_system(now, SystemEvent::Info(verify_text(&info)));
@@ -485,6 +486,12 @@ impl App {
                 code: 0,
                 message: Some(format!("{name} (the host) left the conversation.")),
             },
+            (LeftReason::Closed, false) if matches!(peer.security, Security::Plain { .. }) => {
+                Exit {
+                    code: 0,
+                    message: Some(format!("{name} closed the connection.")),
+                }
+            }
             (LeftReason::Closed, false) => Exit {
                 code: 1,
                 message: Some(format!(
@@ -568,6 +575,11 @@ fn verify_text(peer: &PeerInfo) -> String {
                 peer.name
             )
         }
+        Security::Plain { encoding } => format!(
+            "Plaintext, unverified: {} is a plain text program ({encoding}). Nothing is encrypted \
+             and nobody vouches for who is on the other end.",
+            peer.name
+        ),
     }
 }
 

@@ -10,8 +10,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::app::Exit;
 use crate::headless::{self, Output};
 use crate::net::host::DEFAULT_PORT;
+use crate::net::plain::encoding_for;
 use crate::net::{Host, Target};
-use crate::runtime::{Mode, Session};
+use crate::runtime::{Mode, Options, Session};
 use crate::text::{MAX_NAME_WIDTH, display_width, sanitize_name};
 use crate::tui;
 use crate::words::{generate_code, normalize_code};
@@ -36,6 +37,10 @@ pub enum Command {
         /// Listen on this address only [default: all interfaces, IPv4 and IPv6].
         #[arg(short, long, value_name = "IP")]
         bind: Option<IpAddr>,
+        /// Also chat with plain text clients (netcat, simple socket
+        /// programs): unencrypted and unverified, and marked so on screen.
+        #[arg(long)]
+        allow_plain: bool,
         /// Options both subcommands take.
         #[command(flatten)]
         common: Common,
@@ -45,6 +50,10 @@ pub enum Command {
         /// The host to join.
         #[arg(value_name = "ADDR")]
         addr: String,
+        /// Chat with a plain text server (nc -l, a small socket program)
+        /// instead of a duplex host: lines of text, no encryption.
+        #[arg(long)]
+        plain: bool,
         /// Options both subcommands take.
         #[command(flatten)]
         common: Common,
@@ -72,6 +81,10 @@ pub struct Common {
         value_name = "CODE"
     )]
     pub secret: Option<String>,
+    /// Text encoding of plain text peers: utf-8, gbk, gb18030, big5,
+    /// shift_jis, euc-kr, or any other WHATWG encoding label.
+    #[arg(long, value_name = "NAME", default_value = "utf-8")]
+    pub encoding: String,
     /// With --headless: print one JSON object per event.
     #[arg(long)]
     pub json: bool,
@@ -141,9 +154,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     } else {
         Output::Text
     };
-    let mode = match &cli.command {
-        Command::Host { port, bind, .. } => Mode::Host(Host::bind(*bind, *port)?),
-        Command::Join { addr, .. } => Mode::Join(addr.parse::<Target>()?),
+    let Some(encoding) = encoding_for(&common.encoding) else {
+        anyhow::bail!(
+            "unknown encoding '{}': use a name such as utf-8, gbk, gb18030, big5, shift_jis or euc-kr",
+            common.encoding
+        );
     };
     let is_host = matches!(cli.command, Command::Host { .. });
     let code = match common.secret.as_deref().map(normalize_code) {
@@ -152,7 +167,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Some(_) if is_host => Some(generate_code()),
         Some(_) => None, // asked for in the TUI if the host wants one
     };
-    let session = Session::start(mode, &name, code, !headless).await?;
+    if matches!(cli.command, Command::Join { plain: true, .. }) && code.is_some() {
+        anyhow::bail!(
+            "a secret code cannot protect a plain text connection: drop --secret (or unset DUPLEX_SECRET) with --plain"
+        );
+    }
+    let mode = match &cli.command {
+        Command::Host { port, bind, .. } => Mode::Host(Host::bind(*bind, *port)?),
+        Command::Join {
+            addr, plain: true, ..
+        } => Mode::JoinPlain(addr.parse::<Target>()?),
+        Command::Join { addr, .. } => Mode::Join(addr.parse::<Target>()?),
+    };
+    let allow_plain = matches!(
+        cli.command,
+        Command::Host {
+            allow_plain: true,
+            ..
+        }
+    );
+    let options = Options {
+        name,
+        code,
+        can_ask: !headless,
+        allow_plain,
+        encoding,
+    };
+    let session = Session::start(mode, options).await?;
     if headless {
         headless::run(session, output).await
     } else {

@@ -15,7 +15,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::app::{Event, Exit, Role};
 use crate::history::{Entry, History, SystemEvent};
-use crate::net::LeftReason;
+use crate::net::{LeftReason, Security};
 use crate::runtime::Session;
 use crate::text::sanitize_text;
 use crate::ui::messages::system_text;
@@ -130,9 +130,31 @@ fn one_line(text: &str) -> String {
 
 fn system_json(event: &SystemEvent) -> serde_json::Value {
     match event {
-        SystemEvent::Joined { name, addr } => {
-            json!({"event": "joined", "name": name, "addr": addr.to_string()})
-        }
+        SystemEvent::Joined {
+            name,
+            addr,
+            security,
+        } => match security {
+            Security::Encrypted {
+                verification,
+                with_code,
+            } => json!({
+                "event": "joined",
+                "name": name,
+                "addr": addr.to_string(),
+                "encrypted": true,
+                "verification": verification,
+                "with_code": with_code,
+            }),
+            Security::Plain { encoding } => json!({
+                "event": "joined",
+                "name": name,
+                "addr": addr.to_string(),
+                "encrypted": false,
+                "plaintext": true,
+                "encoding": encoding,
+            }),
+        },
         SystemEvent::Left { name, reason } => {
             let (reason, detail) = match reason {
                 LeftReason::Left => ("left", None),

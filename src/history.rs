@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 
-use crate::net::LeftReason;
+use crate::net::{LeftReason, Security};
 use crate::protocol::MessageId;
 
 /// Index into the table of author names; `0` is always this side.
@@ -33,6 +33,8 @@ pub enum SystemEvent {
         name: String,
         /// Their address.
         addr: SocketAddr,
+        /// How the conversation with them is protected.
+        security: Security,
     },
     /// A peer left or was lost.
     Left {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use tokio::sync::mpsc;
 
 use crate::app::{App, CodePrompt, Effect, Event, Exit, Role};
-use crate::net::handshake::HostAuth;
+use crate::net::handshake::HostPolicy;
 use crate::net::{self, ConnId, Host, NetError, NetEvent, PeerLink, SendError, Target};
 use crate::protocol::{HandshakeError, Hello};
 
@@ -18,8 +18,26 @@ pub const EVENT_QUEUE_LEN: usize = 1024;
 pub enum Mode {
     /// Listen for guests.
     Host(Host),
-    /// Join a host.
+    /// Join a duplex host.
     Join(Target),
+    /// Chat with a plain text server.
+    JoinPlain(Target),
+}
+
+/// How a session is set up, besides its mode.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Our name.
+    pub name: String,
+    /// The secret code: the host's to require, the guest's to give.
+    pub code: Option<String>,
+    /// Whether a guest whose host wants a code it does not have may ask for
+    /// it (in the TUI).
+    pub can_ask: bool,
+    /// Whether a host also chats with plain text clients.
+    pub allow_plain: bool,
+    /// The text encoding of plain peers.
+    pub encoding: &'static encoding_rs::Encoding,
 }
 
 /// A started network role: the app to drive and where its events come from.
@@ -72,17 +90,17 @@ impl Rejoin {
 
 impl Session {
     /// Starts listening or connects, before any UI exists, so setup errors
-    /// are printed on a clean terminal. `code` is the secret code (the
-    /// host's to require, the guest's to give); `can_ask` lets a guest whose
-    /// host wants a code it does not have ask for it in the TUI.
-    pub async fn start(
-        mode: Mode,
-        name: &str,
-        code: Option<String>,
-        can_ask: bool,
-    ) -> Result<Self, NetError> {
+    /// are printed on a clean terminal.
+    pub async fn start(mode: Mode, options: Options) -> Result<Self, NetError> {
+        let Options {
+            name,
+            code,
+            can_ask,
+            allow_plain,
+            encoding,
+        } = options;
         let (tx, events) = mpsc::channel(EVENT_QUEUE_LEN);
-        let hello = Hello::new(name);
+        let hello = Hello::new(&name);
         let mut ask_code = false;
         let mut rejoin = None;
         let role = match mode {
@@ -92,8 +110,17 @@ impl Session {
                     hints: host.join_hints(),
                     code: code.clone(),
                 };
-                host.spawn(hello, HostAuth::new(code), tx);
+                let policy = HostPolicy {
+                    allow_plain,
+                    encoding,
+                    ..HostPolicy::new(code)
+                };
+                host.spawn(hello, policy, tx);
                 role
+            }
+            Mode::JoinPlain(target) => {
+                net::connect_plain(&target, encoding, tx).await?;
+                Role::Guest
             }
             Mode::Join(target) => {
                 match net::connect(&target, &hello, code.as_deref(), tx.clone()).await {
@@ -112,7 +139,7 @@ impl Session {
                 Role::Guest
             }
         };
-        let mut app = App::new(name, role, rand::random());
+        let mut app = App::new(&name, role, rand::random());
         if ask_code {
             app.prompt = Some(CodePrompt::default());
         }

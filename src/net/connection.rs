@@ -38,7 +38,7 @@ pub fn next_conn_id() -> ConnId {
 }
 
 /// What the writer task is asked to do.
-enum Outgoing {
+pub(crate) enum Outgoing {
     Frame(Frame),
     /// Flush everything queued before this, close the socket, then answer.
     Close(oneshot::Sender<()>),
@@ -69,6 +69,11 @@ impl fmt::Debug for PeerLink {
 }
 
 impl PeerLink {
+    /// A link that queues onto `tx`, drained by a writer task.
+    pub(crate) fn new(id: ConnId, tx: mpsc::Sender<Outgoing>) -> Self {
+        Self { id, tx }
+    }
+
     /// The connection this link sends on.
     pub fn id(&self) -> ConnId {
         self.id

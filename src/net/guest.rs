@@ -3,12 +3,14 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use encoding_rs::Encoding;
+
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::connection::{self, HANDSHAKE_TIMEOUT, PeerLink, next_conn_id};
 use super::host::DEFAULT_PORT;
-use super::{NetError, NetEvent, PeerInfo, Security, handshake};
+use super::{NetError, NetEvent, PeerInfo, Security, handshake, plain};
 use crate::protocol::{HandshakeError, Hello};
 use crate::text::sanitize_name;
 
@@ -108,6 +110,32 @@ pub async fn connect(
     code: Option<&str>,
     events: mpsc::Sender<NetEvent>,
 ) -> Result<(PeerInfo, PeerLink), NetError> {
+    let (stream, addr) = dial(target).await?;
+    open(stream, addr, hello, code, events).await
+}
+
+/// Connects to a plain text server (netcat, a small socket program): no
+/// handshake, no encryption; lines of text in `encoding` both ways.
+pub async fn connect_plain(
+    target: &Target,
+    encoding: &'static Encoding,
+    events: mpsc::Sender<NetEvent>,
+) -> Result<(PeerInfo, PeerLink), NetError> {
+    let (stream, addr) = dial(target).await?;
+    let info = PeerInfo {
+        id: next_conn_id(),
+        name: sanitize_name(&format!("plain@{}", addr.ip())),
+        addr,
+        security: Security::Plain {
+            encoding: encoding.name(),
+        },
+    };
+    let link = plain::spawn(stream, info.clone(), Vec::new(), encoding, events, None).await;
+    Ok((info, link))
+}
+
+/// Resolves `target` and opens a TCP connection to the first address that answers.
+async fn dial(target: &Target) -> Result<(TcpStream, SocketAddr), NetError> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
         .await
         .map_err(|err| NetError::Resolve {
@@ -118,7 +146,7 @@ pub async fn connect(
     let mut last_err = None;
     for addr in addrs {
         match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => return open(stream, addr, hello, code, events).await,
+            Ok(Ok(stream)) => return Ok((stream, addr)),
             Ok(Err(err)) => {
                 last_err = Some(NetError::Connect {
                     addr,

@@ -19,9 +19,10 @@
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use encoding_rs::Encoding;
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
@@ -29,8 +30,11 @@ use tokio_util::codec::{Framed, LengthDelimitedCodec};
 use super::limiter::AttemptLimiter;
 use crate::protocol::codec::length_delimited;
 use crate::protocol::crypto::{CodeExchange, Handshake};
-use crate::protocol::handshake::{NOT_DUPLEX_REPLY, POLICY_CODE, POLICY_LOCKED, POLICY_OPEN};
+use crate::protocol::handshake::{
+    MAGIC, NOT_DUPLEX_REPLY, POLICY_CODE, POLICY_LOCKED, POLICY_OPEN,
+};
 use crate::protocol::{Frame, FrameCodec, HandshakeError, Hello, Preamble};
+use crate::text::sanitize_text;
 
 /// A connection whose handshake succeeded.
 #[derive(Debug)]
@@ -47,22 +51,92 @@ pub struct Established {
     pub leftover: BytesMut,
 }
 
-/// What a host asks of its guests.
-#[derive(Debug, Clone, Default)]
-pub struct HostAuth {
+/// What a host asks of, and allows, its guests.
+#[derive(Debug, Clone)]
+pub struct HostPolicy {
     /// The secret code guests must know, if any.
     pub code: Option<String>,
     /// Wrong attempts so far, shared by all connections.
     pub limiter: Arc<Mutex<AttemptLimiter>>,
+    /// Whether plain text clients (netcat, simple socket programs) may chat.
+    pub allow_plain: bool,
+    /// The text encoding plain clients speak.
+    pub encoding: &'static Encoding,
 }
 
-impl HostAuth {
-    /// A host that needs `code` (or nothing, with `None`).
+impl HostPolicy {
+    /// A host that needs `code` (or nothing, with `None`) and takes only
+    /// duplex guests.
     pub fn new(code: Option<String>) -> Self {
         Self {
             code,
             limiter: Arc::default(),
+            allow_plain: false,
+            encoding: encoding_rs::UTF_8,
         }
+    }
+}
+
+/// How long a host that allows plain clients waits for a new connection's
+/// first bytes: a duplex guest sends its preamble at once, while a person
+/// on netcat may not type for a while.
+pub const PLAIN_GRACE: Duration = Duration::from_secs(1);
+
+/// What a new connection opened with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opening {
+    /// A duplex preamble (not yet checked for its version).
+    Duplex([u8; Preamble::LEN]),
+    /// Something else: the bytes read so far (possibly none).
+    Plain(Vec<u8>),
+}
+
+/// Reads just enough of a new connection to tell a duplex guest from a plain
+/// client: the preamble, or the first bytes that differ from it. With
+/// `grace`, a client that sends nothing for that long is plain.
+pub async fn read_opening<S>(
+    stream: &mut S,
+    grace: Option<Duration>,
+) -> Result<Opening, HandshakeError>
+where
+    S: AsyncRead + Unpin,
+{
+    let mut seen = Vec::with_capacity(Preamble::LEN);
+    loop {
+        let mut chunk = [0; Preamble::LEN];
+        let want = Preamble::LEN - seen.len();
+        let read = match grace {
+            Some(grace) if seen.is_empty() => {
+                match tokio::time::timeout(grace, stream.read(&mut chunk[..want])).await {
+                    Ok(read) => read?,
+                    Err(_) => return Ok(Opening::Plain(seen)),
+                }
+            }
+            _ => stream.read(&mut chunk[..want]).await?,
+        };
+        if read == 0 {
+            return Err(HandshakeError::Closed);
+        }
+        seen.extend_from_slice(&chunk[..read]);
+        let compared = seen.len().min(MAGIC.len());
+        if seen[..compared] != MAGIC[..compared] {
+            return Ok(Opening::Plain(seen));
+        }
+        if let Ok(preamble) = <[u8; Preamble::LEN]>::try_from(seen.as_slice()) {
+            return Ok(Opening::Duplex(preamble));
+        }
+    }
+}
+
+/// Tells a plain client that is not allowed in how to connect, and why.
+pub async fn turn_away_plain<S>(stream: &mut S, first_bytes: &[u8]) -> HandshakeError
+where
+    S: AsyncWrite + Unpin,
+{
+    let _ = stream.write_all(NOT_DUPLEX_REPLY.as_bytes()).await;
+    let _ = stream.shutdown().await;
+    HandshakeError::NotDuplex {
+        first_bytes: first_bytes.escape_ascii().to_string(),
     }
 }
 
@@ -143,7 +217,9 @@ where
     framed.send(Frame::Hello(hello.clone())).await?;
     let peer = match framed.next().await {
         Some(Ok(Frame::Hello(host))) => host,
-        Some(Ok(Frame::Refused { reason })) => return Err(HandshakeError::Refused(reason)),
+        Some(Ok(Frame::Refused { reason })) => {
+            return Err(HandshakeError::Refused(sanitize_text(&reason).into_owned()));
+        }
         Some(Ok(other)) => return Err(HandshakeError::UnexpectedFrame(other.kind())),
         Some(Err(err)) => return Err(err.into()),
         None => return Err(HandshakeError::Closed),
@@ -158,37 +234,27 @@ where
     })
 }
 
-/// Accepts a connection as the host: checks the guest's preamble, its code
-/// if `auth` requires one, and its hello, then asks `admit` whether to let
-/// this guest in.
+/// Accepts a duplex guest as the host, once [`read_opening`] has read its
+/// preamble `theirs`: checks the version, the code if `auth` requires one,
+/// and the hello, then asks `admit` whether to let this guest in.
 ///
 /// `admit` returns what the connection should hold while it lives (a slot in
 /// the conversation) or the reason to refuse.
 pub async fn host<S, T>(
     stream: &mut S,
+    theirs: [u8; Preamble::LEN],
     peer_ip: IpAddr,
     hello: &Hello,
-    auth: &HostAuth,
+    auth: &HostPolicy,
     admit: impl FnOnce(&Hello) -> Result<T, String>,
 ) -> Result<(Established, T), HandshakeError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut theirs = [0; Preamble::LEN];
-    stream.read_exact(&mut theirs).await?;
-    match Preamble::parse(&theirs) {
-        Ok(_) => {}
-        Err(err @ HandshakeError::NotDuplex { .. }) => {
-            // A plain socket program: tell its user how to connect.
-            let _ = stream.write_all(NOT_DUPLEX_REPLY.as_bytes()).await;
-            let _ = stream.shutdown().await;
-            return Err(err);
-        }
-        Err(err) => {
-            // Let the guest see our version so it can name both.
-            let _ = stream.write_all(&Preamble::current().to_bytes()).await;
-            return Err(err);
-        }
+    if let Err(err) = Preamble::parse(&theirs) {
+        // Let the guest see our version so it can name both.
+        let _ = stream.write_all(&Preamble::current().to_bytes()).await;
+        return Err(err);
     }
 
     let lockout = match &auth.code {
@@ -211,7 +277,14 @@ where
 
     let mut raw = Framed::new(stream, length_delimited());
     let psk = match &auth.code {
-        Some(code) => Some(exchange_code(&mut raw, code).await?),
+        Some(code) => Some(
+            exchange_code(&mut raw, code)
+                .await
+                .map_err(|err| match err {
+                    HandshakeError::Closed => HandshakeError::NoCodeGiven,
+                    other => other,
+                })?,
+        ),
         None => None,
     };
     let mut noise = Handshake::new(false, &prologue, psk.as_ref())?;
@@ -286,7 +359,7 @@ mod tests {
 
     /// Runs both handshakes over an in-memory pipe.
     async fn run(
-        auth: HostAuth,
+        auth: HostPolicy,
         guest_code: Option<&str>,
     ) -> (
         Result<Established, HandshakeError>,
@@ -294,9 +367,14 @@ mod tests {
     ) {
         let (mut a, mut b) = tokio::io::duplex(4096);
         let host = tokio::spawn(async move {
-            host(&mut b, IP, &hello("host"), &auth, |_| Ok::<_, String>(()))
-                .await
-                .map(|(est, ())| est)
+            let Opening::Duplex(theirs) = read_opening(&mut b, None).await? else {
+                return Err(HandshakeError::Closed);
+            };
+            host(&mut b, theirs, IP, &hello("host"), &auth, |_| {
+                Ok::<_, String>(())
+            })
+            .await
+            .map(|(est, ())| est)
         });
         let guest = guest(&mut a, &hello("guest"), guest_code).await;
         drop(a); // a failed guest hangs up, as the real one does
@@ -305,7 +383,7 @@ mod tests {
 
     #[tokio::test]
     async fn handshake_exchanges_names_and_matching_words() {
-        let (guest, host) = run(HostAuth::new(None), None).await;
+        let (guest, host) = run(HostPolicy::new(None), None).await;
         let (guest, host) = (guest.unwrap(), host.unwrap());
         assert_eq!(guest.peer.name, "host");
         assert_eq!(host.peer.name, "guest");
@@ -315,7 +393,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_right_code_gets_in() {
-        let auth = HostAuth::new(Some("amber-otter-violin".into()));
+        let auth = HostPolicy::new(Some("amber-otter-violin".into()));
         let (guest, host) = run(auth, Some("Amber Otter Violin")).await;
         assert!(guest.unwrap().with_code);
         assert!(host.unwrap().with_code);
@@ -323,7 +401,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_wrong_code_is_named_on_both_sides_and_counted() {
-        let auth = HostAuth::new(Some("amber-otter-violin".into()));
+        let auth = HostPolicy::new(Some("amber-otter-violin".into()));
         let (guest, host) = run(auth.clone(), Some("amber-otter-viola")).await;
         let guest = guest.unwrap_err();
         assert!(matches!(guest, HandshakeError::WrongCode { .. }), "{guest}");
@@ -349,14 +427,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_code_is_asked_for() {
-        let auth = HostAuth::new(Some("amber-otter-violin".into()));
+        let auth = HostPolicy::new(Some("amber-otter-violin".into()));
         let (guest, _) = run(auth, None).await;
         assert!(matches!(guest, Err(HandshakeError::CodeRequired)));
     }
 
     #[tokio::test]
     async fn a_code_for_an_open_host_is_an_error() {
-        let (guest, _) = run(HostAuth::new(None), Some("amber-otter-violin")).await;
+        let (guest, _) = run(HostPolicy::new(None), Some("amber-otter-violin")).await;
         assert!(matches!(guest, Err(HandshakeError::HostHasNoCode)));
     }
 
@@ -364,9 +442,17 @@ mod tests {
     async fn refused_guest_gets_the_reason() {
         let (mut a, mut b) = tokio::io::duplex(4096);
         let host = tokio::spawn(async move {
-            host(&mut b, IP, &hello("host"), &HostAuth::new(None), |_| {
-                Err::<(), _>("busy".to_owned())
-            })
+            let Opening::Duplex(theirs) = read_opening(&mut b, None).await? else {
+                return Err(HandshakeError::Closed);
+            };
+            host(
+                &mut b,
+                theirs,
+                IP,
+                &hello("host"),
+                &HostPolicy::new(None),
+                |_| Err::<(), _>("busy".to_owned()),
+            )
             .await
         });
         let err = guest(&mut a, &hello("guest"), None).await.unwrap_err();
@@ -381,22 +467,44 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn plain_client_is_told_how_to_connect() {
-        let (mut a, mut b) = tokio::io::duplex(1024);
-        let host = tokio::spawn(async move {
-            host(&mut b, IP, &hello("host"), &HostAuth::new(None), |_| {
-                Ok::<_, String>(())
-            })
+    async fn openings_tell_duplex_from_plain() {
+        for (bytes, plain) in [
+            (&b"hello there\n"[..], true),
+            (&b"DUP\n"[..], true),
+            (&b"DUPLEX\x00\x01rest"[..], false),
+        ] {
+            let (mut a, mut b) = tokio::io::duplex(64);
+            a.write_all(bytes).await.unwrap();
+            let opening = read_opening(&mut b, None).await.unwrap();
+            assert_eq!(matches!(opening, Opening::Plain(_)), plain, "{bytes:?}");
+            if let Opening::Duplex(preamble) = opening {
+                // Exactly the preamble is consumed; the rest stays unread.
+                assert_eq!(&preamble, b"DUPLEX\x00\x01");
+                let mut rest = [0; 4];
+                b.read_exact(&mut rest).await.unwrap();
+                assert_eq!(&rest, b"rest");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_silent_client_is_plain_after_the_grace_period() {
+        let (_a, mut b) = tokio::io::duplex(64);
+        let opening = read_opening(&mut b, Some(Duration::from_millis(10)))
             .await
-        });
-        a.write_all(b"hello there\n").await.unwrap();
+            .unwrap();
+        assert_eq!(opening, Opening::Plain(Vec::new()));
+    }
+
+    #[tokio::test]
+    async fn a_turned_away_plain_client_is_told_how_to_connect() {
+        let (mut a, mut b) = tokio::io::duplex(1024);
+        let err = turn_away_plain(&mut b, b"hi\x1b").await;
+        drop(b);
         let mut reply = String::new();
         a.read_to_string(&mut reply).await.unwrap();
         assert_eq!(reply, NOT_DUPLEX_REPLY);
-        assert!(matches!(
-            host.await.unwrap(),
-            Err(HandshakeError::NotDuplex { .. })
-        ));
+        assert!(err.to_string().contains("hi\\x1b"), "{err}");
     }
 
     #[tokio::test]

@@ -11,12 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
 use super::connection::{self, HANDSHAKE_TIMEOUT, next_conn_id};
-use super::handshake::{self, HostAuth};
+use super::handshake::{self, Established, HostPolicy, Opening, PLAIN_GRACE};
+use super::plain;
 use super::{NetError, NetEvent, PeerInfo, Security};
 use crate::protocol::{HandshakeError, Hello};
 use crate::text::sanitize_name;
@@ -108,7 +110,7 @@ impl Host {
     pub fn spawn(
         self,
         hello: Hello,
-        auth: HostAuth,
+        auth: HostPolicy,
         events: mpsc::Sender<NetEvent>,
     ) -> JoinHandle<()> {
         tokio::spawn(accept_loop(self.listener, hello, auth, events))
@@ -155,7 +157,7 @@ fn listen(addr: SocketAddr) -> Result<TcpListener, NetError> {
 async fn accept_loop(
     listener: TcpListener,
     hello: Hello,
-    auth: HostAuth,
+    auth: HostPolicy,
     events: mpsc::Sender<NetEvent>,
 ) {
     let guest_slots = Arc::new(Semaphore::new(MAX_GUESTS));
@@ -201,24 +203,79 @@ async fn accept_loop(
     }
 }
 
+/// What a guest is told when the conversation already has one.
+const BUSY: &str = "the host is already in a conversation with someone else; try again later";
+
+/// A connection that got past the opening.
+enum Admitted {
+    /// A duplex guest with its session and its place in the conversation.
+    Duplex(Box<Established>, OwnedSemaphorePermit),
+    /// A plain text client, with the bytes it sent first.
+    Plain(Vec<u8>),
+}
+
 /// Runs one guest's handshake and, if it is admitted, its connection tasks.
 async fn admit(
     mut stream: TcpStream,
     addr: SocketAddr,
     hello: &Hello,
-    auth: &HostAuth,
+    auth: &HostPolicy,
     events: &mpsc::Sender<NetEvent>,
     guest_slots: Arc<Semaphore>,
 ) -> Result<(), HandshakeError> {
     let _ = stream.set_nodelay(true);
-    let handshake = handshake::host(&mut stream, addr.ip(), hello, auth, |_| {
-        guest_slots.try_acquire_owned().map_err(|_| {
-            "the host is already in a conversation with someone else; try again later".to_owned()
+    let handshake = async {
+        let grace = auth.allow_plain.then_some(PLAIN_GRACE);
+        let theirs = match handshake::read_opening(&mut stream, grace).await? {
+            Opening::Duplex(theirs) => theirs,
+            Opening::Plain(initial) if auth.allow_plain => {
+                return Ok(Admitted::Plain(initial));
+            }
+            Opening::Plain(initial) => {
+                return Err(handshake::turn_away_plain(&mut stream, &initial).await);
+            }
+        };
+        handshake::host(&mut stream, theirs, addr.ip(), hello, auth, |_| {
+            guest_slots
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| BUSY.to_owned())
         })
-    });
-    let (established, slot) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
+        .await
+        .map(|(established, slot)| Admitted::Duplex(Box::new(established), slot))
+    };
+    let admitted = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
         .await
         .map_err(|_| HandshakeError::Timeout(HANDSHAKE_TIMEOUT.as_secs()))??;
+    let (established, slot) = match admitted {
+        Admitted::Duplex(established, slot) => (*established, slot),
+        Admitted::Plain(initial) => {
+            let Ok(slot) = guest_slots.try_acquire_owned() else {
+                let _ = stream
+                    .write_all(format!("duplex: {BUSY}\r\n").as_bytes())
+                    .await;
+                return Err(HandshakeError::Refused(BUSY.to_owned()));
+            };
+            let info = PeerInfo {
+                id: next_conn_id(),
+                name: sanitize_name(&format!("plain@{}", addr.ip())),
+                addr,
+                security: Security::Plain {
+                    encoding: auth.encoding.name(),
+                },
+            };
+            plain::spawn(
+                stream,
+                info,
+                initial,
+                auth.encoding,
+                events.clone(),
+                Some(slot),
+            )
+            .await;
+            return Ok(());
+        }
+    };
     let info = PeerInfo {
         id: next_conn_id(),
         name: sanitize_name(&established.peer.name),

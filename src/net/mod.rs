@@ -11,11 +11,12 @@ pub mod guest;
 pub mod handshake;
 pub mod host;
 pub mod limiter;
+pub mod plain;
 
 use std::net::SocketAddr;
 
 pub use connection::{PeerLink, SendError};
-pub use guest::{Target, connect};
+pub use guest::{Target, connect, connect_plain};
 pub use host::{Host, JoinHint};
 
 use crate::protocol::{ChatMessage, HandshakeError};
@@ -45,6 +46,11 @@ pub enum Security {
         verification: String,
         /// Whether a secret code let the peer in.
         with_code: bool,
+    },
+    /// A plain text peer: nothing is encrypted or verified.
+    Plain {
+        /// The text encoding spoken, e.g. `GBK`.
+        encoding: &'static str,
     },
 }
 

@@ -17,8 +17,9 @@ pub const MAGIC: [u8; 6] = *b"DUPLEX";
 pub const PROTOCOL_VERSION: u16 = 1;
 
 /// The plain-text line sent to a client that is not duplex before closing it.
-pub const NOT_DUPLEX_REPLY: &str =
-    "This is a duplex chat host. Connect with: duplex join <this address>\r\n";
+pub const NOT_DUPLEX_REPLY: &str = "This is a duplex chat host and it speaks only the duplex protocol. \
+Connect with: duplex join <this address> -- or ask the host to start with --allow-plain \
+to chat with plain text programs like this one.\r\n";
 
 /// The first bytes each side sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +109,9 @@ pub enum HandshakeError {
     /// The peer sent a frame that does not belong in the handshake.
     #[error("the peer sent a {0} frame during the handshake")]
     UnexpectedFrame(&'static str),
+    /// The guest hung up instead of giving the secret code (it may ask its user).
+    #[error("the guest left without giving the secret code")]
+    NoCodeGiven,
     /// The host requires a secret code and none was given.
     #[error("the host requires a secret code: give it with --secret CODE or DUPLEX_SECRET")]
     CodeRequired,

@@ -55,7 +55,7 @@ pub struct EntryLayout {
 /// Words for a system line.
 pub fn system_text(event: &SystemEvent) -> String {
     match event {
-        SystemEvent::Joined { name, addr } => format!("{name} joined ({addr})"),
+        SystemEvent::Joined { name, addr, .. } => format!("{name} joined ({addr})"),
         SystemEvent::Left { name, reason } => match reason {
             LeftReason::Left => format!("{name} left"),
             LeftReason::Bye => format!("{name} ended the conversation"),

@@ -21,6 +21,7 @@ pub fn connection_text(app: &App) -> String {
             };
             let security = match &peer.security {
                 Security::Encrypted { verification, .. } => format!("🔒 {verification}"),
+                Security::Plain { .. } => "⚠ plaintext, unverified".to_owned(),
             };
             format!("● {} ({host}{}) · {security}", peer.name, peer.addr)
         }
