@@ -598,16 +598,23 @@ fn expect_setup_error(label: &str, args: &[&str], needle: &str) -> Result {
 
 #[test]
 fn join_where_nothing_listens_is_refused() -> Result {
-    // A port that was free a moment ago; nothing listens on it now.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+    // A port held by a socket that does not listen: connecting is refused,
+    // and no other test can get the port while it is held.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    let port = socket
         .local_addr()?
-        .port();
+        .as_socket()
+        .map(|addr| addr.port())
+        .ok_or_else(|| Error("no port".to_owned()))?;
     let addr = format!("127.0.0.1:{port}");
     expect_setup_error(
         "refused",
         &["join", &addr, "--name", "bob"],
         "connection refused",
-    )
+    )?;
+    drop(socket);
+    Ok(())
 }
 
 #[test]
