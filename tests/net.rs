@@ -718,9 +718,9 @@ async fn leave_from_the_host_reaches_the_guest() {
 async fn a_silent_client_does_not_hold_up_the_next_guest() {
     let mut host = start_host();
     // Connects and says nothing.
+    let started = Instant::now();
     let mut silent = TcpStream::connect(host.addr).await.expect("connects");
     let silent_addr = silent.local_addr().expect("local address");
-    let started = Instant::now();
 
     // Meanwhile a real guest joins at once.
     let mut bob = join(host.addr, "bob").await.expect("bob joins");
