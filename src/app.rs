@@ -421,7 +421,6 @@ impl App {
                         security: info.security.clone(),
                     },
                 );
-                self.push_system(now, SystemEvent::Info(verify_text(&info)));
                 self.link = Link::Connected(info);
             }
             NetEvent::ConnectFailed { reason, wrong_code } => {
@@ -770,7 +769,7 @@ mod tests {
         let effects = app.update(left(3, LeftReason::Left));
         assert!(effects.is_empty());
         assert_eq!(app.link, Link::Waiting);
-        assert_eq!(app.history.len(), 4, "joined, verification, hello, left");
+        assert_eq!(app.history.len(), 3, "joined, hello, left");
         app.update(joined(4, "carol"));
         assert_eq!(app.peer().map(|p| p.name.as_str()), Some("carol"));
     }

@@ -215,7 +215,11 @@ fn messages_go_both_ways() -> Result {
     let joined = host.wait_for("bob to join", |s| s.status().contains("· connected"))?;
     let status = joined.status();
     assert!(status.starts_with(" ● bob (127.0.0.1:"), "{joined}");
-    assert!(status.ends_with("you: alice"), "{joined}");
+    let host_words = status
+        .rsplit_once("🔒 ")
+        .map(|(_, words)| words.trim().to_owned())
+        .unwrap_or_default();
+    assert_eq!(host_words.split('-').count(), 4, "{joined}");
     assert!(
         joined.pane().iter().any(|row| {
             common::system_row(row).is_some_and(|t| t.starts_with("bob joined (127.0.0.1:"))
@@ -227,7 +231,11 @@ fn messages_go_both_ways() -> Result {
         guest_status.starts_with(&format!(" ● alice (host, 127.0.0.1:{port}) · connected")),
         "{guest_status}"
     );
-    assert!(guest_status.ends_with("you: bob"), "{guest_status}");
+    // Both sides show the same verification words.
+    assert!(
+        guest_status.ends_with(&format!("🔒 {host_words}")),
+        "{guest_status} vs {host_words}"
+    );
 
     let before = utc_clock();
     guest.send_line("hello from bob")?;
@@ -448,7 +456,7 @@ fn scrolling_holds_the_view_and_counts_new_messages() -> Result {
     };
     assert_eq!(live.pane().len(), height, "{live}");
     assert_eq!(numbers(&live), (23..40).collect::<Vec<_>>(), "{live}");
-    assert!(live.status().ends_with("you: alice"), "{live}");
+    assert!(live.status().contains("🔒 "), "{live}");
 
     // PgUp goes back a page, keeping one row of context.
     alice.pg_up()?;
@@ -483,7 +491,7 @@ fn scrolling_holds_the_view_and_counts_new_messages() -> Result {
         Some(("bob", "fresh news")),
         "{live}"
     );
-    assert!(live.status().ends_with("you: alice"), "{live}");
+    assert!(live.status().contains("🔒 "), "{live}");
 
     // Ctrl-Home shows the very first line; PgDn pages forward; Esc is live too.
     alice.ctrl_home()?;

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use chrono::FixedOffset;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use duplex::app::{App, Clock, Event, Role};
-use duplex::net::{ConnId, JoinHint, LeftReason, NetEvent, PeerInfo, PeerLink};
+use duplex::net::{ConnId, JoinHint, LeftReason, NetEvent, PeerInfo, PeerLink, Security};
 use duplex::protocol::{ChatMessage, MessageId};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -41,6 +41,7 @@ fn host() -> App {
         Role::Host {
             local: addr("0.0.0.0:7878"),
             hints: vec![JoinHint(addr("192.168.1.5:7878"))],
+            code: None,
         },
         1,
     ))
@@ -57,6 +58,10 @@ fn joined(app: &mut App, name: &str, at: &str) {
             id: PEER,
             name: name.to_owned(),
             addr: addr(at),
+            security: Security::Encrypted {
+                verification: "amber-otter-violin-maple".to_owned(),
+                with_code: false,
+            },
         },
         link: PeerLink::detached(PEER),
     }));
@@ -164,6 +169,7 @@ fn host_waiting_without_interfaces_shows_the_port() {
         Role::Host {
             local: addr("0.0.0.0:7878"),
             hints: vec![],
+            code: None,
         },
         1,
     ));

@@ -14,7 +14,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use crate::history::{AuthorId, Entry, History, SystemEvent};
-use crate::net::LeftReason;
+use crate::net::{LeftReason, Security};
 use crate::text::{Row, display_width, wrap};
 
 /// Width of the `HH:MM ` time column.
@@ -55,7 +55,16 @@ pub struct EntryLayout {
 /// Words for a system line.
 pub fn system_text(event: &SystemEvent) -> String {
     match event {
-        SystemEvent::Joined { name, addr, .. } => format!("{name} joined ({addr})"),
+        SystemEvent::Joined {
+            name,
+            addr,
+            security,
+        } => match security {
+            Security::Encrypted { .. } => format!("{name} joined ({addr})"),
+            Security::Plain { encoding } => {
+                format!("{name} joined ({addr}) · plaintext, unverified ({encoding})")
+            }
+        },
         SystemEvent::Left { name, reason } => match reason {
             LeftReason::Left => format!("{name} left"),
             LeftReason::Bye => format!("{name} ended the conversation"),

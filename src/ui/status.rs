@@ -1,82 +1,158 @@
 //! The status bar: who we are talking to and how, and where the view is.
+//!
+//! It is one row, so everything in it is fitted to the width: the scroll
+//! indicator is kept (in a shorter form if need be) because it explains what
+//! the pane shows, join commands are dropped whole rather than cut, and
+//! whatever still does not fit ends in an ellipsis.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
+use unicode_segmentation::UnicodeSegmentation;
 
 use crate::app::{App, Link, Role};
 use crate::net::Security;
 use crate::text::display_width;
 use crate::ui::messages::Scroll;
 
-/// The left part of the status bar: the connection's state.
-pub fn connection_text(app: &App) -> String {
-    match (&app.link, &app.role) {
+/// Separates join commands for several addresses.
+const OR: &str = "  or  ";
+
+/// `text` cut to at most `width` cells, ending in `…` if it was cut.
+pub fn fit(text: &str, width: usize) -> String {
+    if display_width(text) <= width {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for grapheme in text.graphemes(true) {
+        let w = display_width(grapheme);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push_str(grapheme);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// The left part of the status bar, the connection's state, in at most
+/// `width` cells.
+pub fn connection_text(app: &App, width: usize) -> String {
+    let text = match (&app.link, &app.role) {
         (Link::Connected(peer), role) => {
             let host = if matches!(role, Role::Guest) {
                 "host, "
             } else {
                 ""
             };
-            let security = match &peer.security {
-                Security::Encrypted { verification, .. } => format!("🔒 {verification}"),
-                Security::Plain { .. } => "⚠ plaintext, unverified".to_owned(),
-            };
-            format!("● {} ({host}{}) · {security}", peer.name, peer.addr)
+            format!("● {} ({host}{}) · connected", peer.name, peer.addr)
         }
         (Link::Waiting, Role::Host { hints, local, code }) => {
             let secret = code
                 .as_deref()
                 .map(|code| format!(" --secret {code}"))
                 .unwrap_or_default();
-            let commands = if hints.is_empty() {
-                format!("port {}{secret}", local.port())
-            } else {
-                hints
-                    .iter()
-                    .map(|hint| format!("{hint}{secret}"))
-                    .collect::<Vec<_>>()
-                    .join("  or  ")
-            };
-            format!("◌ waiting for a guest · {commands}")
+            let mut text = "◌ waiting for a guest · ".to_owned();
+            if hints.is_empty() {
+                text.push_str(&format!("port {}{secret}", local.port()));
+            }
+            // As many whole join commands as fit; the first always shows.
+            for (i, hint) in hints.iter().enumerate() {
+                let command = format!("{hint}{secret}");
+                let addition = if i == 0 {
+                    command
+                } else {
+                    format!("{OR}{command}")
+                };
+                if i > 0 && display_width(&text) + display_width(&addition) > width {
+                    break;
+                }
+                text.push_str(&addition);
+            }
+            text
         }
         (Link::Waiting, Role::Guest) => match &app.prompt {
             Some(prompt) if prompt.checking => "◌ checking the code…".to_owned(),
             Some(_) => "◌ the host asks for its secret code".to_owned(),
             None => "◌ connecting".to_owned(),
         },
-    }
+    };
+    fit(&text, width)
 }
 
-/// The right part of the status bar: scroll state, then our name.
-pub fn view_text(app: &App) -> String {
-    match app.scroll {
-        Scroll::Live => format!("you: {}", app.me),
-        Scroll::At(_) if app.unread > 0 => {
-            format!("↑ scrolled · {} new ↓ · Ctrl-End: live", app.unread)
-        }
-        Scroll::At(_) => "↑ scrolled · Ctrl-End: live".to_owned(),
-    }
+/// The right part of the status bar in at most `width` cells: the scroll
+/// state when scrolled back, otherwise how the conversation is protected
+/// (the verification words), or our name while nobody is connected.
+pub fn view_text(app: &App, width: usize) -> String {
+    let candidates = match (app.scroll, &app.link) {
+        (Scroll::Live, Link::Connected(peer)) => match &peer.security {
+            Security::Encrypted { verification, .. } => {
+                vec![format!("🔒 {verification}"), "🔒 /verify".to_owned()]
+            }
+            Security::Plain { .. } => vec![
+                "⚠ plaintext, unverified".to_owned(),
+                "⚠ plaintext".to_owned(),
+            ],
+        },
+        (Scroll::Live, Link::Waiting) => vec![format!("you: {}", app.me)],
+        (Scroll::At(_), _) if app.unread > 0 => vec![
+            format!("↑ scrolled · {} new ↓ · Ctrl-End: live", app.unread),
+            format!("↑ {} new ↓", app.unread),
+            format!("{} new", app.unread),
+        ],
+        (Scroll::At(_), _) => vec![
+            "↑ scrolled · Ctrl-End: live".to_owned(),
+            "↑ scrolled".to_owned(),
+            "↑".to_owned(),
+        ],
+    };
+    candidates
+        .into_iter()
+        .find(|text| display_width(text) <= width)
+        .unwrap_or_default()
 }
 
 /// Draws the status bar.
 pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let width = area.width as usize;
     let connected = matches!(app.link, Link::Connected(_));
+    let scrolled = matches!(app.scroll, Scroll::At(_));
     let base = Style::new().bg(Color::DarkGray).fg(Color::White);
     let state_style = if connected {
         base.fg(Color::LightGreen).add_modifier(Modifier::BOLD)
     } else {
         base.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     };
-    let left = format!(" {} ", connection_text(app));
-    let right = format!(" {} ", view_text(app));
-    let view_style = if matches!(app.scroll, Scroll::At(_)) {
+    let plain = matches!(&app.link, Link::Connected(peer) if matches!(peer.security, Security::Plain { .. }));
+    let view_style = if scrolled {
         base.fg(Color::Black).bg(Color::Yellow)
+    } else if plain {
+        base.fg(Color::LightRed).add_modifier(Modifier::BOLD)
     } else {
         base
     };
-    let gap = (area.width as usize).saturating_sub(display_width(&left) + display_width(&right));
+    // The scroll indicator and the verification words may take up to half
+    // the bar; our name only what the connection's state leaves over.
+    let full_left = connection_text(app, width.saturating_sub(2));
+    let right_budget = if scrolled || connected {
+        (width / 2).max(width.saturating_sub(display_width(&full_left) + 2))
+    } else {
+        width.saturating_sub(display_width(&full_left) + 2)
+    };
+    let right = view_text(app, right_budget.saturating_sub(2));
+    let right = if right.is_empty() {
+        right
+    } else {
+        format!(" {right} ")
+    };
+    let left_width = width.saturating_sub(display_width(&right) + 2);
+    let left = format!(" {} ", connection_text(app, left_width));
+    let gap = width.saturating_sub(display_width(&left) + display_width(&right));
     frame.render_widget(
         Line::from(vec![
             Span::styled(left, state_style),
@@ -86,4 +162,17 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
         .style(base),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_cuts_by_width_with_an_ellipsis() {
+        assert_eq!(fit("hello", 5), "hello");
+        assert_eq!(fit("hello world", 6), "hello…");
+        assert_eq!(fit("你好世界", 5), "你好…");
+        assert_eq!(fit("abc", 0), "");
+    }
 }
