@@ -11,7 +11,13 @@ fn main() {
     };
     let outcome = tokio::runtime::Runtime::new()
         .map_err(anyhow::Error::from)
-        .and_then(|runtime| runtime.block_on(duplex::cli::run(cli)));
+        .and_then(|runtime| {
+            let outcome = runtime.block_on(duplex::cli::run(cli));
+            // A read of standard input may still be blocked in a thread of
+            // the runtime; do not wait for it on the way out.
+            runtime.shutdown_background();
+            outcome
+        });
     match outcome {
         Ok(exit) => {
             if let Some(message) = exit.message {

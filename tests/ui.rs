@@ -373,7 +373,6 @@ fn scrolled_up_view_counts_new_messages() {
 /// reads " ● Bartholomew Featherstone ([2001:db8:85a3::8a2e:370:7334]:50312)
 /// · connected " and nothing of the indicator is left.
 #[test]
-#[ignore = "bug: the status bar cuts its right part, so the \"N new\" indicator disappears when the peer's name and address are long"]
 fn scroll_indicator_survives_a_long_peer_address() {
     let mut app = host();
     joined(
@@ -452,7 +451,7 @@ fn draw_and_scroll(app: &mut App, width: u16, height: u16) {
 #[test]
 fn small_sizes_draw_without_panicking() {
     let mut app = busy_app();
-    // Heights 0, 1 and 3 are covered by the ignored test below.
+    // Heights 0, 1 and 3 are covered by the test below.
     for height in [2, 4, 5, 6, 7, 8] {
         for width in 0..=24 {
             draw_and_scroll(&mut app, width, height);
@@ -467,7 +466,6 @@ fn small_sizes_draw_without_panicking() {
 /// ("attempt to subtract with overflow", src/ui/input.rs); release builds
 /// wrap and put the cursor on the row above the input box.
 #[test]
-#[ignore = "bug: ui::input::render underflows when the input box gets 0 rows (terminal 1 or 3 rows tall)"]
 fn three_and_one_row_terminals_draw_without_panicking() {
     let mut app = busy_app();
     draw_and_scroll(&mut app, 5, 3);

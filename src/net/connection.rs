@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use futures::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 use tokio_util::codec::{FramedRead, FramedWrite};
@@ -142,13 +142,16 @@ pub async fn spawn(
         })
         .await;
 
-    let mut reader = FramedRead::new(read_half, read_codec);
-    *reader.read_buffer_mut() = leftover;
+    // Bytes the handshake read past its last frame are read first: a frame
+    // glued to the hello must not wait for the next packet.
+    let mut reader = FramedRead::new(std::io::Cursor::new(leftover).chain(read_half), read_codec);
     tokio::spawn(async move {
         let reason = read_frames(id, &mut reader, &events).await;
         tracing::info!(conn = id, ?reason, "connection ended");
-        let _ = events.send(NetEvent::Left { from: id, reason }).await;
+        // Free the place in the conversation before saying so, so the next
+        // guest is never refused as busy after the host saw this one leave.
         drop(slot);
+        let _ = events.send(NetEvent::Left { from: id, reason }).await;
     });
     tokio::spawn(write_frames(
         id,

@@ -130,8 +130,8 @@ pub async fn spawn(
     tokio::spawn(async move {
         let reason = read_lines(id, read_half, initial, encoding, &events).await;
         tracing::info!(conn = id, ?reason, "plain connection ended");
-        let _ = events.send(NetEvent::Left { from: id, reason }).await;
         drop(slot);
+        let _ = events.send(NetEvent::Left { from: id, reason }).await;
     });
     tokio::spawn(write_lines(write_half, TextCodec::new(encoding), rx));
     link

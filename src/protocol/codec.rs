@@ -169,7 +169,8 @@ impl Decoder for FrameCodec {
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, CodecError> {
         match self.decode(src)? {
             Some(frame) => Ok(Some(frame)),
-            None if src.is_empty() => Ok(None),
+            // A consumed length prefix with no body is a cut-off frame too.
+            None if src.is_empty() && !self.in_body => Ok(None),
             None => Err(CodecError::Truncated),
         }
     }
@@ -282,6 +283,17 @@ mod tests {
         let whole = encode(chat("cut short"));
         let mut buf = BytesMut::from(&whole[..whole.len() - 3]);
         let err = FrameCodec::new().decode_eof(&mut buf).unwrap_err();
+        assert!(matches!(err, CodecError::Truncated), "{err}");
+    }
+
+    #[test]
+    fn eof_right_after_a_length_prefix_is_truncation() {
+        let mut buf = BytesMut::new();
+        buf.put_u32(10);
+        let mut codec = FrameCodec::new();
+        assert_eq!(codec.decode(&mut buf).unwrap(), None);
+        assert!(buf.is_empty(), "the prefix was consumed");
+        let err = codec.decode_eof(&mut buf).unwrap_err();
         assert!(matches!(err, CodecError::Truncated), "{err}");
     }
 

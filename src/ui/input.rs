@@ -50,6 +50,9 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
         rule,
     );
 
+    if area.height == 0 || area.width == 0 {
+        return; // no room for the input on a terminal this small
+    }
     if app.prompt.is_some() {
         // The code is never shown: one dot per character typed.
         let typed = app.input.text();

@@ -30,19 +30,30 @@ pub struct Areas {
 }
 
 /// Splits `area` for `app`: the input box is as tall as its text, up to
-/// [`MAX_INPUT_ROWS`].
+/// [`MAX_INPUT_ROWS`]. On a terminal too small for everything, the input
+/// keeps its row first, then the status bar, then the messages; the rule
+/// goes first.
 pub fn layout(app: &App, area: Rect) -> Areas {
-    let input_rows = app
+    let wanted_input = app
         .input
         .layout(area.width as usize)
         .rows
         .len()
         .clamp(1, MAX_INPUT_ROWS) as u16;
+    let height = area.height;
+    let input_rows = height.min(1);
+    let status_rows = height.saturating_sub(input_rows).min(1);
+    let mut left = height - input_rows - status_rows;
+    let rule_rows = u16::from(left >= 2);
+    left -= rule_rows;
+    // Extra input rows only while the messages keep at least one row.
+    let extra_input = wanted_input.saturating_sub(1).min(left.saturating_sub(1));
+    let message_rows = left - extra_input;
     let [messages, rule, input, status] = Layout::vertical([
-        Constraint::Min(1),
-        Constraint::Length(1),
-        Constraint::Length(input_rows),
-        Constraint::Length(1),
+        Constraint::Length(message_rows),
+        Constraint::Length(rule_rows),
+        Constraint::Length(input_rows + extra_input),
+        Constraint::Length(status_rows),
     ])
     .areas(area);
     Areas {
