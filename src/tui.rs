@@ -112,6 +112,19 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
     Ok(exit)
 }
 
+/// In debug builds only, panics once the screen is drawn when
+/// `DUPLEX_TEST_PANIC` is set, so the end-to-end tests can check that a
+/// panic restores the terminal.
+fn panic_if_asked_to_for_tests() {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("DUPLEX_TEST_PANIC").is_some() {
+        #[allow(clippy::panic)]
+        {
+            panic!("DUPLEX_TEST_PANIC is set: panicking on purpose");
+        }
+    }
+}
+
 /// The app's view of a terminal event; `None` for those it ignores.
 fn to_event(event: TermEvent) -> Option<Event> {
     match event {
