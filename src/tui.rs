@@ -74,6 +74,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
                 .terminal
                 .draw(|frame| ui::render(&session.app, frame))?;
             dirty = false;
+            panic_if_asked_to_for_tests();
         }
         let event = tokio::select! {
             term = input.next() => match term {
