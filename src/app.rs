@@ -6,12 +6,13 @@
 //! send and when to quit. It does no IO itself, so every behaviour can be
 //! tested by feeding it events. Rendering reads the state in [`crate::ui`].
 
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use chrono::FixedOffset;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
-use crate::history::{AuthorId, Entry, History, SystemEvent};
+use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
 use crate::input::Input;
 use crate::net::{ConnId, JoinHint, LeftReason, NetEvent, PeerInfo, Security};
 use crate::protocol::frame::MAX_TEXT_LEN;
@@ -49,6 +50,26 @@ pub enum Link {
     Waiting,
     /// Talking to this peer.
     Connected(PeerInfo),
+    /// The connection to this peer dropped without a goodbye. A host waits
+    /// for the guest to come back; a guest reconnects.
+    Dropped {
+        /// Who we were talking to.
+        peer: PeerInfo,
+        /// Guest only: when the next attempt starts (ms since the epoch).
+        retry_at_ms: Option<i64>,
+        /// Guest only: failed attempts since the drop.
+        attempts: u32,
+    },
+}
+
+/// Delays between a guest's reconnection attempts: at once, then backing
+/// off to a cap.
+pub const RECONNECT_BACKOFF_MS: [i64; 7] = [0, 250, 500, 1000, 2000, 5000, 10_000];
+
+/// The delay before reconnection attempt `attempt` (0 is the first).
+pub fn reconnect_delay_ms(attempt: u32) -> i64 {
+    let last = RECONNECT_BACKOFF_MS.len() - 1;
+    RECONNECT_BACKOFF_MS[(attempt as usize).min(last)]
 }
 
 /// How the program ends.
@@ -79,6 +100,8 @@ pub enum Event {
     Terminate(i32),
     /// Something happened on the network.
     Net(NetEvent),
+    /// A second passed (sent only while a countdown is shown).
+    Tick,
 }
 
 /// Something the runtime must do for the app.
@@ -95,6 +118,12 @@ pub enum Effect {
     Connect {
         /// The code the user typed.
         code: String,
+    },
+    /// Connect to the host again after a drop, resuming the conversation,
+    /// once this many milliseconds have passed.
+    Reconnect {
+        /// Delay before the attempt.
+        after_ms: u64,
     },
     /// Stop the program.
     Quit(Exit),
@@ -153,6 +182,13 @@ pub struct App {
     pub clock: Clock,
     /// Set while the guest must type the host's secret code.
     pub prompt: Option<CodePrompt>,
+    /// Our messages the peer has not acknowledged: sequence number and
+    /// index in the history, oldest first.
+    unacked: VecDeque<(u64, usize)>,
+    /// The newest message seen from each sending session, to drop repeats.
+    seen: HashMap<u64, u64>,
+    /// Whether this side ever had a conversation (to tell a new one apart).
+    had_peer: bool,
     session: u64,
     next_seq: u64,
 }
@@ -172,6 +208,9 @@ impl App {
             zone: *chrono::Local::now().offset(),
             clock: Clock::System,
             prompt: None,
+            unacked: VecDeque::new(),
+            seen: HashMap::new(),
+            had_peer: false,
             session,
             next_seq: 1,
         }
@@ -181,8 +220,24 @@ impl App {
     pub fn peer(&self) -> Option<&PeerInfo> {
         match &self.link {
             Link::Connected(peer) => Some(peer),
-            Link::Waiting => None,
+            Link::Waiting | Link::Dropped { .. } => None,
         }
+    }
+
+    /// Whether a countdown is on screen, so the runtime should send ticks.
+    pub fn wants_ticks(&self) -> bool {
+        matches!(
+            self.link,
+            Link::Dropped {
+                retry_at_ms: Some(_),
+                ..
+            }
+        )
+    }
+
+    /// How many of our messages await the peer's acknowledgement.
+    pub fn unacked(&self) -> usize {
+        self.unacked.len()
     }
 
     /// Whether this side is the host.
@@ -228,6 +283,7 @@ impl App {
             Event::EndOfInput => self.leave(LeaveKind::Leave, 0),
             Event::Terminate(code) => self.leave(LeaveKind::Leave, code),
             Event::Net(net) => self.on_net(net),
+            Event::Tick => Vec::new(),
         }
     }
 
@@ -356,15 +412,19 @@ impl App {
             self.input.set_text(&line);
             return Vec::new();
         }
-        let Some(peer) = self.peer() else {
-            self.history.push_system(
-                now,
-                SystemEvent::Error("not sent: nobody is connected yet".to_owned()),
-            );
-            self.input.set_text(&line);
-            return Vec::new();
+        let to = match &self.link {
+            Link::Connected(peer) => Some(peer.id),
+            // Queued: it goes out when the peer is back.
+            Link::Dropped { .. } => None,
+            Link::Waiting => {
+                self.history.push_system(
+                    now,
+                    SystemEvent::Error("not sent: nobody is connected yet".to_owned()),
+                );
+                self.input.set_text(&line);
+                return Vec::new();
+            }
         };
-        let to = peer.id;
         let msg = ChatMessage {
             id: MessageId {
                 session: self.session,
@@ -374,18 +434,64 @@ impl App {
             text: line,
         };
         self.next_seq += 1;
+        self.unacked.push_back((msg.id.seq, self.history.len()));
         self.history.push(Entry::Chat {
             at_ms: now,
             author: AuthorId::ME,
             id: msg.id,
             text: msg.text.as_str().into(),
+            delivery: if to.is_some() {
+                Delivery::Sent
+            } else {
+                Delivery::Pending
+            },
         });
         // Sending is a deliberate act: show the conversation's end.
         self.set_scroll(Scroll::Live);
-        vec![Effect::Send {
-            to,
-            frame: Frame::Chat(msg),
-        }]
+        match to {
+            Some(to) => vec![Effect::Send {
+                to,
+                frame: Frame::Chat(msg),
+            }],
+            None => Vec::new(),
+        }
+    }
+
+    /// Sends again, in order, every message the peer has not acknowledged.
+    fn resend_unacked(&mut self, to: ConnId) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for &(_, index) in &self.unacked {
+            if let Some(Entry::Chat {
+                at_ms,
+                id,
+                text,
+                delivery,
+                ..
+            }) = self.history.entry_mut(index)
+            {
+                *delivery = Delivery::Sent;
+                effects.push(Effect::Send {
+                    to,
+                    frame: Frame::Chat(ChatMessage {
+                        id: *id,
+                        sent_at_ms: *at_ms,
+                        text: text.to_string(),
+                    }),
+                });
+            }
+        }
+        effects
+    }
+
+    /// Marks every unacknowledged message as never delivered.
+    fn fail_unacked(&mut self) -> usize {
+        let failed = self.unacked.len();
+        for (_, index) in self.unacked.drain(..) {
+            if let Some(Entry::Chat { delivery, .. }) = self.history.entry_mut(index) {
+                *delivery = Delivery::Failed;
+            }
+        }
+        failed
     }
 
     /// Leaves: with a goodbye that ends the peer too (`exit`), or alone.
@@ -408,21 +514,7 @@ impl App {
     fn on_net(&mut self, event: NetEvent) -> Vec<Effect> {
         let now = self.clock.now_ms();
         match event {
-            NetEvent::Joined { info, .. } => {
-                if self.peer().is_some() {
-                    return Vec::new(); // the host admits one guest at a time
-                }
-                self.prompt = None;
-                self.push_system(
-                    now,
-                    SystemEvent::Joined {
-                        name: info.name.clone(),
-                        addr: info.addr,
-                        security: info.security.clone(),
-                    },
-                );
-                self.link = Link::Connected(info);
-            }
+            NetEvent::Joined { info, .. } => return self.on_joined(info, now),
             NetEvent::ConnectFailed { reason, wrong_code } => {
                 if wrong_code {
                     if let Some(prompt) = self.prompt.as_mut() {
@@ -430,6 +522,19 @@ impl App {
                         prompt.error = Some(reason);
                         return Vec::new();
                     }
+                }
+                if let Link::Dropped {
+                    retry_at_ms: Some(retry_at_ms),
+                    attempts,
+                    ..
+                } = &mut self.link
+                {
+                    *attempts += 1;
+                    let delay = reconnect_delay_ms(*attempts);
+                    *retry_at_ms = now + delay;
+                    return vec![Effect::Reconnect {
+                        after_ms: delay.unsigned_abs(),
+                    }];
                 }
                 return vec![Effect::Quit(Exit {
                     code: 1,
@@ -440,21 +545,48 @@ impl App {
                 let Some(peer) = self.peer().filter(|peer| peer.id == from) else {
                     return Vec::new();
                 };
-                let author = self.history.author(&peer.name.clone());
+                let plain = matches!(peer.security, Security::Plain { .. });
+                let name = peer.name.clone();
+                let ack = (!plain).then_some(Effect::Send {
+                    to: from,
+                    frame: Frame::Ack { up_to: msg.id },
+                });
+                let newest = self.seen.entry(msg.id.session).or_insert(0);
+                if msg.id.seq <= *newest && !plain {
+                    // Sent again after a reconnect: we have it already.
+                    return ack.into_iter().collect();
+                }
+                *newest = msg.id.seq;
+                let author = self.history.author(&name);
                 let text = sanitize_text(&msg.text);
                 self.history.push(Entry::Chat {
                     at_ms: msg.sent_at_ms,
                     author,
                     id: msg.id,
                     text: text.as_ref().into(),
+                    delivery: Delivery::Received,
                 });
                 self.note_arrival();
+                return ack.into_iter().collect();
+            }
+            NetEvent::Ack { from, up_to } => {
+                if self.peer().is_some_and(|peer| peer.id == from) && up_to.session == self.session
+                {
+                    while let Some(&(seq, index)) = self.unacked.front() {
+                        if seq > up_to.seq {
+                            break;
+                        }
+                        self.unacked.pop_front();
+                        if let Some(Entry::Chat { delivery, .. }) = self.history.entry_mut(index) {
+                            *delivery = Delivery::Delivered;
+                        }
+                    }
+                }
             }
             NetEvent::Left { from, reason } => {
                 let Some(peer) = self.peer().filter(|peer| peer.id == from).cloned() else {
                     return Vec::new();
                 };
-                self.link = Link::Waiting;
                 self.push_system(
                     now,
                     SystemEvent::Left {
@@ -462,7 +594,7 @@ impl App {
                         reason: reason.clone(),
                     },
                 );
-                return self.after_peer_left(&peer, &reason);
+                return self.after_peer_left(peer, &reason, now);
             }
             NetEvent::Rejected { addr, reason } => {
                 self.push_system(now, SystemEvent::Rejected { addr, reason });
@@ -471,10 +603,91 @@ impl App {
         Vec::new()
     }
 
-    /// What follows a peer's departure: `exit` ends everyone; a guest whose
-    /// host is gone ends too; a host waits for the next guest.
-    fn after_peer_left(&mut self, peer: &PeerInfo, reason: &LeftReason) -> Vec<Effect> {
-        let name = &peer.name;
+    /// A peer completed the handshake: a new conversation, or the same one
+    /// resumed after a drop, which sends again what the peer did not get.
+    fn on_joined(&mut self, info: PeerInfo, now: i64) -> Vec<Effect> {
+        if self.peer().is_some() {
+            return Vec::new(); // the host admits one guest at a time
+        }
+        self.prompt = None;
+        let was = match &self.link {
+            Link::Dropped { peer, .. } => Some(peer.name.clone()),
+            _ => None,
+        };
+        let mut effects = Vec::new();
+        if info.resumed {
+            self.push_system(
+                now,
+                SystemEvent::Info(format!("{} is back: the conversation goes on", info.name)),
+            );
+            effects = self.resend_unacked(info.id);
+        } else {
+            if self.had_peer && !self.is_host() {
+                self.push_system(
+                    now,
+                    SystemEvent::Info(format!(
+                        "{} restarted duplex: this is a new conversation",
+                        info.name
+                    )),
+                );
+                // What we typed was meant for this host: it still goes out.
+                effects = self.resend_unacked(info.id);
+            } else if !self.unacked.is_empty() {
+                let failed = self.fail_unacked();
+                let whom = was.unwrap_or_else(|| "the last guest".to_owned());
+                self.push_system(
+                    now,
+                    SystemEvent::Error(format!(
+                        "{failed} message(s) to {whom} were not delivered: {whom} did not come back"
+                    )),
+                );
+            }
+            self.push_system(
+                now,
+                SystemEvent::Joined {
+                    name: info.name.clone(),
+                    addr: info.addr,
+                    security: info.security.clone(),
+                },
+            );
+        }
+        self.had_peer = true;
+        self.link = Link::Connected(info);
+        effects
+    }
+
+    /// What follows a peer's departure: `exit` ends everyone; a dropped
+    /// connection is waited for (host) or reconnected (guest); a guest whose
+    /// host left is done; a host waits for the next guest.
+    fn after_peer_left(&mut self, peer: PeerInfo, reason: &LeftReason, now: i64) -> Vec<Effect> {
+        let name = peer.name.clone();
+        let plain = matches!(peer.security, Security::Plain { .. });
+        let dropped = matches!(reason, LeftReason::Closed | LeftReason::Error(_));
+        if dropped && !plain {
+            let host = self.is_host();
+            let delay = reconnect_delay_ms(0);
+            self.link = Link::Dropped {
+                peer,
+                retry_at_ms: (!host).then_some(now + delay),
+                attempts: 0,
+            };
+            return if host {
+                Vec::new()
+            } else {
+                vec![Effect::Reconnect {
+                    after_ms: delay.unsigned_abs(),
+                }]
+            };
+        }
+        self.link = Link::Waiting;
+        if !matches!(reason, LeftReason::Bye) && !self.unacked.is_empty() {
+            let failed = self.fail_unacked();
+            self.push_system(
+                now,
+                SystemEvent::Error(format!("{failed} message(s) to {name} were not delivered")),
+            );
+        }
+        let name = &name;
         let exit = match (reason, self.is_host()) {
             (LeftReason::Bye, _) => Exit {
                 code: 0,
@@ -613,6 +826,8 @@ mod tests {
                 verification: "amber-otter-violin-maple".to_owned(),
                 with_code: false,
             },
+            resumed: false,
+            resume: None,
         }
     }
 
@@ -782,11 +997,169 @@ mod tests {
         let exit = quits(&effects).expect("guest quits");
         assert_eq!(exit.code, 0);
         assert!(exit.message.as_deref().unwrap_or("").contains("alice"));
+    }
 
+    fn resumed(id: ConnId, name: &str) -> Event {
+        let mut info = peer(id, name);
+        info.resumed = true;
+        Event::Net(NetEvent::Joined {
+            info,
+            link: PeerLink::detached(id),
+        })
+    }
+
+    fn ack(from: ConnId, session: u64, seq: u64) -> Event {
+        Event::Net(NetEvent::Ack {
+            from,
+            up_to: MessageId { session, seq },
+        })
+    }
+
+    fn sent_chats(effects: &[Effect]) -> Vec<(u64, String)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send {
+                    frame: Frame::Chat(msg),
+                    ..
+                } => Some((msg.id.seq, msg.text.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn deliveries(app: &App) -> Vec<Delivery> {
+        app.history
+            .entries()
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Chat {
+                    author, delivery, ..
+                } if author.is_me() => Some(*delivery),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn acknowledgements_mark_messages_delivered() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        app.update(Event::Submit("one".into()));
+        app.update(Event::Submit("two".into()));
+        app.update(Event::Submit("three".into()));
+        assert_eq!(deliveries(&app), vec![Delivery::Sent; 3]);
+        app.update(ack(3, 1, 2)); // our session is 1
+        assert_eq!(
+            deliveries(&app),
+            vec![Delivery::Delivered, Delivery::Delivered, Delivery::Sent]
+        );
+        assert_eq!(app.unacked(), 1);
+        app.update(ack(3, 99, 3)); // another session's ack changes nothing
+        assert_eq!(app.unacked(), 1);
+    }
+
+    #[test]
+    fn received_messages_are_acknowledged_and_repeats_dropped() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        let effects = app.update(chat(3, 1, "hello"));
+        assert_eq!(
+            effects,
+            vec![Effect::Send {
+                to: 3,
+                frame: Frame::Ack {
+                    up_to: MessageId { session: 9, seq: 1 }
+                }
+            }]
+        );
+        let before = app.history.len();
+        // The same message again, as after a reconnect: acknowledged, not shown.
+        let effects = app.update(chat(3, 1, "hello"));
+        assert_eq!(effects.len(), 1);
+        assert_eq!(app.history.len(), before);
+        app.update(chat(3, 2, "new"));
+        assert_eq!(app.history.len(), before + 1);
+    }
+
+    #[test]
+    fn a_dropped_guest_reconnects_with_backoff_and_resends_what_was_not_acknowledged() {
         let mut app = guest();
         app.update(joined(3, "alice"));
+        app.update(Event::Submit("delivered".into()));
+        app.update(ack(3, 2, 1)); // the guest's session is 2
+        app.update(Event::Submit("in flight".into()));
+        let effects = app.update(left(3, LeftReason::Error("reset".into())));
+        assert_eq!(effects, vec![Effect::Reconnect { after_ms: 0 }]);
+        assert!(matches!(app.link, Link::Dropped { .. }));
+        assert!(app.wants_ticks());
+        // Typed while disconnected: queued, shown as pending.
+        assert!(app.update(Event::Submit("queued".into())).is_empty());
+        assert_eq!(
+            deliveries(&app),
+            vec![Delivery::Delivered, Delivery::Sent, Delivery::Pending]
+        );
+        // Failed attempts back off, up to a cap.
+        let mut delays = Vec::new();
+        for _ in 0..10 {
+            let effects = app.update(Event::Net(NetEvent::ConnectFailed {
+                reason: "refused".into(),
+                wrong_code: false,
+            }));
+            let [Effect::Reconnect { after_ms }] = effects.as_slice() else {
+                panic!("{effects:?}");
+            };
+            delays.push(*after_ms);
+        }
+        assert!(delays.windows(2).all(|w| w[0] <= w[1]), "{delays:?}");
+        assert_eq!(delays.last(), Some(&10_000));
+        // Back: everything unacknowledged goes out again, in order.
+        let effects = app.update(resumed(4, "alice"));
+        assert_eq!(
+            sent_chats(&effects),
+            vec![(2, "in flight".to_owned()), (3, "queued".to_owned())]
+        );
+        assert_eq!(
+            deliveries(&app),
+            vec![Delivery::Delivered, Delivery::Sent, Delivery::Sent]
+        );
+        assert!(!app.wants_ticks());
+    }
+
+    #[test]
+    fn a_host_waits_for_a_dropped_guest_and_fails_its_queue_for_a_new_one() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
         let effects = app.update(left(3, LeftReason::Closed));
-        assert_eq!(quits(&effects).map(|e| e.code), Some(1));
+        assert!(effects.is_empty());
+        assert!(matches!(
+            app.link,
+            Link::Dropped {
+                retry_at_ms: None,
+                ..
+            }
+        ));
+        app.update(Event::Submit("for bob".into()));
+        assert_eq!(deliveries(&app), vec![Delivery::Pending]);
+        // Someone else joins instead: the message was never delivered.
+        let effects = app.update(joined(4, "carol"));
+        assert!(sent_chats(&effects).is_empty());
+        assert_eq!(deliveries(&app), vec![Delivery::Failed]);
+    }
+
+    #[test]
+    fn a_host_that_restarted_is_a_new_conversation() {
+        let mut app = guest();
+        app.update(joined(3, "alice"));
+        app.update(left(3, LeftReason::Closed));
+        app.update(Event::Submit("still here?".into()));
+        let effects = app.update(joined(4, "alice")); // not resumed
+        assert_eq!(sent_chats(&effects), vec![(1, "still here?".to_owned())]);
+        assert!(app.history.entries().iter().any(|e| matches!(
+            e,
+            Entry::System { event, .. }
+                if matches!(&**event, SystemEvent::Info(t) if t.contains("new conversation"))
+        )));
     }
 
     #[test]

@@ -99,6 +99,7 @@ fn print_new(
                     text,
                     id,
                     at_ms,
+                    ..
                 },
                 Output::Json,
             ) => {

@@ -56,6 +56,21 @@ pub enum SystemEvent {
     Error(String),
 }
 
+/// Where one of our messages is on its way to the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// A message from someone else.
+    Received,
+    /// Typed while disconnected: goes out when the peer is back.
+    Pending,
+    /// Handed to the connection, not yet acknowledged.
+    Sent,
+    /// The peer acknowledged it.
+    Delivered,
+    /// The peer left before acknowledging it.
+    Failed,
+}
+
 /// One line of the conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
@@ -69,6 +84,8 @@ pub enum Entry {
         id: MessageId,
         /// The sanitized text.
         text: Box<str>,
+        /// For our own messages, how far they got.
+        delivery: Delivery,
     },
     /// A system line.
     System {
@@ -136,6 +153,11 @@ impl History {
             }
         };
         AuthorId(u32::try_from(index).unwrap_or(u32::MAX))
+    }
+
+    /// The entry at `index`, to update its delivery.
+    pub fn entry_mut(&mut self, index: usize) -> Option<&mut Entry> {
+        self.entries.get_mut(index)
     }
 
     /// Appends an entry.

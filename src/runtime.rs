@@ -53,21 +53,26 @@ pub struct Session {
     rejoin: Option<Rejoin>,
 }
 
-/// What a guest needs to connect again.
+/// What a guest needs to connect again: where, as whom, with which code,
+/// and (once it has one) its token to resume the conversation.
 #[derive(Debug, Clone)]
 struct Rejoin {
     target: Target,
     hello: Hello,
+    code: Option<String>,
     events: mpsc::Sender<NetEvent>,
 }
 
 impl Rejoin {
-    /// Connects in the background; failure arrives as [`NetEvent::ConnectFailed`].
-    fn spawn(&self, code: String) {
+    /// Connects in the background after `after_ms`; failure arrives as
+    /// [`NetEvent::ConnectFailed`].
+    fn spawn(&self, after_ms: u64) {
         let this = self.clone();
         tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
+            let code = this.code.as_deref();
             if let Err(err) =
-                net::connect(&this.target, &this.hello, Some(&code), this.events.clone()).await
+                net::connect(&this.target, &this.hello, code, this.events.clone()).await
             {
                 let wrong_code = matches!(
                     &err,
@@ -134,6 +139,7 @@ impl Session {
                 rejoin = Some(Rejoin {
                     target,
                     hello,
+                    code,
                     events: tx,
                 });
                 Role::Guest
@@ -156,6 +162,11 @@ impl Session {
     pub fn handle(&mut self, event: Event) -> Option<Exit> {
         if let Event::Net(net) = &event {
             self.links.observe(net);
+            if let (NetEvent::Joined { info, .. }, Some(rejoin)) = (net, self.rejoin.as_mut()) {
+                if info.resume.is_some() {
+                    rejoin.hello.resume = info.resume;
+                }
+            }
         }
         let effects = self.app.update(event);
         let mut exit = None;
@@ -176,9 +187,16 @@ impl Session {
                         }
                     }
                 }
-                Effect::Connect { code } => match &self.rejoin {
-                    Some(rejoin) => rejoin.spawn(code),
+                Effect::Connect { code } => match &mut self.rejoin {
+                    Some(rejoin) => {
+                        rejoin.code = Some(code);
+                        rejoin.spawn(0);
+                    }
                     None => tracing::warn!("asked to connect, but this side is the host"),
+                },
+                Effect::Reconnect { after_ms } => match &self.rejoin {
+                    Some(rejoin) => rejoin.spawn(after_ms),
+                    None => tracing::warn!("asked to reconnect, but this side is the host"),
                 },
                 Effect::Quit(how) => exit = exit.or(Some(how)),
             }

@@ -67,6 +67,8 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
     session.app.update(Event::Resize(size.width, size.height));
     let mut input = EventStream::new();
     let mut dirty = true;
+    // Only while a countdown shows; an idle duplex wakes for nothing.
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
 
     let exit = loop {
         if dirty {
@@ -86,6 +88,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
                 None => Event::EndOfInput,
             },
             Some(net) = session.events.recv() => Event::Net(net),
+            _ = ticks.tick(), if session.app.wants_ticks() => Event::Tick,
             _ = sigterm.recv() => Event::Terminate(128 + 15),
             _ = sighup.recv() => Event::Terminate(128 + 1),
         };

@@ -62,6 +62,8 @@ fn joined(app: &mut App, name: &str, at: &str) {
                 verification: "amber-otter-violin-maple".to_owned(),
                 with_code: false,
             },
+            resumed: false,
+            resume: None,
         },
         link: PeerLink::detached(PEER),
     }));

@@ -25,6 +25,13 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames that may wait in one connection's send queue.
 pub const SEND_QUEUE_LEN: usize = 4096;
 
+/// How long a side may be quiet before it sends a heartbeat.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+
+/// How long a peer may be silent (no frame, not even a heartbeat) before
+/// the connection counts as dead: three missed heartbeats.
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(15);
+
 /// Frames the writer writes before it flushes, when many are queued.
 const WRITE_BATCH: usize = 256;
 
@@ -171,23 +178,34 @@ where
     R: AsyncRead + Unpin,
 {
     loop {
-        let frame = match reader.next().await {
-            Some(Ok(frame)) => frame,
-            Some(Err(err)) => {
+        let frame = match tokio::time::timeout(SILENCE_LIMIT, reader.next()).await {
+            Ok(Some(Ok(frame))) => frame,
+            Ok(Some(Err(err))) => {
                 tracing::warn!(conn = id, %err, "dropping connection");
                 return LeftReason::Error(err.to_string());
             }
-            None => return LeftReason::Closed,
-        };
-        match frame {
-            Frame::Chat(msg) => {
-                if events.send(NetEvent::Chat { from: id, msg }).await.is_err() {
-                    return LeftReason::Closed; // nobody is listening any more
-                }
+            Ok(None) => return LeftReason::Closed,
+            Err(_) => {
+                tracing::warn!(conn = id, "no sign of life; dropping connection");
+                return LeftReason::Error(format!(
+                    "no sign of life for {} seconds",
+                    SILENCE_LIMIT.as_secs()
+                ));
             }
+        };
+        let event = match frame {
+            Frame::Chat(msg) => NetEvent::Chat { from: id, msg },
+            Frame::Ack { up_to } => NetEvent::Ack { from: id, up_to },
+            Frame::Heartbeat => continue,
             Frame::Leave => return LeftReason::Left,
             Frame::Bye => return LeftReason::Bye,
-            other => tracing::warn!(conn = id, kind = other.kind(), "ignoring unexpected frame"),
+            other => {
+                tracing::warn!(conn = id, kind = other.kind(), "ignoring unexpected frame");
+                continue;
+            }
+        };
+        if events.send(event).await.is_err() {
+            return LeftReason::Closed; // nobody is listening any more
         }
     }
 }
@@ -202,7 +220,13 @@ async fn write_frames<W>(
     W: AsyncWrite + Unpin,
 {
     let mut close_ack = None;
-    'queue: while let Some(first) = rx.recv().await {
+    loop {
+        // A quiet connection says it is still alive every so often.
+        let first = match tokio::time::timeout(HEARTBEAT_EVERY, rx.recv()).await {
+            Ok(Some(first)) => first,
+            Ok(None) => break,
+            Err(_) => Outgoing::Frame(Frame::Heartbeat),
+        };
         let mut next = Some(first);
         let mut written = 0;
         while let Some(item) = next.take() {
@@ -214,12 +238,12 @@ async fn write_frames<W>(
                     }
                     Err(err) => {
                         tracing::warn!(conn = id, %err, "write failed");
-                        break 'queue;
+                        return;
                     }
                 },
                 Outgoing::Close(ack) => {
                     close_ack = Some(ack);
-                    break 'queue;
+                    break;
                 }
             }
             written += 1;
@@ -229,6 +253,9 @@ async fn write_frames<W>(
         }
         if let Err(err) = writer.flush().await {
             tracing::warn!(conn = id, %err, "flush failed");
+            return;
+        }
+        if close_ack.is_some() {
             break;
         }
     }

@@ -129,6 +129,8 @@ pub async fn connect_plain(
         security: Security::Plain {
             encoding: encoding.name(),
         },
+        resumed: false,
+        resume: None,
     };
     let link = plain::spawn(stream, info.clone(), Vec::new(), encoding, events, None).await;
     Ok((info, link))
@@ -199,6 +201,8 @@ async fn open(
             verification: established.verification,
             with_code: established.with_code,
         },
+        resumed: established.peer.resumed,
+        resume: established.peer.resume,
     };
     let link = connection::spawn(
         stream,

@@ -239,14 +239,13 @@ where
 /// and the hello, then asks `admit` whether to let this guest in.
 ///
 /// `admit` returns what the connection should hold while it lives (a slot in
-/// the conversation) or the reason to refuse.
+/// the conversation) and the hello to answer with, or the reason to refuse.
 pub async fn host<S, T>(
     stream: &mut S,
     theirs: [u8; Preamble::LEN],
     peer_ip: IpAddr,
-    hello: &Hello,
     auth: &HostPolicy,
-    admit: impl FnOnce(&Hello) -> Result<T, String>,
+    admit: impl FnOnce(&Hello) -> Result<(T, Hello), String>,
 ) -> Result<(Established, T), HandshakeError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -313,8 +312,8 @@ where
         None => return Err(HandshakeError::Closed),
     };
     match admit(&guest) {
-        Ok(held) => {
-            framed.send(Frame::Hello(hello.clone())).await?;
+        Ok((held, reply)) => {
+            framed.send(Frame::Hello(reply)).await?;
             let parts = framed.into_parts();
             Ok((
                 Established {
@@ -370,8 +369,8 @@ mod tests {
             let Opening::Duplex(theirs) = read_opening(&mut b, None).await? else {
                 return Err(HandshakeError::Closed);
             };
-            host(&mut b, theirs, IP, &hello("host"), &auth, |_| {
-                Ok::<_, String>(())
+            host(&mut b, theirs, IP, &auth, |_| {
+                Ok::<_, String>(((), hello("host")))
             })
             .await
             .map(|(est, ())| est)
@@ -445,14 +444,9 @@ mod tests {
             let Opening::Duplex(theirs) = read_opening(&mut b, None).await? else {
                 return Err(HandshakeError::Closed);
             };
-            host(
-                &mut b,
-                theirs,
-                IP,
-                &hello("host"),
-                &HostPolicy::new(None),
-                |_| Err::<(), _>("busy".to_owned()),
-            )
+            host(&mut b, theirs, IP, &HostPolicy::new(None), |_| {
+                Err::<((), Hello), _>("busy".to_owned())
+            })
             .await
         });
         let err = guest(&mut a, &hello("guest"), None).await.unwrap_err();

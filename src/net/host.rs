@@ -6,8 +6,9 @@
 //! in progress, and a limited number of guests (one, today) may be in the
 //! conversation; the rest are turned away with a reason.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -20,7 +21,7 @@ use super::connection::{self, HANDSHAKE_TIMEOUT, next_conn_id};
 use super::handshake::{self, Established, HostPolicy, Opening, PLAIN_GRACE};
 use super::plain;
 use super::{NetError, NetEvent, PeerInfo, Security};
-use crate::protocol::{HandshakeError, Hello};
+use crate::protocol::{HandshakeError, Hello, Resume};
 use crate::text::sanitize_name;
 
 /// The port duplex uses unless told otherwise.
@@ -162,6 +163,7 @@ async fn accept_loop(
 ) {
     let guest_slots = Arc::new(Semaphore::new(MAX_GUESTS));
     let handshakes = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
+    let conversation = Arc::new(Mutex::new(Conversation::new()));
     loop {
         let (stream, addr) = match listener.accept().await {
             // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d.
@@ -187,8 +189,18 @@ async fn accept_loop(
         let auth = auth.clone();
         let events = events.clone();
         let guest_slots = guest_slots.clone();
+        let conversation = conversation.clone();
         tokio::spawn(async move {
-            let outcome = admit(stream, addr, &hello, &auth, &events, guest_slots).await;
+            let outcome = admit(
+                stream,
+                addr,
+                &hello,
+                &auth,
+                &events,
+                guest_slots,
+                &conversation,
+            )
+            .await;
             drop(pending);
             if let Err(err) = outcome {
                 tracing::info!(%addr, %err, "connection turned away");
@@ -203,13 +215,56 @@ async fn accept_loop(
     }
 }
 
+/// The conversation a host holds: who may resume it.
+#[derive(Debug)]
+pub struct Conversation {
+    id: u64,
+    tokens: HashSet<u128>,
+}
+
+impl Default for Conversation {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Conversation {
+    /// A new conversation with a random id.
+    pub fn new() -> Self {
+        Self {
+            id: rand::random(),
+            tokens: HashSet::new(),
+        }
+    }
+
+    /// Admits a guest: resumes its place if it brings a token of this
+    /// conversation, or gives it a new one. Returns the guest's token and
+    /// whether it resumed.
+    pub fn admit(&mut self, asked: Option<Resume>) -> (Resume, bool) {
+        if let Some(asked) = asked {
+            if asked.conversation == self.id && self.tokens.contains(&asked.token) {
+                return (asked, true);
+            }
+        }
+        let token = rand::random();
+        self.tokens.insert(token);
+        (
+            Resume {
+                conversation: self.id,
+                token,
+            },
+            false,
+        )
+    }
+}
+
 /// What a guest is told when the conversation already has one.
 const BUSY: &str = "the host is already in a conversation with someone else; try again later";
 
 /// A connection that got past the opening.
 enum Admitted {
     /// A duplex guest with its session and its place in the conversation.
-    Duplex(Box<Established>, OwnedSemaphorePermit),
+    Duplex(Box<Established>, OwnedSemaphorePermit, bool),
     /// A plain text client, with the bytes it sent first.
     Plain(Vec<u8>),
 }
@@ -222,6 +277,7 @@ async fn admit(
     auth: &HostPolicy,
     events: &mpsc::Sender<NetEvent>,
     guest_slots: Arc<Semaphore>,
+    conversation: &Mutex<Conversation>,
 ) -> Result<(), HandshakeError> {
     let _ = stream.set_nodelay(true);
     let handshake = async {
@@ -235,20 +291,32 @@ async fn admit(
                 return Err(handshake::turn_away_plain(&mut stream, &initial).await);
             }
         };
-        handshake::host(&mut stream, theirs, addr.ip(), hello, auth, |_| {
-            guest_slots
+        handshake::host(&mut stream, theirs, addr.ip(), auth, |guest| {
+            let slot = guest_slots
                 .clone()
                 .try_acquire_owned()
-                .map_err(|_| BUSY.to_owned())
+                .map_err(|_| BUSY.to_owned())?;
+            let (resume, resumed) = conversation
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .admit(guest.resume);
+            let reply = Hello {
+                resume: Some(resume),
+                resumed,
+                ..hello.clone()
+            };
+            Ok(((slot, resumed), reply))
         })
         .await
-        .map(|(established, slot)| Admitted::Duplex(Box::new(established), slot))
+        .map(|(established, (slot, resumed))| {
+            Admitted::Duplex(Box::new(established), slot, resumed)
+        })
     };
     let admitted = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
         .await
         .map_err(|_| HandshakeError::Timeout(HANDSHAKE_TIMEOUT.as_secs()))??;
-    let (established, slot) = match admitted {
-        Admitted::Duplex(established, slot) => (*established, slot),
+    let (established, slot, resumed) = match admitted {
+        Admitted::Duplex(established, slot, resumed) => (*established, slot, resumed),
         Admitted::Plain(initial) => {
             let Ok(slot) = guest_slots.try_acquire_owned() else {
                 let _ = stream
@@ -263,6 +331,8 @@ async fn admit(
                 security: Security::Plain {
                     encoding: auth.encoding.name(),
                 },
+                resumed: false,
+                resume: None,
             };
             plain::spawn(
                 stream,
@@ -284,6 +354,8 @@ async fn admit(
             verification: established.verification,
             with_code: established.with_code,
         },
+        resumed,
+        resume: None,
     };
     connection::spawn(
         stream,
@@ -341,6 +413,26 @@ mod tests {
             assert_eq!(hint.0.port(), host.local_addr().port());
             assert!(hint.to_string().starts_with("duplex join "));
         }
+    }
+
+    #[test]
+    fn a_guest_resumes_only_with_its_own_token() {
+        let mut conversation = Conversation::new();
+        let (first, resumed) = conversation.admit(None);
+        assert!(!resumed);
+        assert_eq!(conversation.admit(Some(first)), (first, true));
+        let forged = Resume {
+            token: first.token ^ 1,
+            ..first
+        };
+        let (other, resumed) = conversation.admit(Some(forged));
+        assert!(!resumed);
+        assert_ne!(other.token, forged.token);
+        let elsewhere = Resume {
+            conversation: first.conversation ^ 1,
+            ..first
+        };
+        assert!(!conversation.admit(Some(elsewhere)).1);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub use connection::{PeerLink, SendError};
 pub use guest::{Target, connect, connect_plain};
 pub use host::{Host, JoinHint};
 
-use crate::protocol::{ChatMessage, HandshakeError};
+use crate::protocol::{ChatMessage, HandshakeError, MessageId, Resume};
 
 /// Identifies one connection for the lifetime of the program.
 pub type ConnId = u64;
@@ -35,6 +35,11 @@ pub struct PeerInfo {
     pub addr: SocketAddr,
     /// How the conversation is protected.
     pub security: Security,
+    /// Whether this peer resumed the conversation it had before its
+    /// connection dropped (rather than starting anew).
+    pub resumed: bool,
+    /// On a guest: what resumes this conversation after a drop.
+    pub resume: Option<Resume>,
 }
 
 /// How a conversation is protected.
@@ -83,6 +88,13 @@ pub enum NetEvent {
         from: ConnId,
         /// The message, text not yet sanitized.
         msg: ChatMessage,
+    },
+    /// The peer received our messages up to this one.
+    Ack {
+        /// The connection it came on.
+        from: ConnId,
+        /// Our newest message the peer has.
+        up_to: MessageId,
     },
     /// A peer is gone.
     Left {

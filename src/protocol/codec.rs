@@ -220,6 +220,10 @@ mod tests {
             Frame::Refused {
                 reason: "busy".into(),
             },
+            Frame::Ack {
+                up_to: MessageId { session: 3, seq: 9 },
+            },
+            Frame::Heartbeat,
         ];
         for frame in frames {
             let mut buf = encode(frame.clone());

@@ -44,6 +44,17 @@ pub struct ChatMessage {
     pub text: String,
 }
 
+/// What lets a guest come back to the same conversation after its
+/// connection dropped. Sent only inside the encrypted session, so nobody
+/// else can learn it and take the conversation over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Resume {
+    /// The host's conversation: random per run of the host program.
+    pub conversation: u64,
+    /// The guest's secret place in it, chosen by the host.
+    pub token: u128,
+}
+
 /// The first frame each side sends after the preamble.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hello {
@@ -51,6 +62,11 @@ pub struct Hello {
     pub name: String,
     /// Name and version of the sending program, for diagnostics.
     pub software: String,
+    /// From a guest: the conversation it wants to resume, if any. From the
+    /// host: the conversation and the guest's token to resume it with later.
+    pub resume: Option<Resume>,
+    /// From the host: whether the guest's resume was accepted.
+    pub resumed: bool,
 }
 
 impl Hello {
@@ -59,6 +75,8 @@ impl Hello {
         Self {
             name: name.to_owned(),
             software: concat!("duplex ", env!("CARGO_PKG_VERSION")).to_owned(),
+            resume: None,
+            resumed: false,
         }
     }
 }
@@ -79,6 +97,15 @@ pub enum Frame {
         /// Why, in words for a person.
         reason: String,
     },
+    /// Every message of the receiver's session up to and including this one
+    /// arrived (cumulative, as messages arrive in order).
+    Ack {
+        /// The newest message received, by its sender's id.
+        up_to: MessageId,
+    },
+    /// Nothing to say, but still here: sent when a side has been quiet for a
+    /// while, so a peer that vanished is noticed.
+    Heartbeat,
 }
 
 impl Frame {
@@ -90,6 +117,8 @@ impl Frame {
             Frame::Leave => "leave",
             Frame::Bye => "bye",
             Frame::Refused { .. } => "refused",
+            Frame::Ack { .. } => "ack",
+            Frame::Heartbeat => "heartbeat",
         }
     }
 }

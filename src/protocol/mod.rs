@@ -18,5 +18,5 @@ pub mod frame;
 pub mod handshake;
 
 pub use codec::{CodecError, FrameCodec, MAX_FRAME_LEN};
-pub use frame::{ChatMessage, Frame, Hello, MessageId};
+pub use frame::{ChatMessage, Frame, Hello, MessageId, Resume};
 pub use handshake::{HandshakeError, PROTOCOL_VERSION, Preamble};

@@ -13,7 +13,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
-use crate::history::{AuthorId, Entry, History, SystemEvent};
+use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
 use crate::net::{LeftReason, Security};
 use crate::text::{Row, display_width, wrap};
 
@@ -50,6 +50,19 @@ pub struct EntryLayout {
     pub prefix_width: usize,
     /// Cells before the text on later rows.
     pub indent: usize,
+    /// Bytes at the end of `text` that are our message's delivery mark.
+    pub mark_len: usize,
+}
+
+/// The mark after one of our messages: where it is on its way.
+pub fn delivery_mark(delivery: Delivery) -> &'static str {
+    match delivery {
+        Delivery::Received => "",
+        Delivery::Pending => "⌛",
+        Delivery::Sent => "✓",
+        Delivery::Delivered => "✓✓",
+        Delivery::Failed => "✗ not delivered",
+    }
 }
 
 /// Words for a system line.
@@ -80,11 +93,26 @@ pub fn system_text(event: &SystemEvent) -> String {
 
 /// Lays out one entry for a pane `width` cells wide.
 pub fn layout_entry(history: &History, entry: &Entry, width: usize) -> EntryLayout {
+    let mut mark_len = 0;
     let (text, prefix_width) = match entry {
-        Entry::Chat { author, text, .. } => (
-            text.to_string(),
-            TIME_WIDTH + display_width(history.author_name(*author)) + 2,
-        ),
+        Entry::Chat {
+            author,
+            text,
+            delivery,
+            ..
+        } => {
+            let mark = delivery_mark(*delivery);
+            let text = if mark.is_empty() {
+                text.to_string()
+            } else {
+                mark_len = mark.len();
+                format!("{text} {mark}")
+            };
+            (
+                text,
+                TIME_WIDTH + display_width(history.author_name(*author)) + 2,
+            )
+        }
         Entry::System { event, .. } => (system_text(event), TIME_WIDTH + 2),
     };
     // Continuation rows line up under the text, unless the name is so long
@@ -102,6 +130,7 @@ pub fn layout_entry(history: &History, entry: &Entry, width: usize) -> EntryLayo
         rows,
         prefix_width,
         indent,
+        mark_len,
     }
 }
 
@@ -309,7 +338,20 @@ pub fn render(
             let Some(row) = layout.rows.get(row_index) else {
                 continue;
             };
-            let body = Span::styled(layout.text[row.start..row.end].to_owned(), text_style);
+            // The delivery mark, at the end of the text, is dimmed.
+            let mark_start = layout.text.len() - layout.mark_len;
+            let split = mark_start.clamp(row.start, row.end);
+            let mark_style = match entry {
+                Entry::Chat {
+                    delivery: Delivery::Failed,
+                    ..
+                } => error_style,
+                _ => time_style,
+            };
+            let body = vec![
+                Span::styled(layout.text[row.start..split].to_owned(), text_style),
+                Span::styled(layout.text[split..row.end].to_owned(), mark_style),
+            ];
             let line = if row_index == 0 {
                 let mut spans = vec![Span::styled(
                     format!("{} ", clock(entry.at_ms(), zone)),
@@ -322,10 +364,12 @@ pub fn render(
                     }
                     None => spans.push(Span::styled("· ", system_style)),
                 }
-                spans.push(body);
+                spans.extend(body);
                 Line::from(spans)
             } else {
-                Line::from(vec![Span::raw(" ".repeat(layout.indent)), body])
+                let mut spans = vec![Span::raw(" ".repeat(layout.indent))];
+                spans.extend(body);
+                Line::from(spans)
             };
             frame.render_widget(line, Rect::new(area.x, y, area.width, 1));
             y += 1;
@@ -350,6 +394,7 @@ mod tests {
                     seq: seq as u64,
                 },
                 text: (*text).into(),
+                delivery: Delivery::Received,
             });
         }
         history

@@ -12,7 +12,9 @@ use ratatui::text::{Line, Span};
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::app::{App, Link, Role};
-use crate::net::Security;
+use std::net::SocketAddr;
+
+use crate::net::{JoinHint, Security};
 use crate::text::display_width;
 use crate::ui::messages::Scroll;
 
@@ -52,30 +54,41 @@ pub fn connection_text(app: &App, width: usize) -> String {
             };
             format!("● {} ({host}{}) · connected", peer.name, peer.addr)
         }
-        (Link::Waiting, Role::Host { hints, local, code }) => {
-            let secret = code
-                .as_deref()
-                .map(|code| format!(" --secret {code}"))
-                .unwrap_or_default();
-            let mut text = "◌ waiting for a guest · ".to_owned();
-            if hints.is_empty() {
-                text.push_str(&format!("port {}{secret}", local.port()));
+        (
+            Link::Dropped {
+                peer,
+                retry_at_ms: Some(at),
+                attempts,
+            },
+            _,
+        ) => {
+            let seconds = ((at - app.clock.now_ms()).max(0) + 999) / 1000;
+            let attempt = if *attempts > 0 {
+                format!(" (attempt {})", attempts + 1)
+            } else {
+                String::new()
+            };
+            if seconds > 0 {
+                format!("◌ reconnecting to {} in {seconds} s{attempt}", peer.name)
+            } else {
+                format!("◌ reconnecting to {}…{attempt}", peer.name)
             }
-            // As many whole join commands as fit; the first always shows.
-            for (i, hint) in hints.iter().enumerate() {
-                let command = format!("{hint}{secret}");
-                let addition = if i == 0 {
-                    command
-                } else {
-                    format!("{OR}{command}")
-                };
-                if i > 0 && display_width(&text) + display_width(&addition) > width {
-                    break;
-                }
-                text.push_str(&addition);
-            }
-            text
         }
+        (Link::Dropped { peer, .. }, Role::Host { hints, local, code }) => join_commands(
+            format!("◌ lost {} · waiting for them to come back · ", peer.name),
+            hints,
+            *local,
+            code.as_deref(),
+            width,
+        ),
+        (Link::Dropped { peer, .. }, Role::Guest) => format!("◌ lost {}", peer.name),
+        (Link::Waiting, Role::Host { hints, local, code }) => join_commands(
+            "◌ waiting for a guest · ".to_owned(),
+            hints,
+            *local,
+            code.as_deref(),
+            width,
+        ),
         (Link::Waiting, Role::Guest) => match &app.prompt {
             Some(prompt) if prompt.checking => "◌ checking the code…".to_owned(),
             Some(_) => "◌ the host asks for its secret code".to_owned(),
@@ -83,6 +96,37 @@ pub fn connection_text(app: &App, width: usize) -> String {
         },
     };
     fit(&text, width)
+}
+
+/// `lead` followed by as many whole join commands as fit in `width` (the
+/// first always shows).
+fn join_commands(
+    lead: String,
+    hints: &[JoinHint],
+    local: SocketAddr,
+    code: Option<&str>,
+    width: usize,
+) -> String {
+    let secret = code
+        .map(|code| format!(" --secret {code}"))
+        .unwrap_or_default();
+    let mut text = lead;
+    if hints.is_empty() {
+        text.push_str(&format!("port {}{secret}", local.port()));
+    }
+    for (i, hint) in hints.iter().enumerate() {
+        let command = format!("{hint}{secret}");
+        let addition = if i == 0 {
+            command
+        } else {
+            format!("{OR}{command}")
+        };
+        if i > 0 && display_width(&text) + display_width(&addition) > width {
+            break;
+        }
+        text.push_str(&addition);
+    }
+    text
 }
 
 /// The right part of the status bar in at most `width` cells: the scroll
@@ -99,7 +143,13 @@ pub fn view_text(app: &App, width: usize) -> String {
                 "⚠ plaintext".to_owned(),
             ],
         },
-        (Scroll::Live, Link::Waiting) => vec![format!("you: {}", app.me)],
+        (Scroll::Live, Link::Dropped { .. }) if app.unacked() > 0 => vec![
+            format!("{} waiting to be sent", app.unacked()),
+            format!("{} waiting", app.unacked()),
+        ],
+        (Scroll::Live, Link::Waiting | Link::Dropped { .. }) => {
+            vec![format!("you: {}", app.me)]
+        }
         (Scroll::At(_), _) if app.unread > 0 => vec![
             format!("↑ scrolled · {} new ↓ · Ctrl-End: live", app.unread),
             format!("↑ {} new ↓", app.unread),

@@ -811,11 +811,27 @@ impl Drop for Tui {
 
 /// A message row's parts: `HH:MM name: text` gives `(name, text)`.
 pub fn chat_row(row: &str) -> Option<(&str, &str)> {
+    let (author, text, _) = chat_row_with_mark(row)?;
+    Some((author, text))
+}
+
+/// Delivery marks duplex puts after our own messages.
+pub const DELIVERY_MARKS: [&str; 4] = [" ✓✓", " ✓", " ⌛", " ✗ not delivered"];
+
+/// A chat row split into author, text and the delivery mark after our own
+/// messages (`""` for others' messages or continuation-less rows).
+pub fn chat_row_with_mark(row: &str) -> Option<(&str, &str, &str)> {
     let rest = strip_time(row)?;
     if rest.starts_with("· ") {
         return None;
     }
-    rest.split_once(": ")
+    let (author, text) = rest.split_once(": ")?;
+    for mark in DELIVERY_MARKS {
+        if let Some(bare) = text.strip_suffix(mark) {
+            return Some((author, bare, mark.trim_start()));
+        }
+    }
+    Some((author, text, ""))
 }
 
 /// A system row's text: `HH:MM · text` gives `text`.
