@@ -606,8 +606,11 @@ impl App {
     /// A peer completed the handshake: a new conversation, or the same one
     /// resumed after a drop, which sends again what the peer did not get.
     fn on_joined(&mut self, info: PeerInfo, now: i64) -> Vec<Effect> {
-        if self.peer().is_some() {
-            return Vec::new(); // the host admits one guest at a time
+        // The host admits one guest at a time; only that guest coming back
+        // over a new connection (before its old one was seen to end)
+        // replaces the current one.
+        if self.peer().is_some() && !info.resumed {
+            return Vec::new();
         }
         self.prompt = None;
         let was = match &self.link {

@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::app::{Event, Exit, Role};
+use crate::app::{Event, Exit, Link, Role};
 use crate::history::{Entry, History, SystemEvent};
 use crate::net::{LeftReason, Security};
 use crate::runtime::Session;
@@ -50,8 +50,9 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
     let exit = loop {
         printed = print_new(&mut out, output, &session.app.history, printed)?;
         // A host reads no input until someone can receive it, so piped
-        // lines wait in the pipe instead of being lost.
-        let can_send = session.app.peer().is_some();
+        // lines wait in the pipe instead of being lost; after a drop, lines
+        // are read and queued for when the peer is back.
+        let can_send = !matches!(session.app.link, Link::Waiting);
         let event = tokio::select! {
             line = stdin.next_line(), if stdin_open && can_send => match line {
                 Ok(Some(line)) => Event::Submit(line),

@@ -74,6 +74,7 @@ impl Rejoin {
             if let Err(err) =
                 net::connect(&this.target, &this.hello, code, this.events.clone()).await
             {
+                tracing::info!(%err, "connecting again failed");
                 let wrong_code = matches!(
                     &err,
                     NetError::Handshake {

@@ -15,6 +15,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod headless;
+
 use std::fmt;
 use std::io::{Read, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
