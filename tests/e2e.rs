@@ -7,7 +7,7 @@ mod common;
 use std::sync::Barrier;
 use std::time::Duration;
 
-use common::{CTRL_U, ESC, Error, Result, Screen, TIMEOUT, Tui, WHEEL_DOWN, WHEEL_UP};
+use common::{CTRL_U, ESC, Error, Result, Screen, Tui, WHEEL_DOWN, WHEEL_UP};
 use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;
 
@@ -582,34 +582,10 @@ fn ctrl_c_leaves_alone_and_the_host_takes_the_next_guest() -> Result {
     Ok(())
 }
 
-/// Runs duplex with `args`, which must fail before its TUI starts: a
-/// non-zero status, a `duplex: …` line naming the problem, and the
-/// alternate screen never entered.
+/// Runs duplex with `args`, which must fail before its TUI starts (see
+/// [`common::expect_setup_error`]).
 fn expect_setup_error(label: &str, args: &[&str], needle: &str) -> Result {
-    let mut tui = Tui::spawn(label, args, 24, 100)?;
-    let status = tui.wait_exit(TIMEOUT)?;
-    let screen = tui.screen();
-    assert!(
-        !status.success(),
-        "[{label}] exited with {status:?}:\n{screen}"
-    );
-    let line = screen
-        .rows()
-        .into_iter()
-        .find(|row| row.starts_with("duplex: "))
-        .unwrap_or_else(|| panic!("[{label}] no error line:\n{screen}"));
-    assert!(
-        line.contains(needle),
-        "[{label}] the error line does not say {needle:?}:\n{screen}"
-    );
-    let raw = tui.raw();
-    assert!(
-        common::find(&raw, common::ENTER_ALT_SCREEN).is_none(),
-        "[{label}] entered the alternate screen: {:?}",
-        String::from_utf8_lossy(&raw)
-    );
-    assert!(!screen.alternate_screen());
-    Ok(())
+    common::expect_setup_error(label, args, &[], needle).map(drop)
 }
 
 #[test]

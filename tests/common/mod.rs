@@ -192,10 +192,79 @@ impl fmt::Display for Screen {
     }
 }
 
+/// What the program asked of the terminal besides drawing: things a real
+/// terminal acts on outside the grid (window title, clipboard, bell,
+/// hyperlinks and other OSC sequences). duplex itself asks for none of
+/// them, so anything recorded here came from somewhere it should not have.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SideEffects {
+    /// Window titles set (OSC 0 and OSC 2).
+    pub titles: Vec<String>,
+    /// Icon names set (OSC 0 and OSC 1).
+    pub icon_names: Vec<String>,
+    /// Clipboard writes and reads (OSC 52), as `selector;data`.
+    pub clipboard: Vec<String>,
+    /// Audible bells (BEL outside a sequence).
+    pub bells: usize,
+    /// Other OSC sequences (OSC 8 hyperlinks and the like), parameters
+    /// joined with `;`.
+    pub other_osc: Vec<String>,
+    /// Characters written that vt100 does not draw: U+FFFD, which a real
+    /// terminal draws as �, but vt100 skips without moving the cursor.
+    /// (C1 controls sent as UTF-8 it swallows without a trace: look for
+    /// those in [`Tui::raw`].)
+    pub undrawn: Vec<char>,
+}
+
+impl SideEffects {
+    /// Whether nothing at all was asked for.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl vt100::Callbacks for SideEffects {
+    fn audible_bell(&mut self, _: &mut vt100::Screen) {
+        self.bells += 1;
+    }
+
+    fn set_window_icon_name(&mut self, _: &mut vt100::Screen, name: &[u8]) {
+        self.icon_names
+            .push(String::from_utf8_lossy(name).into_owned());
+    }
+
+    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
+        self.titles
+            .push(String::from_utf8_lossy(title).into_owned());
+    }
+
+    fn copy_to_clipboard(&mut self, _: &mut vt100::Screen, ty: &[u8], data: &[u8]) {
+        self.clipboard.push(format!(
+            "{};{}",
+            String::from_utf8_lossy(ty),
+            String::from_utf8_lossy(data)
+        ));
+    }
+
+    fn paste_from_clipboard(&mut self, _: &mut vt100::Screen, ty: &[u8]) {
+        self.clipboard
+            .push(format!("{};?", String::from_utf8_lossy(ty)));
+    }
+
+    fn unhandled_char(&mut self, _: &mut vt100::Screen, c: char) {
+        self.undrawn.push(c);
+    }
+
+    fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
+        let params: Vec<_> = params.iter().map(|p| String::from_utf8_lossy(p)).collect();
+        self.other_osc.push(params.join(";"));
+    }
+}
+
 /// What the reader thread shares with the test.
 struct Output {
-    /// Parses everything read so far.
-    parser: vt100::Parser,
+    /// Parses everything read so far, noting side effects.
+    parser: vt100::Parser<SideEffects>,
     /// The last complete frame (or, after the end of output, the final screen).
     frame: vt100::Screen,
     /// Frames seen so far.
@@ -325,6 +394,17 @@ impl Tui {
     /// TZ=UTC, and a fresh temporary directory as HOME and working directory.
     /// `label` names this process in error messages.
     pub fn spawn(label: &str, args: &[&str], rows: u16, cols: u16) -> Result<Self> {
+        Self::spawn_env(label, args, &[], rows, cols)
+    }
+
+    /// Like [`Tui::spawn`], with these environment variables set as well.
+    pub fn spawn_env(
+        label: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        rows: u16,
+        cols: u16,
+    ) -> Result<Self> {
         let home = tempfile::tempdir()?;
         let pty = native_pty_system()
             .openpty(PtySize {
@@ -346,6 +426,9 @@ impl Tui {
         cmd.env("HOME", home.path());
         cmd.env("USER", "tester");
         cmd.env("RUST_BACKTRACE", "1");
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
         cmd.cwd(home.path());
         let child = pty
             .slave
@@ -367,7 +450,7 @@ impl Tui {
             .map_err(|err| Error(format!("cannot write the pty: {err:#}")))?;
         let shared = Arc::new(Shared {
             output: Mutex::new(Output {
-                parser: vt100::Parser::new(rows, cols, 0),
+                parser: vt100::Parser::new_with_callbacks(rows, cols, 0, SideEffects::default()),
                 frame: vt100::Parser::new(rows, cols, 0).screen().clone(),
                 frames: 0,
                 raw: Vec::new(),
@@ -414,12 +497,15 @@ impl Tui {
     /// Starts `duplex host --bind 127.0.0.1 --port 0 --name NAME` and reads the
     /// port it got from the status bar. Returns the host and its port.
     pub fn host(name: &str, rows: u16, cols: u16) -> Result<(Self, u16)> {
-        let tui = Self::spawn(
-            name,
-            &["host", "--bind", "127.0.0.1", "--port", "0", "--name", name],
-            rows,
-            cols,
-        )?;
+        Self::host_with(name, &[], rows, cols)
+    }
+
+    /// Like [`Tui::host`], with `extra` arguments after the others (such as
+    /// `--allow-plain` or `--secret CODE`).
+    pub fn host_with(name: &str, extra: &[&str], rows: u16, cols: u16) -> Result<(Self, u16)> {
+        let mut args = vec!["host", "--bind", "127.0.0.1", "--port", "0", "--name", name];
+        args.extend_from_slice(extra);
+        let tui = Self::spawn(name, &args, rows, cols)?;
         let screen = tui.wait_for("the host to wait for a guest", |s| {
             s.last_row()
                 .contains("waiting for a guest · duplex join 127.0.0.1:")
@@ -432,8 +518,24 @@ impl Tui {
     /// Starts `duplex join 127.0.0.1:PORT --name NAME` and waits until it shows
     /// it is connected to `host_name`.
     pub fn guest(name: &str, port: u16, host_name: &str, rows: u16, cols: u16) -> Result<Self> {
+        Self::guest_with(name, port, host_name, &[], &[], rows, cols)
+    }
+
+    /// Like [`Tui::guest`], with `extra` arguments after the others and
+    /// `env` added to the environment.
+    pub fn guest_with(
+        name: &str,
+        port: u16,
+        host_name: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        rows: u16,
+        cols: u16,
+    ) -> Result<Self> {
         let addr = format!("127.0.0.1:{port}");
-        let tui = Self::spawn(name, &["join", &addr, "--name", name], rows, cols)?;
+        let mut args = vec!["join", &addr, "--name", name];
+        args.extend_from_slice(extra);
+        let tui = Self::spawn_env(name, &args, env, rows, cols)?;
         let expected = format!("● {host_name} (host, 127.0.0.1:{port}) · connected");
         tui.wait_for("the guest to connect", |s| s.last_row().contains(&expected))?;
         Ok(tui)
@@ -578,6 +680,11 @@ impl Tui {
     /// Everything the program wrote to the terminal so far.
     pub fn raw(&self) -> Vec<u8> {
         self.shared.lock().raw.clone()
+    }
+
+    /// What the program asked of the terminal besides drawing, so far.
+    pub fn side_effects(&self) -> SideEffects {
+        self.shared.lock().parser.callbacks().clone()
     }
 
     /// Frames drawn so far.
@@ -764,6 +871,146 @@ impl Tui {
             !screen.alternate_screen(),
             "[{label}] the terminal is still on the alternate screen:\n{screen}"
         );
+    }
+}
+
+/// Runs duplex with `args` (and `env`), which must fail before its TUI
+/// starts: a non-zero status, a `duplex: …` line naming the problem, and
+/// the terminal never changed (no alternate screen, no mouse reporting).
+/// Returns the finished program, for more checks.
+pub fn expect_setup_error(
+    label: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    needle: &str,
+) -> Result<Tui> {
+    let mut tui = Tui::spawn_env(label, args, env, 24, 100)?;
+    let status = tui.wait_exit(TIMEOUT)?;
+    let screen = tui.screen();
+    assert!(
+        !status.success(),
+        "[{label}] exited with {status:?}:\n{screen}"
+    );
+    let line = screen
+        .rows()
+        .into_iter()
+        .find(|row| row.starts_with("duplex: "))
+        .unwrap_or_else(|| panic!("[{label}] no error line:\n{screen}"));
+    assert!(
+        line.contains(needle),
+        "[{label}] the error line does not say {needle:?}:\n{screen}"
+    );
+    let raw = tui.raw();
+    assert!(
+        find(&raw, ENTER_ALT_SCREEN).is_none() && find(&raw, MOUSE_ON).is_none(),
+        "[{label}] changed the terminal: {:?}",
+        String::from_utf8_lossy(&raw)
+    );
+    assert!(!screen.alternate_screen());
+    Ok(tui)
+}
+
+/// A program on the other end of a TCP connection that speaks plain lines
+/// of bytes, as netcat does: a client of a `--allow-plain` host, or the
+/// server a `join --plain` connects to. Every read waits at most
+/// [`TIMEOUT`].
+pub struct PlainPeer {
+    reader: std::io::BufReader<std::net::TcpStream>,
+    writer: std::net::TcpStream,
+}
+
+impl PlainPeer {
+    /// Connects to `127.0.0.1:port`.
+    pub fn connect(port: u16) -> Result<Self> {
+        Self::new(std::net::TcpStream::connect(("127.0.0.1", port))?)
+    }
+
+    /// Waits (up to [`TIMEOUT`]) for one connection on `listener`.
+    pub fn accept(listener: &std::net::TcpListener) -> Result<Self> {
+        let deadline = Instant::now() + TIMEOUT;
+        listener.set_nonblocking(true)?;
+        loop {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    stream.set_nonblocking(false)?;
+                    return Self::new(stream);
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                    if Instant::now() >= deadline {
+                        return Err(Error(format!("nobody connected within {TIMEOUT:?}")));
+                    }
+                    // std's listener cannot wait with a timeout; this only
+                    // sets how soon a connection is noticed.
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    fn new(stream: std::net::TcpStream) -> Result<Self> {
+        stream.set_read_timeout(Some(TIMEOUT))?;
+        stream.set_write_timeout(Some(TIMEOUT))?;
+        stream.set_nodelay(true)?;
+        let writer = stream.try_clone()?;
+        Ok(Self {
+            reader: std::io::BufReader::new(stream),
+            writer,
+        })
+    }
+
+    /// Sends bytes as they are.
+    pub fn send(&mut self, bytes: &[u8]) -> Result {
+        self.writer.write_all(bytes)?;
+        self.writer.flush()?;
+        Ok(())
+    }
+
+    /// Sends a line of text and a newline.
+    pub fn send_line(&mut self, line: &str) -> Result {
+        self.send(format!("{line}\n").as_bytes())
+    }
+
+    /// The next line, newline included, as bytes. Fails on a timeout or on
+    /// the end of the stream before a newline.
+    pub fn read_line_bytes(&mut self) -> Result<Vec<u8>> {
+        use std::io::BufRead;
+        let mut line = Vec::new();
+        match self.reader.read_until(b'\n', &mut line) {
+            Ok(_) if line.ends_with(b"\n") => Ok(line),
+            Ok(_) => Err(Error(format!(
+                "the connection ended inside a line: {:?}",
+                String::from_utf8_lossy(&line)
+            ))),
+            Err(err) => Err(Error(format!(
+                "no line within {TIMEOUT:?} ({err}); got {:?}",
+                String::from_utf8_lossy(&line)
+            ))),
+        }
+    }
+
+    /// The next line as text, without its line ending.
+    pub fn read_line(&mut self) -> Result<String> {
+        let line = self.read_line_bytes()?;
+        let text = String::from_utf8(line)
+            .map_err(|err| Error(format!("the line is not UTF-8: {err}")))?;
+        Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+    }
+
+    /// Everything until the other end closes the connection.
+    pub fn read_to_end(&mut self) -> Result<Vec<u8>> {
+        let mut rest = Vec::new();
+        self.reader.read_to_end(&mut rest).map_err(|err| {
+            Error(format!(
+                "the connection did not end within {TIMEOUT:?}: {err}"
+            ))
+        })?;
+        Ok(rest)
+    }
+
+    /// Closes the connection both ways.
+    pub fn close(self) {
+        let _ = self.writer.shutdown(std::net::Shutdown::Both);
     }
 }
 
