@@ -167,6 +167,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Some(_) if is_host => Some(generate_code()),
         Some(_) => None, // asked for in the TUI if the host wants one
     };
+    let allow_plain = matches!(
+        cli.command,
+        Command::Host {
+            allow_plain: true,
+            ..
+        }
+    );
+    if allow_plain && code.is_some() {
+        anyhow::bail!(
+            "--allow-plain would let plain text clients in without the secret code: use --secret or --allow-plain, not both"
+        );
+    }
     if matches!(cli.command, Command::Join { plain: true, .. }) && code.is_some() {
         anyhow::bail!(
             "a secret code cannot protect a plain text connection: drop --secret (or unset DUPLEX_SECRET) with --plain"
@@ -179,13 +191,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         } => Mode::JoinPlain(addr.parse::<Target>()?),
         Command::Join { addr, .. } => Mode::Join(addr.parse::<Target>()?),
     };
-    let allow_plain = matches!(
-        cli.command,
-        Command::Host {
-            allow_plain: true,
-            ..
-        }
-    );
     let options = Options {
         name,
         code,

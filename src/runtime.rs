@@ -78,7 +78,7 @@ impl Rejoin {
                 let wrong_code = matches!(
                     &err,
                     NetError::Handshake {
-                        source: HandshakeError::WrongCode { .. },
+                        error: HandshakeError::WrongCode { .. },
                         ..
                     }
                 );
@@ -132,7 +132,7 @@ impl Session {
                 match net::connect(&target, &hello, code.as_deref(), tx.clone()).await {
                     Ok(_) => {}
                     Err(NetError::Handshake {
-                        source: HandshakeError::CodeRequired,
+                        error: HandshakeError::CodeRequired,
                         ..
                     }) if can_ask => ask_code = true,
                     Err(err) => return Err(err),

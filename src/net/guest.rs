@@ -192,7 +192,7 @@ async fn open(
         .await
         .map_err(|_| HandshakeError::Timeout(HANDSHAKE_TIMEOUT.as_secs()))
         .and_then(|r| r)
-        .map_err(|source| NetError::Handshake { addr, source })?;
+        .map_err(|error| NetError::Handshake { addr, error })?;
     let info = PeerInfo {
         id: next_conn_id(),
         name: sanitize_name(&established.peer.name),

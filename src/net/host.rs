@@ -70,9 +70,9 @@ impl Host {
                 }
             }
         };
-        let local = listener.local_addr().map_err(|source| NetError::Bind {
+        let local = listener.local_addr().map_err(|error| NetError::Bind {
             addr: SocketAddr::new(bind.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)), port),
-            source,
+            error,
         })?;
         Ok(Self { listener, local })
     }
@@ -139,7 +139,10 @@ fn listen(addr: SocketAddr) -> Result<TcpListener, NetError> {
                 addr,
             }
         } else {
-            NetError::Bind { addr, source }
+            NetError::Bind {
+                addr,
+                error: source,
+            }
         }
     };
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
@@ -281,10 +284,13 @@ async fn admit(
 ) -> Result<(), HandshakeError> {
     let _ = stream.set_nodelay(true);
     let handshake = async {
-        let grace = auth.allow_plain.then_some(PLAIN_GRACE);
+        // A plain client could never give the secret code, so a host with
+        // a code never lets one in.
+        let allow_plain = auth.allow_plain && auth.code.is_none();
+        let grace = allow_plain.then_some(PLAIN_GRACE);
         let theirs = match handshake::read_opening(&mut stream, grace).await? {
             Opening::Duplex(theirs) => theirs,
-            Opening::Plain(initial) if auth.allow_plain => {
+            Opening::Plain(initial) if allow_plain => {
                 return Ok(Admitted::Plain(initial));
             }
             Opening::Plain(initial) => {

@@ -133,12 +133,14 @@ pub enum NetError {
         addr: SocketAddr,
     },
     /// Binding failed for another reason.
-    #[error("cannot listen on {addr}: {source}")]
+    // The cause is part of the message, not a separate `source`, so it is
+    // printed once.
+    #[error("cannot listen on {addr}: {error}")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The address to join is malformed.
     #[error("invalid address '{input}': {why}")]
@@ -165,11 +167,11 @@ pub enum NetError {
         why: String,
     },
     /// Connected, but the handshake failed.
-    #[error("{addr}: {source}")]
+    #[error("{addr}: {error}")]
     Handshake {
         /// The peer's address.
         addr: SocketAddr,
         /// What went wrong.
-        source: HandshakeError,
+        error: HandshakeError,
     },
 }
