@@ -6,7 +6,7 @@
 //! in progress, and a limited number of guests (one, today) may be in the
 //! conversation; the rest are turned away with a reason.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,7 +15,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 
 use super::connection::{self, HANDSHAKE_TIMEOUT, next_conn_id};
 use super::handshake::{self, Established, HostPolicy, Opening, PLAIN_GRACE};
@@ -30,7 +30,8 @@ pub const DEFAULT_PORT: u16 = 7878;
 /// Guests that may be in the conversation at once.
 pub const MAX_GUESTS: usize = 1;
 
-/// Handshakes that may be in progress at once; more connections are dropped.
+/// Handshakes that may be in progress at once; a connection beyond that
+/// evicts the oldest.
 pub const MAX_PENDING_HANDSHAKES: usize = 64;
 
 /// A command the other person can type to join, such as
@@ -165,7 +166,7 @@ async fn accept_loop(
     events: mpsc::Sender<NetEvent>,
 ) {
     let guest_slots = Arc::new(Semaphore::new(MAX_GUESTS));
-    let handshakes = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
+    let mut handshakes = Handshakes::default();
     let conversation = Arc::new(Mutex::new(Conversation::new()));
     loop {
         let (stream, addr) = match listener.accept().await {
@@ -184,16 +185,12 @@ async fn accept_loop(
         if events.is_closed() {
             return;
         }
-        let Ok(pending) = handshakes.clone().try_acquire_owned() else {
-            tracing::warn!(%addr, "too many handshakes in progress; dropping connection");
-            continue;
-        };
         let hello = hello.clone();
         let auth = auth.clone();
         let events = events.clone();
         let guest_slots = guest_slots.clone();
         let conversation = conversation.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let outcome = admit(
                 stream,
                 addr,
@@ -204,7 +201,6 @@ async fn accept_loop(
                 &conversation,
             )
             .await;
-            drop(pending);
             if let Err(err) = outcome {
                 tracing::info!(%addr, %err, "connection turned away");
                 let _ = events
@@ -215,6 +211,30 @@ async fn accept_loop(
                     .await;
             }
         });
+        handshakes.admit(task.abort_handle());
+    }
+}
+
+/// The handshakes in progress, oldest first. At most
+/// [`MAX_PENDING_HANDSHAKES`]: a new connection beyond that evicts the
+/// oldest, so a burst of connections that never finish their handshake
+/// cannot keep a real guest out, and costs bounded memory.
+#[derive(Debug, Default)]
+struct Handshakes {
+    tasks: VecDeque<AbortHandle>,
+}
+
+impl Handshakes {
+    /// Tracks a new handshake, evicting the oldest when there are too many.
+    fn admit(&mut self, task: AbortHandle) {
+        self.tasks.retain(|task| !task.is_finished());
+        while self.tasks.len() >= MAX_PENDING_HANDSHAKES {
+            if let Some(oldest) = self.tasks.pop_front() {
+                tracing::warn!("too many handshakes in progress; dropping the oldest");
+                oldest.abort();
+            }
+        }
+        self.tasks.push_back(task);
     }
 }
 
