@@ -150,3 +150,35 @@ fn a_guest_reconnects_to_a_restarted_host_as_a_new_conversation() -> Result {
     bob.wait_for("its delivery", |s| shows(s, "bob", "anyone?", "✓✓"))?;
     Ok(())
 }
+
+#[test]
+fn diagnostics_go_to_the_log_file_not_the_screen() -> Result {
+    let dir = tempfile::tempdir()?;
+    let log = dir.path().join("duplex.log");
+    let log_arg = log.to_string_lossy().into_owned();
+    let (alice, port) = Tui::host_with("alice", &["--log-file", &log_arg], ROWS, COLS)?;
+    // A client that sends garbage in place of a handshake.
+    let mut stranger = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    std::io::Write::write_all(&mut stranger, b"\x00\xffnot duplex at all\r\n")?;
+    let screen = alice.wait_for("the connection to be turned away", |s| {
+        system_line(s, "turned away a connection from 127.0.0.1")
+    })?;
+    let text = String::from_utf8_lossy(&alice.raw()).into_owned();
+    for level in ["INFO", "WARN", "DEBUG", "duplex::net"] {
+        assert!(!text.contains(level), "log output on the screen:\n{screen}");
+    }
+    // The reason is in the log (it may take a moment to be written).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let written = std::fs::read_to_string(&log).unwrap_or_default();
+        if written.contains("connection turned away") && written.contains("does not speak") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the log does not name the reason:\n{written}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
