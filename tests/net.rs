@@ -6,17 +6,22 @@
 //! handshake first: through the library (`handshake::guest`), or, where a
 //! test needs bytes the library would never send, step by step with the
 //! protocol's crypto primitives, following the diagram in
-//! `src/net/handshake.rs`.
+//! `src/net/handshake.rs`. Plain text clients and servers (netcat, a small
+//! Python socket program) are played by blocking `std::net` sockets.
 //!
 //! Nothing sleeps to synchronise: every step awaits the event it needs, with
-//! a generous timeout so a broken build fails instead of hanging.
+//! a generous timeout so a broken build fails instead of hanging. The few
+//! sleeps create a pause the program must notice (a line without newline,
+//! a client that says nothing).
 
+use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use duplex::net::handshake::{self, HostPolicy, Opening};
+use duplex::net::handshake::{self, HostPolicy, Opening, PLAIN_GRACE};
+use duplex::net::plain::PLAIN_PAUSE;
 use duplex::net::{
     self, ConnId, Host, LeftReason, NetError, NetEvent, PeerInfo, PeerLink, Security, Target,
 };
@@ -79,6 +84,16 @@ fn start_host_with(name: &str, policy: HostPolicy) -> TestHost {
 /// A host named alice that requires [`CODE`].
 fn start_host_with_code() -> TestHost {
     start_host_with("alice", HostPolicy::new(Some(CODE.to_owned())))
+}
+
+/// A host named alice that also chats with plain text clients.
+fn start_plain_host(encoding: &'static encoding_rs::Encoding) -> TestHost {
+    let policy = HostPolicy {
+        allow_plain: true,
+        encoding,
+        ..HostPolicy::new(None)
+    };
+    start_host_with("alice", policy)
 }
 
 fn target(addr: SocketAddr) -> Target {
@@ -429,6 +444,119 @@ async fn manual_host(listener: &TcpListener) -> (Manual, Hello) {
         Frame::Hello(hello) => (host, hello),
         other => panic!("expected the guest's hello, got {other:?}"),
     }
+}
+
+// ---------------------------------------------------------------------------
+// Plain text clients and servers (netcat, a Python socket program)
+
+/// A blocking `std::net` socket that speaks plain bytes. A thread reads
+/// everything that arrives, so the test can await it.
+struct PlainSocket {
+    stream: std::net::TcpStream,
+    incoming: mpsc::UnboundedReceiver<Vec<u8>>,
+    received: Vec<u8>,
+    closed: bool,
+}
+
+impl PlainSocket {
+    fn connect(addr: SocketAddr) -> Self {
+        Self::new(std::net::TcpStream::connect(addr).expect("connects"))
+    }
+
+    fn new(stream: std::net::TcpStream) -> Self {
+        stream.set_nodelay(true).expect("sets nodelay");
+        let mut reader = stream.try_clone().expect("clones the socket");
+        let (tx, incoming) = mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            let mut buf = [0; 4096];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if tx.send(buf[..n].to_vec()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Self {
+            stream,
+            incoming,
+            received: Vec::new(),
+            closed: false,
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("writes");
+        self.stream.flush().expect("flushes");
+    }
+
+    /// Waits for more bytes; false once the peer has closed.
+    async fn receive_more(&mut self) -> bool {
+        if self.closed {
+            return false;
+        }
+        match tokio::time::timeout(WAIT, self.incoming.recv()).await {
+            Ok(Some(bytes)) => {
+                self.received.extend_from_slice(&bytes);
+                true
+            }
+            Ok(None) => {
+                self.closed = true;
+                false
+            }
+            Err(_) => panic!("nothing arrived within {WAIT:?}"),
+        }
+    }
+
+    /// The next line received, without its newline.
+    async fn line(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(end) = self.received.iter().position(|&b| b == b'\n') {
+                let mut line: Vec<u8> = self.received.drain(..=end).collect();
+                line.pop();
+                return line;
+            }
+            assert!(
+                self.receive_more().await,
+                "closed before a whole line arrived; got {:?}",
+                String::from_utf8_lossy(&self.received)
+            );
+        }
+    }
+
+    /// Everything received until the peer closed.
+    async fn until_closed(&mut self) -> Vec<u8> {
+        while self.receive_more().await {}
+        std::mem::take(&mut self.received)
+    }
+
+    fn close(&self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+impl Drop for PlainSocket {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn gbk(text: &str) -> Vec<u8> {
+    let (bytes, _, unmappable) = encoding_rs::GBK.encode(text);
+    assert!(!unmappable, "{text:?} is all GBK");
+    bytes.into_owned()
+}
+
+/// Waits for a plain client to join; checks how it is named and protected.
+async fn expect_plain_joined(host: &mut TestHost, encoding: &'static str) -> (PeerInfo, PeerLink) {
+    let (info, link) = expect_joined(&mut host.events).await;
+    assert_eq!(info.security, Security::Plain { encoding });
+    assert_eq!(info.name, "plain@127.0.0.1");
+    assert_eq!(info.addr.ip(), LOCALHOST);
+    (info, link)
 }
 
 // ---------------------------------------------------------------------------
@@ -1011,6 +1139,25 @@ async fn a_plain_text_client_is_told_how_to_connect() {
         "{reason}"
     );
     a_guest_can_still_join(&mut host).await;
+}
+
+/// `nc HOST 7878`, then `hello` and Enter: six bytes, fewer than a preamble.
+#[tokio::test]
+async fn a_short_plain_text_line_is_told_how_to_connect_at_once() {
+    let mut host = start_host();
+    let started = Instant::now();
+    let mut client = PlainSocket::connect(host.addr);
+    client.send(b"hello\n");
+    let reply = client.until_closed().await;
+    assert_eq!(String::from_utf8_lossy(&reply), NOT_DUPLEX_REPLY);
+    // Well before the handshake timeout would have hung up on it.
+    assert!(
+        started.elapsed() < net::connection::HANDSHAKE_TIMEOUT / 2,
+        "{:?}",
+        started.elapsed()
+    );
+    let (_, reason) = expect_rejected(&mut host.events).await;
+    assert!(reason.contains("hello\\n"), "{reason}");
 }
 
 #[tokio::test]
@@ -1608,4 +1755,184 @@ async fn wrong_codes_lock_the_address_out_even_for_the_right_code() {
 }
 
 // ---------------------------------------------------------------------------
+// Plain text peers on a host with allow_plain
+
+#[tokio::test]
+async fn plain_lines_arrive_as_separate_messages() {
+    let mut host = start_plain_host(encoding_rs::UTF_8);
+    let mut client = PlainSocket::connect(host.addr);
+    client.send(b"hello there\nsecond line\r\n\nthird, \xe4\xb8\x89\n");
+    let (info, _) = expect_plain_joined(&mut host, "UTF-8").await;
+    for text in ["hello there", "second line", "third, 三"] {
+        assert_eq!(expect_chat(&mut host.events, info.id).await.text, text);
+    }
+    client.close();
+    assert_eq!(
+        expect_left(&mut host.events, info.id).await,
+        LeftReason::Closed
+    );
+}
+
+#[tokio::test]
+async fn a_plain_chunk_without_newline_arrives_after_a_pause() {
+    let mut host = start_plain_host(encoding_rs::UTF_8);
+    let mut client = PlainSocket::connect(host.addr);
+    client.send(b"first\n");
+    let (info, _) = expect_plain_joined(&mut host, "UTF-8").await;
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "first");
+    let sent = Instant::now();
+    client.send(b"no newline here");
+    assert_eq!(
+        expect_chat(&mut host.events, info.id).await.text,
+        "no newline here"
+    );
+    assert!(sent.elapsed() >= PLAIN_PAUSE, "{:?}", sent.elapsed());
+    client.send(b"next\n");
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "next");
+}
+
+#[tokio::test]
+async fn gbk_text_from_a_plain_client_decodes_even_when_split() {
+    let mut host = start_plain_host(encoding_rs::GBK);
+    let mut client = PlainSocket::connect(host.addr);
+    client.send(&gbk("你好，世界\n"));
+    let (info, _) = expect_plain_joined(&mut host, "GBK").await;
+    assert_eq!(
+        expect_chat(&mut host.events, info.id).await.text,
+        "你好，世界"
+    );
+    // A line whose first character is split across two writes, and the
+    // host reads the first byte on its own: nothing of the line is complete
+    // yet, so the pause does not cut it.
+    let line = gbk("再见，朋友\n");
+    client.send(&line[..1]);
+    tokio::time::sleep(PLAIN_PAUSE * 2).await;
+    client.send(&line[1..]);
+    assert_eq!(
+        expect_chat(&mut host.events, info.id).await.text,
+        "再见，朋友"
+    );
+    // And a character split in the middle of a line, quickly.
+    let line = gbk("中文字符\n");
+    client.send(&line[..3]);
+    client.send(&line[3..]);
+    assert_eq!(
+        expect_chat(&mut host.events, info.id).await.text,
+        "中文字符"
+    );
+}
+
+#[tokio::test]
+async fn the_hosts_messages_reach_a_plain_client_as_lines_in_its_encoding() {
+    let mut host = start_plain_host(encoding_rs::GBK);
+    let mut client = PlainSocket::connect(host.addr);
+    client.send(&gbk("在吗\n"));
+    let (info, to_client) = expect_plain_joined(&mut host, "GBK").await;
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "在吗");
+    to_client.send(chat(1, "在，你好")).expect("queued");
+    to_client.send(chat(2, "two\nlines")).expect("queued");
+    to_client.send(chat(3, "plain ascii")).expect("queued");
+    assert_eq!(client.line().await, gbk("在，你好"));
+    assert_eq!(client.line().await, b"two lines");
+    assert_eq!(client.line().await, b"plain ascii");
+}
+
+#[tokio::test]
+async fn exit_from_a_plain_client_ends_the_conversation() {
+    let mut host = start_plain_host(encoding_rs::UTF_8);
+    for exit in [&b"exit\n"[..], b"exit\r\n", b"exit"] {
+        let mut client = PlainSocket::connect(host.addr);
+        client.send(b"bye now\n");
+        let (info, _) = expect_plain_joined(&mut host, "UTF-8").await;
+        assert_eq!(expect_chat(&mut host.events, info.id).await.text, "bye now");
+        // Without a newline, `exit` counts once the pause has passed.
+        client.send(exit);
+        assert_eq!(
+            expect_left(&mut host.events, info.id).await,
+            LeftReason::Bye,
+            "{exit:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_silent_client_becomes_a_plain_peer_after_the_grace_period() {
+    let mut host = start_plain_host(encoding_rs::UTF_8);
+    let started = Instant::now();
+    let mut client = PlainSocket::connect(host.addr);
+    let (info, to_client) = expect_plain_joined(&mut host, "UTF-8").await;
+    assert!(started.elapsed() >= PLAIN_GRACE, "{:?}", started.elapsed());
+    to_client.send(chat(1, "anyone there?")).expect("queued");
+    assert_eq!(client.line().await, b"anyone there?");
+    client.send(b"yes\n");
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "yes");
+}
+
+#[tokio::test]
+async fn a_duplex_guest_still_gets_an_encrypted_session_on_a_plain_host() {
+    let mut host = start_plain_host(encoding_rs::GBK);
+    let started = Instant::now();
+    let mut guest = join(host.addr, "bob").await.expect("bob joins");
+    // At once, not after the grace period for plain clients.
+    assert!(started.elapsed() < PLAIN_GRACE, "{:?}", started.elapsed());
+    let (bob, to_bob) = expect_joined(&mut host.events).await;
+    assert_eq!(bob.name, "bob");
+    assert_eq!(encrypted(&bob), encrypted(&guest.info));
+    expect_joined(&mut guest.events).await;
+    to_bob.send(chat(1, "你好")).expect("queued");
+    assert_eq!(
+        expect_chat(&mut guest.events, guest.info.id).await.text,
+        "你好"
+    );
+}
+
+#[tokio::test]
+async fn a_plain_client_is_told_when_the_host_is_busy() {
+    let mut host = start_plain_host(encoding_rs::UTF_8);
+    let _bob = join(host.addr, "bob").await.expect("bob joins");
+    expect_joined(&mut host.events).await;
+    let mut client = PlainSocket::connect(host.addr);
+    client.send(b"hi\n");
+    let reply = String::from_utf8(client.until_closed().await).expect("text");
+    assert!(reply.contains("already in a conversation"), "{reply:?}");
+    let (_, reason) = expect_rejected(&mut host.events).await;
+    assert!(reason.contains("refused"), "{reason}");
+}
+
+// ---------------------------------------------------------------------------
 // join --plain
+
+#[tokio::test]
+async fn join_plain_talks_lines_with_a_netcat_like_server() {
+    // `nc -l`: accepts one connection, then lines both ways.
+    let listener = std::net::TcpListener::bind((LOCALHOST, 0)).expect("binds");
+    let addr = listener.local_addr().expect("local address");
+    let (tx, mut events) = mpsc::channel(EVENTS);
+    let (info, link) = net::connect_plain(&target(addr), encoding_rs::UTF_8, tx)
+        .await
+        .expect("connects");
+    assert_eq!(info.security, Security::Plain { encoding: "UTF-8" });
+    assert_eq!(info.addr, addr);
+    let (joined, _) = expect_joined(&mut events).await;
+    assert_eq!(joined, info);
+    let (stream, _) = tokio::task::spawn_blocking(move || listener.accept())
+        .await
+        .expect("accept thread")
+        .expect("accepts");
+    let mut server = PlainSocket::new(stream);
+
+    server.send("hello from nc\nzweite Zeile ü\n".as_bytes());
+    for text in ["hello from nc", "zweite Zeile ü"] {
+        assert_eq!(expect_chat(&mut events, info.id).await.text, text);
+    }
+    link.send(chat(1, "hi nc, 你好")).expect("queued");
+    link.send(chat(2, "again")).expect("queued");
+    assert_eq!(server.line().await, "hi nc, 你好".as_bytes());
+    assert_eq!(server.line().await, b"again");
+
+    // Last words without a newline, then the server closes.
+    server.send(b"goodbye");
+    server.close();
+    assert_eq!(expect_chat(&mut events, info.id).await.text, "goodbye");
+    assert_eq!(expect_left(&mut events, info.id).await, LeftReason::Closed);
+}
