@@ -1754,6 +1754,58 @@ async fn wrong_codes_lock_the_address_out_even_for_the_right_code() {
     assert!(reason.contains("too many wrong codes"), "{reason}");
 }
 
+/// A code attempt through `handshake::guest` from `source`, another
+/// loopback address (all of 127.0.0.0/8 is this machine).
+async fn code_attempt_from(
+    source: Ipv4Addr,
+    host: SocketAddr,
+    code: &str,
+) -> Result<handshake::Established, HandshakeError> {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind(SocketAddr::new(source.into(), 0))
+        .expect("binds the source address");
+    let mut stream = socket.connect(host).await.expect("connects");
+    tokio::time::timeout(
+        WAIT,
+        handshake::guest(&mut stream, &Hello::new("eve"), Some(code)),
+    )
+    .await
+    .expect("the handshake ends")
+}
+
+#[tokio::test]
+async fn wrong_codes_from_many_addresses_lock_everyone_out() {
+    let mut host = start_host_with_code();
+    let sources = [2, 3, 4, 5].map(|n| Ipv4Addr::new(127, 0, 0, n));
+    let mut wrong = 0;
+    'guessing: for source in sources {
+        for _ in 0..net::limiter::PER_SOURCE {
+            if wrong == net::limiter::OVERALL {
+                break 'guessing;
+            }
+            let err = code_attempt_from(source, host.addr, "guess-guess-guess")
+                .await
+                .expect_err("a wrong code");
+            assert!(matches!(err, HandshakeError::WrongCode { .. }), "{err}");
+            let (from, reason) = expect_rejected(&mut host.events).await;
+            assert_eq!(from.ip(), IpAddr::V4(source));
+            assert!(reason.contains("wrong code"), "{reason}");
+            wrong += 1;
+        }
+    }
+    assert_eq!(wrong, net::limiter::OVERALL);
+    // An address that never guessed is refused too, even with the code.
+    let fresh = Ipv4Addr::new(127, 0, 0, 9);
+    let err = code_attempt_from(fresh, host.addr, CODE)
+        .await
+        .expect_err("locked out");
+    assert!(matches!(err, HandshakeError::LockedOut(_)), "{err}");
+    let (from, reason) = expect_rejected(&mut host.events).await;
+    assert_eq!(from.ip(), IpAddr::V4(fresh));
+    assert!(reason.contains("overall"), "{reason}");
+}
+
 // ---------------------------------------------------------------------------
 // Plain text peers on a host with allow_plain
 
