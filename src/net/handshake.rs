@@ -33,7 +33,7 @@ use crate::protocol::crypto::{CodeExchange, Handshake};
 use crate::protocol::handshake::{
     MAGIC, NOT_DUPLEX_REPLY, POLICY_CODE, POLICY_LOCKED, POLICY_OPEN,
 };
-use crate::protocol::{Frame, FrameCodec, HandshakeError, Hello, Preamble};
+use crate::protocol::{CodecError, Frame, FrameCodec, HandshakeError, Hello, Preamble};
 use crate::text::sanitize_text;
 
 /// A connection whose handshake succeeded.
@@ -275,15 +275,16 @@ where
     let prologue = [&theirs[..], &reply[..]].concat();
 
     let mut raw = Framed::new(stream, length_delimited());
+    // A guest without the code hangs up here (to ask its user): with our
+    // message unread, its close may arrive as a reset.
     let psk = match &auth.code {
-        Some(code) => Some(
-            exchange_code(&mut raw, code)
-                .await
-                .map_err(|err| match err {
-                    HandshakeError::Closed => HandshakeError::NoCodeGiven,
-                    other => other,
-                })?,
-        ),
+        Some(code) => Some(exchange_code(&mut raw, code).await.map_err(|err| {
+            if hung_up(&err) {
+                HandshakeError::NoCodeGiven
+            } else {
+                err
+            }
+        })?),
         None => None,
     };
     let mut noise = Handshake::new(false, &prologue, psk.as_ref())?;
@@ -334,6 +335,20 @@ where
                 .await?;
             Err(HandshakeError::Refused(reason))
         }
+    }
+}
+
+/// Whether the peer simply went away: a clean close or a reset.
+fn hung_up(err: &HandshakeError) -> bool {
+    match err {
+        HandshakeError::Closed => true,
+        HandshakeError::Codec(CodecError::Io(io)) => matches!(
+            io.kind(),
+            std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::UnexpectedEof
+        ),
+        _ => false,
     }
 }
 
