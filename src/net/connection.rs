@@ -13,6 +13,7 @@ use bytes::BytesMut;
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 use tokio_util::codec::{FramedRead, FramedWrite};
 
@@ -76,11 +77,6 @@ impl fmt::Debug for PeerLink {
 }
 
 impl PeerLink {
-    /// A link that queues onto `tx`, drained by a writer task.
-    pub(crate) fn new(id: ConnId, tx: mpsc::Sender<Outgoing>) -> Self {
-        Self { id, tx }
-    }
-
     /// The connection this link sends on.
     pub fn id(&self) -> ConnId {
         self.id
@@ -122,6 +118,33 @@ impl PeerLink {
     }
 }
 
+/// Splits an admitted connection, makes its send queue and link, and sends
+/// [`NetEvent::Joined`], so every later event of the connection comes after
+/// it. Returns the halves for the reader and writer tasks, the link, and the
+/// queue the writer drains.
+pub(crate) async fn announce(
+    stream: TcpStream,
+    info: PeerInfo,
+    events: &mpsc::Sender<NetEvent>,
+) -> (
+    OwnedReadHalf,
+    OwnedWriteHalf,
+    PeerLink,
+    mpsc::Receiver<Outgoing>,
+) {
+    let _ = stream.set_nodelay(true);
+    let (read_half, write_half) = stream.into_split();
+    let (tx, rx) = mpsc::channel(SEND_QUEUE_LEN);
+    let link = PeerLink { id: info.id, tx };
+    let _ = events
+        .send(NetEvent::Joined {
+            info,
+            link: link.clone(),
+        })
+        .await;
+    (read_half, write_half, link, rx)
+}
+
 /// Starts the reader and writer tasks of a connection whose handshake is done.
 ///
 /// Sends [`NetEvent::Joined`] first, so every later event of this connection
@@ -137,17 +160,8 @@ pub async fn spawn(
     slot: Option<OwnedSemaphorePermit>,
 ) -> PeerLink {
     let (read_codec, write_codec) = codec.split();
-    let _ = stream.set_nodelay(true);
-    let (read_half, write_half) = stream.into_split();
-    let (tx, rx) = mpsc::channel(SEND_QUEUE_LEN);
-    let link = PeerLink { id: info.id, tx };
     let id = info.id;
-    let _ = events
-        .send(NetEvent::Joined {
-            info,
-            link: link.clone(),
-        })
-        .await;
+    let (read_half, write_half, link, rx) = announce(stream, info, &events).await;
 
     // Bytes the handshake read past its last frame are read first: a frame
     // glued to the hello must not wait for the next packet.

@@ -193,17 +193,7 @@ async fn open(
         .map_err(|_| HandshakeError::Timeout(HANDSHAKE_TIMEOUT.as_secs()))
         .and_then(|r| r)
         .map_err(|error| NetError::Handshake { addr, error })?;
-    let info = PeerInfo {
-        id: next_conn_id(),
-        name: sanitize_name(&established.peer.name),
-        addr,
-        security: Security::Encrypted {
-            verification: established.verification,
-            with_code: established.with_code,
-        },
-        resumed: established.peer.resumed,
-        resume: established.peer.resume,
-    };
+    let info = established.peer_info(addr, established.peer.resumed, established.peer.resume);
     let link = connection::spawn(
         stream,
         info.clone(),

@@ -27,14 +27,16 @@ use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
+use super::connection::next_conn_id;
 use super::limiter::AttemptLimiter;
+use super::{PeerInfo, Security};
 use crate::protocol::codec::length_delimited;
 use crate::protocol::crypto::{CodeExchange, Handshake};
 use crate::protocol::handshake::{
     MAGIC, NOT_DUPLEX_REPLY, POLICY_CODE, POLICY_LOCKED, POLICY_OPEN,
 };
 use crate::protocol::{CodecError, Frame, FrameCodec, HandshakeError, Hello, Preamble};
-use crate::text::sanitize_text;
+use crate::text::{sanitize_name, sanitize_text};
 
 /// A connection whose handshake succeeded.
 #[derive(Debug)]
@@ -49,6 +51,30 @@ pub struct Established {
     pub codec: FrameCodec,
     /// Bytes read past the handshake.
     pub leftover: BytesMut,
+}
+
+impl Established {
+    /// Who the peer is, for the rest of the program: `resumed` says whether
+    /// it came back to its conversation, `resume` (on a guest) how to do so
+    /// next time.
+    pub fn peer_info(
+        &self,
+        addr: std::net::SocketAddr,
+        resumed: bool,
+        resume: Option<crate::protocol::Resume>,
+    ) -> PeerInfo {
+        PeerInfo {
+            id: next_conn_id(),
+            name: sanitize_name(&self.peer.name),
+            addr,
+            security: Security::Encrypted {
+                verification: self.verification.clone(),
+                with_code: self.with_code,
+            },
+            resumed,
+            resume,
+        }
+    }
 }
 
 /// What a host asks of, and allows, its guests.

@@ -372,17 +372,7 @@ async fn admit(
             return Ok(());
         }
     };
-    let info = PeerInfo {
-        id: next_conn_id(),
-        name: sanitize_name(&established.peer.name),
-        addr,
-        security: Security::Encrypted {
-            verification: established.verification,
-            with_code: established.with_code,
-        },
-        resumed,
-        resume: None,
-    };
+    let info = established.peer_info(addr, resumed, None);
     connection::spawn(
         stream,
         info,

@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
-use super::connection::{Outgoing, PeerLink, SEND_QUEUE_LEN};
+use super::connection::{Outgoing, PeerLink, announce};
 use super::{ConnId, LeftReason, NetEvent, PeerInfo};
 use crate::app::EXIT_COMMAND;
 use crate::protocol::frame::MAX_TEXT_LEN;
@@ -116,17 +116,8 @@ pub async fn spawn(
     events: mpsc::Sender<NetEvent>,
     slot: Option<OwnedSemaphorePermit>,
 ) -> PeerLink {
-    let _ = stream.set_nodelay(true);
-    let (read_half, write_half) = stream.into_split();
-    let (tx, rx) = mpsc::channel(SEND_QUEUE_LEN);
-    let link = PeerLink::new(info.id, tx);
     let id = info.id;
-    let _ = events
-        .send(NetEvent::Joined {
-            info,
-            link: link.clone(),
-        })
-        .await;
+    let (read_half, write_half, link, rx) = announce(stream, info, &events).await;
     tokio::spawn(async move {
         let reason = read_lines(id, read_half, initial, encoding, &events).await;
         tracing::info!(conn = id, ?reason, "plain connection ended");
