@@ -214,6 +214,15 @@ async fn main() {
             [vec![5], read(&encoded("euc-kr", "한국어\n"))].concat(),
         ),
         ("long_line", vec![0, 0, b'x', 0x80, 0x00, 1, b'\n']),
+        // A line left pending by one read and ended by the next (a past bug).
+        (
+            "long_line_ended",
+            [
+                vec![0, 0, b'x', 0x7f, 0xff],
+                read("é and more\n".as_bytes()),
+            ]
+            .concat(),
+        ),
     ] {
         write(&dir, "plain_text", name, &seed);
     }
