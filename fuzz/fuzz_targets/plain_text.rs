@@ -9,7 +9,7 @@
 //!
 //! Checks: no panic; no line is empty, holds a `'\n'` or is longer than
 //! `MAX_TEXT_LEN` bytes, from `feed` or from the final `flush`; each line
-//! goes back out as exactly one line.
+//! of up to 1 KiB goes back out as exactly one line.
 
 #![no_main]
 
@@ -36,6 +36,10 @@ fn check(codec: &TextCodec, line: &str) {
         "a line of {} bytes, over MAX_TEXT_LEN",
         line.len()
     );
+    if line.len() > 1024 {
+        // Encoding long lines back dominates the run time; short ones suffice.
+        return;
+    }
     let out = codec.encode_line(line);
     assert_eq!(
         out.iter().position(|&b| b == b'\n'),
