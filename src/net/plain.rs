@@ -73,7 +73,17 @@ impl TextCodec {
         let mut lines = Vec::new();
         while let Some(end) = self.pending.find('\n') {
             let line: String = self.pending.drain(..=end).collect();
-            let line = line.trim_end_matches(['\n', '\r']);
+            // Earlier reads may have left up to MAX_TEXT_LEN bytes pending.
+            let mut line = line.trim_end_matches(['\n', '\r']);
+            while line.len() > MAX_TEXT_LEN {
+                let mut cut = MAX_TEXT_LEN;
+                while !line.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                let (head, rest) = line.split_at(cut);
+                lines.push(head.to_owned());
+                line = rest;
+            }
             if !line.is_empty() {
                 lines.push(line.to_owned());
             }
@@ -277,6 +287,18 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert!(lines.iter().all(|l| l.len() == MAX_TEXT_LEN));
         assert_eq!(codec.flush().map(|s| s.len()), Some(10));
+    }
+
+    #[test]
+    fn a_long_line_ended_by_a_later_read_is_cut_too() {
+        // Found by fuzz/plain_text: text pending from earlier reads plus a
+        // read that ends the line made one line over MAX_TEXT_LEN.
+        let mut codec = utf8();
+        assert!(codec.feed(&vec![b'x'; MAX_TEXT_LEN - 1]).is_empty());
+        let lines = codec.feed("é and more\n".as_bytes());
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0], "x".repeat(MAX_TEXT_LEN - 1), "cut before the 'é'");
+        assert_eq!(lines[1], "é and more");
     }
 
     #[test]
