@@ -102,6 +102,9 @@ pub enum Event {
     Net(NetEvent),
     /// A second passed (sent only while a countdown is shown).
     Tick,
+    /// Everything that arrived together has been handled: send what was
+    /// held back until now (one acknowledgement for a whole burst).
+    Flush,
 }
 
 /// Something the runtime must do for the app.
@@ -189,6 +192,9 @@ pub struct App {
     seen: HashMap<u64, u64>,
     /// Whether this side ever had a conversation (to tell a new one apart).
     had_peer: bool,
+    /// The newest message received and not yet acknowledged, and on which
+    /// connection: acknowledged at the next [`Event::Flush`].
+    ack_due: Option<(ConnId, MessageId)>,
     session: u64,
     next_seq: u64,
 }
@@ -211,6 +217,7 @@ impl App {
             unacked: VecDeque::new(),
             seen: HashMap::new(),
             had_peer: false,
+            ack_due: None,
             session,
             next_seq: 1,
         }
@@ -284,6 +291,15 @@ impl App {
             Event::Terminate(code) => self.leave(LeaveKind::Leave, code),
             Event::Net(net) => self.on_net(net),
             Event::Tick => Vec::new(),
+            Event::Flush => match self.ack_due.take() {
+                Some((to, up_to)) if self.peer().is_some_and(|peer| peer.id == to) => {
+                    vec![Effect::Send {
+                        to,
+                        frame: Frame::Ack { up_to },
+                    }]
+                }
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -547,14 +563,14 @@ impl App {
                 };
                 let plain = matches!(peer.security, Security::Plain { .. });
                 let name = peer.name.clone();
-                let ack = (!plain).then_some(Effect::Send {
-                    to: from,
-                    frame: Frame::Ack { up_to: msg.id },
-                });
+                if !plain {
+                    // Acknowledged cumulatively, once per burst.
+                    self.ack_due = Some((from, msg.id));
+                }
                 let newest = self.seen.entry(msg.id.session).or_insert(0);
                 if msg.id.seq <= *newest && !plain {
                     // Sent again after a reconnect: we have it already.
-                    return ack.into_iter().collect();
+                    return Vec::new();
                 }
                 *newest = msg.id.seq;
                 let author = self.history.author(&name);
@@ -567,7 +583,6 @@ impl App {
                     delivery: Delivery::Received,
                 });
                 self.note_arrival();
-                return ack.into_iter().collect();
             }
             NetEvent::Ack { from, up_to } => {
                 if self.peer().is_some_and(|peer| peer.id == from) && up_to.session == self.session
@@ -1066,23 +1081,31 @@ mod tests {
     fn received_messages_are_acknowledged_and_repeats_dropped() {
         let mut app = host();
         app.update(joined(3, "bob"));
-        let effects = app.update(chat(3, 1, "hello"));
-        assert_eq!(
-            effects,
+        assert!(app.update(chat(3, 1, "hello")).is_empty());
+        let ack_for = |seq| {
             vec![Effect::Send {
                 to: 3,
                 frame: Frame::Ack {
-                    up_to: MessageId { session: 9, seq: 1 }
-                }
+                    up_to: MessageId { session: 9, seq },
+                },
             }]
+        };
+        assert_eq!(app.update(Event::Flush), ack_for(1));
+        assert!(
+            app.update(Event::Flush).is_empty(),
+            "nothing new to acknowledge"
         );
         let before = app.history.len();
         // The same message again, as after a reconnect: acknowledged, not shown.
-        let effects = app.update(chat(3, 1, "hello"));
-        assert_eq!(effects.len(), 1);
+        assert!(app.update(chat(3, 1, "hello")).is_empty());
+        assert_eq!(app.update(Event::Flush), ack_for(1));
         assert_eq!(app.history.len(), before);
-        app.update(chat(3, 2, "new"));
-        assert_eq!(app.history.len(), before + 1);
+        // A burst is acknowledged once, up to its newest message.
+        for seq in 2..=5 {
+            app.update(chat(3, seq, "more"));
+        }
+        assert_eq!(app.update(Event::Flush), ack_for(5));
+        assert_eq!(app.history.len(), before + 4);
     }
 
     #[test]

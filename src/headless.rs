@@ -53,8 +53,11 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
         // lines wait in the pipe instead of being lost; after a drop, lines
         // are read and queued for when the peer is back.
         let can_send = !matches!(session.app.link, Link::Waiting);
+        // Piped input is read at the pace the network takes it.
+        let room = session.can_send();
+        let room_later = session.room_to_send();
         let event = tokio::select! {
-            line = stdin.next_line(), if stdin_open && can_send => match line {
+            line = stdin.next_line(), if stdin_open && can_send && room => match line {
                 Ok(Some(line)) => Event::Submit(line),
                 Ok(None) => {
                     stdin_open = false;
@@ -67,11 +70,17 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
                     Event::EndOfInput
                 }
             },
+            () = room_later, if stdin_open && can_send && !room => continue,
             Some(net) = session.events.recv() => Event::Net(net),
             _ = sigterm.recv() => Event::Terminate(128 + 15),
             _ = sighup.recv() => Event::Terminate(128 + 1),
         };
         if let Some(exit) = session.handle(event) {
+            break exit;
+        }
+        // Whatever else the network already delivered, then one
+        // acknowledgement for all of it.
+        if let Some(exit) = session.handle_burst() {
             break exit;
         }
     };

@@ -9,7 +9,12 @@ fn main() {
             common.json
         }
     };
-    let outcome = tokio::runtime::Runtime::new()
+    // One thread does the UI and the network: a message crosses no thread
+    // boundary on its way, which keeps latency low (rendering a frame takes
+    // about a millisecond, so nothing waits long behind it).
+    let outcome = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
         .map_err(anyhow::Error::from)
         .and_then(|runtime| {
             let outcome = runtime.block_on(duplex::cli::run(cli));

@@ -206,6 +206,53 @@ impl Session {
     }
 }
 
+/// Most network events handled as one burst (one redraw, one
+/// acknowledgement), so a burst costs little while the screen keeps up.
+pub const MAX_BURST: usize = 4096;
+
+/// Room the send queue must have before more piped input is read.
+pub const INPUT_RESERVE: usize = 256;
+
+impl Session {
+    /// Handles the network events already waiting (up to [`MAX_BURST`]),
+    /// then [`Event::Flush`]. Returns how to exit if the app quits.
+    pub fn handle_burst(&mut self) -> Option<Exit> {
+        for _ in 0..MAX_BURST {
+            let Ok(net) = self.events.try_recv() else {
+                break;
+            };
+            if let Some(exit) = self.handle(Event::Net(net)) {
+                return Some(exit);
+            }
+        }
+        self.handle(Event::Flush)
+    }
+
+    /// Whether the current peer's send queue can take more of our input.
+    pub fn can_send(&self) -> bool {
+        self.current_link()
+            .is_none_or(|link| link.has_room_for(INPUT_RESERVE))
+    }
+
+    /// A future that ends once the current peer's send queue can take more
+    /// input (never, if nobody is connected).
+    pub fn room_to_send(&self) -> impl std::future::Future<Output = ()> + 'static {
+        let link = self.current_link().cloned();
+        async move {
+            match link {
+                Some(link) => link.room_for(INPUT_RESERVE).await,
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    fn current_link(&self) -> Option<&PeerLink> {
+        self.app
+            .peer()
+            .and_then(|peer| self.links.links.get(&peer.id))
+    }
+}
+
 /// The open connections, by id.
 #[derive(Debug, Default)]
 pub struct Links {

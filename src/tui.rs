@@ -19,10 +19,6 @@ use crate::app::{Event, Exit};
 use crate::runtime::Session;
 use crate::ui;
 
-/// Most network events folded into one frame, so a burst costs few redraws
-/// while the screen still keeps up.
-const MAX_EVENTS_PER_FRAME: usize = 4096;
-
 /// Owns the terminal while the TUI runs; restores it when dropped.
 pub struct TerminalGuard {
     terminal: DefaultTerminal,
@@ -97,17 +93,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
             break exit;
         }
         // Fold whatever else the network already delivered into this frame.
-        let mut folded = None;
-        for _ in 0..MAX_EVENTS_PER_FRAME {
-            let Ok(net) = session.events.try_recv() else {
-                break;
-            };
-            if let Some(exit) = session.handle(Event::Net(net)) {
-                folded = Some(exit);
-                break;
-            }
-        }
-        if let Some(exit) = folded {
+        if let Some(exit) = session.handle_burst() {
             break exit;
         }
     };

@@ -189,3 +189,35 @@ fn end_of_input_leaves_and_the_host_takes_the_next_guest() {
     carol.close_stdin();
     assert_eq!(carol.exit().code(), Some(0));
 }
+
+#[test]
+fn a_flood_of_piped_lines_arrives_whole_at_the_networks_pace() {
+    // Far more lines than the send queue holds, written at once: the sender
+    // reads its input only as fast as the network takes it, and nobody is
+    // dropped as "not keeping up".
+    const LINES: usize = 20_000;
+    let mut host = Duplex::host("alice", &["--json"]);
+    let port = listening(&host);
+    let mut guest = Duplex::join("bob", port, &["--json"]);
+    host.event("joined");
+    guest.event("joined");
+    let mut stdin = guest.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let mut all = String::new();
+        for n in 0..LINES {
+            all.push_str(&format!("line {n}\n"));
+        }
+        stdin.write_all(all.as_bytes()).expect("writes");
+        stdin
+    });
+    for n in 0..LINES {
+        let event = host.json();
+        assert_eq!(event["event"], "message", "after {n} lines: {event}");
+        assert_eq!(event["text"], format!("line {n}"), "{event}");
+    }
+    let mut stdin = writer.join().expect("wrote");
+    std::io::Write::write_all(&mut stdin, b"exit\n").expect("writes exit");
+    drop(stdin);
+    assert!(guest.exit().success());
+}

@@ -92,6 +92,18 @@ impl PeerLink {
             })
     }
 
+    /// Waits until the send queue has room for `slots` more frames, so a
+    /// fast local source (piped input) slows to the network's pace instead
+    /// of overflowing the queue.
+    pub async fn room_for(&self, slots: usize) {
+        let _ = self.tx.reserve_many(slots.min(SEND_QUEUE_LEN)).await;
+    }
+
+    /// Whether the send queue has room for `slots` more frames right now.
+    pub fn has_room_for(&self, slots: usize) -> bool {
+        self.tx.capacity() >= slots
+    }
+
     /// Sends everything queued so far, then closes the connection.
     ///
     /// Waits at most a couple of seconds, so a peer that stopped reading
