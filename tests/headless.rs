@@ -196,7 +196,7 @@ fn a_flood_of_piped_lines_arrives_whole_at_the_networks_pace() {
     // reads its input only as fast as the network takes it, and nobody is
     // dropped as "not keeping up".
     const LINES: usize = 20_000;
-    let mut host = Duplex::host("alice", &["--json"]);
+    let host = Duplex::host("alice", &["--json"]);
     let port = listening(&host);
     let mut guest = Duplex::join("bob", port, &["--json"]);
     host.event("joined");
