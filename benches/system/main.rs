@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use pty::Pty;
 use support::{
-    Piped, Result, Samples, Watchdog, cpu_time, loadavg, mib, ms, sched_time, status_kb, us,
+    Piped, Result, Samples, Watchdog, context_switches, cpu_time, loadavg, mib, ms, sched_time,
+    status_kb, us,
 };
 
 /// The release build of duplex (cargo builds it for the bench).
@@ -246,14 +247,21 @@ fn duplex_pair(watchdog: &Arc<Watchdog>) -> Result<Pair> {
     Ok(Pair { a, b })
 }
 
-/// Two tiny relays (see `relay.rs`) connected over 127.0.0.1.
-fn relay_pair(watchdog: &Arc<Watchdog>) -> Result<Pair> {
+/// Two tiny relays (see `relay.rs`) connected over 127.0.0.1; `flavour` is
+/// `--std`, `--tokio` (built like duplex), `--stdin-thread` or
+/// `--current-thread` (see `relay.rs`).
+fn relay_pair(watchdog: &Arc<Watchdog>, flavour: &str) -> Result<Pair> {
     let exe = self_exe()?;
-    let mut a = Piped::spawn(watchdog, "relay a", &exe, &["relay", "listen"])?;
+    let mut a = Piped::spawn(watchdog, "relay a", &exe, &["relay", flavour, "listen"])?;
     let line = a.read_until(|l| l.starts_with("listening "))?;
     let port = line.trim_start_matches("listening ").trim().to_owned();
     let addr = format!("127.0.0.1:{port}");
-    let mut b = Piped::spawn(watchdog, "relay b", &exe, &["relay", "connect", &addr])?;
+    let mut b = Piped::spawn(
+        watchdog,
+        "relay b",
+        &exe,
+        &["relay", flavour, "connect", &addr],
+    )?;
     b.read_until(|l| l == "connected")?;
     a.read_until(|l| l == "connected")?;
     Ok(Pair { a, b })
@@ -266,9 +274,50 @@ fn ping(i: usize) -> String {
     format!("ping {i:010} abcdefghijklmnop")
 }
 
+/// CPU time and context switches of both processes of a pair so far.
+#[derive(Debug, Clone, Copy, Default)]
+struct Usage {
+    cpu: Duration,
+    switches: u64,
+}
+
+impl Usage {
+    fn of(pair: &Pair) -> Result<Self> {
+        let (a, b) = (pair.a.pid(), pair.b.pid());
+        Ok(Self {
+            cpu: sched_time(a)? + sched_time(b)?,
+            switches: context_switches(a)? + context_switches(b)?,
+        })
+    }
+
+    fn add_since(&mut self, before: Usage, pair: &Pair) -> Result {
+        let now = Usage::of(pair)?;
+        self.cpu += now.cpu.saturating_sub(before.cpu);
+        self.switches += now.switches.saturating_sub(before.switches);
+        Ok(())
+    }
+
+    fn per(&self, trips: usize) -> String {
+        let trips = trips.max(1);
+        format!(
+            "{} CPU, {:.1} context switches",
+            us(self.cpu / trips as u32),
+            self.switches as f64 / trips as f64
+        )
+    }
+}
+
 /// Round trips `from..to`: a line into A's stdin, out of B's stdout, back
-/// into B's stdin, out of A's stdout.
-fn ping_pong(pair: &mut Pair, from: usize, to: usize, out: &mut Vec<Duration>) -> Result {
+/// into B's stdin, out of A's stdout. Adds what both processes used to
+/// `usage`.
+fn ping_pong(
+    pair: &mut Pair,
+    from: usize,
+    to: usize,
+    out: &mut Vec<Duration>,
+    usage: &mut Usage,
+) -> Result {
+    let before = Usage::of(pair)?;
     for i in from..to {
         let msg = ping(i);
         let t0 = Instant::now();
@@ -278,7 +327,7 @@ fn ping_pong(pair: &mut Pair, from: usize, to: usize, out: &mut Vec<Duration>) -
         pair.a.read_until(|l| l.contains(&msg))?;
         out.push(t0.elapsed());
     }
-    Ok(())
+    usage.add_since(before, pair)
 }
 
 /// An in-process tokio TCP echo over 127.0.0.1: one task echoes lines, the
@@ -351,66 +400,98 @@ impl TokioEcho {
 fn round_trip(counts: &Counts, report: &mut Report) -> Result {
     let watchdog = Arc::new(Watchdog::new("round trip", Duration::from_secs(180)));
     let mut duplex = duplex_pair(&watchdog)?;
-    let mut relays = relay_pair(&watchdog)?;
+    let mut relays = relay_pair(&watchdog, "--std")?;
+    let mut tokio_relays = relay_pair(&watchdog, "--tokio")?;
+    let mut threaded_relays = relay_pair(&watchdog, "--stdin-thread")?;
+    let mut single_relays = relay_pair(&watchdog, "--current-thread")?;
     let mut echo = TokioEcho::start()?;
-    let (mut d, mut r, mut e) = (Vec::new(), Vec::new(), Vec::new());
-    // Warm up, then interleave rounds so that noise hits all three alike.
-    ping_pong(&mut duplex, 0, counts.rtt_warmup, &mut Vec::new())?;
-    ping_pong(&mut relays, 0, counts.rtt_warmup, &mut Vec::new())?;
-    echo.ping_pong(0, counts.rtt_warmup, &mut Vec::new())?;
+    let (mut d, mut r, mut t, mut e) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut st, mut ct) = (Vec::new(), Vec::new());
+    // What both processes used: duplex, relays, tokio relays, reading stdin
+    // on a thread, on tokio's current-thread runtime.
+    let mut cpu = [Usage::default(); 5];
+    // Warm up, then interleave rounds so that noise hits all alike.
+    let warmup = counts.rtt_warmup;
+    let mut ignored = Usage::default();
+    ping_pong(&mut duplex, 0, warmup, &mut Vec::new(), &mut ignored)?;
+    ping_pong(&mut relays, 0, warmup, &mut Vec::new(), &mut ignored)?;
+    ping_pong(&mut tokio_relays, 0, warmup, &mut Vec::new(), &mut ignored)?;
+    for pair in [&mut threaded_relays, &mut single_relays] {
+        ping_pong(pair, 0, warmup, &mut Vec::new(), &mut ignored)?;
+    }
+    echo.ping_pong(0, warmup, &mut Vec::new())?;
     let per_round = counts.rtt / counts.rounds;
     for round in 0..counts.rounds {
-        let from = counts.rtt_warmup + round * per_round;
-        ping_pong(&mut duplex, from, from + per_round, &mut d)?;
-        ping_pong(&mut relays, from, from + per_round, &mut r)?;
-        echo.ping_pong(from, from + per_round, &mut e)?;
+        let from = warmup + round * per_round;
+        let to = from + per_round;
+        ping_pong(&mut duplex, from, to, &mut d, &mut cpu[0])?;
+        ping_pong(&mut relays, from, to, &mut r, &mut cpu[1])?;
+        ping_pong(&mut tokio_relays, from, to, &mut t, &mut cpu[2])?;
+        ping_pong(&mut threaded_relays, from, to, &mut st, &mut cpu[3])?;
+        ping_pong(&mut single_relays, from, to, &mut ct, &mut cpu[4])?;
+        echo.ping_pong(from, to, &mut e)?;
     }
-    let (d, r, e) = (Samples::new(d), Samples::new(r), Samples::new(e));
-    let secs = |s: &Samples, p| s.pct(p).as_secs_f64();
-    report.rows.push(Row::new(
-        &format!("a. round trip, 32 B, p50 ({} trips)", d.len()),
-        us(d.pct(50.0)),
-        format!(
-            "{} relays · {} tokio echo",
-            us(r.pct(50.0)),
-            us(e.pct(50.0))
-        ),
-        format!(
-            "{} · {}",
-            ratio(secs(&d, 50.0), secs(&r, 50.0)),
-            ratio(secs(&d, 50.0), secs(&e, 50.0))
-        ),
-        "≤ 1.5× relays",
-    ));
-    report.rows.push(Row::new(
-        "a. round trip, 32 B, p99",
-        us(d.pct(99.0)),
-        format!(
-            "{} relays · {} tokio echo",
-            us(r.pct(99.0)),
-            us(e.pct(99.0))
-        ),
-        format!(
-            "{} · {}",
-            ratio(secs(&d, 99.0), secs(&r, 99.0)),
-            ratio(secs(&d, 99.0), secs(&e, 99.0))
-        ),
-        "–",
-    ));
+    let trips = per_round * counts.rounds;
     report.note(format!(
-        "a. round trip: duplex p50/p90/p99/max {}/{}/{}/{}; relays {}/{}/{}/{}; tokio echo {}/{}/{}/{}",
-        us(d.pct(50.0)),
-        us(d.pct(90.0)),
-        us(d.pct(99.0)),
-        us(d.pct(100.0)),
-        us(r.pct(50.0)),
-        us(r.pct(90.0)),
-        us(r.pct(99.0)),
-        us(r.pct(100.0)),
-        us(e.pct(50.0)),
-        us(e.pct(90.0)),
-        us(e.pct(99.0)),
-        us(e.pct(100.0)),
+        "a. per round trip, both processes together (schedstat, /proc/PID/task/*/status): \
+         duplex {}; relays {}; tokio relays {}; tokio relays reading stdin on a thread {}; \
+         tokio relays on a current-thread runtime {}",
+        cpu[0].per(trips),
+        cpu[1].per(trips),
+        cpu[2].per(trips),
+        cpu[3].per(trips),
+        cpu[4].per(trips)
+    ));
+    let (d, r, t, e) = (
+        Samples::new(d),
+        Samples::new(r),
+        Samples::new(t),
+        Samples::new(e),
+    );
+    for p in [50.0, 99.0] {
+        let secs = |s: &Samples| s.pct(p).as_secs_f64();
+        report.rows.push(Row::new(
+            &if p == 50.0 {
+                format!("a. round trip, 32 B, p50 ({} trips)", d.len())
+            } else {
+                "a. round trip, 32 B, p99".to_owned()
+            },
+            us(d.pct(p)),
+            format!(
+                "{} relays · {} tokio relays · {} tokio echo",
+                us(r.pct(p)),
+                us(t.pct(p)),
+                us(e.pct(p))
+            ),
+            format!(
+                "{} · {} · {}",
+                ratio(secs(&d), secs(&r)),
+                ratio(secs(&d), secs(&t)),
+                ratio(secs(&d), secs(&e))
+            ),
+            if p == 50.0 { "≤ 1.5× relays" } else { "–" },
+        ));
+    }
+    let spread = |s: &Samples| {
+        format!(
+            "{}/{}/{}/{}",
+            us(s.pct(50.0)),
+            us(s.pct(90.0)),
+            us(s.pct(99.0)),
+            us(s.pct(100.0))
+        )
+    };
+    let (st, ct) = (Samples::new(st), Samples::new(ct));
+    report.note(format!(
+        "a. round trip p50/p90/p99/max: duplex {}; relays {}; tokio relays {}; \
+         tokio relays reading stdin on a thread {}; tokio relays on a current-thread runtime {}; \
+         tokio echo {}",
+        spread(&d),
+        spread(&r),
+        spread(&t),
+        spread(&st),
+        spread(&ct),
+        spread(&e)
     ));
     Ok(())
 }
@@ -570,11 +651,17 @@ fn throughput(counts: &Counts, report: &mut Report) -> Result {
             paced.received
         ));
     }
-    let mut relays = relay_pair(&watchdog)?;
+    let mut relays = relay_pair(&watchdog, "--std")?;
     let relayed = stream_one_way(&mut relays, n, None, limit);
     drop(relays);
     if let Some(why) = &relayed.ended {
         return Err(format!("relays: {why}"));
+    }
+    let mut relays = relay_pair(&watchdog, "--tokio")?;
+    let tokio_relayed = stream_one_way(&mut relays, n, Some(1_000), limit);
+    drop(relays);
+    if let Some(why) = &tokio_relayed.ended {
+        return Err(format!("tokio relays: {why}"));
     }
     let raw = raw_tcp(n)?;
 
@@ -585,6 +672,7 @@ fn throughput(counts: &Counts, report: &mut Report) -> Result {
     };
     let d = rate(best.received, best.elapsed);
     let r = rate(relayed.received, relayed.elapsed);
+    let tr = rate(tokio_relayed.received, tokio_relayed.elapsed);
     let t = rate(n, raw);
     report.rows.push(Row::new(
         &format!(
@@ -596,12 +684,12 @@ fn throughput(counts: &Counts, report: &mut Report) -> Result {
             }
         ),
         format!("{d:.0} msg/s"),
-        format!("{r:.0} msg/s relays · {t:.0} msg/s raw TCP"),
-        format!("{} · {}", ratio(d, r), ratio(d, t)),
+        format!("{r:.0} msg/s relays · {tr:.0} msg/s tokio relays · {t:.0} msg/s raw TCP writes"),
+        format!("{} · {} · {}", ratio(d, r), ratio(d, tr), ratio(d, t)),
         "report",
     ));
     report.note(format!(
-        "b. throughput: duplex unpaced {} in {} ({:.0}/s){}, paced ≤1,000 in flight {} in {} ({:.0}/s); relays {} in {}; raw TCP {n} writes in {}",
+        "b. throughput: duplex unpaced {} in {} ({:.0}/s){}, paced ≤1,000 in flight {} in {} ({:.0}/s); relays {} in {}; tokio relays (paced alike) {} in {}; raw TCP {n} writes in {}",
         flood.received,
         ms(flood.elapsed),
         rate(flood.received, flood.elapsed),
@@ -611,6 +699,8 @@ fn throughput(counts: &Counts, report: &mut Report) -> Result {
         rate(paced.received, paced.elapsed),
         relayed.received,
         ms(relayed.elapsed),
+        tokio_relayed.received,
+        ms(tokio_relayed.elapsed),
         ms(raw),
     ));
     Ok(())

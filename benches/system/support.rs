@@ -284,6 +284,24 @@ pub fn sched_time(pid: u32) -> Result<Duration> {
     Ok(Duration::from_nanos(total))
 }
 
+/// Context switches (voluntary and not) of all threads so far: each is a
+/// thread going to sleep or being woken, the main cost of a hop between
+/// threads.
+pub fn context_switches(pid: u32) -> Result<u64> {
+    let mut total = 0u64;
+    let dir = std::fs::read_dir(format!("/proc/{pid}/task")).map_err(ctx("/proc/PID/task"))?;
+    for task in dir.flatten() {
+        if let Ok(text) = std::fs::read_to_string(task.path().join("status")) {
+            total += text
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum::<u64>();
+        }
+    }
+    Ok(total)
+}
+
 /// A field of /proc/PID/status in kB, such as `VmRSS` or `VmHWM`.
 pub fn status_kb(pid: u32, field: &str) -> Result<u64> {
     let status =
