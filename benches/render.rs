@@ -150,8 +150,8 @@ fn render(c: &mut Criterion) {
     let mut group = c.benchmark_group("frame_120x40");
     group
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(60);
+        .measurement_time(Duration::from_secs(4))
+        .sample_size(100);
 
     // Baseline: one fixed paragraph filling the screen.
     let lines: Vec<Line<'static>> = (0..ROWS)

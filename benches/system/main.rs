@@ -300,8 +300,8 @@ impl Usage {
     fn per(&self, trips: usize) -> String {
         let trips = trips.max(1);
         format!(
-            "{} CPU, {:.1} context switches",
-            us(self.cpu / trips as u32),
+            "{:.1} µs CPU, {:.1} context switches",
+            self.cpu.as_secs_f64() * 1e6 / trips as f64,
             self.switches as f64 / trips as f64
         )
     }
@@ -508,6 +508,8 @@ struct Flow {
     received: usize,
     elapsed: Duration,
     ended: Option<String>,
+    /// What both processes used meanwhile.
+    usage: Usage,
 }
 
 /// Writes `n` lines into A's stdin (from a thread, keeping at most `window`
@@ -518,11 +520,13 @@ fn stream_one_way(pair: &mut Pair, n: usize, window: Option<usize>, limit: Durat
             received: 0,
             elapsed: Duration::ZERO,
             ended: Some("no stdin".into()),
+            usage: Usage::default(),
         };
     };
     let received = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let (seen, stopped) = (received.clone(), stop.clone());
+    let before = Usage::of(pair).unwrap_or_default();
     let start = Instant::now();
     let writer = std::thread::spawn(move || {
         for i in 0..n {
@@ -568,6 +572,8 @@ fn stream_one_way(pair: &mut Pair, n: usize, window: Option<usize>, limit: Durat
         }
     }
     let elapsed = start.elapsed();
+    let mut usage = Usage::default();
+    let _ = usage.add_since(before, pair);
     stop.store(true, Ordering::Relaxed);
     if ended.is_some() {
         // A duplex host without a guest reads no more input: end it, so
@@ -581,6 +587,7 @@ fn stream_one_way(pair: &mut Pair, n: usize, window: Option<usize>, limit: Durat
         received: count,
         elapsed,
         ended,
+        usage,
     }
 }
 
@@ -702,6 +709,12 @@ fn throughput(counts: &Counts, report: &mut Report) -> Result {
         tokio_relayed.received,
         ms(tokio_relayed.elapsed),
         ms(raw),
+    ));
+    report.note(format!(
+        "b. per message, both processes together: duplex paced {}; relays {}; tokio relays {}",
+        paced.usage.per(paced.received),
+        relayed.usage.per(relayed.received),
+        tokio_relayed.usage.per(tokio_relayed.received),
     ));
     Ok(())
 }
@@ -1083,8 +1096,8 @@ fn flood_tui(
         "report",
     ));
     report.note(format!(
-        "d. flood: the host wrote {} MiB to its terminal; guest RSS after: {}",
-        host.bytes() >> 20,
+        "d. flood: the host wrote {} KiB to its terminal; guest RSS after: {}",
+        host.bytes() >> 10,
         mib(guest_rss)
     ));
     Ok(Some((elapsed, rss, idle_rss)))
