@@ -89,6 +89,8 @@ fn build_app(count: usize) -> App {
                 verification: "amber-otter-violin-maple".to_owned(),
                 with_code: false,
             },
+            resumed: false,
+            resume: None,
         },
         link: PeerLink::detached(PEER),
     }));
