@@ -105,7 +105,7 @@ fn build_app(count: usize) -> App {
                 msg: ChatMessage {
                     id: MessageId {
                         session: 2,
-                        seq: i as u64,
+                        seq: i as u64 + 1, // sequence numbers start at 1
                     },
                     sent_at_ms: NOW_MS - (count - i) as i64 * 1_000,
                     text,
