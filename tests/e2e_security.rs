@@ -403,6 +403,14 @@ fn a_wrong_code_on_the_command_line_fails_clearly() -> Result {
         &[],
         &format!("duplex: {addr}: wrong code"),
     )?;
+    // Named once: the line is exactly that, with no repeated cause.
+    let screen = guest.screen();
+    let line = screen
+        .rows()
+        .into_iter()
+        .find(|row| row.starts_with("duplex: "))
+        .unwrap_or_default();
+    assert_eq!(line, format!("duplex: {addr}: wrong code"), "{screen}");
     assert_never_written(&guest, &["kumquat", "nebula", "quokka", "saffron"]);
     let screen = wait_system(&host, "the wrong code on the host", |t| {
         t.starts_with("turned away a connection from 127.0.0.1:") && t.contains("wrong code")
@@ -411,38 +419,6 @@ fn a_wrong_code_on_the_command_line_fails_clearly() -> Result {
         screen.status().contains("◌ waiting for a guest"),
         "{screen}"
     );
-    Ok(())
-}
-
-#[test]
-fn a_wrong_code_on_the_command_line_is_named_once() -> Result {
-    let (_host, port) = Tui::host_with(
-        "alice",
-        &["--secret", "saffron-gazebo-trombone"],
-        ROWS,
-        COLS,
-    )?;
-    let addr = format!("127.0.0.1:{port}");
-    let guest = common::expect_setup_error(
-        "bob",
-        &[
-            "join",
-            &addr,
-            "--name",
-            "bob",
-            "--secret",
-            "kumquat-nebula-quokka",
-        ],
-        &[],
-        "wrong code",
-    )?;
-    let screen = guest.screen();
-    let line = screen
-        .rows()
-        .into_iter()
-        .find(|row| row.starts_with("duplex: "))
-        .unwrap_or_default();
-    assert_eq!(line, format!("duplex: {addr}: wrong code"), "{screen}");
     Ok(())
 }
 
