@@ -221,12 +221,7 @@ fn assert_never_written(tui: &Tui, words: &[&str]) {
 
 #[test]
 fn the_guest_is_asked_for_the_code_which_stays_hidden_and_may_be_retried() -> Result {
-    let (host, port) = Tui::host_with(
-        "alice",
-        &["--secret", "saffron-gazebo-trombone"],
-        ROWS,
-        COLS,
-    )?;
+    let (host, port) = coded_host()?;
     let waiting = host.screen();
     assert!(
         waiting.status().contains(&format!(
@@ -301,14 +296,19 @@ fn the_guest_is_asked_for_the_code_which_stays_hidden_and_may_be_retried() -> Re
     Ok(())
 }
 
-#[test]
-fn the_code_may_be_given_on_the_command_line() -> Result {
-    let (host, port) = Tui::host_with(
+/// A host that requires the code `saffron-gazebo-trombone`, and its port.
+fn coded_host() -> Result<(Tui, u16)> {
+    Tui::host_with(
         "alice",
         &["--secret", "saffron-gazebo-trombone"],
         ROWS,
         COLS,
-    )?;
+    )
+}
+
+#[test]
+fn the_code_may_be_given_on_the_command_line() -> Result {
+    let (host, port) = coded_host()?;
     let guest = Tui::guest_with(
         "bob",
         port,
@@ -327,12 +327,7 @@ fn the_code_may_be_given_on_the_command_line() -> Result {
 
 #[test]
 fn the_code_may_be_given_in_duplex_secret() -> Result {
-    let (host, port) = Tui::host_with(
-        "alice",
-        &["--secret", "saffron-gazebo-trombone"],
-        ROWS,
-        COLS,
-    )?;
+    let (host, port) = coded_host()?;
     let guest = Tui::guest_with(
         "bob",
         port,
@@ -383,12 +378,7 @@ fn a_host_without_a_code_value_makes_one_up_and_shows_it() -> Result {
 
 #[test]
 fn a_wrong_code_on_the_command_line_fails_clearly() -> Result {
-    let (host, port) = Tui::host_with(
-        "alice",
-        &["--secret", "saffron-gazebo-trombone"],
-        ROWS,
-        COLS,
-    )?;
+    let (host, port) = coded_host()?;
     let addr = format!("127.0.0.1:{port}");
     let guest = common::expect_setup_error(
         "bob",
