@@ -14,6 +14,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent
 
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
 use crate::input::Input;
+use crate::journal::{Record, Saved};
 use crate::net::{ConnId, JoinHint, LeftReason, NetEvent, PeerInfo, Security};
 use crate::protocol::frame::MAX_TEXT_LEN;
 use crate::protocol::{ChatMessage, Frame, MessageId};
@@ -128,6 +129,9 @@ pub enum Effect {
         /// Delay before the attempt.
         after_ms: u64,
     },
+    /// Write this down in the journal, before any frame that follows it is
+    /// sent, so that a killed process can carry on where it stopped.
+    Remember(Record),
     /// Stop the program.
     Quit(Exit),
 }
@@ -192,6 +196,8 @@ pub struct App {
     seen: HashMap<u64, u64>,
     /// Whether this side ever had a conversation (to tell a new one apart).
     had_peer: bool,
+    /// Whether this run took over from a killed one (see [`App::restore`]).
+    restored: bool,
     /// The newest message received and not yet acknowledged, and on which
     /// connection: acknowledged at the next [`Event::Flush`].
     ack_due: Option<(ConnId, MessageId)>,
@@ -217,9 +223,40 @@ impl App {
             unacked: VecDeque::new(),
             seen: HashMap::new(),
             had_peer: false,
+            restored: false,
             ack_due: None,
             session,
             next_seq: 1,
+        }
+    }
+
+    /// Carries on from a run that was killed: the same message ids, and
+    /// its undelivered messages back in the history as pending, to go out
+    /// when the conversation resumes.
+    pub fn restore(&mut self, saved: &Saved) {
+        let now = self.clock.now_ms();
+        self.restored = true;
+        self.session = saved.session;
+        self.next_seq = saved.next_seq;
+        if !saved.outbox.is_empty() {
+            self.history.push_system(
+                now,
+                SystemEvent::Info(format!(
+                    "{} message(s) from before duplex was stopped were not delivered yet: \
+                     they go out when the conversation resumes",
+                    saved.outbox.len()
+                )),
+            );
+        }
+        for msg in &saved.outbox {
+            self.unacked.push_back((msg.id.seq, self.history.len()));
+            self.history.push(Entry::Chat {
+                at_ms: msg.sent_at_ms,
+                author: AuthorId::ME,
+                id: msg.id,
+                text: msg.text.as_str().into(),
+                delivery: Delivery::Pending,
+            });
         }
     }
 
@@ -428,10 +465,10 @@ impl App {
             self.input.set_text(&line);
             return Vec::new();
         }
-        let to = match &self.link {
-            Link::Connected(peer) => Some(peer.id),
+        let (to, journaled) = match &self.link {
+            Link::Connected(peer) => (Some(peer.id), !peer.is_plain()),
             // Queued: it goes out when the peer is back.
-            Link::Dropped { .. } => None,
+            Link::Dropped { .. } => (None, true),
             Link::Waiting => {
                 self.history.push_system(
                     now,
@@ -464,13 +501,18 @@ impl App {
         });
         // Sending is a deliberate act: show the conversation's end.
         self.set_scroll(Scroll::Live);
-        match to {
-            Some(to) => vec![Effect::Send {
+        let mut effects = Vec::new();
+        // Plain peers never acknowledge: nothing to carry over for them.
+        if journaled {
+            effects.push(Effect::Remember(Record::Sent(msg.clone())));
+        }
+        if let Some(to) = to {
+            effects.push(Effect::Send {
                 to,
                 frame: Frame::Chat(msg),
-            }],
-            None => Vec::new(),
+            });
         }
+        effects
     }
 
     /// Sends again, in order, every message the peer has not acknowledged.
@@ -499,20 +541,22 @@ impl App {
         effects
     }
 
-    /// Marks every unacknowledged message as never delivered.
-    fn fail_unacked(&mut self) -> usize {
+    /// Marks every unacknowledged message as never delivered; returns how
+    /// many there were and the effect that forgets them.
+    fn fail_unacked(&mut self) -> (usize, Effect) {
         let failed = self.unacked.len();
         for (_, index) in self.unacked.drain(..) {
             if let Some(Entry::Chat { delivery, .. }) = self.history.entry_mut(index) {
                 *delivery = Delivery::Failed;
             }
         }
-        failed
+        (failed, Effect::Remember(Record::GaveUp))
     }
 
     /// Leaves: with a goodbye that ends the peer too (`exit`), or alone.
     fn leave(&mut self, kind: LeaveKind, code: i32) -> Vec<Effect> {
-        let mut effects = Vec::new();
+        // Leaving on purpose ends the conversation: nothing to resume.
+        let mut effects = vec![Effect::Remember(Record::Ended)];
         if let Some(peer) = self.peer() {
             let frame = match kind {
                 LeaveKind::Bye => Frame::Bye,
@@ -532,12 +576,10 @@ impl App {
         match event {
             NetEvent::Joined { info, .. } => return self.on_joined(info, now),
             NetEvent::ConnectFailed { reason, wrong_code } => {
-                if wrong_code {
-                    if let Some(prompt) = self.prompt.as_mut() {
-                        prompt.checking = false;
-                        prompt.error = Some(reason);
-                        return Vec::new();
-                    }
+                if wrong_code && let Some(prompt) = self.prompt.as_mut() {
+                    prompt.checking = false;
+                    prompt.error = Some(reason);
+                    return Vec::new();
                 }
                 if let Link::Dropped {
                     retry_at_ms: Some(retry_at_ms),
@@ -587,14 +629,19 @@ impl App {
             NetEvent::Ack { from, up_to } => {
                 if self.peer().is_some_and(|peer| peer.id == from) && up_to.session == self.session
                 {
+                    let mut acked = None;
                     while let Some(&(seq, index)) = self.unacked.front() {
                         if seq > up_to.seq {
                             break;
                         }
                         self.unacked.pop_front();
+                        acked = Some(seq);
                         if let Some(Entry::Chat { delivery, .. }) = self.history.entry_mut(index) {
                             *delivery = Delivery::Delivered;
                         }
+                    }
+                    if let Some(up_to) = acked {
+                        return vec![Effect::Remember(Record::Acked { up_to })];
                     }
                 }
             }
@@ -632,15 +679,23 @@ impl App {
             Link::Dropped { peer, .. } => Some(peer.name.clone()),
             _ => None,
         };
-        let mut effects = Vec::new();
+        // Our place in the conversation, for a run that takes over from this one.
+        let mut effects: Vec<Effect> = info
+            .resume
+            .map(|resume| Effect::Remember(Record::Conversation(resume)))
+            .into_iter()
+            .collect();
         if info.resumed {
-            self.push_system(
-                now,
-                SystemEvent::Info(format!("{} is back: the conversation goes on", info.name)),
-            );
-            effects = self.resend_unacked(info.id);
+            let text = if self.had_peer {
+                format!("{} is back: the conversation goes on", info.name)
+            } else {
+                // This run took over from one that was stopped.
+                format!("Resumed the conversation with {}", info.name)
+            };
+            self.push_system(now, SystemEvent::Info(text));
+            effects.extend(self.resend_unacked(info.id));
         } else {
-            if self.had_peer && !self.is_host() {
+            if (self.had_peer || self.restored) && !self.is_host() {
                 self.push_system(
                     now,
                     SystemEvent::Info(format!(
@@ -649,9 +704,10 @@ impl App {
                     )),
                 );
                 // What we typed was meant for this host: it still goes out.
-                effects = self.resend_unacked(info.id);
+                effects.extend(self.resend_unacked(info.id));
             } else if !self.unacked.is_empty() {
-                let failed = self.fail_unacked();
+                let (failed, forget) = self.fail_unacked();
+                effects.push(forget);
                 let whom = was.unwrap_or_else(|| "the last guest".to_owned());
                 self.push_system(
                     now,
@@ -698,8 +754,12 @@ impl App {
             };
         }
         self.link = Link::Waiting;
+        // The conversation is over (on purpose, or a plain peer's
+        // connection closed): nothing to resume.
+        let mut effects = vec![Effect::Remember(Record::Ended)];
         if !matches!(reason, LeftReason::Bye) && !self.unacked.is_empty() {
-            let failed = self.fail_unacked();
+            let (failed, forget) = self.fail_unacked();
+            effects.push(forget);
             self.push_system(
                 now,
                 SystemEvent::Error(format!("{failed} message(s) to {name} were not delivered")),
@@ -711,7 +771,7 @@ impl App {
                 code: 0,
                 message: Some(format!("{name} ended the conversation.")),
             },
-            (_, true) => return Vec::new(),
+            (_, true) => return effects,
             (LeftReason::Left, false) => Exit {
                 code: 0,
                 message: Some(format!("{name} (the host) left the conversation.")),
@@ -737,7 +797,8 @@ impl App {
                 )),
             },
         };
-        vec![Effect::Quit(exit)]
+        effects.push(Effect::Quit(exit));
+        effects
     }
 
     fn push_system(&mut self, at_ms: i64, event: SystemEvent) {
@@ -912,7 +973,9 @@ mod tests {
         app.update(joined(7, "bob"));
         type_text(&mut app, "hi 你好");
         let effects = app.update(key(KeyCode::Enter));
+        // Written down first, so a killed process still has it.
         let [
+            Effect::Remember(Record::Sent(journaled)),
             Effect::Send {
                 to: 7,
                 frame: Frame::Chat(first),
@@ -921,11 +984,13 @@ mod tests {
         else {
             panic!("unexpected {effects:?}");
         };
+        assert_eq!(journaled, first);
         assert_eq!(first.text, "hi 你好");
         assert!(app.input.is_empty());
         type_text(&mut app, "again");
         let effects = app.update(key(KeyCode::Enter));
         let [
+            Effect::Remember(_),
             Effect::Send {
                 frame: Frame::Chat(second),
                 ..
@@ -950,6 +1015,7 @@ mod tests {
         assert_eq!(
             effects,
             vec![
+                Effect::Remember(Record::Ended),
                 Effect::Send {
                     to: 3,
                     frame: Frame::Bye
@@ -977,11 +1043,14 @@ mod tests {
         app.update(joined(3, "bob"));
         let effects = app.update(ctrl('c'));
         assert_eq!(
-            effects[0],
-            Effect::Send {
-                to: 3,
-                frame: Frame::Leave
-            }
+            effects[..2],
+            [
+                Effect::Remember(Record::Ended),
+                Effect::Send {
+                    to: 3,
+                    frame: Frame::Leave
+                }
+            ]
         );
         assert_eq!(quits(&effects).map(|e| e.code), Some(0));
     }
@@ -1000,7 +1069,7 @@ mod tests {
         app.update(joined(3, "bob"));
         app.update(chat(3, 1, "hello"));
         let effects = app.update(left(3, LeftReason::Left));
-        assert!(effects.is_empty());
+        assert_eq!(effects, [Effect::Remember(Record::Ended)]);
         assert_eq!(app.link, Link::Waiting);
         assert_eq!(app.history.len(), 3, "joined, hello, left");
         app.update(joined(4, "carol"));
@@ -1120,7 +1189,11 @@ mod tests {
         assert!(matches!(app.link, Link::Dropped { .. }));
         assert!(app.wants_ticks());
         // Typed while disconnected: queued, shown as pending.
-        assert!(app.update(Event::Submit("queued".into())).is_empty());
+        let effects = app.update(Event::Submit("queued".into()));
+        assert!(
+            matches!(effects.as_slice(), [Effect::Remember(Record::Sent(msg))] if msg.text == "queued"),
+            "{effects:?}"
+        );
         assert_eq!(
             deliveries(&app),
             vec![Delivery::Delivered, Delivery::Sent, Delivery::Pending]
@@ -1150,6 +1223,96 @@ mod tests {
             vec![Delivery::Delivered, Delivery::Sent, Delivery::Sent]
         );
         assert!(!app.wants_ticks());
+    }
+
+    fn saved_run(outbox: &[(u64, &str)]) -> Saved {
+        let mut saved = Saved::new(42);
+        saved.apply(&Record::Conversation(RESUME));
+        for &(seq, text) in outbox {
+            saved.apply(&Record::Sent(ChatMessage {
+                id: MessageId { session: 42, seq },
+                sent_at_ms: 5,
+                text: text.to_owned(),
+            }));
+        }
+        saved
+    }
+
+    const RESUME: crate::protocol::Resume = crate::protocol::Resume {
+        conversation: 8,
+        token: 80,
+    };
+
+    #[test]
+    fn a_restarted_run_carries_on_with_what_it_had_not_delivered() {
+        let mut app = guest();
+        app.restore(&saved_run(&[(4, "said before the kill"), (5, "and this")]));
+        assert_eq!(deliveries(&app), vec![Delivery::Pending, Delivery::Pending]);
+        // Back in the same conversation: sent again with the same ids.
+        let mut info = peer(3, "alice");
+        info.resumed = true;
+        info.resume = Some(RESUME);
+        let effects = app.update(Event::Net(NetEvent::Joined {
+            info,
+            link: PeerLink::detached(3),
+        }));
+        assert_eq!(effects[0], Effect::Remember(Record::Conversation(RESUME)));
+        assert_eq!(
+            sent_chats(&effects),
+            vec![
+                (4, "said before the kill".to_owned()),
+                (5, "and this".to_owned())
+            ]
+        );
+        assert!(app.history.entries().iter().any(|entry| matches!(
+            entry,
+            Entry::System { event, .. }
+                if **event == SystemEvent::Info("Resumed the conversation with alice".into())
+        )));
+        // New messages go on from there, in the same session.
+        let effects = app.update(Event::Submit("new".into()));
+        assert_eq!(sent_chats(&effects), vec![(6, "new".to_owned())]);
+        // The peer's acknowledgement is written down.
+        let effects = app.update(ack(3, 42, 5));
+        assert_eq!(effects, vec![Effect::Remember(Record::Acked { up_to: 5 })]);
+        assert_eq!(
+            deliveries(&app),
+            vec![Delivery::Delivered, Delivery::Delivered, Delivery::Sent]
+        );
+    }
+
+    #[test]
+    fn a_restarted_guest_whose_host_also_restarted_still_delivers() {
+        let mut app = guest();
+        app.restore(&saved_run(&[(1, "for alice")]));
+        let effects = app.update(joined(3, "alice")); // not resumed
+        assert_eq!(sent_chats(&effects), vec![(1, "for alice".to_owned())]);
+    }
+
+    #[test]
+    fn a_restarted_host_gives_up_its_queue_for_a_new_guest() {
+        let mut app = host();
+        app.restore(&saved_run(&[(1, "for bob")]));
+        let effects = app.update(joined(3, "carol")); // not bob
+        assert!(sent_chats(&effects).is_empty());
+        assert!(effects.contains(&Effect::Remember(Record::GaveUp)));
+        assert_eq!(deliveries(&app), vec![Delivery::Failed]);
+    }
+
+    #[test]
+    fn messages_to_plain_peers_are_not_written_down() {
+        let mut app = host();
+        let mut info = peer(3, "plain@127.0.0.1");
+        info.security = Security::Plain { encoding: "UTF-8" };
+        app.update(Event::Net(NetEvent::Joined {
+            info,
+            link: PeerLink::detached(3),
+        }));
+        let effects = app.update(Event::Submit("hi".into()));
+        assert!(
+            !effects.iter().any(|e| matches!(e, Effect::Remember(_))),
+            "{effects:?}"
+        );
     }
 
     #[test]

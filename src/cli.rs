@@ -91,6 +91,12 @@ pub struct Common {
     /// Write diagnostics to this file (filter with RUST_LOG, e.g. RUST_LOG=debug).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+    /// Keep nothing on disk. By default, while a conversation is on, its
+    /// resume token and any undelivered messages are kept in
+    /// ~/.local/state/duplex (removed when the conversation ends), so a
+    /// duplex that was killed carries on when started again.
+    #[arg(long)]
+    pub ephemeral: bool,
 }
 
 impl Command {
@@ -191,12 +197,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         } => Mode::JoinPlain(addr.parse::<Target>()?),
         Command::Join { addr, .. } => Mode::Join(addr.parse::<Target>()?),
     };
+    // A journal per conversation: the host's by its port (a random port
+    // could not be found again), the guest's by the address it joins.
+    let journal_key = match &cli.command {
+        Command::Host { port: 0, .. } | Command::Join { plain: true, .. } => None,
+        Command::Host { port, .. } => Some(format!("host-{port}")),
+        Command::Join { addr, .. } => addr
+            .parse::<Target>()
+            .ok()
+            .map(|target| format!("join-{target}")),
+    };
+    let journal = journal_key
+        .filter(|_| !common.ephemeral)
+        .and_then(|key| crate::journal::default_dir().map(|dir| (dir, key)));
     let options = Options {
         name,
         code,
         can_ask: !headless,
         allow_plain,
         encoding,
+        journal,
     };
     let session = Session::start(mode, options).await?;
     if headless {

@@ -22,6 +22,7 @@ pub mod cli;
 pub mod headless;
 pub mod history;
 pub mod input;
+pub mod journal;
 pub mod net;
 pub mod protocol;
 pub mod runtime;

@@ -25,10 +25,10 @@ fn main() {
         });
     match outcome {
         Ok(exit) => {
-            if let Some(message) = exit.message {
-                if !json {
-                    eprintln!("duplex: {message}");
-                }
+            if let Some(message) = exit.message
+                && !json
+            {
+                eprintln!("duplex: {message}");
             }
             std::process::exit(exit.code);
         }

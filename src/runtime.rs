@@ -2,10 +2,13 @@
 //! role, and carrying out the [`Effect`]s that [`App::update`] returns.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use tokio::sync::mpsc;
 
 use crate::app::{App, CodePrompt, Effect, Event, Exit, Role};
+use crate::history::SystemEvent;
+use crate::journal::Journal;
 use crate::net::handshake::HostPolicy;
 use crate::net::{self, ConnId, Host, NetError, NetEvent, PeerLink, SendError, Target};
 use crate::protocol::{HandshakeError, Hello};
@@ -38,6 +41,9 @@ pub struct Options {
     pub allow_plain: bool,
     /// The text encoding of plain peers.
     pub encoding: &'static encoding_rs::Encoding,
+    /// Where to keep this conversation's [`Journal`]: a directory and a key
+    /// (`None`: keep nothing on disk).
+    pub journal: Option<(PathBuf, String)>,
 }
 
 /// A started network role: the app to drive and where its events come from.
@@ -51,6 +57,8 @@ pub struct Session {
     pub links: Links,
     /// Where a guest connects again from within the session.
     rejoin: Option<Rejoin>,
+    /// What a restarted run needs, kept on disk.
+    journal: Option<Journal>,
 }
 
 /// What a guest needs to connect again: where, as whom, with which code,
@@ -104,9 +112,22 @@ impl Session {
             can_ask,
             allow_plain,
             encoding,
+            journal,
         } = options;
         let (tx, events) = mpsc::channel(EVENT_QUEUE_LEN);
-        let hello = Hello::new(&name);
+        let mut hello = Hello::new(&name);
+        let session = rand::random();
+        let (journal, restored, journal_error) = match journal {
+            None => (None, None, None),
+            Some((dir, key)) => match Journal::open(&dir, &key, session) {
+                Ok((journal, restored)) => (Some(journal), restored, None),
+                Err(err) => {
+                    tracing::warn!(%err, "running without a journal");
+                    (None, None, Some(err))
+                }
+            },
+        };
+        let conversation = restored.as_ref().and_then(|saved| saved.conversation);
         let mut ask_code = false;
         let mut rejoin = None;
         let role = match mode {
@@ -119,6 +140,7 @@ impl Session {
                 let policy = HostPolicy {
                     allow_plain,
                     encoding,
+                    conversation,
                     ..HostPolicy::new(code)
                 };
                 host.spawn(hello, policy, tx);
@@ -129,6 +151,7 @@ impl Session {
                 Role::Guest
             }
             Mode::Join(target) => {
+                hello.resume = conversation;
                 match net::connect(&target, &hello, code.as_deref(), tx.clone()).await {
                     Ok(_) => {}
                     Err(NetError::Handshake {
@@ -146,7 +169,19 @@ impl Session {
                 Role::Guest
             }
         };
-        let mut app = App::new(&name, role, rand::random());
+        let mut app = App::new(&name, role, session);
+        if let Some(saved) = &restored {
+            app.restore(saved);
+        }
+        if let Some(err) = journal_error {
+            app.history.push_system(
+                app.clock.now_ms(),
+                SystemEvent::Error(format!(
+                    "keeping nothing on disk ({err}): if this duplex is stopped, \
+                     what it has not delivered is lost"
+                )),
+            );
+        }
         if ask_code {
             app.prompt = Some(CodePrompt::default());
         }
@@ -155,6 +190,7 @@ impl Session {
             events,
             links: Links::default(),
             rejoin,
+            journal,
         })
     }
 
@@ -163,13 +199,25 @@ impl Session {
     pub fn handle(&mut self, event: Event) -> Option<Exit> {
         if let Event::Net(net) = &event {
             self.links.observe(net);
-            if let (NetEvent::Joined { info, .. }, Some(rejoin)) = (net, self.rejoin.as_mut()) {
-                if info.resume.is_some() {
-                    rejoin.hello.resume = info.resume;
-                }
+            if let (NetEvent::Joined { info, .. }, Some(rejoin)) = (net, self.rejoin.as_mut())
+                && info.resume.is_some()
+            {
+                rejoin.hello.resume = info.resume;
             }
         }
-        let effects = self.app.update(event);
+        let mut effects = self.app.update(event);
+        // Written down before any frame goes out (frames leave from the
+        // writer tasks, which run only after this returns).
+        effects.retain(|effect| match effect {
+            Effect::Remember(record) => {
+                if let Some(journal) = &mut self.journal {
+                    journal.record(record);
+                }
+                false
+            }
+            _ => true,
+        });
+        self.flush_journal();
         let mut exit = None;
         for effect in effects {
             match effect {
@@ -200,9 +248,29 @@ impl Session {
                     None => tracing::warn!("asked to reconnect, but this side is the host"),
                 },
                 Effect::Quit(how) => exit = exit.or(Some(how)),
+                Effect::Remember(_) => {}
             }
         }
         exit
+    }
+
+    /// Writes what the journal took; if the disk says no, carries on
+    /// without one and says so.
+    fn flush_journal(&mut self) {
+        let Some(journal) = &mut self.journal else {
+            return;
+        };
+        if let Err(err) = journal.flush() {
+            tracing::warn!(%err, "journal not written; going on without it");
+            self.journal = None;
+            self.app.history.push_system(
+                self.app.clock.now_ms(),
+                SystemEvent::Error(format!(
+                    "cannot keep undelivered messages on disk any more ({err}): \
+                     if this duplex is stopped, they are lost"
+                )),
+            );
+        }
     }
 }
 

@@ -151,6 +151,150 @@ fn a_guest_reconnects_to_a_restarted_host_as_a_new_conversation() -> Result {
     Ok(())
 }
 
+/// The journals a HOME holds.
+fn journals(home: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(home.join(".local/state/duplex"))
+        .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default()
+}
+
+fn join_at(home: &std::path::Path, port: u16, label: &str) -> Result<Tui> {
+    let addr = format!("127.0.0.1:{port}");
+    Tui::spawn_at(
+        label,
+        &["join", &addr, "--name", "bob"],
+        &[],
+        home,
+        ROWS,
+        COLS,
+    )
+}
+
+#[test]
+fn a_killed_guest_started_again_resumes_and_loses_nothing() -> Result {
+    let (alice, port) = Tui::host("alice", ROWS, COLS)?;
+    let bob_home = tempfile::tempdir()?;
+    let mut bob = join_at(bob_home.path(), port, "bob")?;
+    alice.wait_for("bob to join", |s| s.status().contains("· connected"))?;
+    // Alice cannot acknowledge while stopped: bob's message stays undelivered.
+    alice.signal(libc::SIGSTOP)?;
+    bob.send_line("said just before the kill")?;
+    bob.wait_for("the sent mark", |s| {
+        shows(s, "bob", "said just before the kill", "✓")
+    })?;
+    bob.signal(libc::SIGKILL)?;
+    let _ = bob.wait_exit(Duration::from_secs(10))?;
+    alice.signal(libc::SIGCONT)?;
+    alice.wait_for("bob to drop", |s| system_line(s, "bob disconnected"))?;
+    alice.send_line("while bob was gone")?;
+    alice.wait_for("the pending mark", |s| {
+        shows(s, "alice", "while bob was gone", "⌛")
+    })?;
+    assert_eq!(journals(bob_home.path()).len(), 1, "bob's journal is kept");
+
+    let bob = join_at(bob_home.path(), port, "bob again")?;
+    let screen = bob.wait_for("bob to carry on", |s| {
+        system_line(s, "Resumed the conversation with alice")
+            && shows(s, "bob", "said just before the kill", "✓✓")
+            && shows(s, "alice", "while bob was gone", "")
+    })?;
+    assert!(screen.status().contains("· connected"), "{screen}");
+    let screen = alice.wait_for("alice's message to be delivered", |s| {
+        system_line(s, "bob is back") && shows(s, "alice", "while bob was gone", "✓✓")
+    })?;
+    // Alice got bob's message before he was killed and again after: once on screen.
+    assert_eq!(
+        count(&screen, "bob", "said just before the kill"),
+        1,
+        "{screen}"
+    );
+    // Ending the conversation on purpose leaves nothing on disk.
+    bob.send_line("exit")?;
+    let mut bob = bob;
+    let _ = bob.wait_exit(Duration::from_secs(10))?;
+    assert_eq!(journals(bob_home.path()), Vec::<std::path::PathBuf>::new());
+    Ok(())
+}
+
+#[test]
+fn ephemeral_keeps_nothing_on_disk() -> Result {
+    let (alice, port) = Tui::host("alice", ROWS, COLS)?;
+    let home = tempfile::tempdir()?;
+    let addr = format!("127.0.0.1:{port}");
+    let bob = Tui::spawn_at(
+        "bob",
+        &["join", &addr, "--name", "bob", "--ephemeral"],
+        &[],
+        home.path(),
+        ROWS,
+        COLS,
+    )?;
+    bob.wait_for("bob to connect", |s| s.status().contains("· connected"))?;
+    bob.send_line("hello")?;
+    alice.wait_for("bob's message", |s| shows(s, "bob", "hello", ""))?;
+    assert_eq!(journals(home.path()), Vec::<std::path::PathBuf>::new());
+    Ok(())
+}
+
+#[test]
+fn a_killed_host_started_again_carries_on_the_conversation() -> Result {
+    // A port to come back to (the host keeps a journal only on a fixed port).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let port_arg = port.to_string();
+    let alice_home = tempfile::tempdir()?;
+    let args = [
+        "host",
+        "--port",
+        &port_arg,
+        "--bind",
+        "127.0.0.1",
+        "--name",
+        "alice",
+    ];
+    let start_alice = |label: &str| Tui::spawn_at(label, &args, &[], alice_home.path(), ROWS, COLS);
+    let mut alice = start_alice("alice")?;
+    alice.wait_for("alice to listen", |s| {
+        s.status().contains("waiting for a guest")
+    })?;
+    let bob = Tui::guest("bob", port, "alice", ROWS, COLS)?;
+    alice.wait_for("bob to join", |s| s.status().contains("· connected"))?;
+    // Bob cannot acknowledge while stopped: alice's message stays undelivered.
+    bob.signal(libc::SIGSTOP)?;
+    alice.send_line("said just before the kill")?;
+    alice.wait_for("the sent mark", |s| {
+        shows(s, "alice", "said just before the kill", "✓")
+    })?;
+    alice.signal(libc::SIGKILL)?;
+    let _ = alice.wait_exit(Duration::from_secs(10))?;
+    bob.signal(libc::SIGCONT)?;
+    bob.wait_for("bob to try again", |s| {
+        s.status().contains("reconnecting to alice")
+    })?;
+    bob.send_line("while alice was gone")?;
+    bob.wait_for("the pending mark", |s| {
+        shows(s, "bob", "while alice was gone", "⌛")
+    })?;
+
+    let alice = start_alice("alice again")?;
+    let screen = alice.wait_for("alice to carry on", |s| {
+        system_line(s, "Resumed the conversation with bob")
+            && shows(s, "alice", "said just before the kill", "✓✓")
+            && shows(s, "bob", "while alice was gone", "")
+    })?;
+    assert!(screen.status().contains("· connected"), "{screen}");
+    let screen = bob.wait_for("bob's message to be delivered", |s| {
+        system_line(s, "alice is back") && shows(s, "bob", "while alice was gone", "✓✓")
+    })?;
+    assert_eq!(
+        count(&screen, "alice", "said just before the kill"),
+        1,
+        "{screen}"
+    );
+    Ok(())
+}
+
 #[test]
 fn diagnostics_go_to_the_log_file_not_the_screen() -> Result {
     let dir = tempfile::tempdir()?;

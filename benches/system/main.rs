@@ -530,15 +530,15 @@ fn stream_one_way(pair: &mut Pair, n: usize, window: Option<usize>, limit: Durat
     let start = Instant::now();
     let writer = std::thread::spawn(move || {
         for i in 0..n {
-            if let Some(window) = window {
-                if i >= seen.load(Ordering::Acquire) + window {
-                    let _ = stdin.flush();
-                    while i >= seen.load(Ordering::Acquire) + window {
-                        if stopped.load(Ordering::Relaxed) {
-                            return stdin;
-                        }
-                        std::thread::sleep(Duration::from_micros(50));
+            if let Some(window) = window
+                && i >= seen.load(Ordering::Acquire) + window
+            {
+                let _ = stdin.flush();
+                while i >= seen.load(Ordering::Acquire) + window {
+                    if stopped.load(Ordering::Relaxed) {
+                        return stdin;
                     }
+                    std::thread::sleep(Duration::from_micros(50));
                 }
             }
             if stopped.load(Ordering::Relaxed) || writeln!(stdin, "{}", bulk(i)).is_err() {
@@ -837,7 +837,7 @@ fn latency(counts: &Counts, report: &mut Report) -> Result {
     let per_round = counts.latency / counts.rounds;
     for i in 0..counts.latency {
         // Alternate in rounds so noise hits both alike.
-        if (i / per_round.max(1)) % 2 == 0 {
+        if (i / per_round.max(1)).is_multiple_of(2) {
             d.push(enter_to_screen(
                 &mut guest,
                 &host,
@@ -1002,15 +1002,15 @@ fn flood_tui(
     let writer = std::thread::spawn(move || {
         let mut text_bytes = 0u64;
         for i in 0..n {
-            if let Some(window) = window {
-                if i >= progress.load(Ordering::Acquire) + window {
-                    let _ = stdin.flush();
-                    while i >= progress.load(Ordering::Acquire) + window {
-                        if stopped.load(Ordering::Relaxed) {
-                            return (stdin, text_bytes);
-                        }
-                        std::thread::sleep(Duration::from_micros(200));
+            if let Some(window) = window
+                && i >= progress.load(Ordering::Acquire) + window
+            {
+                let _ = stdin.flush();
+                while i >= progress.load(Ordering::Acquire) + window {
+                    if stopped.load(Ordering::Relaxed) {
+                        return (stdin, text_bytes);
                     }
+                    std::thread::sleep(Duration::from_micros(200));
                 }
             }
             let line = format!("n{i:07} flood");

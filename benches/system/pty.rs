@@ -121,11 +121,11 @@ impl Pty {
                             state.parser.process(&buf[..n]);
                             state.bytes += n as u64;
                             let State { parser, probe, .. } = &mut *state;
-                            if let Some(probe) = probe.as_mut() {
-                                if probe(parser.screen()) {
-                                    state.probe = None;
-                                    state.hit = Some(now);
-                                }
+                            if let Some(probe) = probe.as_mut()
+                                && probe(parser.screen())
+                            {
+                                state.probe = None;
+                                state.hit = Some(now);
                             }
                             drop(state);
                             thread_shared.changed.notify_all();

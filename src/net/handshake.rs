@@ -88,6 +88,9 @@ pub struct HostPolicy {
     pub allow_plain: bool,
     /// The text encoding plain clients speak.
     pub encoding: &'static Encoding,
+    /// A conversation to carry on (this host was stopped and restarted),
+    /// with the place of the guest that may resume it.
+    pub conversation: Option<crate::protocol::Resume>,
 }
 
 impl HostPolicy {
@@ -99,6 +102,7 @@ impl HostPolicy {
             limiter: Arc::default(),
             allow_plain: false,
             encoding: encoding_rs::UTF_8,
+            conversation: None,
         }
     }
 }

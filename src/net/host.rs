@@ -167,7 +167,10 @@ async fn accept_loop(
 ) {
     let guest_slots = Arc::new(Semaphore::new(MAX_GUESTS));
     let mut handshakes = Handshakes::default();
-    let conversation = Arc::new(Mutex::new(Conversation::new()));
+    let conversation = Arc::new(Mutex::new(
+        auth.conversation
+            .map_or_else(Conversation::new, Conversation::restored),
+    ));
     loop {
         let (stream, addr) = match listener.accept().await {
             // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d.
@@ -260,14 +263,24 @@ impl Conversation {
         }
     }
 
+    /// The conversation of a host that was stopped, for the guest that
+    /// holds `resume` to come back to.
+    pub fn restored(resume: Resume) -> Self {
+        Self {
+            id: resume.conversation,
+            tokens: HashSet::from([resume.token]),
+        }
+    }
+
     /// Admits a guest: resumes its place if it brings a token of this
     /// conversation, or gives it a new one. Returns the guest's token and
     /// whether it resumed.
     pub fn admit(&mut self, asked: Option<Resume>) -> (Resume, bool) {
-        if let Some(asked) = asked {
-            if asked.conversation == self.id && self.tokens.contains(&asked.token) {
-                return (asked, true);
-            }
+        if let Some(asked) = asked
+            && asked.conversation == self.id
+            && self.tokens.contains(&asked.token)
+        {
+            return (asked, true);
         }
         let token = rand::random();
         self.tokens.insert(token);
@@ -286,8 +299,9 @@ const BUSY: &str = "the host is already in a conversation with someone else; try
 
 /// A connection that got past the opening.
 enum Admitted {
-    /// A duplex guest with its session and its place in the conversation.
-    Duplex(Box<Established>, OwnedSemaphorePermit, bool),
+    /// A duplex guest with its session, its place in the conversation, and
+    /// whether it resumed that place.
+    Duplex(Box<Established>, OwnedSemaphorePermit, Resume, bool),
     /// A plain text client, with the bytes it sent first.
     Plain(Vec<u8>),
 }
@@ -331,18 +345,20 @@ async fn admit(
                 resumed,
                 ..hello.clone()
             };
-            Ok(((slot, resumed), reply))
+            Ok(((slot, resume, resumed), reply))
         })
         .await
-        .map(|(established, (slot, resumed))| {
-            Admitted::Duplex(Box::new(established), slot, resumed)
+        .map(|(established, (slot, resume, resumed))| {
+            Admitted::Duplex(Box::new(established), slot, resume, resumed)
         })
     };
     let admitted = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
         .await
         .map_err(|_| HandshakeError::Timeout(HANDSHAKE_TIMEOUT.as_secs()))??;
-    let (established, slot, resumed) = match admitted {
-        Admitted::Duplex(established, slot, resumed) => (*established, slot, resumed),
+    let (established, slot, resume, resumed) = match admitted {
+        Admitted::Duplex(established, slot, resume, resumed) => {
+            (*established, slot, resume, resumed)
+        }
         Admitted::Plain(initial) => {
             let Ok(slot) = guest_slots.try_acquire_owned() else {
                 let _ = stream
@@ -372,7 +388,7 @@ async fn admit(
             return Ok(());
         }
     };
-    let info = established.peer_info(addr, resumed, None);
+    let info = established.peer_info(addr, resumed, Some(resume));
     connection::spawn(
         stream,
         info,
@@ -449,6 +465,9 @@ mod tests {
             ..first
         };
         assert!(!conversation.admit(Some(elsewhere)).1);
+        let mut restored = Conversation::restored(first);
+        assert_eq!(restored.admit(Some(first)), (first, true));
+        assert!(!restored.admit(Some(forged)).1);
     }
 
     #[test]

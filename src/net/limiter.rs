@@ -61,13 +61,13 @@ impl AttemptLimiter {
         let retry = |oldest: Option<&Instant>| {
             oldest.map_or(WINDOW, |t| (*t + WINDOW).saturating_duration_since(now))
         };
-        if let Some(failures) = self.per_source.get(&ip) {
-            if failures.len() >= PER_SOURCE {
-                return Err(Lockout {
-                    this_source_only: true,
-                    retry_after: retry(failures.front()),
-                });
-            }
+        if let Some(failures) = self.per_source.get(&ip)
+            && failures.len() >= PER_SOURCE
+        {
+            return Err(Lockout {
+                this_source_only: true,
+                retry_after: retry(failures.front()),
+            });
         }
         if self.overall.len() >= OVERALL {
             return Err(Lockout {

@@ -38,8 +38,17 @@ pub struct PeerInfo {
     /// Whether this peer resumed the conversation it had before its
     /// connection dropped (rather than starting anew).
     pub resumed: bool,
-    /// On a guest: what resumes this conversation after a drop.
+    /// What resumes this conversation after a drop: on a guest, its own
+    /// place; on the host, the place it gave this guest.
     pub resume: Option<Resume>,
+}
+
+impl PeerInfo {
+    /// Whether the peer is a plain text program (no acknowledgements, no
+    /// resuming).
+    pub fn is_plain(&self) -> bool {
+        matches!(self.security, Security::Plain { .. })
+    }
 }
 
 /// How a conversation is protected.

@@ -19,6 +19,8 @@ pub struct Duplex {
     pub stdin: Option<ChildStdin>,
     pub stdout: Receiver<String>,
     pub stderr: Receiver<String>,
+    /// Its own state directory, so journals of different tests never meet.
+    _state: tempfile::TempDir,
 }
 
 /// Sends each line of a pipe on a channel; the channel closes with the pipe.
@@ -37,9 +39,11 @@ pub fn lines_of(pipe: impl std::io::Read + Send + 'static) -> Receiver<String> {
 
 impl Duplex {
     pub fn start(name: &'static str, args: &[&str]) -> Self {
+        let state = tempfile::tempdir().expect("a temporary directory");
         let mut child = Command::new(env!("CARGO_BIN_EXE_duplex"))
             .args(args)
             .env_remove("RUST_LOG")
+            .env("XDG_STATE_HOME", state.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -53,6 +57,7 @@ impl Duplex {
             child,
             stdout,
             stderr,
+            _state: state,
         }
     }
 

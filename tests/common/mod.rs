@@ -386,7 +386,8 @@ pub struct Tui {
     shared: Arc<Shared>,
     reader: Option<JoinHandle<()>>,
     status: Option<ExitStatus>,
-    _home: tempfile::TempDir,
+    /// The temporary HOME this process got, unless it was given one.
+    _home: Option<tempfile::TempDir>,
 }
 
 impl Tui {
@@ -406,6 +407,22 @@ impl Tui {
         cols: u16,
     ) -> Result<Self> {
         let home = tempfile::tempdir()?;
+        let mut tui = Self::spawn_at(label, args, env, home.path(), rows, cols)?;
+        tui._home = Some(home);
+        Ok(tui)
+    }
+
+    /// Like [`Tui::spawn_env`], with `home` as HOME and working directory:
+    /// a process started again in the same HOME finds what the last one
+    /// kept there.
+    pub fn spawn_at(
+        label: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        home: &std::path::Path,
+        rows: u16,
+        cols: u16,
+    ) -> Result<Self> {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -423,13 +440,13 @@ impl Tui {
         cmd.env("TERM", "xterm-256color");
         cmd.env("TZ", "UTC");
         cmd.env("LANG", "C.UTF-8");
-        cmd.env("HOME", home.path());
+        cmd.env("HOME", home);
         cmd.env("USER", "tester");
         cmd.env("RUST_BACKTRACE", "1");
         for (key, value) in env {
             cmd.env(key, value);
         }
-        cmd.cwd(home.path());
+        cmd.cwd(home);
         let child = pty
             .slave
             .spawn_command(cmd)
@@ -490,7 +507,7 @@ impl Tui {
             shared,
             reader: Some(reader),
             status: None,
-            _home: home,
+            _home: None,
         })
     }
 
@@ -1032,13 +1049,13 @@ impl Drop for Tui {
     fn drop(&mut self) {
         if self.status.is_none() {
             let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
-            if let Ok(None) = child.try_wait() {
-                if let Ok(pid) = libc::pid_t::try_from(self.pid) {
-                    // SAFETY: kill(2) has no memory-safety preconditions; the
-                    // pid is our unreaped child.
-                    unsafe {
-                        libc::kill(pid, libc::SIGKILL);
-                    }
+            if let Ok(None) = child.try_wait()
+                && let Ok(pid) = libc::pid_t::try_from(self.pid)
+            {
+                // SAFETY: kill(2) has no memory-safety preconditions; the
+                // pid is our unreaped child.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
                 }
             }
             let _ = child.wait();
