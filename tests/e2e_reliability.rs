@@ -170,47 +170,62 @@ fn join_at(home: &std::path::Path, port: u16, label: &str) -> Result<Tui> {
     )
 }
 
+/// Kills `victim` while its last message is undelivered (the survivor is
+/// stopped and cannot acknowledge it), lets the survivor notice (`gone`)
+/// and write meanwhile, starts the victim again with `restart`, and checks
+/// that both carry on with nothing lost or doubled. Returns the new victim.
+fn kill_and_start_again(
+    mut victim: Tui,
+    victim_name: &str,
+    survivor: &Tui,
+    survivor_name: &str,
+    gone: impl Fn(&Screen) -> bool,
+    restart: impl FnOnce() -> Result<Tui>,
+) -> Result<Tui> {
+    let (last_words, meanwhile) = ("said just before the kill", "written meanwhile");
+    survivor.signal(libc::SIGSTOP)?;
+    victim.send_line(last_words)?;
+    victim.wait_for("the sent mark", |s| shows(s, victim_name, last_words, "✓"))?;
+    victim.signal(libc::SIGKILL)?;
+    let _ = victim.wait_exit(Duration::from_secs(10))?;
+    survivor.signal(libc::SIGCONT)?;
+    survivor.wait_for("the victim to be gone", gone)?;
+    survivor.send_line(meanwhile)?;
+    survivor.wait_for("the pending mark", |s| {
+        shows(s, survivor_name, meanwhile, "⌛")
+    })?;
+
+    let victim = restart()?;
+    let resumed = format!("Resumed the conversation with {survivor_name}");
+    let screen = victim.wait_for("the victim to carry on", |s| {
+        system_line(s, &resumed)
+            && shows(s, victim_name, last_words, "✓✓")
+            && shows(s, survivor_name, meanwhile, "")
+    })?;
+    assert!(screen.status().contains("· connected"), "{screen}");
+    let back = format!("{victim_name} is back");
+    let screen = survivor.wait_for("the survivor's message to be delivered", |s| {
+        system_line(s, &back) && shows(s, survivor_name, meanwhile, "✓✓")
+    })?;
+    // Got before the kill and again after it: shown once.
+    assert_eq!(count(&screen, victim_name, last_words), 1, "{screen}");
+    Ok(victim)
+}
+
 #[test]
 fn a_killed_guest_started_again_resumes_and_loses_nothing() -> Result {
     let (alice, port) = Tui::host("alice", ROWS, COLS)?;
     let bob_home = tempfile::tempdir()?;
-    let mut bob = join_at(bob_home.path(), port, "bob")?;
+    let bob = join_at(bob_home.path(), port, "bob")?;
     alice.wait_for("bob to join", |s| s.status().contains("· connected"))?;
-    // Alice cannot acknowledge while stopped: bob's message stays undelivered.
-    alice.signal(libc::SIGSTOP)?;
-    bob.send_line("said just before the kill")?;
-    bob.wait_for("the sent mark", |s| {
-        shows(s, "bob", "said just before the kill", "✓")
-    })?;
-    bob.signal(libc::SIGKILL)?;
-    let _ = bob.wait_exit(Duration::from_secs(10))?;
-    alice.signal(libc::SIGCONT)?;
-    alice.wait_for("bob to drop", |s| system_line(s, "bob disconnected"))?;
-    alice.send_line("while bob was gone")?;
-    alice.wait_for("the pending mark", |s| {
-        shows(s, "alice", "while bob was gone", "⌛")
-    })?;
-    assert_eq!(journals(bob_home.path()).len(), 1, "bob's journal is kept");
-
-    let bob = join_at(bob_home.path(), port, "bob again")?;
-    let screen = bob.wait_for("bob to carry on", |s| {
-        system_line(s, "Resumed the conversation with alice")
-            && shows(s, "bob", "said just before the kill", "✓✓")
-            && shows(s, "alice", "while bob was gone", "")
-    })?;
-    assert!(screen.status().contains("· connected"), "{screen}");
-    let screen = alice.wait_for("alice's message to be delivered", |s| {
-        system_line(s, "bob is back") && shows(s, "alice", "while bob was gone", "✓✓")
-    })?;
-    // Alice got bob's message before he was killed and again after: once on screen.
-    assert_eq!(
-        count(&screen, "bob", "said just before the kill"),
-        1,
-        "{screen}"
-    );
+    let gone = |s: &Screen| system_line(s, "bob disconnected");
+    let restart = || {
+        assert_eq!(journals(bob_home.path()).len(), 1, "bob's journal is kept");
+        join_at(bob_home.path(), port, "bob again")
+    };
+    let mut bob = kill_and_start_again(bob, "bob", &alice, "alice", gone, restart)?;
     // Ending the conversation on purpose leaves nothing on disk.
     bob.send_line("exit")?;
-    let mut bob = bob;
     let _ = bob.wait_exit(Duration::from_secs(10))?;
     assert_eq!(journals(bob_home.path()), Vec::<std::path::PathBuf>::new());
     Ok(())
@@ -254,44 +269,16 @@ fn a_killed_host_started_again_carries_on_the_conversation() -> Result {
         "alice",
     ];
     let start_alice = |label: &str| Tui::spawn_at(label, &args, &[], alice_home.path(), ROWS, COLS);
-    let mut alice = start_alice("alice")?;
+    let alice = start_alice("alice")?;
     alice.wait_for("alice to listen", |s| {
         s.status().contains("waiting for a guest")
     })?;
     let bob = Tui::guest("bob", port, "alice", ROWS, COLS)?;
     alice.wait_for("bob to join", |s| s.status().contains("· connected"))?;
-    // Bob cannot acknowledge while stopped: alice's message stays undelivered.
-    bob.signal(libc::SIGSTOP)?;
-    alice.send_line("said just before the kill")?;
-    alice.wait_for("the sent mark", |s| {
-        shows(s, "alice", "said just before the kill", "✓")
+    let gone = |s: &Screen| s.status().contains("reconnecting to alice");
+    kill_and_start_again(alice, "alice", &bob, "bob", gone, || {
+        start_alice("alice again")
     })?;
-    alice.signal(libc::SIGKILL)?;
-    let _ = alice.wait_exit(Duration::from_secs(10))?;
-    bob.signal(libc::SIGCONT)?;
-    bob.wait_for("bob to try again", |s| {
-        s.status().contains("reconnecting to alice")
-    })?;
-    bob.send_line("while alice was gone")?;
-    bob.wait_for("the pending mark", |s| {
-        shows(s, "bob", "while alice was gone", "⌛")
-    })?;
-
-    let alice = start_alice("alice again")?;
-    let screen = alice.wait_for("alice to carry on", |s| {
-        system_line(s, "Resumed the conversation with bob")
-            && shows(s, "alice", "said just before the kill", "✓✓")
-            && shows(s, "bob", "while alice was gone", "")
-    })?;
-    assert!(screen.status().contains("· connected"), "{screen}");
-    let screen = bob.wait_for("bob's message to be delivered", |s| {
-        system_line(s, "alice is back") && shows(s, "bob", "while alice was gone", "✓✓")
-    })?;
-    assert_eq!(
-        count(&screen, "alice", "said just before the kill"),
-        1,
-        "{screen}"
-    );
     Ok(())
 }
 
