@@ -124,21 +124,8 @@ fn a_guest_reconnects_to_a_restarted_host_as_a_new_conversation() -> Result {
     bob.send_line("anyone?")?;
     bob.wait_for("the pending mark", |s| shows(s, "bob", "anyone?", "⌛"))?;
     // A new host on the same port (at once: SO_REUSEADDR).
-    let port_arg = port.to_string();
-    let alice = Tui::spawn(
-        "alice again",
-        &[
-            "host",
-            "--port",
-            &port_arg,
-            "--bind",
-            "127.0.0.1",
-            "--name",
-            "alice",
-        ],
-        ROWS,
-        COLS,
-    )?;
+    let home = tempfile::tempdir()?; // a new HOME: nothing kept from the last run
+    let alice = host_alice_on(port, &home, "alice again")?;
     let screen = bob.wait_for("the new conversation", |s| {
         system_line(s, "alice restarted duplex: this is a new conversation")
             && s.status().contains("· connected")
@@ -149,6 +136,21 @@ fn a_guest_reconnects_to_a_restarted_host_as_a_new_conversation() -> Result {
     })?;
     bob.wait_for("its delivery", |s| shows(s, "bob", "anyone?", "✓✓"))?;
     Ok(())
+}
+
+/// Starts alice as a host on `port` (of 127.0.0.1) with `home` as HOME.
+fn host_alice_on(port: u16, home: &tempfile::TempDir, label: &str) -> Result<Tui> {
+    let port = port.to_string();
+    let args = [
+        "host",
+        "--port",
+        &port,
+        "--bind",
+        "127.0.0.1",
+        "--name",
+        "alice",
+    ];
+    Tui::spawn_at(label, &args, &[], home.path(), ROWS, COLS)
 }
 
 /// The journals a HOME holds.
@@ -257,18 +259,8 @@ fn a_killed_host_started_again_carries_on_the_conversation() -> Result {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let port_arg = port.to_string();
     let alice_home = tempfile::tempdir()?;
-    let args = [
-        "host",
-        "--port",
-        &port_arg,
-        "--bind",
-        "127.0.0.1",
-        "--name",
-        "alice",
-    ];
-    let start_alice = |label: &str| Tui::spawn_at(label, &args, &[], alice_home.path(), ROWS, COLS);
+    let start_alice = |label: &str| host_alice_on(port, &alice_home, label);
     let alice = start_alice("alice")?;
     alice.wait_for("alice to listen", |s| {
         s.status().contains("waiting for a guest")
