@@ -659,7 +659,30 @@ impl App {
                 return self.after_peer_left(peer, &reason, now);
             }
             NetEvent::Rejected { addr, reason } => {
-                self.push_system(now, SystemEvent::Rejected { addr, reason });
+                // Connections turned away in a row for the same reason fold
+                // into one line, so a flood of them does not push the
+                // conversation off screen.
+                if let Some(Entry::System { at_ms, event }) = self.history.last_mut()
+                    && let SystemEvent::Rejected {
+                        addr: last_addr,
+                        reason: last_reason,
+                        earlier,
+                    } = &mut **event
+                    && *last_reason == reason
+                {
+                    *at_ms = now;
+                    *last_addr = addr;
+                    *earlier = earlier.saturating_add(1);
+                } else {
+                    self.push_system(
+                        now,
+                        SystemEvent::Rejected {
+                            addr,
+                            reason,
+                            earlier: 0,
+                        },
+                    );
+                }
             }
         }
         Vec::new()
@@ -1313,6 +1336,45 @@ mod tests {
             !effects.iter().any(|e| matches!(e, Effect::Remember(_))),
             "{effects:?}"
         );
+    }
+
+    #[test]
+    fn a_flood_of_turned_away_connections_is_one_line() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        let rejected = |port: u16| {
+            Event::Net(NetEvent::Rejected {
+                addr: SocketAddr::from(([10, 0, 0, 9], port)),
+                reason: "handshake timed out".into(),
+            })
+        };
+        let before = app.history.len();
+        for port in 1..=2000 {
+            app.update(rejected(port));
+        }
+        assert_eq!(app.history.len(), before + 1);
+        let text = |app: &App| match app.history.entries().last() {
+            Some(Entry::System { event, .. }) => ui::messages::system_text(event),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            text(&app),
+            "turned away 2000 connections, the last from 10.0.0.9:2000: handshake timed out"
+        );
+        // The conversation goes on between them; the next one is a new line.
+        app.update(chat(3, 1, "still here"));
+        app.update(rejected(1));
+        assert_eq!(app.history.len(), before + 3);
+        assert_eq!(
+            text(&app),
+            "turned away a connection from 10.0.0.9:1: handshake timed out"
+        );
+        // Another reason is worth its own line.
+        app.update(Event::Net(NetEvent::Rejected {
+            addr: SocketAddr::from(([10, 0, 0, 9], 2)),
+            reason: "wrong code".into(),
+        }));
+        assert_eq!(app.history.len(), before + 4);
     }
 
     #[test]

@@ -175,7 +175,7 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
             };
             json!({"event": "left", "name": name, "reason": reason, "detail": detail})
         }
-        SystemEvent::Rejected { addr, reason } => {
+        SystemEvent::Rejected { addr, reason, .. } => {
             json!({"event": "error", "message": system_text(event), "addr": addr.to_string(), "reason": reason})
         }
         SystemEvent::Info(text) => json!({"event": "info", "message": text}),

@@ -49,6 +49,9 @@ pub enum SystemEvent {
         addr: SocketAddr,
         /// Why.
         reason: String,
+        /// How many more were turned away right before this one (folded
+        /// into this line, so a flood of connections is one line).
+        earlier: u32,
     },
     /// Something to tell the user that is not an error.
     Info(String),
@@ -158,6 +161,11 @@ impl History {
     /// The entry at `index`, to update its delivery.
     pub fn entry_mut(&mut self, index: usize) -> Option<&mut Entry> {
         self.entries.get_mut(index)
+    }
+
+    /// The newest entry, to change in place.
+    pub fn last_mut(&mut self) -> Option<&mut Entry> {
+        self.entries.last_mut()
     }
 
     /// Appends an entry.

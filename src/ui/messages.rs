@@ -84,9 +84,19 @@ pub fn system_text(event: &SystemEvent) -> String {
             LeftReason::Closed => format!("{name} disconnected"),
             LeftReason::Error(why) => format!("lost {name}: {why}"),
         },
-        SystemEvent::Rejected { addr, reason } => {
-            format!("turned away a connection from {addr}: {reason}")
-        }
+        SystemEvent::Rejected {
+            addr,
+            reason,
+            earlier: 0,
+        } => format!("turned away a connection from {addr}: {reason}"),
+        SystemEvent::Rejected {
+            addr,
+            reason,
+            earlier,
+        } => format!(
+            "turned away {} connections, the last from {addr}: {reason}",
+            u64::from(*earlier) + 1
+        ),
         SystemEvent::Info(text) | SystemEvent::Error(text) => text.clone(),
     }
 }
