@@ -355,19 +355,32 @@ impl Journal {
         })
     }
 
-    /// Replaces the file's contents with the summary of the state, in place
-    /// (the lock stays on the same file). A kill between the truncation and
-    /// the write leaves an empty journal: only worth the risk because it
-    /// happens right after the last undelivered message was delivered, or
-    /// at start-up, when the summary is in memory anyway.
+    /// Replaces the file's contents with the summary of the state.
+    ///
+    /// With undelivered messages, the summary goes to a new file (locked
+    /// before anyone can open it) that then replaces the old one, so a kill
+    /// at any moment leaves one whole journal or the other. Without any,
+    /// the file is rewritten in place, which is cheaper (this happens each
+    /// time everything is delivered): a kill between the truncation and the
+    /// write would lose only the resume token.
     fn rewrite(&mut self) -> io::Result<()> {
         let mut bytes = MAGIC.to_vec();
         for record in self.saved.summary() {
             encode(&record, &mut bytes);
         }
-        self.file.set_len(0)?;
-        // Opened for appending: this write lands at the new end, offset 0.
-        self.file.write_all(&bytes)?;
+        if self.saved.outbox.is_empty() {
+            self.file.set_len(0)?;
+            // Opened for appending: this write lands at the new end, offset 0.
+            self.file.write_all(&bytes)?;
+        } else {
+            let fresh = self.path.with_extension("journal.new");
+            let mut file = private_options().append(true).open(&fresh)?;
+            file.try_lock().map_err(io::Error::from)?;
+            file.set_len(0)?;
+            file.write_all(&bytes)?;
+            fs::rename(&fresh, &self.path)?;
+            self.file = file;
+        }
         self.len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         self.holds_text = !self.saved.outbox.is_empty();
         self.buffer.clear();
@@ -501,6 +514,38 @@ mod tests {
 
     fn find(haystack: &[u8], needle: &[u8]) -> bool {
         haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn a_large_journal_is_compacted_and_stays_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, _) = Journal::open(dir.path(), "k", 7).unwrap();
+        let long = "x".repeat(30_000);
+        let mut seq = 0;
+        // Never all delivered: only the size starts a compaction.
+        while journal.len < COMPACT_AT {
+            seq += 1;
+            journal.record(&Record::Sent(msg(seq, &long)));
+            journal.record(&Record::Acked { up_to: seq - 1 });
+            journal.flush().unwrap();
+        }
+        seq += 1;
+        journal.record(&Record::Sent(msg(seq, "last")));
+        journal.flush().unwrap();
+        let bytes = file_bytes(&journal);
+        assert!(bytes.len() < 70_000, "{} bytes", bytes.len());
+        let found = decode(&bytes).saved.unwrap();
+        assert_eq!(&found, journal.saved());
+        assert_eq!(found.outbox.len(), 2);
+        assert!(matches!(
+            Journal::open(dir.path(), "k", 8),
+            Err(JournalError::InUse { .. })
+        ));
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no stray files"
+        );
     }
 
     #[test]
