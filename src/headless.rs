@@ -10,13 +10,13 @@ use std::io::Write;
 use std::net::SocketAddr;
 
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::app::{Event, Exit, Link, Role};
 use crate::history::{Entry, History, SystemEvent};
 use crate::net::{LeftReason, Security};
 use crate::runtime::Session;
+use crate::stdin::StdinLines;
 use crate::text::sanitize_text;
 use crate::ui::messages::system_text;
 
@@ -33,7 +33,9 @@ pub enum Output {
 pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
-    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    // A pipe is read on this thread, without a hop through tokio's
+    // blocking pool (see `crate::stdin`).
+    let mut stdin = StdinLines::new();
     let mut stdin_open = true;
     let mut printed = 0;
     let mut out = std::io::stdout().lock();

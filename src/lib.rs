@@ -25,6 +25,7 @@ pub mod input;
 pub mod net;
 pub mod protocol;
 pub mod runtime;
+pub mod stdin;
 pub mod text;
 pub mod tui;
 pub mod ui;
