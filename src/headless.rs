@@ -38,7 +38,7 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
     let mut stdin = StdinLines::new();
     let mut stdin_open = true;
     let mut printed = 0;
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::stdout();
 
     if let Role::Host { local, hints, code } = &session.app.role {
         let secret = code
