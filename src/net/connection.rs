@@ -2,8 +2,9 @@
 //!
 //! The socket is split with `into_split()` into owned halves. The reader task
 //! turns incoming frames into [`NetEvent`]s; the writer task drains a bounded
-//! queue, writing every frame already queued before it flushes once. The UI
-//! only ever calls [`PeerLink::send`], which never waits.
+//! queue, writing every frame already queued before it flushes once (and
+//! coalescing acknowledgements, see [`ACK_DELAY`]). The UI only ever calls
+//! [`PeerLink::send`], which never waits.
 
 use std::fmt;
 use std::pin::Pin;
@@ -37,6 +38,11 @@ pub const SILENCE_LIMIT: Duration = Duration::from_secs(15);
 
 /// Frames the writer writes before it flushes, when many are queued.
 const WRITE_BATCH: usize = 256;
+
+/// How long an acknowledgement may wait, so that those of the next
+/// messages replace it instead of each going out on its own. Short enough
+/// that nobody sees the ✓✓ come later.
+pub const ACK_DELAY: Duration = Duration::from_millis(5);
 
 /// How long a closing connection may take to flush its queue.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -246,6 +252,13 @@ where
 
 /// The writer task's loop: drains the queue, writing whatever is already
 /// queued before flushing once, so bursts cost one flush.
+///
+/// Acknowledgements are coalesced: one waits up to [`ACK_DELAY`] and a newer
+/// one replaces it meanwhile (they are cumulative) without moving its
+/// deadline, so a busy conversation sends at most one per [`ACK_DELAY`]
+/// instead of one per message, each of which the peer would wake up for. A
+/// waiting acknowledgement goes out before a frame that ends the
+/// connection, and before it closes.
 async fn write_frames<W>(
     id: ConnId,
     mut writer: FramedWrite<W, FrameCodec>,
@@ -254,6 +267,9 @@ async fn write_frames<W>(
     W: AsyncWrite + Unpin,
 {
     let mut close_ack = None;
+    // The acknowledgement waiting to go out, and the timer for its deadline.
+    let mut held: Option<Frame> = None;
+    let mut ack_due = Box::pin(tokio::time::sleep(ACK_DELAY));
     let mut quiet = Watch::new(HEARTBEAT_EVERY);
     loop {
         let first = tokio::select! {
@@ -262,6 +278,14 @@ async fn write_frames<W>(
                 Some(first) => first,
                 None => break,
             },
+            () = &mut ack_due, if held.is_some() => {
+                let Some(ack) = held.take() else { continue };
+                if !feed(id, &mut writer, ack).await || !flush(id, &mut writer).await {
+                    return;
+                }
+                quiet.touch();
+                continue;
+            }
             () = quiet.expired() => {
                 // A quiet connection says it is still alive every so often.
                 if !feed(id, &mut writer, Frame::Heartbeat).await || !flush(id, &mut writer).await {
@@ -273,12 +297,28 @@ async fn write_frames<W>(
         };
         let mut next = Some(first);
         let mut taken = 0;
+        let mut fed = false;
         while let Some(item) = next.take() {
             match item {
+                Outgoing::Frame(ack @ Frame::Ack { .. }) => {
+                    if held.is_none() {
+                        ack_due.as_mut().reset(Instant::now() + ACK_DELAY);
+                    }
+                    held = Some(ack);
+                }
                 Outgoing::Frame(frame) => {
+                    if matches!(frame, Frame::Leave | Frame::Bye | Frame::Refused { .. }) {
+                        // The peer reads nothing after these.
+                        if let Some(ack) = held.take() {
+                            if !feed(id, &mut writer, ack).await {
+                                return;
+                            }
+                        }
+                    }
                     if !feed(id, &mut writer, frame).await {
                         return;
                     }
+                    fed = true;
                 }
                 Outgoing::Close(ack) => {
                     close_ack = Some(ack);
@@ -293,10 +333,15 @@ async fn write_frames<W>(
         if close_ack.is_some() {
             break;
         }
-        if !flush(id, &mut writer).await {
-            return;
+        if fed {
+            if !flush(id, &mut writer).await {
+                return;
+            }
+            quiet.touch();
         }
-        quiet.touch();
+    }
+    if let Some(ack) = held.take() {
+        let _ = feed(id, &mut writer, ack).await;
     }
     let _ = writer.flush().await;
     let _ = writer.into_inner().shutdown().await;
@@ -382,6 +427,12 @@ mod tests {
     /// Time enough for anything here; only reached if a test fails.
     const PATIENCE: Duration = Duration::from_secs(10);
 
+    fn ack(seq: u64) -> Outgoing {
+        Outgoing::Frame(Frame::Ack {
+            up_to: MessageId { session: 1, seq },
+        })
+    }
+
     fn chat(seq: u64) -> Outgoing {
         Outgoing::Frame(Frame::Chat(ChatMessage {
             id: MessageId { session: 2, seq },
@@ -412,6 +463,42 @@ mod tests {
             .expect("a frame in time")
             .expect("a frame, not the end")
             .expect("a well-formed frame")
+    }
+
+    #[tokio::test]
+    async fn acknowledgements_are_coalesced_and_do_not_hold_up_messages() {
+        let (tx, mut reader) = writer();
+        let queued_at = Instant::now();
+        for item in [ack(1), ack(2), chat(1), ack(3), chat(2)] {
+            tx.send(item).await.unwrap();
+        }
+        assert!(matches!(next(&mut reader).await, Frame::Chat(m) if m.id.seq == 1));
+        assert!(matches!(next(&mut reader).await, Frame::Chat(m) if m.id.seq == 2));
+        // Only the newest acknowledgement goes out, once its wait is over.
+        let Frame::Ack { up_to } = next(&mut reader).await else {
+            panic!("expected the acknowledgement");
+        };
+        assert_eq!(up_to.seq, 3);
+        assert!(queued_at.elapsed() >= ACK_DELAY);
+        tx.send(chat(3)).await.unwrap();
+        assert!(matches!(next(&mut reader).await, Frame::Chat(m) if m.id.seq == 3));
+    }
+
+    #[tokio::test]
+    async fn a_waiting_acknowledgement_goes_out_before_leave_and_close() {
+        let (tx, mut reader) = writer();
+        tx.send(ack(1)).await.unwrap();
+        tx.send(Outgoing::Frame(Frame::Leave)).await.unwrap();
+        assert!(matches!(next(&mut reader).await, Frame::Ack { up_to } if up_to.seq == 1));
+        assert!(matches!(next(&mut reader).await, Frame::Leave));
+
+        tx.send(ack(2)).await.unwrap();
+        let (done, closed) = oneshot::channel();
+        tx.send(Outgoing::Close(done)).await.unwrap();
+        assert!(matches!(next(&mut reader).await, Frame::Ack { up_to } if up_to.seq == 2));
+        let end = tokio::time::timeout(PATIENCE, reader.next()).await.unwrap();
+        assert!(end.is_none(), "closed after the acknowledgement");
+        closed.await.unwrap();
     }
 
     #[tokio::test]
