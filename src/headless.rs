@@ -10,13 +10,13 @@ use std::io::Write;
 use std::net::SocketAddr;
 
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::app::{Event, Exit, Link, Role};
 use crate::history::{Entry, History, SystemEvent};
 use crate::net::{LeftReason, Security};
 use crate::runtime::Session;
+use crate::stdin::StdinLines;
 use crate::text::sanitize_text;
 use crate::ui::messages::system_text;
 
@@ -33,10 +33,12 @@ pub enum Output {
 pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
-    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    // A pipe is read on this thread, without a hop through tokio's
+    // blocking pool (see `crate::stdin`).
+    let mut stdin = StdinLines::new();
     let mut stdin_open = true;
     let mut printed = 0;
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::stdout();
 
     if let Role::Host { local, hints, code } = &session.app.role {
         let secret = code
@@ -113,14 +115,18 @@ fn print_new(
                 },
                 Output::Json,
             ) => {
-                let line = json!({
-                    "event": "message",
-                    "from": history.author_name(*author),
-                    "text": text,
-                    "id": id.to_string(),
-                    "sent_at_ms": at_ms,
-                });
-                writeln!(out, "{line}")?;
+                // Written straight from the entry, without building a
+                // `serde_json::Value` first: this is every message's path.
+                let line = MessageLine {
+                    event: "message",
+                    from: history.author_name(*author),
+                    text,
+                    id: id.to_string(),
+                    sent_at_ms: *at_ms,
+                };
+                let mut bytes = serde_json::to_vec(&line).map_err(std::io::Error::other)?;
+                bytes.push(b'\n');
+                out.write_all(&bytes)?;
             }
             (Entry::System { event, .. }, Output::Text) => {
                 eprintln!("duplex: {}", system_text(event));
@@ -132,6 +138,16 @@ fn print_new(
     }
     out.flush()?;
     Ok(history.len())
+}
+
+/// A received message as a JSON line (`--json`); fields in this order.
+#[derive(serde::Serialize)]
+struct MessageLine<'a> {
+    event: &'static str,
+    from: &'a str,
+    text: &'a str,
+    id: String,
+    sent_at_ms: i64,
 }
 
 /// A received message on one output line: line breaks become `\n`.
@@ -221,5 +237,51 @@ pub fn emit_error(out: &mut impl Write, output: Output, message: &str) -> std::i
             writeln!(out, "{}", json!({"event": "error", "message": message}))?;
             out.flush()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::Delivery;
+    use crate::protocol::MessageId;
+
+    fn history_with(text: &str) -> History {
+        let mut history = History::new("me");
+        let author = history.author("bob \"b\"");
+        history.push(Entry::Chat {
+            at_ms: 1_700_000_000_123,
+            author,
+            id: MessageId {
+                session: 0xab,
+                seq: 7,
+            },
+            text: text.into(),
+            delivery: Delivery::Received,
+        });
+        history
+    }
+
+    #[test]
+    fn a_message_is_one_json_line_with_its_fields_in_order() {
+        let history = history_with("hi \"there\"\nand é");
+        let mut out = Vec::new();
+        let printed = print_new(&mut out, Output::Json, &history, 0).unwrap();
+        assert_eq!(printed, 1);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"event\":\"message\",\"from\":\"bob \\\"b\\\"\",\"text\":\"hi \\\"there\\\"\\nand é\",\
+             \"id\":\"00000000000000ab-7\",\"sent_at_ms\":1700000000123}\n"
+        );
+    }
+
+    #[test]
+    fn printed_entries_are_not_printed_again() {
+        let history = history_with("once");
+        let mut out = Vec::new();
+        print_new(&mut out, Output::Text, &history, 0).unwrap();
+        assert_eq!(out, b"bob \"b\": once\n");
+        let printed = print_new(&mut out, Output::Text, &history, 1).unwrap();
+        assert_eq!((printed, out.len()), (1, b"bob \"b\": once\n".len()));
     }
 }

@@ -26,6 +26,7 @@ pub mod journal;
 pub mod net;
 pub mod protocol;
 pub mod runtime;
+pub mod stdin;
 pub mod text;
 pub mod tui;
 pub mod ui;

@@ -17,7 +17,13 @@ fn main() {
         .build()
         .map_err(anyhow::Error::from)
         .and_then(|runtime| {
-            let outcome = runtime.block_on(duplex::cli::run(cli));
+            // Run as a task rather than as the `block_on` future: waking a
+            // task from another task just queues it, while waking the
+            // `block_on` future costs the runtime an extra poll of the
+            // event loop.
+            let outcome = runtime
+                .block_on(runtime.spawn(duplex::cli::run(cli)))
+                .unwrap_or_else(|err| Err(anyhow::anyhow!("the program failed: {err}")));
             // A read of standard input may still be blocked in a thread of
             // the runtime; do not wait for it on the way out.
             runtime.shutdown_background();

@@ -248,7 +248,7 @@ fn duplex_pair(watchdog: &Arc<Watchdog>) -> Result<Pair> {
 }
 
 /// Two tiny relays (see `relay.rs`) connected over 127.0.0.1; `flavour` is
-/// `--std`, `--tokio` (built like duplex), `--stdin-thread` or
+/// `--std`, `--tokio` (built as duplex first was), `--stdin-thread` or
 /// `--current-thread` (see `relay.rs`).
 fn relay_pair(watchdog: &Arc<Watchdog>, flavour: &str) -> Result<Pair> {
     let exe = self_exe()?;

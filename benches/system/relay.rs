@@ -12,11 +12,14 @@
 //! at a time, that is one write per line. TCP_NODELAY is set, as duplex does.
 //!
 //! With `--tokio` (anywhere after `relay`), the relay is built the way duplex
-//! is instead: a multi-threaded tokio runtime, stdin read as lines through
-//! `tokio::io::stdin`, one `select!` loop, a reader task handing lines to it
-//! over a channel, a writer task fed over another, and stdout written with
-//! `std::io::stdout().lock()`. It separates what duplex's I/O structure costs
-//! from what its own work (framing, encryption, the app, JSON) costs.
+//! first was instead: a multi-threaded tokio runtime, stdin read as lines
+//! through `tokio::io::stdin`, one `select!` loop, a reader task handing
+//! lines to it over a channel, a writer task fed over another, and stdout
+//! written with `std::io::stdout().lock()`. It separates what that I/O
+//! structure costs from what duplex's own work (framing, encryption, the
+//! app, JSON) costs. (duplex itself now runs on the current-thread runtime
+//! and, when stdin is a pipe, reads it from its own event loop, with no
+//! blocking pool and no thread; see `src/stdin.rs`.)
 //! `--stdin-thread` is the same but reads stdin on a plain thread that feeds
 //! the loop over a channel, instead of through `tokio::io::stdin` (which
 //! hands every read to tokio's blocking pool). `--current-thread` runs it
@@ -99,7 +102,7 @@ fn pump<R: Read, W: Write>(from: R, to: io::Result<W>, prefix: &str) -> io::Resu
     }
 }
 
-/// The relay built like duplex (see the module's documentation).
+/// The relay built as duplex first was (see the module's documentation).
 async fn tokio_relay(args: &[String], stdin_thread: bool) -> io::Result<()> {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
     use tokio::sync::mpsc;
