@@ -309,10 +309,10 @@ async fn write_frames<W>(
                 Outgoing::Frame(frame) => {
                     if matches!(frame, Frame::Leave | Frame::Bye | Frame::Refused { .. }) {
                         // The peer reads nothing after these.
-                        if let Some(ack) = held.take() {
-                            if !feed(id, &mut writer, ack).await {
-                                return;
-                            }
+                        if let Some(ack) = held.take()
+                            && !feed(id, &mut writer, ack).await
+                        {
+                            return;
                         }
                     }
                     if !feed(id, &mut writer, frame).await {
