@@ -121,11 +121,20 @@ impl Duplex {
 
     /// Everything left on standard error, once the process has ended.
     pub fn rest_of_stderr(&self) -> Vec<String> {
+        self.rest_of(&self.stderr, "stderr")
+    }
+
+    /// Everything left on standard output, once the process has ended.
+    pub fn rest_of_stdout(&self) -> Vec<String> {
+        self.rest_of(&self.stdout, "stdout")
+    }
+
+    fn rest_of(&self, from: &Receiver<String>, stream: &str) -> Vec<String> {
         let mut rest = Vec::new();
         loop {
-            match self.stderr.recv_timeout(WAIT) {
+            match from.recv_timeout(WAIT) {
                 Ok(line) => rest.push(line),
-                Err(RecvTimeoutError::Timeout) => panic!("{}: stderr still open", self.name),
+                Err(RecvTimeoutError::Timeout) => panic!("{}: {stream} still open", self.name),
                 Err(RecvTimeoutError::Disconnected) => return rest,
             }
         }
