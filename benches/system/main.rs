@@ -215,6 +215,11 @@ fn is_event(line: &str, event: &str) -> bool {
 /// A headless duplex host (`alice`) and guest (`bob`), encrypted, with JSON
 /// output, connected.
 fn duplex_pair(watchdog: &Arc<Watchdog>) -> Result<Pair> {
+    duplex_pair_with(watchdog, &[])
+}
+
+/// [`duplex_pair`], with `extra` arguments for both.
+fn duplex_pair_with(watchdog: &Arc<Watchdog>, extra: &[&str]) -> Result<Pair> {
     let mut a = Piped::spawn(
         watchdog,
         "duplex host",
@@ -229,7 +234,11 @@ fn duplex_pair(watchdog: &Arc<Watchdog>) -> Result<Pair> {
             "127.0.0.1",
             "--name",
             "alice",
-        ],
+        ]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect::<Vec<_>>(),
     )?;
     let port = json_port(&a.read_until(|l| is_event(l, "listening"))?)?;
     let addr = format!("127.0.0.1:{port}");
@@ -237,7 +246,11 @@ fn duplex_pair(watchdog: &Arc<Watchdog>) -> Result<Pair> {
         watchdog,
         "duplex guest",
         DUPLEX,
-        &["join", &addr, "--headless", "--json", "--name", "bob"],
+        &["join", &addr, "--headless", "--json", "--name", "bob"]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect::<Vec<_>>(),
     )?;
     let joined = b.read_until(|l| is_event(l, "joined"))?;
     if !joined.contains("\"encrypted\":true") {
@@ -400,20 +413,23 @@ impl TokioEcho {
 fn round_trip(counts: &Counts, report: &mut Report) -> Result {
     let watchdog = Arc::new(Watchdog::new("round trip", Duration::from_secs(180)));
     let mut duplex = duplex_pair(&watchdog)?;
+    // What keeping the journal costs: the same without it.
+    let mut ephemeral = duplex_pair_with(&watchdog, &["--ephemeral"])?;
     let mut relays = relay_pair(&watchdog, "--std")?;
     let mut tokio_relays = relay_pair(&watchdog, "--tokio")?;
     let mut threaded_relays = relay_pair(&watchdog, "--stdin-thread")?;
     let mut single_relays = relay_pair(&watchdog, "--current-thread")?;
     let mut echo = TokioEcho::start()?;
     let (mut d, mut r, mut t, mut e) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut st, mut ct) = (Vec::new(), Vec::new());
+    let (mut st, mut ct, mut de) = (Vec::new(), Vec::new(), Vec::new());
     // What both processes used: duplex, relays, tokio relays, reading stdin
     // on a thread, on tokio's current-thread runtime.
-    let mut cpu = [Usage::default(); 5];
+    let mut cpu = [Usage::default(); 6];
     // Warm up, then interleave rounds so that noise hits all alike.
     let warmup = counts.rtt_warmup;
     let mut ignored = Usage::default();
     ping_pong(&mut duplex, 0, warmup, &mut Vec::new(), &mut ignored)?;
+    ping_pong(&mut ephemeral, 0, warmup, &mut Vec::new(), &mut ignored)?;
     ping_pong(&mut relays, 0, warmup, &mut Vec::new(), &mut ignored)?;
     ping_pong(&mut tokio_relays, 0, warmup, &mut Vec::new(), &mut ignored)?;
     for pair in [&mut threaded_relays, &mut single_relays] {
@@ -425,6 +441,7 @@ fn round_trip(counts: &Counts, report: &mut Report) -> Result {
         let from = warmup + round * per_round;
         let to = from + per_round;
         ping_pong(&mut duplex, from, to, &mut d, &mut cpu[0])?;
+        ping_pong(&mut ephemeral, from, to, &mut de, &mut cpu[5])?;
         ping_pong(&mut relays, from, to, &mut r, &mut cpu[1])?;
         ping_pong(&mut tokio_relays, from, to, &mut t, &mut cpu[2])?;
         ping_pong(&mut threaded_relays, from, to, &mut st, &mut cpu[3])?;
@@ -434,19 +451,21 @@ fn round_trip(counts: &Counts, report: &mut Report) -> Result {
     let trips = per_round * counts.rounds;
     report.note(format!(
         "a. per round trip, both processes together (schedstat, /proc/PID/task/*/status): \
-         duplex {}; relays {}; tokio relays {}; tokio relays reading stdin on a thread {}; \
-         tokio relays on a current-thread runtime {}",
+         duplex {}; relays {}; tokio relays as duplex first was {}; the same reading stdin on \
+         a thread {}; plain tokio relays with duplex's I/O {}; duplex --ephemeral {}",
         cpu[0].per(trips),
         cpu[1].per(trips),
         cpu[2].per(trips),
         cpu[3].per(trips),
-        cpu[4].per(trips)
+        cpu[4].per(trips),
+        cpu[5].per(trips)
     ));
-    let (d, r, t, e) = (
+    let (d, r, t, e, ct) = (
         Samples::new(d),
         Samples::new(r),
         Samples::new(t),
         Samples::new(e),
+        Samples::new(ct),
     );
     for p in [50.0, 99.0] {
         let secs = |s: &Samples| s.pct(p).as_secs_f64();
@@ -458,18 +477,22 @@ fn round_trip(counts: &Counts, report: &mut Report) -> Result {
             },
             us(d.pct(p)),
             format!(
-                "{} relays · {} tokio relays · {} tokio echo",
+                "{} plain tokio relays · {} std relays · {} in-process tokio echo",
+                us(ct.pct(p)),
                 us(r.pct(p)),
-                us(t.pct(p)),
                 us(e.pct(p))
             ),
             format!(
                 "{} · {} · {}",
+                ratio(secs(&d), secs(&ct)),
                 ratio(secs(&d), secs(&r)),
-                ratio(secs(&d), secs(&t)),
                 ratio(secs(&d), secs(&e))
             ),
-            if p == 50.0 { "≤ 1.5× relays" } else { "–" },
+            if p == 50.0 {
+                "≤ 1.5× plain tokio relays"
+            } else {
+                "–"
+            },
         ));
     }
     let spread = |s: &Samples| {
@@ -481,17 +504,18 @@ fn round_trip(counts: &Counts, report: &mut Report) -> Result {
             us(s.pct(100.0))
         )
     };
-    let (st, ct) = (Samples::new(st), Samples::new(ct));
+    let (st, de) = (Samples::new(st), Samples::new(de));
     report.note(format!(
-        "a. round trip p50/p90/p99/max: duplex {}; relays {}; tokio relays {}; \
-         tokio relays reading stdin on a thread {}; tokio relays on a current-thread runtime {}; \
-         tokio echo {}",
+        "a. round trip p50/p90/p99/max: duplex {}; std relays {}; tokio relays as duplex first \
+         was {}; the same reading stdin on a thread {}; plain tokio relays with duplex's I/O {}; \
+         in-process tokio echo {}; duplex --ephemeral (no journal) {}",
         spread(&d),
         spread(&r),
         spread(&t),
         spread(&st),
         spread(&ct),
-        spread(&e)
+        spread(&e),
+        spread(&de)
     ));
     Ok(())
 }

@@ -22,9 +22,14 @@
 //! blocking pool and no thread; see `src/stdin.rs`.)
 //! `--stdin-thread` is the same but reads stdin on a plain thread that feeds
 //! the loop over a channel, instead of through `tokio::io::stdin` (which
-//! hands every read to tokio's blocking pool). `--current-thread` runs it
-//! on tokio's single-threaded runtime instead of the multi-threaded one, so
-//! that a hop from one task to another is not a hop between threads.
+//! hands every read to tokio's blocking pool). `--current-thread` is the
+//! plain tokio relay with duplex's own I/O: tokio's single-threaded runtime
+//! (a hop from one task to another is not a hop between threads), the loop
+//! run as a spawned task, and stdin read with duplex's [`StdinLines`]. It
+//! differs from a headless duplex only by what duplex adds: framing,
+//! encryption, acknowledgements, the app and its output.
+//!
+//! [`StdinLines`]: duplex::stdin::StdinLines
 
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -42,15 +47,21 @@ pub fn main(args: &[String]) -> io::Result<()> {
         .filter(|a| !a.starts_with("--"))
         .cloned()
         .collect();
-    if tokio || stdin_thread || current_thread {
-        let runtime = if current_thread {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?
+    if current_thread {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let relay = runtime.spawn(async move { tokio_relay(&args, Stdin::AsDuplex).await });
+        return runtime.block_on(relay).map_err(io::Error::other)?;
+    }
+    if tokio || stdin_thread {
+        let runtime = tokio::runtime::Runtime::new()?;
+        let stdin = if stdin_thread {
+            Stdin::Thread
         } else {
-            tokio::runtime::Runtime::new()?
+            Stdin::Tokio
         };
-        return runtime.block_on(tokio_relay(&args, stdin_thread));
+        return runtime.block_on(tokio_relay(&args, stdin));
     }
     let mut stdout = io::stdout().lock();
     let (stream, prefix) = match args.first().map(String::as_str) {
@@ -102,8 +113,19 @@ fn pump<R: Read, W: Write>(from: R, to: io::Result<W>, prefix: &str) -> io::Resu
     }
 }
 
-/// The relay built as duplex first was (see the module's documentation).
-async fn tokio_relay(args: &[String], stdin_thread: bool) -> io::Result<()> {
+/// How a tokio relay reads its standard input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stdin {
+    /// `tokio::io::stdin` (tokio's blocking pool), as duplex first did.
+    Tokio,
+    /// A plain thread feeding the loop over a channel.
+    Thread,
+    /// duplex's own reader, on the event loop.
+    AsDuplex,
+}
+
+/// The tokio relay (see the module's documentation).
+async fn tokio_relay(args: &[String], stdin: Stdin) -> io::Result<()> {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
     use tokio::sync::mpsc;
 
@@ -158,7 +180,9 @@ async fn tokio_relay(args: &[String], stdin_thread: bool) -> io::Result<()> {
     // Typed lines, as duplex reads them (`tokio::io::stdin` polled in the
     // loop), or from a plain thread over a channel.
     let mut tokio_stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut duplex_stdin = (stdin == Stdin::AsDuplex).then(duplex::stdin::StdinLines::new);
     let (stdin_tx, mut stdin_rx) = mpsc::channel::<io::Result<Option<String>>>(1024);
+    let stdin_thread = stdin == Stdin::Thread;
     if stdin_thread {
         std::thread::spawn(move || {
             let mut lines = io::stdin().lock().lines();
@@ -171,10 +195,13 @@ async fn tokio_relay(args: &[String], stdin_thread: bool) -> io::Result<()> {
             }
         });
     }
-    let mut out = io::stdout().lock();
+    // Locked per line, as duplex does, so the loop can be a spawned task.
+    let mut out = io::stdout();
     loop {
         let line = tokio::select! {
-            line = tokio_stdin.next_line(), if !stdin_thread => line,
+            line = tokio_stdin.next_line(), if stdin == Stdin::Tokio => line,
+            line = async { duplex_stdin.as_mut()?.next_line().await.transpose() },
+                if stdin == Stdin::AsDuplex => line.transpose(),
             line = stdin_rx.recv(), if stdin_thread => line.unwrap_or(Ok(None)),
             line = events.recv() => match line {
                 Some(line) => {
