@@ -196,7 +196,8 @@ pub struct App {
     seen: HashMap<u64, u64>,
     /// Whether this side ever had a conversation (to tell a new one apart).
     had_peer: bool,
-    /// Whether this run took over from a killed one (see [`App::restore`]).
+    /// Whether this run took over undelivered messages from a killed one
+    /// (see [`App::restore`]).
     restored: bool,
     /// The newest message received and not yet acknowledged, and on which
     /// connection: acknowledged at the next [`Event::Flush`].
@@ -235,7 +236,9 @@ impl App {
     /// when the conversation resumes.
     pub fn restore(&mut self, saved: &Saved) {
         let now = self.clock.now_ms();
-        self.restored = true;
+        // Only undelivered messages make a new conversation worth a word:
+        // a bare token left by a killed run may be for a host long gone.
+        self.restored = !saved.outbox.is_empty();
         self.session = saved.session;
         self.next_seq = saved.next_seq;
         if !saved.outbox.is_empty() {
@@ -1310,6 +1313,21 @@ mod tests {
         app.restore(&saved_run(&[(1, "for alice")]));
         let effects = app.update(joined(3, "alice")); // not resumed
         assert_eq!(sent_chats(&effects), vec![(1, "for alice".to_owned())]);
+    }
+
+    #[test]
+    fn a_stale_token_alone_makes_no_fuss() {
+        let mut app = guest();
+        app.restore(&saved_run(&[]));
+        app.update(joined(3, "alice")); // the token was not accepted
+        let said = |app: &App, needle: &str| {
+            app.history.entries().iter().any(|entry| {
+                matches!(entry, Entry::System { event, .. }
+                    if ui::messages::system_text(event).contains(needle))
+            })
+        };
+        assert!(!said(&app, "restarted duplex"));
+        assert!(said(&app, "alice joined"), "{:?}", app.history.entries());
     }
 
     #[test]

@@ -37,7 +37,8 @@ use crate::protocol::{ChatMessage, Resume};
 pub const MAGIC: &[u8; 8] = b"DUPLEXJ1";
 
 /// Size past which an append-only journal with undelivered messages is
-/// rewritten to its summary.
+/// rewritten to its summary (or twice the last summary's size, if that is
+/// more: a large backlog is not rewritten at every write).
 pub const COMPACT_AT: u64 = 1 << 20;
 
 /// Longest record accepted when reading (a message at the wire's limit fits).
@@ -260,6 +261,8 @@ pub struct Journal {
     saved: Saved,
     /// Bytes in the file.
     len: u64,
+    /// Bytes of the summary last written.
+    summary_len: u64,
     /// Whether the file holds message text (which goes once it is delivered).
     holds_text: bool,
     /// Records not yet written.
@@ -308,6 +311,7 @@ impl Journal {
             file,
             saved,
             len: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+            summary_len: 0,
             holds_text: true,
             buffer: Vec::new(),
         };
@@ -340,8 +344,11 @@ impl Journal {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let outcome = if (self.holds_text && self.saved.outbox.is_empty()) || self.len >= COMPACT_AT
-        {
+        let all_delivered = self.holds_text && self.saved.outbox.is_empty();
+        // Amortized: the file grows at least as much as the summary between
+        // two compactions.
+        let too_large = self.len >= COMPACT_AT.max(self.summary_len.saturating_mul(2));
+        let outcome = if all_delivered || too_large {
             self.rewrite()
         } else {
             let written = self.file.write_all(&self.buffer);
@@ -382,6 +389,7 @@ impl Journal {
             self.file = file;
         }
         self.len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        self.summary_len = self.len;
         self.holds_text = !self.saved.outbox.is_empty();
         self.buffer.clear();
         Ok(())
@@ -545,6 +553,26 @@ mod tests {
             fs::read_dir(dir.path()).unwrap().count(),
             1,
             "no stray files"
+        );
+    }
+
+    #[test]
+    fn a_large_backlog_is_not_rewritten_at_every_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, _) = Journal::open(dir.path(), "k", 7).unwrap();
+        let long = "x".repeat(30_000);
+        // Nothing acknowledged: the summary itself outgrows COMPACT_AT.
+        for seq in 1..=60 {
+            journal.record(&Record::Sent(msg(seq, &long)));
+            journal.flush().unwrap();
+        }
+        assert!(journal.summary_len >= COMPACT_AT, "{}", journal.summary_len);
+        journal.record(&Record::Sent(msg(61, "small")));
+        journal.flush().unwrap();
+        assert!(journal.len > journal.summary_len, "appended, not rewritten");
+        assert_eq!(
+            decode(&file_bytes(&journal)).saved.as_ref(),
+            Some(journal.saved())
         );
     }
 

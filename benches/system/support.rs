@@ -113,6 +113,9 @@ pub struct Piped {
     pub stdout: BufReader<ChildStdout>,
     watchdog: Arc<Watchdog>,
     line: String,
+    /// Its own state directory: journals of processes the bench ends
+    /// (`duplex join` keeps one while connected) do not pile up in ~/.local.
+    _state: tempfile::TempDir,
 }
 
 impl Piped {
@@ -123,9 +126,11 @@ impl Piped {
         program: &str,
         args: &[&str],
     ) -> Result<Self> {
+        let state = tempfile::tempdir().map_err(|err| format!("no temporary directory: {err}"))?;
         let mut child = Command::new(program)
             .args(args)
             .env_remove("RUST_LOG")
+            .env("XDG_STATE_HOME", state.path())
             .env("TZ", "UTC")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -145,6 +150,7 @@ impl Piped {
             stdout,
             watchdog: watchdog.clone(),
             line: String::new(),
+            _state: state,
         })
     }
 
