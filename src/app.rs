@@ -97,8 +97,12 @@ pub enum Event {
     Submit(String),
     /// Standard input ended (headless): leave.
     EndOfInput,
-    /// The process was asked to stop (SIGTERM, SIGHUP): leave with this status.
+    /// The process was asked to stop (SIGTERM): leave with this status.
     Terminate(i32),
+    /// The terminal or the SSH session went away (SIGHUP): stop without
+    /// leaving, as if the connection dropped, so the conversation can be
+    /// resumed by starting duplex again.
+    HangUp,
     /// Something happened on the network.
     Net(NetEvent),
     /// A second passed (sent only while a countdown is shown).
@@ -251,13 +255,20 @@ impl App {
                 )),
             );
         }
-        for msg in &saved.outbox {
+        // A journal is the user's own file, but a damaged one must not put
+        // control characters on screen or send what no peer would take.
+        let usable = |msg: &&ChatMessage| {
+            msg.id.session == saved.session
+                && msg.id.seq < saved.next_seq
+                && msg.text.len() <= MAX_TEXT_LEN
+        };
+        for msg in saved.outbox.iter().filter(usable) {
             self.unacked.push_back((msg.id.seq, self.history.len()));
             self.history.push(Entry::Chat {
                 at_ms: msg.sent_at_ms,
                 author: AuthorId::ME,
                 id: msg.id,
-                text: msg.text.as_str().into(),
+                text: sanitize_text(&msg.text).as_ref().into(),
                 delivery: Delivery::Pending,
             });
         }
@@ -329,6 +340,12 @@ impl App {
             Event::Submit(line) => self.submit(line),
             Event::EndOfInput => self.leave(LeaveKind::Leave, 0),
             Event::Terminate(code) => self.leave(LeaveKind::Leave, code),
+            // No goodbye and nothing forgotten: the peer sees a dropped
+            // connection and waits for us, and the journal stays.
+            Event::HangUp => vec![Effect::Quit(Exit {
+                code: 128 + 1,
+                message: None,
+            })],
             Event::Net(net) => self.on_net(net),
             Event::Tick => Vec::new(),
             Event::Flush => match self.ack_due.take() {
@@ -489,7 +506,7 @@ impl App {
             sent_at_ms: now,
             text: line,
         };
-        self.next_seq += 1;
+        self.next_seq = self.next_seq.saturating_add(1);
         self.unacked.push_back((msg.id.seq, self.history.len()));
         self.history.push(Entry::Chat {
             at_ms: now,
@@ -694,10 +711,20 @@ impl App {
     /// A peer completed the handshake: a new conversation, or the same one
     /// resumed after a drop, which sends again what the peer did not get.
     fn on_joined(&mut self, info: PeerInfo, now: i64) -> Vec<Effect> {
+        // A host's conversation may have had several guests, one after the
+        // other: an earlier one coming back is not the one we were waiting
+        // for, and must not get its messages.
+        let last = match &self.link {
+            Link::Connected(peer) | Link::Dropped { peer, .. } => peer.resume,
+            Link::Waiting => None,
+        };
+        let someone_else = matches!((last, info.resume), (Some(last), Some(now))
+            if self.is_host() && last.token != now.token);
+        let resumed = info.resumed && !someone_else;
         // The host admits one guest at a time; only that guest coming back
         // over a new connection (before its old one was seen to end)
         // replaces the current one.
-        if self.peer().is_some() && !info.resumed {
+        if self.peer().is_some() && !resumed {
             return Vec::new();
         }
         self.prompt = None;
@@ -711,7 +738,7 @@ impl App {
             .map(|resume| Effect::Remember(Record::Conversation(resume)))
             .into_iter()
             .collect();
-        if info.resumed {
+        if resumed {
             let text = if self.had_peer {
                 format!("{} is back: the conversation goes on", info.name)
             } else {
@@ -1313,6 +1340,63 @@ mod tests {
         app.restore(&saved_run(&[(1, "for alice")]));
         let effects = app.update(joined(3, "alice")); // not resumed
         assert_eq!(sent_chats(&effects), vec![(1, "for alice".to_owned())]);
+    }
+
+    #[test]
+    fn an_earlier_guest_coming_back_does_not_get_the_last_ones_messages() {
+        let mut app = host();
+        let with_token = |id: ConnId, name: &str, token: u128, resumed: bool| {
+            let mut info = peer(id, name);
+            info.resume = Some(crate::protocol::Resume {
+                conversation: 8,
+                token,
+            });
+            info.resumed = resumed;
+            Event::Net(NetEvent::Joined {
+                info,
+                link: PeerLink::detached(id),
+            })
+        };
+        app.update(with_token(3, "bob", 1, false));
+        app.update(left(3, LeftReason::Closed));
+        app.update(with_token(4, "carol", 2, false));
+        app.update(Event::Submit("for carol only".into()));
+        app.update(left(4, LeftReason::Closed));
+        // Bob still holds a token of this conversation.
+        let effects = app.update(with_token(5, "bob", 1, true));
+        assert!(sent_chats(&effects).is_empty(), "{effects:?}");
+        assert_eq!(deliveries(&app), vec![Delivery::Failed]);
+        // Carol herself would have got it.
+        let mut app = host();
+        app.update(with_token(4, "carol", 2, false));
+        app.update(Event::Submit("for carol only".into()));
+        app.update(left(4, LeftReason::Closed));
+        let effects = app.update(with_token(6, "carol", 2, true));
+        assert_eq!(sent_chats(&effects), vec![(1, "for carol only".to_owned())]);
+    }
+
+    #[test]
+    fn a_hang_up_stops_without_leaving() {
+        let mut app = guest();
+        app.update(joined(3, "alice"));
+        let effects = app.update(Event::HangUp);
+        assert_eq!(
+            effects,
+            vec![Effect::Quit(Exit {
+                code: 129,
+                message: None
+            })]
+        );
+    }
+
+    #[test]
+    fn a_damaged_journal_cannot_put_controls_on_screen() {
+        let mut app = guest();
+        app.restore(&saved_run(&[(1, "bell\u{7}")]));
+        assert!(app.history.entries().iter().any(|entry| matches!(
+            entry,
+            Entry::Chat { text, .. } if &**text == "bell␇"
+        )));
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
             () = room_later, if stdin_open && can_send && !room => continue,
             Some(net) = session.events.recv() => Event::Net(net),
             _ = sigterm.recv() => Event::Terminate(128 + 15),
-            _ = sighup.recv() => Event::Terminate(128 + 1),
+            _ = sighup.recv() => Event::HangUp,
         };
         if let Some(exit) = session.handle(event) {
             break exit;

@@ -11,12 +11,14 @@
 //! delivered, and the peer drops what it already has by id.
 //!
 //! The file is a magic header and then length-prefixed postcard
-//! [`Record`]s, appended as things happen (one `write` per burst of
-//! events). A record cut short by a kill is ignored when reading. Message
-//! text stays in the file only while it is undelivered: once every message
-//! is acknowledged the file is rewritten to its few-byte summary. When the
-//! conversation ends on purpose (`exit`, Ctrl-C, the peer leaving) nothing
-//! is left to keep and the file is removed. An exclusive lock keeps two
+//! [`Record`]s, appended as things happen (at most one `write` per event
+//! handled). A record cut short by a kill is ignored when reading. Message
+//! text stays in the file only while some message is undelivered: once
+//! every message is acknowledged the file is rewritten to its few-byte
+//! summary (and when it grows past 1 MiB, to what is still undelivered).
+//! When the conversation ends on purpose (`exit`, Ctrl-C, SIGTERM, the
+//! peer leaving) nothing is left to keep and the file is removed; a hang-up
+//! (SIGHUP: the terminal or the SSH session went away) keeps it. An exclusive lock keeps two
 //! duplex programs from sharing one journal (the second runs without one).
 //!
 //! What is not covered: the history shown on screen is not kept (a
@@ -284,16 +286,10 @@ impl Journal {
         };
         create_private_dir(dir).map_err(io_err(dir))?;
         let path = dir.join(file_name(key));
-        let mut file = private_options()
-            .read(true)
-            .append(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(JournalError::InUse { path }),
-            Err(TryLockError::Error(error)) => return Err(JournalError::Io { path, error }),
-        }
+        let mut file = lock_at(&path)?;
+        // Left by a run killed in the middle of a compaction: the journal
+        // itself is still whole, and this must not keep old text around.
+        remove_if_there(&fresh_path(&path));
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io_err(&path))?;
         let found = decode(&bytes);
@@ -362,37 +358,40 @@ impl Journal {
         })
     }
 
-    /// Replaces the file's contents with the summary of the state.
-    ///
-    /// With undelivered messages, the summary goes to a new file (locked
-    /// before anyone can open it) that then replaces the old one, so a kill
-    /// at any moment leaves one whole journal or the other. Without any,
-    /// the file is rewritten in place, which is cheaper (this happens each
-    /// time everything is delivered): a kill between the truncation and the
-    /// write would lose only the resume token.
+    /// Replaces the file's contents with the summary of the state: the
+    /// summary goes to a new file (locked before it takes the journal's
+    /// name) that then replaces the old one, so a kill at any moment leaves
+    /// one whole journal or the other. Acknowledgements come at most every
+    /// few milliseconds, so this stays cheap.
     fn rewrite(&mut self) -> io::Result<()> {
         let mut bytes = MAGIC.to_vec();
         for record in self.saved.summary() {
             encode(&record, &mut bytes);
         }
-        if self.saved.outbox.is_empty() {
-            self.file.set_len(0)?;
-            // Opened for appending: this write lands at the new end, offset 0.
-            self.file.write_all(&bytes)?;
-        } else {
-            let fresh = self.path.with_extension("journal.new");
-            let mut file = private_options().append(true).open(&fresh)?;
-            file.try_lock().map_err(io::Error::from)?;
-            file.set_len(0)?;
-            file.write_all(&bytes)?;
-            fs::rename(&fresh, &self.path)?;
-            self.file = file;
-        }
+        let fresh = fresh_path(&self.path);
+        let mut file = private_options().append(true).open(&fresh)?;
+        file.try_lock().map_err(io::Error::from)?;
+        file.set_len(0)?;
+        file.write_all(&bytes)?;
+        fs::rename(&fresh, &self.path)?;
+        self.file = file;
         self.len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         self.summary_len = self.len;
         self.holds_text = !self.saved.outbox.is_empty();
         self.buffer.clear();
         Ok(())
+    }
+}
+
+impl Journal {
+    /// Gives the journal up after a failed write: the file no longer says
+    /// what happened, and a later run must not act on it (reuse message
+    /// numbers, resend what was delivered), so it goes.
+    pub fn abandon(mut self) {
+        self.saved.conversation = None;
+        self.saved.outbox.clear();
+        self.buffer.clear();
+        // Dropped now: nothing worth keeping, so the file is removed.
     }
 }
 
@@ -404,10 +403,70 @@ impl Drop for Journal {
             if let Err(err) = self.flush() {
                 tracing::warn!(%err, "journal: last records not written");
             }
-        } else if let Err(err) = fs::remove_file(&self.path) {
-            tracing::warn!(path = %self.path.display(), %err, "journal: not removed");
+        } else {
+            remove_if_there(&self.path);
+            remove_if_there(&fresh_path(&self.path));
         }
     }
+}
+
+/// Where a compaction writes the new journal before it takes the name.
+fn fresh_path(path: &Path) -> PathBuf {
+    path.with_extension("journal.new")
+}
+
+fn remove_if_there(path: &Path) {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => tracing::warn!(path = %path.display(), %err, "journal: not removed"),
+    }
+}
+
+/// Opens and locks the journal at `path`. Checks that the locked file is
+/// still the one at `path` (its owner may have replaced or removed it
+/// between our open and our lock), and tries again if not.
+fn lock_at(path: &Path) -> Result<File, JournalError> {
+    let io_err = |error| JournalError::Io {
+        path: path.to_owned(),
+        error,
+    };
+    for _ in 0..3 {
+        let file = private_options()
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(io_err)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(JournalError::InUse {
+                    path: path.to_owned(),
+                });
+            }
+            Err(TryLockError::Error(error)) => return Err(io_err(error)),
+        }
+        if same_file(&file, path) {
+            return Ok(file);
+        }
+    }
+    Err(JournalError::InUse {
+        path: path.to_owned(),
+    })
+}
+
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &File, _: &Path) -> bool {
+    true
 }
 
 fn private_options() -> OpenOptions {
@@ -574,6 +633,30 @@ mod tests {
             decode(&file_bytes(&journal)).saved.as_ref(),
             Some(journal.saved())
         );
+    }
+
+    #[test]
+    fn an_abandoned_journal_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, _) = Journal::open(dir.path(), "k", 7).unwrap();
+        journal.record(&Record::Conversation(RESUME));
+        journal.record(&Record::Sent(msg(1, "hi")));
+        journal.flush().unwrap();
+        // As a kill in the middle of a compaction would leave it.
+        fs::write(fresh_path(journal.path()), b"half a compaction").unwrap();
+        journal.abandon();
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_half_done_compaction_is_cleaned_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = fresh_path(&dir.path().join(file_name("k")));
+        fs::write(&fresh, b"old text").unwrap();
+        let (journal, _) = Journal::open(dir.path(), "k", 7).unwrap();
+        assert!(!fresh.exists());
+        drop(journal);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

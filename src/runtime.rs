@@ -262,7 +262,9 @@ impl Session {
         };
         if let Err(err) = journal.flush() {
             tracing::warn!(%err, "journal not written; going on without it");
-            self.journal = None;
+            if let Some(journal) = self.journal.take() {
+                journal.abandon();
+            }
             self.app.history.push_system(
                 self.app.clock.now_ms(),
                 SystemEvent::Error(format!(

@@ -86,7 +86,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
             Some(net) = session.events.recv() => Event::Net(net),
             _ = ticks.tick(), if session.app.wants_ticks() => Event::Tick,
             _ = sigterm.recv() => Event::Terminate(128 + 15),
-            _ = sighup.recv() => Event::Terminate(128 + 1),
+            _ = sighup.recv() => Event::HangUp,
         };
         dirty = true;
         if let Some(exit) = session.handle(event) {

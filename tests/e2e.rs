@@ -666,6 +666,22 @@ fn sigterm_and_sighup_restore_the_terminal() -> Result {
 }
 
 #[test]
+fn a_hang_up_is_a_dropped_connection_not_a_goodbye() -> Result {
+    let (alice, mut bob, _) = pair(24, 80)?;
+    // The terminal or SSH session went away: bob may come back and resume.
+    bob.signal(libc::SIGHUP)?;
+    bob.expect_exit(129)?;
+    bob.assert_restored();
+    alice.wait_for("bob to be waited for", |s| {
+        s.pane()
+            .iter()
+            .any(|row| common::system_row(row) == Some("bob disconnected"))
+            && s.status().contains("waiting for them to come back")
+    })?;
+    Ok(())
+}
+
+#[test]
 fn typing_faster_than_it_is_read_is_not_stalled() -> Result {
     // 1.5 KiB of keys in one write, as a terminal sends a paste when
     // bracketed paste is off (tmux paste-buffer, a slow link): every key
