@@ -623,7 +623,7 @@ impl App {
                 let Some(peer) = self.peer().filter(|peer| peer.id == from) else {
                     return Vec::new();
                 };
-                let plain = matches!(peer.security, Security::Plain { .. });
+                let plain = peer.is_plain();
                 let name = peer.name.clone();
                 if !plain {
                     // Acknowledged cumulatively, once per burst.
@@ -788,7 +788,7 @@ impl App {
     /// host left is done; a host waits for the next guest.
     fn after_peer_left(&mut self, peer: PeerInfo, reason: &LeftReason, now: i64) -> Vec<Effect> {
         let name = peer.name.clone();
-        let plain = matches!(peer.security, Security::Plain { .. });
+        let plain = peer.is_plain();
         let dropped = matches!(reason, LeftReason::Closed | LeftReason::Error(_));
         if dropped && !plain {
             let host = self.is_host();
@@ -829,12 +829,10 @@ impl App {
                 code: 0,
                 message: Some(format!("{name} (the host) left the conversation.")),
             },
-            (LeftReason::Closed, false) if matches!(peer.security, Security::Plain { .. }) => {
-                Exit {
-                    code: 0,
-                    message: Some(format!("{name} closed the connection.")),
-                }
-            }
+            (LeftReason::Closed, false) if plain => Exit {
+                code: 0,
+                message: Some(format!("{name} closed the connection.")),
+            },
             (LeftReason::Closed, false) => Exit {
                 code: 1,
                 message: Some(format!(

@@ -178,7 +178,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
     } else {
         base.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     };
-    let plain = matches!(&app.link, Link::Connected(peer) if matches!(peer.security, Security::Plain { .. }));
+    let plain = matches!(&app.link, Link::Connected(peer) if peer.is_plain());
     let view_style = if scrolled {
         base.fg(Color::Black).bg(Color::Yellow)
     } else if plain {
