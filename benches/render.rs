@@ -22,7 +22,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use duplex::app::{App, Clock, Event, Role};
 use duplex::net::{NetEvent, PeerInfo, PeerLink, Security};
 use duplex::protocol::{ChatMessage, MessageId};
-use duplex::ui::messages::{Anchor, Scroll};
+use duplex::view::{Anchor, Scroll};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::text::{Line, Text};
@@ -91,6 +91,7 @@ fn build_app(count: usize) -> App {
             },
             resumed: false,
             resume: None,
+            caps: Default::default(),
         },
         link: PeerLink::detached(PEER),
     }));

@@ -217,6 +217,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         allow_plain,
         encoding,
         journal,
+        limits: crate::domain::Limits::from_env(),
     };
     let session = Session::start(mode, options).await?;
     if headless {

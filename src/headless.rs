@@ -2,9 +2,10 @@
 //! lines are messages, received messages are standard output lines.
 //!
 //! The same [`App`](crate::app::App) runs underneath as in the TUI; this
-//! front end only turns stdin into events and new history entries into
-//! output: `name: text` lines on stdout (other events on stderr), or with
-//! `--json` one JSON object per event on stdout.
+//! front end turns stdin into events and renders the app's output stream:
+//! `name: text` lines on stdout (other events on stderr, in the same words
+//! the TUI shows), or with `--json` one JSON object per event on stdout,
+//! including every delivery change, drop and resume.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -12,13 +13,12 @@ use std::net::SocketAddr;
 use serde_json::json;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::app::{Event, Exit, Link, Role};
-use crate::history::{Entry, History, SystemEvent};
-use crate::net::{LeftReason, Security};
+use crate::app::{Event, Exit, Output as Happened, Role};
+use crate::domain::Security;
+use crate::history::{Delivery, SystemEvent};
+use crate::present::system_text;
 use crate::runtime::Session;
 use crate::stdin::StdinLines;
-use crate::text::sanitize_text;
-use crate::ui::messages::system_text;
 
 /// How events are written out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,6 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
     // blocking pool (see `crate::stdin`).
     let mut stdin = StdinLines::new();
     let mut stdin_open = true;
-    let mut printed = 0;
     let mut out = std::io::stdout();
 
     if let Role::Host { local, hints, code } = &session.app.role {
@@ -50,16 +49,17 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
     }
 
     let exit = loop {
-        printed = print_new(&mut out, output, &session.app.history, printed)?;
-        // A host reads no input until someone can receive it, so piped
-        // lines wait in the pipe instead of being lost; after a drop, lines
-        // are read and queued for when the peer is back.
-        let can_send = !matches!(session.app.link, Link::Waiting);
-        // Piped input is read at the pace the network takes it.
-        let room = session.can_send();
+        print(&mut out, output, session.take_outputs())?;
+        // Piped input is read only while the app can take it: a host reads
+        // nothing until a guest is connected, so piped lines wait in the
+        // pipe instead of being lost; after a drop, lines are read and
+        // queued up to the outbox's budget; and never faster than the
+        // network takes them.
+        let can_send = stdin_open && session.can_send();
         let room_later = session.room_to_send();
+        let deadline = session.deadline();
         let event = tokio::select! {
-            line = stdin.next_line(), if stdin_open && can_send && room => match line {
+            line = stdin.next_line(), if can_send => match line {
                 Ok(Some(line)) => Event::Submit(line),
                 Ok(None) => {
                     stdin_open = false;
@@ -72,8 +72,9 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
                     Event::EndOfInput
                 }
             },
-            () = room_later, if stdin_open && can_send && !room => continue,
+            () = room_later, if stdin_open && !can_send => continue,
             Some(net) = session.events.recv() => Event::Net(net),
+            () = deadline => Event::Tick,
             _ = sigterm.recv() => Event::Terminate(128 + 15),
             _ = sighup.recv() => Event::HangUp,
         };
@@ -86,58 +87,81 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
             break exit;
         }
     };
-    print_new(&mut out, output, &session.app.history, printed)?;
-    session.links.close_all().await;
+    print(&mut out, output, session.take_outputs())?;
+    session.registry.close_all().await;
     Ok(exit)
 }
 
-/// Writes the entries after the first `printed` that came from elsewhere;
-/// returns how many entries are now printed.
-fn print_new(
-    out: &mut impl Write,
-    output: Output,
-    history: &History,
-    printed: usize,
-) -> std::io::Result<usize> {
-    for entry in history.entries().iter().skip(printed) {
-        match (entry, output) {
-            (Entry::Chat { author, .. }, _) if author.is_me() => {}
-            (Entry::Chat { author, text, .. }, Output::Text) => {
-                writeln!(out, "{}: {}", history.author_name(*author), one_line(text))?;
+/// Writes what happened.
+fn print(out: &mut impl Write, output: Output, happened: Vec<Happened>) -> std::io::Result<()> {
+    if happened.is_empty() {
+        return Ok(());
+    }
+    for item in happened {
+        match (item, output) {
+            (Happened::Message { from, text, .. }, Output::Text) => {
+                writeln!(out, "{from}: {}", one_line(&text))?;
             }
             (
-                Entry::Chat {
-                    author,
+                Happened::Message {
+                    from,
                     text,
                     id,
-                    at_ms,
+                    sent_at_ms,
                     ..
                 },
                 Output::Json,
             ) => {
-                // Written straight from the entry, without building a
+                // Written straight from the message, without building a
                 // `serde_json::Value` first: this is every message's path.
                 let line = MessageLine {
                     event: "message",
-                    from: history.author_name(*author),
-                    text,
+                    from: &from,
+                    text: &text,
                     id: id.to_string(),
-                    sent_at_ms: *at_ms,
+                    sent_at_ms,
                 };
                 let mut bytes = serde_json::to_vec(&line).map_err(std::io::Error::other)?;
                 bytes.push(b'\n');
                 out.write_all(&bytes)?;
             }
-            (Entry::System { event, .. }, Output::Text) => {
-                eprintln!("duplex: {}", system_text(event));
+            (Happened::Sent { id, text, delivery }, Output::Json) => {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"event": "sent", "id": id.to_string(), "text": &*text, "state": state(delivery)})
+                )?;
             }
-            (Entry::System { event, .. }, Output::Json) => {
-                writeln!(out, "{}", system_json(event))?;
+            (Happened::Delivery { id, delivery }, Output::Json) => {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"event": "delivery", "id": id.to_string(), "state": state(delivery)})
+                )?;
+            }
+            // Text mode says only what a person reading along needs:
+            // undelivered messages come as a system line.
+            (Happened::Sent { .. } | Happened::Delivery { .. }, Output::Text) => {}
+            (Happened::System(event), Output::Text) => {
+                eprintln!("duplex: {}", system_text(&event));
+            }
+            (Happened::System(event), Output::Json) => {
+                writeln!(out, "{}", system_json(&event))?;
             }
         }
     }
-    out.flush()?;
-    Ok(history.len())
+    out.flush()
+}
+
+/// A delivery state's name for scripts.
+fn state(delivery: Delivery) -> &'static str {
+    match delivery {
+        Delivery::Received => "received",
+        Delivery::Pending => "queued",
+        Delivery::Sent => "sent",
+        Delivery::Delivered => "delivered",
+        Delivery::Failed => "failed",
+    }
 }
 
 /// A received message as a JSON line (`--json`); fields in this order.
@@ -152,7 +176,7 @@ struct MessageLine<'a> {
 
 /// A received message on one output line: line breaks become `\n`.
 fn one_line(text: &str) -> String {
-    sanitize_text(text).replace('\n', "\\n")
+    text.replace('\n', "\\n")
 }
 
 fn system_json(event: &SystemEvent) -> serde_json::Value {
@@ -183,17 +207,39 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
             }),
         },
         SystemEvent::Left { name, reason } => {
-            let (reason, detail) = match reason {
-                LeftReason::Left => ("left", None),
-                LeftReason::Bye => ("exit", None),
-                LeftReason::Closed => ("closed", None),
-                LeftReason::Error(why) => ("error", Some(why.as_str())),
+            let event = if reason.is_drop() {
+                "disconnected"
+            } else {
+                "left"
             };
-            json!({"event": "left", "name": name, "reason": reason, "detail": detail})
+            json!({"event": event, "name": name, "reason": reason.code(), "detail": reason.detail()})
         }
-        SystemEvent::Rejected { addr, reason, .. } => {
-            json!({"event": "error", "message": system_text(event), "addr": addr.to_string(), "reason": reason})
+        SystemEvent::Resumed {
+            name,
+            verification,
+            words_changed,
+            restarted,
+        } => json!({
+            "event": "resumed",
+            "name": name,
+            "verification": verification,
+            "words_changed": words_changed,
+            "restarted": restarted,
+        }),
+        SystemEvent::Undelivered { count, name, why } => {
+            json!({"event": "undelivered", "count": count, "name": name, "reason": why})
         }
+        SystemEvent::Rejected {
+            addr,
+            reason,
+            earlier,
+        } => json!({
+            "event": "rejected",
+            "addr": addr.to_string(),
+            "reason": reason,
+            "count": u64::from(*earlier) + 1,
+            "message": system_text(event),
+        }),
         SystemEvent::Info(text) => json!({"event": "info", "message": text}),
         SystemEvent::Error(text) => json!({"event": "error", "message": text}),
     }
@@ -243,45 +289,86 @@ pub fn emit_error(out: &mut impl Write, output: Output, message: &str) -> std::i
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::Delivery;
+    use crate::domain::LeftReason;
+    use crate::history::AuthorId;
     use crate::protocol::MessageId;
 
-    fn history_with(text: &str) -> History {
-        let mut history = History::new("me");
-        let author = history.author("bob \"b\"");
-        history.push(Entry::Chat {
-            at_ms: 1_700_000_000_123,
-            author,
+    fn message(text: &str) -> Happened {
+        Happened::Message {
+            author: AuthorId::ME,
+            from: "bob \"b\"".into(),
             id: MessageId {
                 session: 0xab,
                 seq: 7,
             },
+            sent_at_ms: 1_700_000_000_123,
             text: text.into(),
-            delivery: Delivery::Received,
-        });
-        history
+        }
+    }
+
+    fn printed(output: Output, happened: Vec<Happened>) -> String {
+        let mut out = Vec::new();
+        print(&mut out, output, happened).unwrap();
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
     fn a_message_is_one_json_line_with_its_fields_in_order() {
-        let history = history_with("hi \"there\"\nand é");
-        let mut out = Vec::new();
-        let printed = print_new(&mut out, Output::Json, &history, 0).unwrap();
-        assert_eq!(printed, 1);
         assert_eq!(
-            String::from_utf8(out).unwrap(),
+            printed(Output::Json, vec![message("hi \"there\"\nand é")]),
             "{\"event\":\"message\",\"from\":\"bob \\\"b\\\"\",\"text\":\"hi \\\"there\\\"\\nand é\",\
              \"id\":\"00000000000000ab-7\",\"sent_at_ms\":1700000000123}\n"
+        );
+        assert_eq!(
+            printed(Output::Text, vec![message("once")]),
+            "bob \"b\": once\n"
         );
     }
 
     #[test]
-    fn printed_entries_are_not_printed_again() {
-        let history = history_with("once");
-        let mut out = Vec::new();
-        print_new(&mut out, Output::Text, &history, 0).unwrap();
-        assert_eq!(out, b"bob \"b\": once\n");
-        let printed = print_new(&mut out, Output::Text, &history, 1).unwrap();
-        assert_eq!((printed, out.len()), (1, b"bob \"b\": once\n".len()));
+    fn scripts_see_every_delivery_drop_and_resume() {
+        let id = MessageId { session: 1, seq: 2 };
+        let out = printed(
+            Output::Json,
+            vec![
+                Happened::Delivery {
+                    id,
+                    delivery: Delivery::Delivered,
+                },
+                Happened::System(SystemEvent::Left {
+                    name: "bob".into(),
+                    reason: LeftReason::Silent(std::time::Duration::from_secs(15)),
+                }),
+                Happened::System(SystemEvent::Resumed {
+                    name: "bob".into(),
+                    verification: Some("a-b-c-d".into()),
+                    words_changed: true,
+                    restarted: false,
+                }),
+            ],
+        );
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(lines[0]["event"], "delivery");
+        assert_eq!(lines[0]["state"], "delivered");
+        assert_eq!(lines[0]["id"], id.to_string());
+        assert_eq!(lines[1]["event"], "disconnected");
+        assert_eq!(lines[1]["reason"], "silent");
+        assert_eq!(lines[2]["event"], "resumed");
+        assert_eq!(lines[2]["words_changed"], true);
+        assert_eq!(lines[2]["verification"], "a-b-c-d");
+        // Text mode prints no delivery noise on stdout.
+        assert_eq!(
+            printed(
+                Output::Text,
+                vec![Happened::Delivery {
+                    id,
+                    delivery: Delivery::Delivered
+                }]
+            ),
+            ""
+        );
     }
 }

@@ -1,13 +1,20 @@
 //! The conversation as this side saw it: a compact, append-only list.
 //!
-//! A chat entry stores its author as an index into a small table of names
-//! rather than a copy of the name, and its text as a boxed `str`, so a long
-//! conversation costs little more than its text. Rarer system entries keep
-//! their details boxed for the same reason.
+//! A chat entry stores its author as an index into a small table of
+//! participants rather than a copy of the name, and its text as a boxed
+//! `str`, so a long conversation costs little more than its text. Rarer
+//! system entries keep their details boxed for the same reason.
+//!
+//! Authors are participants, not names: each peer that joins (rather than
+//! resumes) gets a new [`AuthorId`] whatever it calls itself, and names are
+//! only labels. A label shared with another participant is shown qualified
+//! (`alice (guest)`), so two people with the same name stay apart and a
+//! peer can never pass for this side.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
-use crate::net::{LeftReason, Security};
+use crate::domain::{LeftReason, Security};
 use crate::protocol::MessageId;
 
 /// Index into the table of author names; `0` is always this side.
@@ -42,6 +49,27 @@ pub enum SystemEvent {
         name: String,
         /// Why.
         reason: LeftReason,
+    },
+    /// A dropped peer came back and the conversation goes on.
+    Resumed {
+        /// Their name.
+        name: String,
+        /// The new session's verification words (encrypted sessions).
+        verification: Option<String>,
+        /// Whether those words differ from the last session's.
+        words_changed: bool,
+        /// Whether this run took over from one that was stopped (rather
+        /// than the peer coming back to this run).
+        restarted: bool,
+    },
+    /// Our messages that will never be delivered.
+    Undelivered {
+        /// How many.
+        count: usize,
+        /// To whom.
+        name: String,
+        /// Why, in words for a person.
+        why: String,
     },
     /// A connection attempt was turned away (host only).
     Rejected {
@@ -108,11 +136,24 @@ impl Entry {
     }
 }
 
+/// One participant of the conversation, as the history names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Author {
+    /// The name they gave: only a label.
+    label: Box<str>,
+    /// What tells them apart when another participant has the same label
+    /// (their role, say `guest`).
+    qualifier: Box<str>,
+}
+
 /// All entries of the conversation, oldest first.
 #[derive(Debug, Clone)]
 pub struct History {
     entries: Vec<Entry>,
-    authors: Vec<Box<str>>,
+    authors: Vec<Author>,
+    /// Our own messages: sequence number and entry index, in order, so a
+    /// delivery change finds its entry without a scan.
+    mine: Vec<(u64, usize)>,
 }
 
 impl History {
@@ -120,7 +161,11 @@ impl History {
     pub fn new(me: &str) -> Self {
         Self {
             entries: Vec::new(),
-            authors: vec![me.into()],
+            authors: vec![Author {
+                label: me.into(),
+                qualifier: "you".into(),
+            }],
+            mine: Vec::new(),
         }
     }
 
@@ -139,28 +184,51 @@ impl History {
         self.entries.is_empty()
     }
 
-    /// The name of an author.
-    pub fn author_name(&self, author: AuthorId) -> &str {
-        self.authors
-            .get(author.0 as usize)
-            .map_or("?", |name| name.as_ref())
-    }
-
-    /// The id for an author's name, adding the name if it is new.
-    pub fn author(&mut self, name: &str) -> AuthorId {
-        let index = match self.authors.iter().position(|known| known.as_ref() == name) {
-            Some(index) => index,
-            None => {
-                self.authors.push(name.into());
-                self.authors.len() - 1
-            }
+    /// The name an author is shown by: their label, qualified when another
+    /// participant has the same label (this side's own label never is).
+    pub fn author_name(&self, author: AuthorId) -> Cow<'_, str> {
+        let Some(this) = self.authors.get(author.0 as usize) else {
+            return Cow::Borrowed("?");
         };
-        AuthorId(u32::try_from(index).unwrap_or(u32::MAX))
+        let collides = !author.is_me()
+            && self
+                .authors
+                .iter()
+                .enumerate()
+                .any(|(index, other)| index != author.0 as usize && other.label == this.label);
+        if collides {
+            Cow::Owned(format!("{} ({})", this.label, this.qualifier))
+        } else {
+            Cow::Borrowed(&this.label)
+        }
     }
 
-    /// The entry at `index`, to update its delivery.
-    pub fn entry_mut(&mut self, index: usize) -> Option<&mut Entry> {
-        self.entries.get_mut(index)
+    /// A new participant, labelled `label` and told apart by `qualifier`
+    /// when labels collide. Never merged with an existing one by name.
+    pub fn add_author(&mut self, label: &str, qualifier: &str) -> AuthorId {
+        self.authors.push(Author {
+            label: label.into(),
+            qualifier: qualifier.into(),
+        });
+        AuthorId(u32::try_from(self.authors.len() - 1).unwrap_or(u32::MAX))
+    }
+
+    /// Gives a participant a new label (a peer that came back under
+    /// another name).
+    pub fn relabel(&mut self, author: AuthorId, label: &str) {
+        if let Some(known) = self.authors.get_mut(author.0 as usize) {
+            known.label = label.into();
+        }
+    }
+
+    /// The delivery of our message `seq`, to change in place.
+    pub fn delivery_mut(&mut self, seq: u64) -> Option<&mut Delivery> {
+        let at = self.mine.binary_search_by_key(&seq, |&(s, _)| s).ok()?;
+        let index = self.mine.get(at)?.1;
+        match self.entries.get_mut(index) {
+            Some(Entry::Chat { delivery, .. }) => Some(delivery),
+            _ => None,
+        }
     }
 
     /// The newest entry, to change in place.
@@ -170,6 +238,12 @@ impl History {
 
     /// Appends an entry.
     pub fn push(&mut self, entry: Entry) {
+        if let Entry::Chat { author, id, .. } = &entry
+            && author.is_me()
+            && self.mine.last().is_none_or(|&(seq, _)| seq < id.seq)
+        {
+            self.mine.push((id.seq, self.entries.len()));
+        }
         self.entries.push(entry);
     }
 
@@ -187,13 +261,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn authors_are_interned() {
-        let mut history = History::new("me");
-        let bob = history.author("bob");
-        assert_eq!(history.author("bob"), bob);
-        assert_eq!(history.author("me"), AuthorId::ME);
+    fn participants_are_never_merged_by_name() {
+        let mut history = History::new("x");
+        let bob = history.add_author("bob", "guest");
         assert_eq!(history.author_name(bob), "bob");
         assert!(!bob.is_me());
+        // A peer named like us is someone else, shown qualified.
+        let twin = history.add_author("x", "guest");
+        assert_ne!(twin, AuthorId::ME);
+        assert_eq!(history.author_name(twin), "x (guest)");
+        assert_eq!(history.author_name(AuthorId::ME), "x");
+        // Two peers with one name are told apart too.
+        let other_bob = history.add_author("bob", "host");
+        assert_eq!(history.author_name(bob), "bob (guest)");
+        assert_eq!(history.author_name(other_bob), "bob (host)");
+    }
+
+    #[test]
+    fn our_messages_are_found_by_sequence_number() {
+        let mut history = History::new("me");
+        for seq in [3, 4, 7] {
+            history.push_system(0, SystemEvent::Info("between".into()));
+            history.push(Entry::Chat {
+                at_ms: 0,
+                author: AuthorId::ME,
+                id: MessageId { session: 1, seq },
+                text: "hi".into(),
+                delivery: Delivery::Sent,
+            });
+        }
+        *history.delivery_mut(4).unwrap() = Delivery::Delivered;
+        assert_eq!(history.delivery_mut(4).copied(), Some(Delivery::Delivered));
+        assert_eq!(history.delivery_mut(3).copied(), Some(Delivery::Sent));
+        assert!(history.delivery_mut(5).is_none());
     }
 
     #[test]

@@ -19,15 +19,18 @@
 
 pub mod app;
 pub mod cli;
+pub mod domain;
 pub mod headless;
 pub mod history;
 pub mod input;
 pub mod journal;
 pub mod net;
+pub mod present;
 pub mod protocol;
 pub mod runtime;
 pub mod stdin;
 pub mod text;
 pub mod tui;
 pub mod ui;
+pub mod view;
 pub mod words;

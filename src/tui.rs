@@ -1,5 +1,6 @@
 //! The terminal front end: one `select!` loop over terminal input, network
-//! events and signals, redrawing only after something changed.
+//! events, the app's next deadline and signals, redrawing only after
+//! something changed.
 //!
 //! The terminal is put back the way it was on every way out: a normal exit
 //! or an error (the [`TerminalGuard`]'s `Drop`), a panic (a hook installed
@@ -60,13 +61,13 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
     let mut sighup = signal(SignalKind::hangup())?;
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
-    session.app.update(Event::Resize(size.width, size.height));
+    session.handle(Event::Resize(size.width, size.height));
     let mut input = EventStream::new();
     let mut dirty = true;
-    // Only while a countdown shows; an idle duplex wakes for nothing.
-    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
 
     let exit = loop {
+        // The screen shows the state; what happened is already in it.
+        session.take_outputs();
         if dirty {
             guard
                 .terminal
@@ -74,6 +75,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
             dirty = false;
             panic_if_asked_to_for_tests();
         }
+        let deadline = session.deadline();
         let event = tokio::select! {
             term = input.next() => match term {
                 Some(Ok(term)) => match to_event(term) {
@@ -84,7 +86,8 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
                 None => Event::EndOfInput,
             },
             Some(net) = session.events.recv() => Event::Net(net),
-            _ = ticks.tick(), if session.app.wants_ticks() => Event::Tick,
+            // Only when the app has a deadline; an idle duplex wakes for nothing.
+            () = deadline => Event::Tick,
             _ = sigterm.recv() => Event::Terminate(128 + 15),
             _ = sighup.recv() => Event::HangUp,
         };
@@ -97,7 +100,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
             break exit;
         }
     };
-    session.links.close_all().await;
+    session.registry.close_all().await;
     drop(guard);
     Ok(exit)
 }

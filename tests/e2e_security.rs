@@ -566,7 +566,13 @@ fn a_hostile_duplex_guest_cannot_touch_the_host_terminal() -> Result {
     let target: duplex::net::Target = format!("127.0.0.1:{port}").parse().map_err(net_error)?;
     let hello = duplex::protocol::Hello::new(EVIL_NAME);
     let (_, link) = runtime
-        .block_on(duplex::net::connect(&target, &hello, None, events))
+        .block_on(duplex::net::connect(
+            &target,
+            &hello,
+            None,
+            events,
+            duplex::domain::Limits::default(),
+        ))
         .map_err(net_error)?;
     let screen = host.wait_for("the hostile guest to join", |s| {
         s.status()

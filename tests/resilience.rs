@@ -5,7 +5,8 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use duplex::net::connection::SEND_QUEUE_LEN;
+use duplex::domain::{LeftReason, Limits};
+use duplex::net::connection::LANE_BUDGET;
 use duplex::net::handshake::{self, HostPolicy};
 use duplex::net::{self, Host, NetEvent, PeerLink, SendError, Target};
 use duplex::protocol::{ChatMessage, Frame, Hello, MessageId};
@@ -20,10 +21,18 @@ const WAIT: Duration = Duration::from_secs(20);
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 async fn start_host() -> (SocketAddr, mpsc::Receiver<NetEvent>) {
+    start_host_within(Limits::default()).await
+}
+
+async fn start_host_within(limits: Limits) -> (SocketAddr, mpsc::Receiver<NetEvent>) {
     let host = Host::bind(Some(LOCALHOST), 0).expect("binds");
     let addr = host.local_addr();
     let (tx, rx) = mpsc::channel(1024);
-    host.spawn(Hello::new("alice"), HostPolicy::new(None), tx);
+    let policy = HostPolicy {
+        limits,
+        ..HostPolicy::new(None)
+    };
+    host.spawn(Hello::new("alice"), policy, tx);
     (addr, rx)
 }
 
@@ -63,7 +72,13 @@ async fn join_bob(
     let (tx, mut bob_events) = mpsc::channel(1024);
     let (_, bob_link) = timeout(
         WAIT,
-        net::connect(&target(addr), &Hello::new("bob"), None, tx),
+        net::connect(
+            &target(addr),
+            &Hello::new("bob"),
+            None,
+            tx,
+            Limits::default(),
+        ),
     )
     .await
     .expect("bob connects in time")
@@ -130,7 +145,7 @@ async fn a_peer_that_stops_reading_fills_a_bounded_queue() {
     let text = "x".repeat(1024);
     // The socket buffers take some; then the queue fills and says so,
     // rather than growing without bound.
-    let limit = SEND_QUEUE_LEN + 100_000;
+    let limit = LANE_BUDGET / 1000 + 100_000;
     let mut queued = 0;
     let full = loop {
         match link.send(chat(queued as u64 + 1, &text)) {
@@ -145,6 +160,52 @@ async fn a_peer_that_stops_reading_fills_a_bounded_queue() {
     };
     assert_eq!(full, SendError::Full);
     drop(stalled);
+}
+
+/// A peer that completes the handshake, keeps sending heartbeats (so it is
+/// not silent), but never reads: the host drops it once nothing it writes
+/// moves for the stall limit, and says why.
+#[tokio::test]
+async fn a_peer_that_never_reads_is_dropped_after_the_stall_limit() {
+    let limits = Limits {
+        stall: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let (addr, mut host_events) = start_host_within(limits).await;
+    let mut stalled = TcpStream::connect(addr).await.expect("connects");
+    let established = handshake::guest(&mut stalled, &Hello::new("stalled"), None)
+        .await
+        .expect("handshake");
+    let NetEvent::Joined { link, info } = next_event(&mut host_events).await else {
+        panic!("expected the guest to join");
+    };
+    // It still talks: heartbeats on a writer of its own.
+    let (_, write_half) = stalled.into_split();
+    let (_, sealer) = established.codec.split();
+    let mut writer = tokio_util::codec::FramedWrite::new(write_half, sealer);
+    let heartbeats = tokio::spawn(async move {
+        use futures::SinkExt;
+        while writer.send(Frame::Heartbeat).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let text = "x".repeat(1024);
+    for seq in 1..=20_000 {
+        if link.send(chat(seq, &text)).is_err() {
+            break;
+        }
+        if seq % 64 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let reason = loop {
+        match next_event(&mut host_events).await {
+            NetEvent::Left { from, reason } if from == info.id => break reason,
+            _ => {}
+        }
+    };
+    assert_eq!(reason, LeftReason::Stalled(limits.stall));
+    heartbeats.abort();
 }
 
 #[tokio::test]

@@ -64,6 +64,7 @@ fn joined(app: &mut App, name: &str, at: &str) {
             },
             resumed: false,
             resume: None,
+            caps: Default::default(),
         },
         link: PeerLink::detached(PEER),
     }));

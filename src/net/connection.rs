@@ -1,14 +1,23 @@
 //! One established connection: a reader task and a writer task.
 //!
 //! The socket is split with `into_split()` into owned halves. The reader task
-//! turns incoming frames into [`NetEvent`]s; the writer task drains a bounded
-//! queue, writing every frame already queued before it flushes once (and
-//! coalescing acknowledgements, see [`ACK_DELAY`]). The UI only ever calls
-//! [`PeerLink::send`], which never waits.
+//! turns incoming frames into [`NetEvent`]s; the writer task drains two
+//! queues (*lanes*): the conversation lane (chat, acknowledgements,
+//! goodbyes) always goes before the bulk lane (later: file chunks), so a
+//! chat line never waits behind a file. Each lane is budgeted in bytes, not
+//! frames: [`PeerLink::send`] never waits, and refuses a frame only when its
+//! lane is over budget, which the app's window keeps from happening (see
+//! `crate::app`). A connection whose peer takes nothing of what we write
+//! for [`Limits::stall`] is ended, even if the peer still sends.
+//!
+//! Heartbeats and the silence limit are the app's deadlines (time is data
+//! there); this module only reports every frame that arrives.
 
 use std::fmt;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -16,33 +25,21 @@ use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
-use tokio::time::{Instant, Sleep};
+use tokio::sync::{Notify, OwnedSemaphorePermit, mpsc, oneshot};
+use tokio::time::Instant;
 use tokio_util::codec::{FramedRead, FramedWrite};
 
 use super::{ConnId, LeftReason, NetEvent, PeerInfo};
+use crate::domain::Limits;
 use crate::protocol::{CodecError, Frame, FrameCodec};
 
-/// How long a peer has to complete the handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Frames that may wait in one connection's send queue.
-pub const SEND_QUEUE_LEN: usize = 4096;
-
-/// How long a side may be quiet before it sends a heartbeat.
-pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
-
-/// How long a peer may be silent (no frame, not even a heartbeat) before
-/// the connection counts as dead: three missed heartbeats.
-pub const SILENCE_LIMIT: Duration = Duration::from_secs(15);
+/// Bytes that may wait in one lane of a connection's send queue. The app
+/// keeps far less than this in flight; the budget only bounds memory if
+/// something goes wrong.
+pub const LANE_BUDGET: usize = 4 * 1024 * 1024;
 
 /// Frames the writer writes before it flushes, when many are queued.
 const WRITE_BATCH: usize = 256;
-
-/// How long an acknowledgement may wait, so that those of the next
-/// messages replace it instead of each going out on its own. Short enough
-/// that nobody sees the ✓✓ come later.
-pub const ACK_DELAY: Duration = Duration::from_millis(5);
 
 /// How long a closing connection may take to flush its queue.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -51,6 +48,15 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 pub fn next_conn_id() -> ConnId {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Which queue of a connection a frame waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Chat, acknowledgements, goodbyes: always written first.
+    Conversation,
+    /// Bulk traffic: written only while the conversation lane is empty.
+    Bulk,
 }
 
 /// What the writer task is asked to do.
@@ -63,7 +69,7 @@ pub(crate) enum Outgoing {
 /// Why a frame could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
-    /// The peer is not reading fast enough and the queue is full.
+    /// The lane is over its byte budget.
     #[error("the peer is not keeping up; its send queue is full")]
     Full,
     /// The connection is closed.
@@ -71,16 +77,77 @@ pub enum SendError {
     Closed,
 }
 
+/// What the two tasks and the links of one connection share.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Bytes waiting in each lane.
+    queued: [AtomicUsize; 2],
+    /// Signalled whenever the writer takes frames out of a lane.
+    room: Notify,
+    /// Set when the connection must end (stalled writer, or asked to by
+    /// the app), with the reason the reader reports.
+    abort: Mutex<Option<LeftReason>>,
+    /// Signalled when `abort` is set.
+    aborted: Notify,
+}
+
+impl Shared {
+    fn lane(&self, lane: Lane) -> &AtomicUsize {
+        &self.queued[lane as usize]
+    }
+
+    fn release(&self, lane: Lane, bytes: usize) {
+        let _ = self
+            .lane(lane)
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |queued| {
+                Some(queued.saturating_sub(bytes))
+            });
+        self.room.notify_waiters();
+    }
+
+    fn abort(&self, reason: LeftReason) {
+        let mut slot = self
+            .abort
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some(reason);
+        }
+        drop(slot);
+        self.aborted.notify_one();
+    }
+
+    async fn aborted(&self) -> LeftReason {
+        loop {
+            let notified = self.aborted.notified();
+            if let Some(reason) = self
+                .abort
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+            {
+                return reason;
+            }
+            notified.await;
+        }
+    }
+}
+
 /// The sending side of one connection. Cheap to clone.
 #[derive(Clone)]
 pub struct PeerLink {
     id: ConnId,
-    tx: mpsc::Sender<Outgoing>,
+    conversation: mpsc::UnboundedSender<Outgoing>,
+    bulk: mpsc::UnboundedSender<Frame>,
+    shared: Arc<Shared>,
 }
 
 impl fmt::Debug for PeerLink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PeerLink").field("id", &self.id).finish()
+        f.debug_struct("PeerLink")
+            .field("id", &self.id)
+            .field("queued", &self.queued(Lane::Conversation))
+            .finish()
     }
 }
 
@@ -90,26 +157,56 @@ impl PeerLink {
         self.id
     }
 
-    /// Queues a frame for sending without waiting.
+    /// Queues a conversation frame without waiting.
     pub fn send(&self, frame: Frame) -> Result<(), SendError> {
-        self.tx
-            .try_send(Outgoing::Frame(frame))
-            .map_err(|err| match err {
-                mpsc::error::TrySendError::Full(_) => SendError::Full,
-                mpsc::error::TrySendError::Closed(_) => SendError::Closed,
-            })
+        self.send_on(Lane::Conversation, frame)
     }
 
-    /// Waits until the send queue has room for `slots` more frames, so a
-    /// fast local source (piped input) slows to the network's pace instead
-    /// of overflowing the queue.
-    pub async fn room_for(&self, slots: usize) {
-        let _ = self.tx.reserve_many(slots.min(SEND_QUEUE_LEN)).await;
+    /// Queues a frame on `lane` without waiting.
+    pub fn send_on(&self, lane: Lane, frame: Frame) -> Result<(), SendError> {
+        let len = frame.wire_len();
+        let queued = self.shared.lane(lane);
+        if queued.load(Ordering::Acquire).saturating_add(len) > LANE_BUDGET {
+            return Err(SendError::Full);
+        }
+        queued.fetch_add(len, Ordering::AcqRel);
+        let sent = match lane {
+            Lane::Conversation => self.conversation.send(Outgoing::Frame(frame)).is_ok(),
+            Lane::Bulk => self.bulk.send(frame).is_ok(),
+        };
+        if sent {
+            Ok(())
+        } else {
+            self.shared.release(lane, len);
+            Err(SendError::Closed)
+        }
     }
 
-    /// Whether the send queue has room for `slots` more frames right now.
-    pub fn has_room_for(&self, slots: usize) -> bool {
-        self.tx.capacity() >= slots
+    /// Bytes waiting in `lane`.
+    pub fn queued(&self, lane: Lane) -> usize {
+        self.shared.lane(lane).load(Ordering::Acquire)
+    }
+
+    /// Whether `lane` can take `bytes` more right now.
+    pub fn has_room(&self, lane: Lane, bytes: usize) -> bool {
+        self.queued(lane).saturating_add(bytes) <= LANE_BUDGET
+    }
+
+    /// Waits until at most `limit` bytes wait in `lane`, so a fast local
+    /// source (piped input to a plain peer) slows to the network's pace.
+    pub async fn drained_to(&self, lane: Lane, limit: usize) {
+        loop {
+            let notified = self.shared.room.notified();
+            if self.queued(lane) <= limit || self.conversation.is_closed() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Ends the connection at once: the reader reports `reason`.
+    pub fn abort(&self, reason: LeftReason) {
+        self.shared.abort(reason);
     }
 
     /// Sends everything queued so far, then closes the connection.
@@ -119,7 +216,7 @@ impl PeerLink {
     pub async fn close(&self) {
         let (ack_tx, ack_rx) = oneshot::channel();
         let flushed = async {
-            if self.tx.send(Outgoing::Close(ack_tx)).await.is_ok() {
+            if self.conversation.send(Outgoing::Close(ack_tx)).is_ok() {
                 let _ = ack_rx.await;
             }
         };
@@ -133,36 +230,89 @@ impl PeerLink {
 
     /// A link connected to nothing, for tests of code that only stores links.
     pub fn detached(id: ConnId) -> Self {
-        let (tx, _rx) = mpsc::channel(1);
-        Self { id, tx }
+        let (link, _queues) = Self::new(id);
+        link
+    }
+
+    fn new(id: ConnId) -> (Self, Queues) {
+        let (conversation, conversation_rx) = mpsc::unbounded_channel();
+        let (bulk, bulk_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared::default());
+        (
+            Self {
+                id,
+                conversation,
+                bulk,
+                shared: shared.clone(),
+            },
+            Queues {
+                conversation: conversation_rx,
+                bulk: bulk_rx,
+                shared,
+            },
+        )
     }
 }
 
-/// Splits an admitted connection, makes its send queue and link, and sends
+/// The writer's end of a connection's two lanes.
+pub(crate) struct Queues {
+    conversation: mpsc::UnboundedReceiver<Outgoing>,
+    bulk: mpsc::UnboundedReceiver<Frame>,
+    shared: Arc<Shared>,
+}
+
+impl Queues {
+    /// The next item: the conversation lane first, bulk only when it is
+    /// empty. `None` once every link is gone.
+    pub(crate) async fn recv(&mut self) -> Option<Outgoing> {
+        if let Some(item) = self.try_recv() {
+            return Some(item);
+        }
+        tokio::select! {
+            biased;
+            item = self.conversation.recv() => item.map(|item| self.taken(Lane::Conversation, item)),
+            frame = self.bulk.recv() => frame.map(|frame| self.taken(Lane::Bulk, Outgoing::Frame(frame))),
+        }
+    }
+
+    /// The next item already waiting, conversation lane first.
+    pub(crate) fn try_recv(&mut self) -> Option<Outgoing> {
+        if let Ok(item) = self.conversation.try_recv() {
+            return Some(self.taken(Lane::Conversation, item));
+        }
+        self.bulk
+            .try_recv()
+            .ok()
+            .map(|frame| self.taken(Lane::Bulk, Outgoing::Frame(frame)))
+    }
+
+    fn taken(&self, lane: Lane, item: Outgoing) -> Outgoing {
+        if let Outgoing::Frame(frame) = &item {
+            self.shared.release(lane, frame.wire_len());
+        }
+        item
+    }
+}
+
+/// Splits an admitted connection, makes its lanes and link, and sends
 /// [`NetEvent::Joined`], so every later event of the connection comes after
 /// it. Returns the halves for the reader and writer tasks, the link, and the
-/// queue the writer drains.
+/// queues the writer drains.
 pub(crate) async fn announce(
     stream: TcpStream,
     info: PeerInfo,
     events: &mpsc::Sender<NetEvent>,
-) -> (
-    OwnedReadHalf,
-    OwnedWriteHalf,
-    PeerLink,
-    mpsc::Receiver<Outgoing>,
-) {
+) -> (OwnedReadHalf, OwnedWriteHalf, PeerLink, Queues) {
     let _ = stream.set_nodelay(true);
     let (read_half, write_half) = stream.into_split();
-    let (tx, rx) = mpsc::channel(SEND_QUEUE_LEN);
-    let link = PeerLink { id: info.id, tx };
+    let (link, queues) = PeerLink::new(info.id);
     let _ = events
         .send(NetEvent::Joined {
             info,
             link: link.clone(),
         })
         .await;
-    (read_half, write_half, link, rx)
+    (read_half, write_half, link, queues)
 }
 
 /// Starts the reader and writer tasks of a connection whose handshake is done.
@@ -178,26 +328,31 @@ pub async fn spawn(
     leftover: BytesMut,
     events: mpsc::Sender<NetEvent>,
     slot: Option<OwnedSemaphorePermit>,
+    limits: Limits,
 ) -> PeerLink {
     let (read_codec, write_codec) = codec.split();
     let id = info.id;
-    let (read_half, write_half, link, rx) = announce(stream, info, &events).await;
+    let (read_half, write_half, link, queues) = announce(stream, info, &events).await;
+    let shared = queues.shared.clone();
 
     // Bytes the handshake read past its last frame are read first: a frame
     // glued to the hello must not wait for the next packet.
     let mut reader = FramedRead::new(std::io::Cursor::new(leftover).chain(read_half), read_codec);
     tokio::spawn(async move {
-        let reason = read_frames(id, &mut reader, &events).await;
+        let reason = read_frames(id, &mut reader, &events, &shared).await;
         tracing::info!(conn = id, ?reason, "connection ended");
         // Free the place in the conversation before saying so, so the next
         // guest is never refused as busy after the host saw this one leave.
         drop(slot);
         let _ = events.send(NetEvent::Left { from: id, reason }).await;
     });
+    let progress = Progress::default();
     tokio::spawn(write_frames(
         id,
-        FramedWrite::new(write_half, write_codec),
-        rx,
+        FramedWrite::new(Watched::new(write_half, progress.clone()), write_codec),
+        queues,
+        progress,
+        limits,
     ));
     link
 }
@@ -207,26 +362,24 @@ async fn read_frames<R>(
     id: ConnId,
     reader: &mut FramedRead<R, FrameCodec>,
     events: &mpsc::Sender<NetEvent>,
+    shared: &Shared,
 ) -> LeftReason
 where
     R: AsyncRead + Unpin,
 {
-    let mut silence = Watch::new(SILENCE_LIMIT);
     loop {
         let next = tokio::select! {
             biased;
+            reason = shared.aborted() => return reason,
             next = reader.next() => next,
-            () = silence.expired() => {
-                tracing::warn!(conn = id, "no sign of life; dropping connection");
-                return LeftReason::Error(format!(
-                    "no sign of life for {} seconds",
-                    SILENCE_LIMIT.as_secs()
-                ));
-            }
         };
-        silence.touch();
         let frame = match next {
             Some(Ok(frame)) => frame,
+            Some(Err(CodecError::UnknownRequired(kind))) => {
+                let err = CodecError::UnknownRequired(kind);
+                tracing::warn!(conn = id, %err, "dropping connection");
+                return LeftReason::Incompatible(err.to_string());
+            }
             Some(Err(err)) => {
                 tracing::warn!(conn = id, %err, "dropping connection");
                 return LeftReason::Error(err.to_string());
@@ -236,11 +389,21 @@ where
         let event = match frame {
             Frame::Chat(msg) => NetEvent::Chat { from: id, msg },
             Frame::Ack { up_to } => NetEvent::Ack { from: id, up_to },
-            Frame::Heartbeat => continue,
+            Frame::Heartbeat => NetEvent::Heartbeat { from: id },
             Frame::Leave => return LeftReason::Left,
             Frame::Bye => return LeftReason::Bye,
+            Frame::Unknown { kind, body } => {
+                // A newer peer's optional frame: skipped, as the protocol says.
+                tracing::debug!(
+                    conn = id,
+                    kind,
+                    len = body.len(),
+                    "skipping an unknown optional frame"
+                );
+                continue;
+            }
             other => {
-                tracing::warn!(conn = id, kind = other.kind(), "ignoring unexpected frame");
+                tracing::warn!(conn = id, kind = other.name(), "ignoring unexpected frame");
                 continue;
             }
         };
@@ -250,172 +413,203 @@ where
     }
 }
 
-/// The writer task's loop: drains the queue, writing whatever is already
+/// When the socket last took bytes from us: the writer's sign of progress.
+#[derive(Debug, Clone)]
+struct Progress(Arc<Mutex<Instant>>);
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(Instant::now())))
+    }
+}
+
+impl Progress {
+    fn touch(&self) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+    }
+
+    fn last(&self) -> Instant {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A writer that records when it last made progress.
+struct Watched<W> {
+    inner: W,
+    progress: Progress,
+}
+
+impl<W> Watched<W> {
+    fn new(inner: W, progress: Progress) -> Self {
+        Self { inner, progress }
+    }
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for Watched<W> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.progress.touch();
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Why the writer stopped early.
+enum WriteFailed {
+    /// The socket failed.
+    Io,
+    /// The peer took nothing for the stall limit.
+    Stalled,
+}
+
+/// Runs one write step (`feed` or `flush`), ending it as stalled if the
+/// socket takes no byte for `limit` meanwhile.
+async fn unless_stalled<F>(step: F, progress: &Progress, limit: Duration) -> Result<(), WriteFailed>
+where
+    F: std::future::Future<Output = Result<(), CodecError>>,
+{
+    tokio::pin!(step);
+    // Waiting for a write to start counts from now, not from the last one.
+    progress.touch();
+    loop {
+        let since = progress.last();
+        tokio::select! {
+            biased;
+            done = &mut step => return match done {
+                Ok(()) => Ok(()),
+                Err(CodecError::OutgoingTooLarge { len }) => {
+                    tracing::error!(len, "not sending an oversized frame");
+                    Ok(())
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "write failed");
+                    Err(WriteFailed::Io)
+                }
+            },
+            () = tokio::time::sleep_until(since + limit) => {
+                if progress.last() == since {
+                    return Err(WriteFailed::Stalled);
+                }
+            }
+        }
+    }
+}
+
+/// The writer task's loop: drains the lanes, writing whatever is already
 /// queued before flushing once, so bursts cost one flush.
 ///
-/// Acknowledgements are coalesced: one waits up to [`ACK_DELAY`] and a newer
-/// one replaces it meanwhile (they are cumulative) without moving its
-/// deadline, so a busy conversation sends at most one per [`ACK_DELAY`]
+/// Acknowledgements are coalesced: one waits up to [`Limits::ack_delay`]
+/// and a newer one replaces it meanwhile (they are cumulative) without
+/// moving its deadline, so a busy conversation sends at most one per delay
 /// instead of one per message, each of which the peer would wake up for. A
 /// waiting acknowledgement goes out before a frame that ends the
 /// connection, and before it closes.
 async fn write_frames<W>(
     id: ConnId,
     mut writer: FramedWrite<W, FrameCodec>,
-    mut rx: mpsc::Receiver<Outgoing>,
+    mut queues: Queues,
+    progress: Progress,
+    limits: Limits,
 ) where
     W: AsyncWrite + Unpin,
 {
+    let stall = limits.stall;
     let mut close_ack = None;
     // The acknowledgement waiting to go out, and the timer for its deadline.
     let mut held: Option<Frame> = None;
-    let mut ack_due = Box::pin(tokio::time::sleep(ACK_DELAY));
-    let mut quiet = Watch::new(HEARTBEAT_EVERY);
-    loop {
-        let first = tokio::select! {
-            biased;
-            first = rx.recv() => match first {
-                Some(first) => first,
-                None => break,
-            },
-            () = &mut ack_due, if held.is_some() => {
-                let Some(ack) = held.take() else { continue };
-                if !feed(id, &mut writer, ack).await || !flush(id, &mut writer).await {
-                    return;
+    let mut ack_due = Box::pin(tokio::time::sleep(limits.ack_delay));
+    let outcome: Result<(), WriteFailed> = async {
+        loop {
+            let first = tokio::select! {
+                biased;
+                first = queues.recv() => match first {
+                    Some(first) => first,
+                    None => return Ok(()),
+                },
+                () = &mut ack_due, if held.is_some() => {
+                    let Some(ack) = held.take() else { continue };
+                    unless_stalled(writer.feed(ack), &progress, stall).await?;
+                    unless_stalled(writer.flush(), &progress, stall).await?;
+                    continue;
                 }
-                quiet.touch();
-                continue;
-            }
-            () = quiet.expired() => {
-                // A quiet connection says it is still alive every so often.
-                if !feed(id, &mut writer, Frame::Heartbeat).await || !flush(id, &mut writer).await {
-                    return;
-                }
-                quiet.touch();
-                continue;
-            }
-        };
-        let mut next = Some(first);
-        let mut taken = 0;
-        let mut fed = false;
-        while let Some(item) = next.take() {
-            match item {
-                Outgoing::Frame(ack @ Frame::Ack { .. }) => {
-                    if held.is_none() {
-                        ack_due.as_mut().reset(Instant::now() + ACK_DELAY);
-                    }
-                    held = Some(ack);
-                }
-                Outgoing::Frame(frame) => {
-                    if matches!(frame, Frame::Leave | Frame::Bye | Frame::Refused { .. }) {
-                        // The peer reads nothing after these.
-                        if let Some(ack) = held.take()
-                            && !feed(id, &mut writer, ack).await
-                        {
-                            return;
+            };
+            let mut next = Some(first);
+            let mut taken = 0;
+            let mut fed = false;
+            while let Some(item) = next.take() {
+                match item {
+                    Outgoing::Frame(ack @ Frame::Ack { .. }) => {
+                        if held.is_none() {
+                            ack_due.as_mut().reset(Instant::now() + limits.ack_delay);
                         }
+                        held = Some(ack);
                     }
-                    if !feed(id, &mut writer, frame).await {
-                        return;
+                    Outgoing::Frame(frame) => {
+                        if matches!(frame, Frame::Leave | Frame::Bye | Frame::Refused { .. }) {
+                            // The peer reads nothing after these.
+                            if let Some(ack) = held.take() {
+                                unless_stalled(writer.feed(ack), &progress, stall).await?;
+                            }
+                        }
+                        unless_stalled(writer.feed(frame), &progress, stall).await?;
+                        fed = true;
                     }
-                    fed = true;
+                    Outgoing::Close(ack) => {
+                        close_ack = Some(ack);
+                        return Ok(());
+                    }
                 }
-                Outgoing::Close(ack) => {
-                    close_ack = Some(ack);
-                    break;
+                taken += 1;
+                if taken < WRITE_BATCH {
+                    next = queues.try_recv();
                 }
             }
-            taken += 1;
-            if taken < WRITE_BATCH {
-                next = rx.try_recv().ok();
+            if fed {
+                unless_stalled(writer.flush(), &progress, stall).await?;
             }
-        }
-        if close_ack.is_some() {
-            break;
-        }
-        if fed {
-            if !flush(id, &mut writer).await {
-                return;
-            }
-            quiet.touch();
         }
     }
-    if let Some(ack) = held.take() {
-        let _ = feed(id, &mut writer, ack).await;
+    .await;
+    match outcome {
+        Ok(()) => {
+            if let Some(ack) = held.take() {
+                let _ = writer.feed(ack).await;
+            }
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, writer.flush()).await;
+            let _ = writer.into_inner().shutdown().await;
+        }
+        Err(WriteFailed::Stalled) => {
+            tracing::warn!(
+                conn = id,
+                "the peer took nothing we sent; dropping the connection"
+            );
+            queues.shared.abort(LeftReason::Stalled(stall));
+        }
+        Err(WriteFailed::Io) => queues.shared.abort(LeftReason::Error(
+            "the connection failed while sending".to_owned(),
+        )),
     }
-    let _ = writer.flush().await;
-    let _ = writer.into_inner().shutdown().await;
     if let Some(ack) = close_ack {
         let _ = ack.send(());
-    }
-}
-
-/// A deadline that moves with activity without going back to tokio's timer
-/// for every frame: the timer stays set for an older deadline and, when it
-/// fires early, is set again for the real one.
-struct Watch {
-    timer: Pin<Box<Sleep>>,
-    last: Instant,
-    limit: Duration,
-}
-
-impl Watch {
-    /// Expires `limit` from now, unless touched meanwhile.
-    fn new(limit: Duration) -> Self {
-        Self {
-            timer: Box::pin(tokio::time::sleep(limit)),
-            last: Instant::now(),
-            limit,
-        }
-    }
-
-    /// Something happened: the deadline is `limit` from now.
-    fn touch(&mut self) {
-        self.last = Instant::now();
-    }
-
-    /// Completes once `limit` has passed since the last touch. Cancel safe.
-    async fn expired(&mut self) {
-        loop {
-            self.timer.as_mut().await;
-            let due = self.last + self.limit;
-            if due <= Instant::now() {
-                return;
-            }
-            self.timer.as_mut().reset(due);
-        }
-    }
-}
-
-/// Queues one frame in the writer's buffer; false if the connection failed.
-async fn feed<W>(id: ConnId, writer: &mut FramedWrite<W, FrameCodec>, frame: Frame) -> bool
-where
-    W: AsyncWrite + Unpin,
-{
-    match writer.feed(frame).await {
-        Ok(()) => true,
-        Err(CodecError::OutgoingTooLarge { len }) => {
-            tracing::error!(conn = id, len, "not sending an oversized frame");
-            true
-        }
-        Err(err) => {
-            tracing::warn!(conn = id, %err, "write failed");
-            false
-        }
-    }
-}
-
-/// Writes out the writer's buffer; false if the connection failed.
-async fn flush<W>(id: ConnId, writer: &mut FramedWrite<W, FrameCodec>) -> bool
-where
-    W: AsyncWrite + Unpin,
-{
-    match writer.flush().await {
-        Ok(()) => true,
-        Err(err) => {
-            tracing::warn!(conn = id, %err, "flush failed");
-            false
-        }
     }
 }
 
@@ -427,37 +621,45 @@ mod tests {
     /// Time enough for anything here; only reached if a test fails.
     const PATIENCE: Duration = Duration::from_secs(10);
 
-    fn ack(seq: u64) -> Outgoing {
-        Outgoing::Frame(Frame::Ack {
+    fn ack(seq: u64) -> Frame {
+        Frame::Ack {
             up_to: MessageId { session: 1, seq },
-        })
+        }
     }
 
-    fn chat(seq: u64) -> Outgoing {
-        Outgoing::Frame(Frame::Chat(ChatMessage {
+    fn chat(seq: u64) -> Frame {
+        Frame::Chat(ChatMessage {
             id: MessageId { session: 2, seq },
             sent_at_ms: 0,
             text: format!("message {seq}"),
-        }))
+        })
     }
 
-    /// A writer task on one end of an in-memory stream, its queue, and a
-    /// frame reader on the other end.
-    fn writer() -> (
-        mpsc::Sender<Outgoing>,
-        FramedRead<tokio::io::DuplexStream, FrameCodec>,
-    ) {
-        let (ours, theirs) = tokio::io::duplex(1 << 16);
-        let (tx, rx) = mpsc::channel(SEND_QUEUE_LEN);
+    type Reader = FramedRead<tokio::io::DuplexStream, FrameCodec>;
+
+    /// A writer task on one end of an in-memory stream of `capacity` bytes,
+    /// its link, and a frame reader on the other end.
+    fn writer_with(capacity: usize, limits: Limits) -> (PeerLink, Reader, Arc<Shared>) {
+        let (ours, theirs) = tokio::io::duplex(capacity);
+        let (link, queues) = PeerLink::new(1);
+        let shared = queues.shared.clone();
+        let progress = Progress::default();
         tokio::spawn(write_frames(
             1,
-            FramedWrite::new(ours, FrameCodec::new()),
-            rx,
+            FramedWrite::new(Watched::new(ours, progress.clone()), FrameCodec::new()),
+            queues,
+            progress,
+            limits,
         ));
-        (tx, FramedRead::new(theirs, FrameCodec::new()))
+        (link, FramedRead::new(theirs, FrameCodec::new()), shared)
     }
 
-    async fn next(reader: &mut FramedRead<tokio::io::DuplexStream, FrameCodec>) -> Frame {
+    fn writer() -> (PeerLink, Reader) {
+        let (link, reader, _) = writer_with(1 << 16, Limits::default());
+        (link, reader)
+    }
+
+    async fn next(reader: &mut Reader) -> Frame {
         tokio::time::timeout(PATIENCE, reader.next())
             .await
             .expect("a frame in time")
@@ -467,10 +669,10 @@ mod tests {
 
     #[tokio::test]
     async fn acknowledgements_are_coalesced_and_do_not_hold_up_messages() {
-        let (tx, mut reader) = writer();
+        let (link, mut reader) = writer();
         let queued_at = Instant::now();
-        for item in [ack(1), ack(2), chat(1), ack(3), chat(2)] {
-            tx.send(item).await.unwrap();
+        for frame in [ack(1), ack(2), chat(1), ack(3), chat(2)] {
+            link.send(frame).unwrap();
         }
         assert!(matches!(next(&mut reader).await, Frame::Chat(m) if m.id.seq == 1));
         assert!(matches!(next(&mut reader).await, Frame::Chat(m) if m.id.seq == 2));
@@ -479,57 +681,142 @@ mod tests {
             panic!("expected the acknowledgement");
         };
         assert_eq!(up_to.seq, 3);
-        assert!(queued_at.elapsed() >= ACK_DELAY);
-        tx.send(chat(3)).await.unwrap();
+        assert!(queued_at.elapsed() >= Limits::default().ack_delay);
+        link.send(chat(3)).unwrap();
         assert!(matches!(next(&mut reader).await, Frame::Chat(m) if m.id.seq == 3));
     }
 
     #[tokio::test]
     async fn a_waiting_acknowledgement_goes_out_before_leave_and_close() {
-        let (tx, mut reader) = writer();
-        tx.send(ack(1)).await.unwrap();
-        tx.send(Outgoing::Frame(Frame::Leave)).await.unwrap();
+        let (link, mut reader) = writer();
+        link.send(ack(1)).unwrap();
+        link.send(Frame::Leave).unwrap();
         assert!(matches!(next(&mut reader).await, Frame::Ack { up_to } if up_to.seq == 1));
         assert!(matches!(next(&mut reader).await, Frame::Leave));
 
-        tx.send(ack(2)).await.unwrap();
-        let (done, closed) = oneshot::channel();
-        tx.send(Outgoing::Close(done)).await.unwrap();
+        link.send(ack(2)).unwrap();
+        link.close().await;
         assert!(matches!(next(&mut reader).await, Frame::Ack { up_to } if up_to.seq == 2));
         let end = tokio::time::timeout(PATIENCE, reader.next()).await.unwrap();
         assert!(end.is_none(), "closed after the acknowledgement");
-        closed.await.unwrap();
     }
 
     #[tokio::test]
     async fn frames_go_out_in_order_and_close_flushes_them() {
-        let (tx, mut reader) = writer();
-        tx.send(chat(1)).await.unwrap();
-        tx.send(chat(2)).await.unwrap();
-        let (done, closed) = oneshot::channel();
-        tx.send(Outgoing::Close(done)).await.unwrap();
+        let (link, mut reader) = writer();
+        link.send(chat(1)).unwrap();
+        link.send(chat(2)).unwrap();
+        let closing = tokio::spawn({
+            let link = link.clone();
+            async move { link.close().await }
+        });
         assert!(matches!(next(&mut reader).await, Frame::Chat(m) if m.id.seq == 1));
         assert!(matches!(next(&mut reader).await, Frame::Chat(m) if m.id.seq == 2));
         let end = tokio::time::timeout(PATIENCE, reader.next()).await.unwrap();
         assert!(end.is_none(), "closed after the frames");
-        closed.await.unwrap();
+        closing.await.unwrap();
     }
 
     #[tokio::test]
-    async fn a_watch_expires_its_limit_after_the_last_touch() {
-        let limit = Duration::from_millis(40);
-        let mut watch = Watch::new(limit);
-        // Activity halfway: the first deadline passes without expiry.
-        tokio::time::sleep(limit / 2).await;
-        let touched = Instant::now();
-        watch.touch();
-        tokio::time::timeout(PATIENCE, watch.expired())
+    async fn conversation_frames_overtake_queued_bulk_frames() {
+        // A pipe too small for the bulk backlog, so it waits in its lane.
+        let (link, mut reader, _) = writer_with(256, Limits::default());
+        for n in 0..50 {
+            link.send_on(Lane::Bulk, chat(1000 + n)).unwrap();
+        }
+        link.send(chat(1)).unwrap();
+        let mut bulk_before_chat = 0;
+        loop {
+            match next(&mut reader).await {
+                Frame::Chat(m) if m.id.seq == 1 => break,
+                _ => bulk_before_chat += 1,
+            }
+        }
+        assert!(
+            bulk_before_chat < 50,
+            "the chat line waited behind every bulk frame"
+        );
+        for _ in bulk_before_chat..50 {
+            assert!(matches!(next(&mut reader).await, Frame::Chat(m) if m.id.seq >= 1000));
+        }
+    }
+
+    #[tokio::test]
+    async fn lanes_are_budgeted_in_bytes() {
+        let link = PeerLink::detached(3);
+        let big = Frame::Chat(ChatMessage {
+            id: MessageId { session: 1, seq: 1 },
+            sent_at_ms: 0,
+            text: "x".repeat(30_000),
+        });
+        let fits = LANE_BUDGET / big.wire_len();
+        // The detached link's writer is gone: frames are refused as closed,
+        // and their bytes are given back.
+        assert_eq!(link.send(big.clone()), Err(SendError::Closed));
+        assert_eq!(link.queued(Lane::Conversation), 0);
+        let (link, _queues) = PeerLink::new(4);
+        for _ in 0..fits {
+            link.send(big.clone()).unwrap();
+        }
+        assert_eq!(link.send(big.clone()), Err(SendError::Full));
+        assert!(
+            link.has_room(Lane::Bulk, big.wire_len()),
+            "lanes are separate"
+        );
+        assert!(link.queued(Lane::Conversation) <= LANE_BUDGET);
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_takes_nothing_is_dropped_after_the_stall_limit() {
+        let limits = Limits {
+            stall: Duration::from_millis(100),
+            ..Limits::default()
+        };
+        // Nobody reads the other end: the pipe fills and stays full.
+        let (link, _reader, shared) = writer_with(64, limits);
+        for n in 1..=10 {
+            link.send(chat(n)).unwrap();
+        }
+        let reason = tokio::time::timeout(PATIENCE, shared.aborted())
             .await
             .unwrap();
-        assert!(touched.elapsed() >= limit);
-        // Expired stays expired until touched again.
-        tokio::time::timeout(PATIENCE, watch.expired())
+        assert_eq!(reason, LeftReason::Stalled(limits.stall));
+    }
+
+    #[tokio::test]
+    async fn a_slow_reader_is_not_a_stalled_one() {
+        let limits = Limits {
+            stall: Duration::from_millis(300),
+            ..Limits::default()
+        };
+        let (link, mut reader, shared) = writer_with(64, limits);
+        for n in 1..=20 {
+            link.send(chat(n)).unwrap();
+        }
+        // Reading a frame now and then keeps the writer making progress.
+        for n in 1..=20 {
+            assert!(matches!(next(&mut reader).await, Frame::Chat(m) if m.id.seq == n));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(shared.abort.lock().unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn waiting_for_room_ends_when_the_lane_drains() {
+        let (link, mut reader, _) = writer_with(64, Limits::default());
+        for n in 1..=20 {
+            link.send(chat(n)).unwrap();
+        }
+        let waiter = tokio::spawn({
+            let link = link.clone();
+            async move { link.drained_to(Lane::Conversation, 0).await }
+        });
+        for _ in 1..=20 {
+            next(&mut reader).await;
+        }
+        tokio::time::timeout(PATIENCE, waiter)
             .await
+            .unwrap()
             .unwrap();
     }
 }

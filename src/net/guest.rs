@@ -8,9 +8,10 @@ use encoding_rs::Encoding;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use super::connection::{self, HANDSHAKE_TIMEOUT, PeerLink, next_conn_id};
+use super::connection::{self, PeerLink, next_conn_id};
 use super::host::DEFAULT_PORT;
 use super::{NetError, NetEvent, PeerInfo, Security, handshake, plain};
+use crate::domain::Limits;
 use crate::protocol::{HandshakeError, Hello};
 use crate::text::sanitize_name;
 
@@ -109,9 +110,10 @@ pub async fn connect(
     hello: &Hello,
     code: Option<&str>,
     events: mpsc::Sender<NetEvent>,
+    limits: Limits,
 ) -> Result<(PeerInfo, PeerLink), NetError> {
     let (stream, addr) = dial(target).await?;
-    open(stream, addr, hello, code, events).await
+    open(stream, addr, hello, code, events, limits).await
 }
 
 /// Connects to a plain text server (netcat, a small socket program): no
@@ -131,6 +133,7 @@ pub async fn connect_plain(
         },
         resumed: false,
         resume: None,
+        caps: Default::default(),
     };
     let link = plain::spawn(stream, info.clone(), Vec::new(), encoding, events, None).await;
     Ok((info, link))
@@ -185,12 +188,13 @@ async fn open(
     hello: &Hello,
     code: Option<&str>,
     events: mpsc::Sender<NetEvent>,
+    limits: Limits,
 ) -> Result<(PeerInfo, PeerLink), NetError> {
     let _ = stream.set_nodelay(true);
     let handshake = handshake::guest(&mut stream, hello, code);
-    let established = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
+    let established = tokio::time::timeout(limits.handshake, handshake)
         .await
-        .map_err(|_| HandshakeError::Timeout(HANDSHAKE_TIMEOUT.as_secs()))
+        .map_err(|_| HandshakeError::Timeout(limits.handshake))
         .and_then(|r| r)
         .map_err(|error| NetError::Handshake { addr, error })?;
     let info = established.peer_info(addr, established.peer.resumed, established.peer.resume);
@@ -201,6 +205,7 @@ async fn open(
         established.leftover,
         events,
         None,
+        limits,
     )
     .await;
     Ok((info, link))

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! guest                                   host
-//!   preamble (8 bytes)          ───────▶
+//!   preamble (10 bytes)         ───────▶
 //!                               ◀───────  preamble + policy byte
 //!   [SPAKE2 message]            ───────▶                      (code only)
 //!                               ◀───────  [SPAKE2 message]
@@ -30,12 +30,13 @@ use tokio_util::codec::{Framed, LengthDelimitedCodec};
 use super::connection::next_conn_id;
 use super::limiter::AttemptLimiter;
 use super::{PeerInfo, Security};
+use crate::domain::{Capabilities, Limits};
 use crate::protocol::codec::length_delimited;
 use crate::protocol::crypto::{CodeExchange, Handshake};
 use crate::protocol::handshake::{
     MAGIC, NOT_DUPLEX_REPLY, POLICY_CODE, POLICY_LOCKED, POLICY_OPEN,
 };
-use crate::protocol::{CodecError, Frame, FrameCodec, HandshakeError, Hello, Preamble};
+use crate::protocol::{CodecError, Frame, FrameCodec, HandshakeError, Hello, Preamble, Versions};
 use crate::text::{sanitize_name, sanitize_text};
 
 /// A connection whose handshake succeeded.
@@ -47,6 +48,8 @@ pub struct Established {
     pub verification: String,
     /// Whether a secret code protected the session.
     pub with_code: bool,
+    /// The protocol version both sides use.
+    pub version: u16,
     /// The session's codec, holding its keys: split it for the tasks.
     pub codec: FrameCodec,
     /// Bytes read past the handshake.
@@ -73,6 +76,7 @@ impl Established {
             },
             resumed,
             resume,
+            caps: Capabilities::from_names(self.peer.capabilities.iter().cloned()),
         }
     }
 }
@@ -91,6 +95,8 @@ pub struct HostPolicy {
     /// A conversation to carry on (this host was stopped and restarted),
     /// with the place of the guest that may resume it.
     pub conversation: Option<crate::protocol::Resume>,
+    /// The time limits connections run by.
+    pub limits: Limits,
 }
 
 impl HostPolicy {
@@ -103,6 +109,7 @@ impl HostPolicy {
             allow_plain: false,
             encoding: encoding_rs::UTF_8,
             conversation: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -115,8 +122,9 @@ pub const PLAIN_GRACE: Duration = Duration::from_secs(1);
 /// What a new connection opened with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Opening {
-    /// A duplex preamble (not yet checked for its version).
-    Duplex([u8; Preamble::LEN]),
+    /// The head of a duplex preamble (magic and highest version, not yet
+    /// checked).
+    Duplex([u8; Preamble::HEAD_LEN]),
     /// Something else: the bytes read so far (possibly none).
     Plain(Vec<u8>),
 }
@@ -131,10 +139,10 @@ pub async fn read_opening<S>(
 where
     S: AsyncRead + Unpin,
 {
-    let mut seen = Vec::with_capacity(Preamble::LEN);
+    let mut seen = Vec::with_capacity(Preamble::HEAD_LEN);
     loop {
-        let mut chunk = [0; Preamble::LEN];
-        let want = Preamble::LEN - seen.len();
+        let mut chunk = [0; Preamble::HEAD_LEN];
+        let want = Preamble::HEAD_LEN - seen.len();
         let read = match grace {
             Some(grace) if seen.is_empty() => {
                 match tokio::time::timeout(grace, stream.read(&mut chunk[..want])).await {
@@ -152,7 +160,7 @@ where
         if seen[..compared] != MAGIC[..compared] {
             return Ok(Opening::Plain(seen));
         }
-        if let Ok(preamble) = <[u8; Preamble::LEN]>::try_from(seen.as_slice()) {
+        if let Ok(preamble) = <[u8; Preamble::HEAD_LEN]>::try_from(seen.as_slice()) {
             return Ok(Opening::Duplex(preamble));
         }
     }
@@ -204,13 +212,43 @@ pub async fn guest<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let ours = Preamble::current().to_bytes();
+    guest_speaking(stream, hello, code, Versions::CURRENT).await
+}
+
+/// [`guest`], announcing the protocol versions `versions` (tests play a
+/// newer duplex with this).
+pub async fn guest_speaking<S>(
+    stream: &mut S,
+    hello: &Hello,
+    code: Option<&str>,
+    versions: Versions,
+) -> Result<Established, HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let ours = Preamble { versions }.to_bytes();
     stream.write_all(&ours).await?;
     let mut reply = [0; Preamble::LEN + 1];
-    stream.read_exact(&mut reply[..Preamble::LEN]).await?;
-    let mut their_preamble = [0; Preamble::LEN];
-    their_preamble.copy_from_slice(&reply[..Preamble::LEN]);
-    Preamble::parse(&their_preamble)?;
+    let mut head = [0; Preamble::HEAD_LEN];
+    stream.read_exact(&mut head).await?;
+    let max = Preamble::parse_head(&head)?;
+    reply[..Preamble::HEAD_LEN].copy_from_slice(&head);
+    stream
+        .read_exact(&mut reply[Preamble::HEAD_LEN..Preamble::LEN])
+        .await?;
+    let theirs = Versions {
+        min: u16::from_be_bytes([reply[Preamble::HEAD_LEN], reply[Preamble::HEAD_LEN + 1]]),
+        max,
+    };
+    if theirs.min > theirs.max {
+        return Err(HandshakeError::BadPreamble(theirs));
+    }
+    let version = versions
+        .common(theirs)
+        .ok_or(HandshakeError::VersionMismatch {
+            ours: versions,
+            theirs,
+        })?;
     stream.read_exact(&mut reply[Preamble::LEN..]).await?;
     let code = match (reply[Preamble::LEN], code) {
         (POLICY_OPEN, None) => None,
@@ -250,7 +288,7 @@ where
         Some(Ok(Frame::Refused { reason })) => {
             return Err(HandshakeError::Refused(sanitize_text(&reason).into_owned()));
         }
-        Some(Ok(other)) => return Err(HandshakeError::UnexpectedFrame(other.kind())),
+        Some(Ok(other)) => return Err(HandshakeError::UnexpectedFrame(other.name())),
         Some(Err(err)) => return Err(err.into()),
         None => return Err(HandshakeError::Closed),
     };
@@ -259,20 +297,22 @@ where
         peer,
         verification,
         with_code: psk.is_some(),
+        version,
         codec: parts.codec,
         leftover: parts.read_buf,
     })
 }
 
-/// Accepts a duplex guest as the host, once [`read_opening`] has read its
-/// preamble `theirs`: checks the version, the code if `auth` requires one,
+/// Accepts a duplex guest as the host, once [`read_opening`] has read the
+/// head of its preamble `theirs`: agrees on a version (or tells the guest
+/// which versions we speak and stops), checks the code if `auth` requires one,
 /// and the hello, then asks `admit` whether to let this guest in.
 ///
 /// `admit` returns what the connection should hold while it lives (a slot in
 /// the conversation) and the hello to answer with, or the reason to refuse.
 pub async fn host<S, T>(
     stream: &mut S,
-    theirs: [u8; Preamble::LEN],
+    theirs: [u8; Preamble::HEAD_LEN],
     peer_ip: IpAddr,
     auth: &HostPolicy,
     admit: impl FnOnce(&Hello) -> Result<(T, Hello), String>,
@@ -280,11 +320,24 @@ pub async fn host<S, T>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    if let Err(err) = Preamble::parse(&theirs) {
-        // Let the guest see our version so it can name both.
-        let _ = stream.write_all(&Preamble::current().to_bytes()).await;
-        return Err(err);
-    }
+    let agreed = match Preamble::parse_head(&theirs) {
+        // A guest of version 1 sent only the head: do not wait for more.
+        Ok(max) => {
+            let mut rest = [0; 2];
+            stream.read_exact(&mut rest).await?;
+            Preamble::parse_rest(max, rest).map(|(preamble, version)| (preamble, version, rest))
+        }
+        Err(err) => Err(err),
+    };
+    let (version, their_preamble) = match agreed {
+        Ok((_, version, rest)) => (version, [&theirs[..], &rest[..]].concat()),
+        Err(err) => {
+            // Let the guest see our versions so it can name both.
+            let _ = stream.write_all(&Preamble::current().to_bytes()).await;
+            let _ = stream.shutdown().await;
+            return Err(err);
+        }
+    };
 
     let lockout = match &auth.code {
         Some(_) => lock(&auth.limiter).check(peer_ip, Instant::now()).err(),
@@ -302,7 +355,7 @@ where
         let _ = stream.shutdown().await;
         return Err(HandshakeError::LockedOut(lockout.to_string()));
     }
-    let prologue = [&theirs[..], &reply[..]].concat();
+    let prologue = [&their_preamble[..], &reply[..]].concat();
 
     let mut raw = Framed::new(stream, length_delimited());
     // A guest without the code hangs up here (to ask its user): with our
@@ -338,7 +391,7 @@ where
     let mut framed = raw.map_codec(|_| FrameCodec::encrypted(sealer, opener));
     let guest = match framed.next().await {
         Some(Ok(Frame::Hello(guest))) => guest,
-        Some(Ok(other)) => return Err(HandshakeError::UnexpectedFrame(other.kind())),
+        Some(Ok(other)) => return Err(HandshakeError::UnexpectedFrame(other.name())),
         Some(Err(err)) => return Err(err.into()),
         None => return Err(HandshakeError::Closed),
     };
@@ -351,6 +404,7 @@ where
                     peer: guest,
                     verification,
                     with_code: psk.is_some(),
+                    version,
                     codec: parts.codec,
                     leftover: parts.read_buf,
                 },
@@ -510,7 +564,7 @@ mod tests {
         for (bytes, plain) in [
             (&b"hello there\n"[..], true),
             (&b"DUP\n"[..], true),
-            (&b"DUPLEX\x00\x01rest"[..], false),
+            (&b"DUPLEX\x00\x02rest"[..], false),
         ] {
             let (mut a, mut b) = tokio::io::duplex(64);
             a.write_all(bytes).await.unwrap();
@@ -518,7 +572,7 @@ mod tests {
             assert_eq!(matches!(opening, Opening::Plain(_)), plain, "{bytes:?}");
             if let Opening::Duplex(preamble) = opening {
                 // Exactly the preamble is consumed; the rest stays unread.
-                assert_eq!(&preamble, b"DUPLEX\x00\x01");
+                assert_eq!(&preamble, b"DUPLEX\x00\x02");
                 let mut rest = [0; 4];
                 b.read_exact(&mut rest).await.unwrap();
                 assert_eq!(&rest, b"rest");

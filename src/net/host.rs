@@ -6,7 +6,7 @@
 //! in progress, and a limited number of guests (one, today) may be in the
 //! conversation; the rest are turned away with a reason.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,7 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::{AbortHandle, JoinHandle};
 
-use super::connection::{self, HANDSHAKE_TIMEOUT, next_conn_id};
+use super::connection::{self, next_conn_id};
 use super::handshake::{self, Established, HostPolicy, Opening, PLAIN_GRACE};
 use super::plain;
 use super::{NetError, NetEvent, PeerInfo, Security};
@@ -241,11 +241,15 @@ impl Handshakes {
     }
 }
 
-/// The conversation a host holds: who may resume it.
+/// The conversation a host holds, and the one place that decides whether
+/// a guest resumes it: only the guest in its seat may, by the token it was
+/// given. A new guest gets a new token and the seat; an earlier guest's
+/// token stops working then, so it can never take over what was meant for
+/// the one after it.
 #[derive(Debug)]
 pub struct Conversation {
     id: u64,
-    tokens: HashSet<u128>,
+    seat: Option<u128>,
 }
 
 impl Default for Conversation {
@@ -259,7 +263,7 @@ impl Conversation {
     pub fn new() -> Self {
         Self {
             id: rand::random(),
-            tokens: HashSet::new(),
+            seat: None,
         }
     }
 
@@ -268,22 +272,22 @@ impl Conversation {
     pub fn restored(resume: Resume) -> Self {
         Self {
             id: resume.conversation,
-            tokens: HashSet::from([resume.token]),
+            seat: Some(resume.token),
         }
     }
 
-    /// Admits a guest: resumes its place if it brings a token of this
-    /// conversation, or gives it a new one. Returns the guest's token and
+    /// Admits a guest: resumes its place if it brings the seat's token, or
+    /// gives it the seat with a new token. Returns the guest's token and
     /// whether it resumed.
     pub fn admit(&mut self, asked: Option<Resume>) -> (Resume, bool) {
         if let Some(asked) = asked
             && asked.conversation == self.id
-            && self.tokens.contains(&asked.token)
+            && self.seat == Some(asked.token)
         {
             return (asked, true);
         }
         let token = rand::random();
-        self.tokens.insert(token);
+        self.seat = Some(token);
         (
             Resume {
                 conversation: self.id,
@@ -352,9 +356,9 @@ async fn admit(
             Admitted::Duplex(Box::new(established), slot, resume, resumed)
         })
     };
-    let admitted = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
+    let admitted = tokio::time::timeout(auth.limits.handshake, handshake)
         .await
-        .map_err(|_| HandshakeError::Timeout(HANDSHAKE_TIMEOUT.as_secs()))??;
+        .map_err(|_| HandshakeError::Timeout(auth.limits.handshake))??;
     let (established, slot, resume, resumed) = match admitted {
         Admitted::Duplex(established, slot, resume, resumed) => {
             (*established, slot, resume, resumed)
@@ -375,6 +379,7 @@ async fn admit(
                 },
                 resumed: false,
                 resume: None,
+                caps: Default::default(),
             };
             plain::spawn(
                 stream,
@@ -396,6 +401,7 @@ async fn admit(
         established.leftover,
         events.clone(),
         Some(slot),
+        auth.limits,
     )
     .await;
     Ok(())
@@ -465,6 +471,8 @@ mod tests {
             ..first
         };
         assert!(!conversation.admit(Some(elsewhere)).1);
+        // The forged token's guest took the seat: the first one's token is dead.
+        assert!(!conversation.admit(Some(first)).1);
         let mut restored = Conversation::restored(first);
         assert_eq!(restored.admit(Some(first)), (first, true));
         assert!(!restored.admit(Some(forged)).1);

@@ -15,71 +15,12 @@ pub mod plain;
 
 use std::net::SocketAddr;
 
-pub use connection::{PeerLink, SendError};
+pub use crate::domain::{ConnId, LeftReason, PeerInfo, Security};
+pub use connection::{Lane, PeerLink, SendError};
 pub use guest::{Target, connect, connect_plain};
 pub use host::{Host, JoinHint};
 
-use crate::protocol::{ChatMessage, HandshakeError, MessageId, Resume};
-
-/// Identifies one connection for the lifetime of the program.
-pub type ConnId = u64;
-
-/// Who is on the other end of a connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerInfo {
-    /// The connection this peer speaks on.
-    pub id: ConnId,
-    /// The peer's name, already sanitized.
-    pub name: String,
-    /// The peer's socket address.
-    pub addr: SocketAddr,
-    /// How the conversation is protected.
-    pub security: Security,
-    /// Whether this peer resumed the conversation it had before its
-    /// connection dropped (rather than starting anew).
-    pub resumed: bool,
-    /// What resumes this conversation after a drop: on a guest, its own
-    /// place; on the host, the place it gave this guest.
-    pub resume: Option<Resume>,
-}
-
-impl PeerInfo {
-    /// Whether the peer is a plain text program (no acknowledgements, no
-    /// resuming).
-    pub fn is_plain(&self) -> bool {
-        matches!(self.security, Security::Plain { .. })
-    }
-}
-
-/// How a conversation is protected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Security {
-    /// Encrypted duplex session.
-    Encrypted {
-        /// Words both sides show; different words mean a man in the middle.
-        verification: String,
-        /// Whether a secret code let the peer in.
-        with_code: bool,
-    },
-    /// A plain text peer: nothing is encrypted or verified.
-    Plain {
-        /// The text encoding spoken, e.g. `GBK`.
-        encoding: &'static str,
-    },
-}
-
-/// Why a peer is no longer connected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LeftReason {
-    /// The peer left on purpose (Ctrl-C, end of input).
-    Left,
-    /// The peer typed `exit`, ending the conversation for both.
-    Bye,
-    /// The connection closed without a goodbye.
-    Closed,
-    /// The connection failed; the text says how.
-    Error(String),
-}
+use crate::protocol::{ChatMessage, HandshakeError, MessageId};
 
 /// Something that happened on the network.
 #[derive(Debug, Clone)]
@@ -97,6 +38,11 @@ pub enum NetEvent {
         from: ConnId,
         /// The message, text not yet sanitized.
         msg: ChatMessage,
+    },
+    /// The peer is still there: a heartbeat arrived.
+    Heartbeat {
+        /// The connection it came on.
+        from: ConnId,
     },
     /// The peer received our messages up to this one.
     Ack {
@@ -183,4 +129,17 @@ pub enum NetError {
         /// What went wrong.
         error: HandshakeError,
     },
+}
+
+impl NetError {
+    /// Whether the host said the secret code was wrong (the user may try again).
+    pub fn is_wrong_code(&self) -> bool {
+        matches!(
+            self,
+            NetError::Handshake {
+                error: HandshakeError::WrongCode { .. },
+                ..
+            }
+        )
+    }
 }

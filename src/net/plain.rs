@@ -16,9 +16,9 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
-use super::connection::{Outgoing, PeerLink, announce};
+use super::connection::{Outgoing, PeerLink, Queues, announce};
 use super::{ConnId, LeftReason, NetEvent, PeerInfo};
-use crate::app::EXIT_COMMAND;
+use crate::domain::EXIT_COMMAND;
 use crate::protocol::frame::MAX_TEXT_LEN;
 use crate::protocol::{ChatMessage, Frame, MessageId};
 
@@ -127,14 +127,14 @@ pub async fn spawn(
     slot: Option<OwnedSemaphorePermit>,
 ) -> PeerLink {
     let id = info.id;
-    let (read_half, write_half, link, rx) = announce(stream, info, &events).await;
+    let (read_half, write_half, link, queues) = announce(stream, info, &events).await;
     tokio::spawn(async move {
         let reason = read_lines(id, read_half, initial, encoding, &events).await;
         tracing::info!(conn = id, ?reason, "plain connection ended");
         drop(slot);
         let _ = events.send(NetEvent::Left { from: id, reason }).await;
     });
-    tokio::spawn(write_lines(write_half, TextCodec::new(encoding), rx));
+    tokio::spawn(write_lines(write_half, TextCodec::new(encoding), queues));
     link
 }
 
@@ -203,13 +203,9 @@ async fn read_lines(
     }
 }
 
-async fn write_lines(
-    mut writer: OwnedWriteHalf,
-    codec: TextCodec,
-    mut rx: mpsc::Receiver<Outgoing>,
-) {
+async fn write_lines(mut writer: OwnedWriteHalf, codec: TextCodec, mut queues: Queues) {
     let mut close_ack = None;
-    while let Some(item) = rx.recv().await {
+    while let Some(item) = queues.recv().await {
         let bytes = match item {
             Outgoing::Frame(Frame::Chat(msg)) => codec.encode_line(&msg.text),
             Outgoing::Frame(Frame::Bye) => codec.encode_line(EXIT_COMMAND),

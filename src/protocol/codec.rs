@@ -10,7 +10,7 @@ use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
 
 use super::crypto::{CryptoError, MAX_NOISE_MESSAGE, Opener, Sealer, TAG_LEN};
-use super::frame::Frame;
+use super::frame::{BodyError, Frame};
 
 /// Largest frame body on the wire, in bytes, either side accepts (the
 /// largest Noise message).
@@ -40,9 +40,12 @@ pub enum CodecError {
     /// The body is not a valid frame.
     #[error("peer sent an undecodable frame: {0}")]
     Undecodable(#[from] postcard::Error),
-    /// The body decoded but had bytes left over.
-    #[error("peer sent a frame with {0} unexpected trailing bytes")]
-    TrailingBytes(usize),
+    /// The peer sent a required kind of frame this build does not know.
+    #[error(
+        "the peer sent a frame of kind {0}, which this duplex does not know and may not skip; \
+         update duplex"
+    )]
+    UnknownRequired(u32),
     /// A sealed frame did not open.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
@@ -120,17 +123,15 @@ pub fn length_delimited() -> LengthDelimitedCodec {
 
 /// Decodes one frame body (without its length prefix).
 pub fn decode_body(body: &[u8]) -> Result<Frame, CodecError> {
-    let (frame, rest) = postcard::take_from_bytes::<Frame>(body)?;
-    if rest.is_empty() {
-        Ok(frame)
-    } else {
-        Err(CodecError::TrailingBytes(rest.len()))
-    }
+    Frame::decode(body).map_err(|err| match err {
+        BodyError::Undecodable(err) => CodecError::Undecodable(err),
+        BodyError::UnknownRequired(kind) => CodecError::UnknownRequired(kind),
+    })
 }
 
 /// Encodes one frame body (without its length prefix).
 pub fn encode_body(frame: &Frame) -> Result<Vec<u8>, CodecError> {
-    let body = postcard::to_stdvec(frame)?;
+    let body = frame.encode()?;
     if body.len() > MAX_PLAINTEXT_LEN {
         return Err(CodecError::OutgoingTooLarge { len: body.len() });
     }
@@ -311,7 +312,7 @@ mod tests {
     fn undecodable_body_is_an_error() {
         let mut buf = BytesMut::new();
         buf.put_u32(3);
-        buf.put_slice(&[0xff, 0xff, 0xff]);
+        buf.put_slice(&[0x03, 0xff, 0xff]); // a chat whose fields are cut short
         let err = FrameCodec::new().decode(&mut buf).unwrap_err();
         assert!(matches!(err, CodecError::Undecodable(_)), "{err}");
     }
@@ -328,13 +329,10 @@ mod tests {
     }
 
     #[test]
-    fn trailing_bytes_are_an_error() {
-        let mut body = encode_body(&Frame::Bye).unwrap();
-        body.push(0);
-        assert!(matches!(
-            decode_body(&body),
-            Err(CodecError::TrailingBytes(1))
-        ));
+    fn an_unknown_required_kind_ends_the_connection_clearly() {
+        let body = postcard::to_stdvec(&99_u32).unwrap();
+        let err = decode_body(&body).unwrap_err();
+        assert!(matches!(err, CodecError::UnknownRequired(99)), "{err}");
     }
 
     fn session_codecs() -> (FrameCodec, FrameCodec) {

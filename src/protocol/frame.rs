@@ -1,18 +1,35 @@
-//! Typed frame bodies: every kind of traffic one connection carries.
+//! Typed frame bodies: every kind of traffic one connection carries, and
+//! the envelope that lets the protocol grow.
 //!
-//! Frames are an enum so that later kinds of traffic (acknowledgements,
-//! typing indicators, file chunks) are new variants on the same connection
-//! rather than new connections. Variant order is part of the wire format:
-//! append new variants at the end and bump
-//! [`PROTOCOL_VERSION`](super::PROTOCOL_VERSION) when old peers cannot cope.
+//! A frame body is a *kind* (a postcard varint) followed by that kind's
+//! fields (postcard). Kinds are numbered here, explicitly, never by the
+//! order of an enum, and their lowest bit says what a receiver that does
+//! not know the kind must do, like the case bit of PNG's chunk names:
+//!
+//! - an **even** kind is *optional*: a receiver that does not know it skips
+//!   the frame and reads on (a newer peer's typing indicator, say);
+//! - an **odd** kind is *required*: a receiver that does not know it must not
+//!   carry on as if nothing happened, so it ends the connection with an
+//!   error naming the kind ("update duplex").
+//!
+//! A known kind may grow: new fields are appended at the end of its body,
+//! and a receiver ignores bytes after the fields it knows. A peer sends a
+//! kind that needs a capability only if the other side announced that
+//! capability in its [`Hello`]. See `docs/protocol.md`.
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::domain::Resume;
 
 /// Longest chat message text, in bytes, that a peer may send.
 pub const MAX_TEXT_LEN: usize = 32 * 1024;
 
 /// Longest name, in bytes, accepted on the wire (it is shortened further for display).
 pub const MAX_NAME_LEN: usize = 256;
+
+/// The capabilities this build announces in its hello. Core v2 needs none:
+/// every kind below is part of protocol version 2 itself.
+pub const CAPABILITIES: &[&str] = &[];
 
 /// Identifies one chat message across the whole conversation.
 ///
@@ -44,21 +61,10 @@ pub struct ChatMessage {
     pub text: String,
 }
 
-/// What lets a guest come back to the same conversation after its
-/// connection dropped. Sent only inside the encrypted session, so nobody
-/// else can learn it and take the conversation over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Resume {
-    /// The host's conversation: random per run of the host program.
-    pub conversation: u64,
-    /// The guest's secret place in it, chosen by the host.
-    pub token: u128,
-}
-
-/// The first frame each side sends after the preamble.
+/// The first frame each side sends after the Noise handshake.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hello {
-    /// The sender's display name (sanitized by the receiver).
+    /// The sender's display name (sanitized by the receiver): only a label.
     pub name: String,
     /// Name and version of the sending program, for diagnostics.
     pub software: String,
@@ -67,22 +73,25 @@ pub struct Hello {
     pub resume: Option<Resume>,
     /// From the host: whether the guest's resume was accepted.
     pub resumed: bool,
+    /// The optional features the sender understands, by name.
+    pub capabilities: Vec<String>,
 }
 
 impl Hello {
-    /// A hello from this program with the given name.
+    /// A hello from this program with the given name and this build's capabilities.
     pub fn new(name: &str) -> Self {
         Self {
             name: name.to_owned(),
             software: concat!("duplex ", env!("CARGO_PKG_VERSION")).to_owned(),
             resume: None,
             resumed: false,
+            capabilities: CAPABILITIES.iter().map(|&name| name.to_owned()).collect(),
         }
     }
 }
 
-/// Everything that travels over a duplex connection after the preamble.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Everything that travels over a duplex connection after the handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
     /// Introduces the sender; the first frame in each direction.
     Hello(Hello),
@@ -106,11 +115,56 @@ pub enum Frame {
     /// Nothing to say, but still here: sent when a side has been quiet for a
     /// while, so a peer that vanished is noticed.
     Heartbeat,
+    /// A frame of an optional kind this build does not know: received from a
+    /// newer peer (and skipped), or sent by tests that play one.
+    Unknown {
+        /// Its kind (even: optional).
+        kind: u32,
+        /// Its body, uninterpreted.
+        body: Vec<u8>,
+    },
+}
+
+/// The kind numbers of the wire format. Odd: required; even: optional.
+pub mod kind {
+    /// [`super::Frame::Hello`].
+    pub const HELLO: u32 = 1;
+    /// [`super::Frame::Chat`].
+    pub const CHAT: u32 = 3;
+    /// [`super::Frame::Leave`].
+    pub const LEAVE: u32 = 5;
+    /// [`super::Frame::Bye`].
+    pub const BYE: u32 = 7;
+    /// [`super::Frame::Refused`].
+    pub const REFUSED: u32 = 9;
+    /// [`super::Frame::Ack`].
+    pub const ACK: u32 = 2;
+    /// [`super::Frame::Heartbeat`].
+    pub const HEARTBEAT: u32 = 4;
+
+    /// Whether a receiver that does not know `kind` must refuse it.
+    pub fn is_required(kind: u32) -> bool {
+        kind & 1 == 1
+    }
+}
+
+/// Why a frame body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// Not even a kind, or a known kind whose fields are malformed.
+    #[error("undecodable frame: {0}")]
+    Undecodable(#[from] postcard::Error),
+    /// A required kind this build does not know.
+    #[error(
+        "the peer sent a frame of kind {0}, which this duplex does not know and may not skip; \
+         update duplex"
+    )]
+    UnknownRequired(u32),
 }
 
 impl Frame {
     /// A short name of the frame's kind, for logs and errors.
-    pub fn kind(&self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Frame::Hello(_) => "hello",
             Frame::Chat(_) => "chat",
@@ -119,6 +173,184 @@ impl Frame {
             Frame::Refused { .. } => "refused",
             Frame::Ack { .. } => "ack",
             Frame::Heartbeat => "heartbeat",
+            Frame::Unknown { .. } => "unknown",
+        }
+    }
+
+    /// The frame's kind number on the wire.
+    pub fn kind(&self) -> u32 {
+        match self {
+            Frame::Hello(_) => kind::HELLO,
+            Frame::Chat(_) => kind::CHAT,
+            Frame::Leave => kind::LEAVE,
+            Frame::Bye => kind::BYE,
+            Frame::Refused { .. } => kind::REFUSED,
+            Frame::Ack { .. } => kind::ACK,
+            Frame::Heartbeat => kind::HEARTBEAT,
+            Frame::Unknown { kind, .. } => *kind,
+        }
+    }
+
+    /// The capability a peer must have announced before it is sent this
+    /// frame. Every kind of protocol version 2 is part of the version
+    /// itself; later optional features name theirs here.
+    pub fn capability(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// About how many bytes the frame takes on the wire, for byte budgets.
+    pub fn wire_len(&self) -> usize {
+        /// Length prefix, kind, ids and the seal's tag, roughly.
+        const OVERHEAD: usize = 48;
+        OVERHEAD
+            + match self {
+                Frame::Chat(msg) => msg.text.len(),
+                Frame::Hello(hello) => hello.name.len() + hello.software.len(),
+                Frame::Refused { reason } => reason.len(),
+                Frame::Unknown { body, .. } => body.len(),
+                Frame::Leave | Frame::Bye | Frame::Ack { .. } | Frame::Heartbeat => 0,
+            }
+    }
+
+    /// Encodes the frame body: its kind, then its fields.
+    pub fn encode(&self) -> Result<Vec<u8>, postcard::Error> {
+        let mut out = postcard::to_stdvec(&self.kind())?;
+        let fields = match self {
+            Frame::Hello(hello) => postcard::to_stdvec(hello)?,
+            Frame::Chat(msg) => postcard::to_stdvec(msg)?,
+            Frame::Refused { reason } => postcard::to_stdvec(reason)?,
+            Frame::Ack { up_to } => postcard::to_stdvec(up_to)?,
+            Frame::Leave | Frame::Bye | Frame::Heartbeat => Vec::new(),
+            Frame::Unknown { body, .. } => body.clone(),
+        };
+        out.extend_from_slice(&fields);
+        Ok(out)
+    }
+
+    /// Decodes a frame body. Bytes after the fields of a known kind are
+    /// ignored (a newer peer appended fields); an unknown optional kind is
+    /// [`Frame::Unknown`]; an unknown required kind is an error.
+    pub fn decode(body: &[u8]) -> Result<Frame, BodyError> {
+        let (kind, fields) = postcard::take_from_bytes::<u32>(body)?;
+        fn take<'a, T: Deserialize<'a>>(fields: &'a [u8]) -> Result<T, BodyError> {
+            Ok(postcard::take_from_bytes::<T>(fields)?.0)
+        }
+        Ok(match kind {
+            kind::HELLO => Frame::Hello(take(fields)?),
+            kind::CHAT => Frame::Chat(take(fields)?),
+            kind::LEAVE => Frame::Leave,
+            kind::BYE => Frame::Bye,
+            kind::REFUSED => Frame::Refused {
+                reason: take(fields)?,
+            },
+            kind::ACK => Frame::Ack {
+                up_to: take(fields)?,
+            },
+            kind::HEARTBEAT => Frame::Heartbeat,
+            other if kind::is_required(other) => return Err(BodyError::UnknownRequired(other)),
+            other => Frame::Unknown {
+                kind: other,
+                body: fields.to_vec(),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn chat(text: &str) -> Frame {
+        Frame::Chat(ChatMessage {
+            id: MessageId { session: 7, seq: 9 },
+            sent_at_ms: 1,
+            text: text.to_owned(),
+        })
+    }
+
+    #[test]
+    fn every_kind_round_trips() {
+        let mut hello = Hello::new("ann");
+        hello.capabilities = vec!["typing".into()];
+        hello.resume = Some(Resume {
+            conversation: 3,
+            token: 4,
+        });
+        for frame in [
+            Frame::Hello(hello),
+            chat("hi 你好"),
+            Frame::Leave,
+            Frame::Bye,
+            Frame::Refused {
+                reason: "busy".into(),
+            },
+            Frame::Ack {
+                up_to: MessageId { session: 1, seq: 2 },
+            },
+            Frame::Heartbeat,
+            Frame::Unknown {
+                kind: 1000,
+                body: vec![1, 2, 3],
+            },
+        ] {
+            let bytes = frame.encode().unwrap();
+            assert_eq!(Frame::decode(&bytes).unwrap(), frame);
+        }
+    }
+
+    #[test]
+    fn kinds_say_whether_they_may_be_skipped() {
+        assert!(kind::is_required(kind::CHAT) && kind::is_required(kind::HELLO));
+        assert!(!kind::is_required(kind::ACK) && !kind::is_required(kind::HEARTBEAT));
+    }
+
+    #[test]
+    fn an_unknown_optional_kind_is_skipped_and_a_required_one_refused() {
+        let mut optional = postcard::to_stdvec(&40_u32).unwrap();
+        optional.extend_from_slice(b"future");
+        assert_eq!(
+            Frame::decode(&optional).unwrap(),
+            Frame::Unknown {
+                kind: 40,
+                body: b"future".to_vec()
+            }
+        );
+        let required = postcard::to_stdvec(&41_u32).unwrap();
+        let err = Frame::decode(&required).unwrap_err();
+        assert!(matches!(err, BodyError::UnknownRequired(41)));
+        assert!(err.to_string().contains("update duplex"), "{err}");
+    }
+
+    #[test]
+    fn fields_a_newer_peer_appended_are_ignored() {
+        let frame = chat("hello");
+        let mut bytes = frame.encode().unwrap();
+        bytes.extend_from_slice(&[0xff, 0x01, 0x02]);
+        assert_eq!(Frame::decode(&bytes).unwrap(), frame);
+        // A hello from a newer peer with a field after the capabilities.
+        let mut hello = Frame::Hello(Hello::new("x")).encode().unwrap();
+        hello.extend_from_slice(&postcard::to_stdvec(&"new field").unwrap());
+        assert!(matches!(Frame::decode(&hello), Ok(Frame::Hello(h)) if h.name == "x"));
+    }
+
+    #[test]
+    fn the_wire_estimate_is_at_least_the_encoded_size() {
+        for frame in [chat(&"x".repeat(1000)), Frame::Heartbeat, Frame::Leave] {
+            assert!(frame.wire_len() >= frame.encode().unwrap().len() + 4 + 16);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_decode_or_fail_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = Frame::decode(&bytes);
+        }
+
+        #[test]
+        fn chat_text_round_trips(text in ".{0,200}", seq in any::<u64>()) {
+            let frame = Frame::Chat(ChatMessage { id: MessageId { session: 1, seq }, sent_at_ms: -5, text });
+            prop_assert_eq!(Frame::decode(&frame.encode().unwrap()).unwrap(), frame);
         }
     }
 }

@@ -1,10 +1,14 @@
-//! The opening of every connection: preamble bytes and the errors of a
-//! handshake that goes wrong.
+//! The opening of every connection: preamble bytes, the version both sides
+//! use, and the errors of a handshake that goes wrong.
 //!
-//! The guest speaks first with an 8-byte [`Preamble`]: the magic bytes
-//! `DUPLEX` and a big-endian protocol version. The host answers with its own
-//! preamble. Reading the magic first means a peer speaking another protocol
-//! (a web browser, netcat, an old duplex) gets a clear error instead of a
+//! Each side sends a 10-byte [`Preamble`]: the magic bytes `DUPLEX`, then
+//! the highest and the lowest protocol version it speaks (big-endian
+//! `u16`s). Both then use the highest version in common. The highest
+//! version comes first so that a peer of protocol version 1, whose preamble
+//! was the magic and one version (8 bytes), is recognised from its first 8
+//! bytes and told which versions each side speaks instead of waiting for
+//! bytes that never come. Reading the magic first means a peer speaking
+//! another protocol (a web browser, netcat) gets a clear error instead of a
 //! confusing frame decode failure.
 
 use super::codec::CodecError;
@@ -13,29 +17,69 @@ use super::crypto::CryptoError;
 /// Magic bytes at the start of every duplex connection.
 pub const MAGIC: [u8; 6] = *b"DUPLEX";
 
-/// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// The newest protocol version this build speaks.
+pub const PROTOCOL_VERSION: u16 = 2;
 
-/// The plain-text line sent to a client that is not duplex before closing it.
+/// The oldest protocol version this build speaks.
+pub const MIN_PROTOCOL_VERSION: u16 = 2;
+
+/// The not-duplex reply sent to a client that is not duplex before closing it.
 pub const NOT_DUPLEX_REPLY: &str = "This is a duplex chat host and it speaks only the duplex protocol. \
 Connect with: duplex join <this address> -- or ask the host to start with --allow-plain \
 to chat with plain text programs like this one.\r\n";
 
+/// The protocol versions one side speaks, lowest to highest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Versions {
+    /// The oldest version spoken.
+    pub min: u16,
+    /// The newest version spoken.
+    pub max: u16,
+}
+
+impl Versions {
+    /// What this build speaks.
+    pub const CURRENT: Versions = Versions {
+        min: MIN_PROTOCOL_VERSION,
+        max: PROTOCOL_VERSION,
+    };
+
+    /// The highest version both speak, if any.
+    pub fn common(self, theirs: Versions) -> Option<u16> {
+        let version = self.max.min(theirs.max);
+        (version >= self.min.max(theirs.min)).then_some(version)
+    }
+}
+
+impl std::fmt::Display for Versions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.min == self.max {
+            write!(f, "version {}", self.max)
+        } else {
+            write!(f, "versions {} to {}", self.min, self.max)
+        }
+    }
+}
+
 /// The first bytes each side sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Preamble {
-    /// Protocol version of the sender.
-    pub version: u16,
+    /// The versions the sender speaks.
+    pub versions: Versions,
 }
 
 impl Preamble {
     /// Length of a preamble on the wire.
-    pub const LEN: usize = MAGIC.len() + 2;
+    pub const LEN: usize = MAGIC.len() + 4;
+
+    /// Length of the part every version shares: the magic and the highest
+    /// version (all a version 1 peer sends).
+    pub const HEAD_LEN: usize = MAGIC.len() + 2;
 
     /// The preamble of this build.
     pub fn current() -> Self {
         Self {
-            version: PROTOCOL_VERSION,
+            versions: Versions::CURRENT,
         }
     }
 
@@ -43,25 +87,55 @@ impl Preamble {
     pub fn to_bytes(self) -> [u8; Self::LEN] {
         let mut bytes = [0; Self::LEN];
         bytes[..MAGIC.len()].copy_from_slice(&MAGIC);
-        bytes[MAGIC.len()..].copy_from_slice(&self.version.to_be_bytes());
+        bytes[MAGIC.len()..Self::HEAD_LEN].copy_from_slice(&self.versions.max.to_be_bytes());
+        bytes[Self::HEAD_LEN..].copy_from_slice(&self.versions.min.to_be_bytes());
         bytes
     }
 
-    /// Parses a peer's preamble, checking the magic bytes and the version.
-    pub fn parse(bytes: &[u8; Self::LEN]) -> Result<Self, HandshakeError> {
+    /// Reads the head of a peer's preamble: checks the magic and returns
+    /// the highest version it speaks. A peer whose highest version is below
+    /// [`MIN_PROTOCOL_VERSION`] sends nothing more (version 1 sent only
+    /// this), and shares no version with us: that is an error naming both.
+    pub fn parse_head(bytes: &[u8; Self::HEAD_LEN]) -> Result<u16, HandshakeError> {
         if bytes[..MAGIC.len()] != MAGIC {
             return Err(HandshakeError::NotDuplex {
                 first_bytes: describe_bytes(bytes),
             });
         }
-        let version = u16::from_be_bytes([bytes[MAGIC.len()], bytes[MAGIC.len() + 1]]);
-        if version != PROTOCOL_VERSION {
+        let max = u16::from_be_bytes([bytes[MAGIC.len()], bytes[MAGIC.len() + 1]]);
+        if max < MIN_PROTOCOL_VERSION {
             return Err(HandshakeError::VersionMismatch {
-                ours: PROTOCOL_VERSION,
-                theirs: version,
+                ours: Versions::CURRENT,
+                theirs: Versions { min: max, max },
             });
         }
-        Ok(Self { version })
+        Ok(max)
+    }
+
+    /// Completes a preamble from its head's highest version and the two
+    /// bytes of the lowest, and checks that both sides share a version.
+    /// Returns the preamble and the version to use.
+    pub fn parse_rest(max: u16, rest: [u8; 2]) -> Result<(Self, u16), HandshakeError> {
+        let min = u16::from_be_bytes(rest);
+        let theirs = Versions { min, max };
+        if min > max {
+            return Err(HandshakeError::BadPreamble(theirs));
+        }
+        let version = Versions::CURRENT
+            .common(theirs)
+            .ok_or(HandshakeError::VersionMismatch {
+                ours: Versions::CURRENT,
+                theirs,
+            })?;
+        Ok((Self { versions: theirs }, version))
+    }
+
+    /// Parses a whole preamble (both parts); see [`Preamble::parse_head`].
+    pub fn parse(bytes: &[u8; Self::LEN]) -> Result<(Self, u16), HandshakeError> {
+        let mut head = [0; Self::HEAD_LEN];
+        head.copy_from_slice(&bytes[..Self::HEAD_LEN]);
+        let max = Self::parse_head(&head)?;
+        Self::parse_rest(max, [bytes[Self::HEAD_LEN], bytes[Self::HEAD_LEN + 1]])
     }
 }
 
@@ -86,20 +160,23 @@ pub enum HandshakeError {
         /// The peer's first bytes, escaped for display.
         first_bytes: String,
     },
-    /// The peer speaks another version of the protocol.
+    /// The peer speaks no protocol version that we speak.
     #[error(
-        "the peer speaks duplex protocol version {theirs}, this program speaks version {ours}; \
-         use the same duplex release on both sides"
+        "the peer speaks duplex protocol {theirs}, this program speaks {ours}; \
+         update the older duplex"
     )]
     VersionMismatch {
-        /// Our version.
-        ours: u16,
-        /// The peer's version.
-        theirs: u16,
+        /// What we speak.
+        ours: Versions,
+        /// What the peer speaks.
+        theirs: Versions,
     },
+    /// The peer's preamble makes no sense (lowest version above highest).
+    #[error("the peer sent a malformed preamble ({0})")]
+    BadPreamble(Versions),
     /// The peer did not finish the handshake in time.
-    #[error("the peer did not complete the handshake within {0} seconds")]
-    Timeout(u64),
+    #[error("the peer did not complete the handshake within {}", crate::domain::seconds(*.0))]
+    Timeout(std::time::Duration),
     /// The peer closed the connection during the handshake.
     #[error("the peer closed the connection during the handshake (is it a duplex program?)")]
     Closed,
@@ -160,30 +237,57 @@ mod tests {
     fn preamble_round_trips() {
         let bytes = Preamble::current().to_bytes();
         assert_eq!(&bytes[..6], b"DUPLEX");
-        assert_eq!(Preamble::parse(&bytes).unwrap(), Preamble::current());
+        assert_eq!(
+            Preamble::parse(&bytes).unwrap(),
+            (Preamble::current(), PROTOCOL_VERSION)
+        );
     }
 
     #[test]
     fn foreign_bytes_are_not_duplex() {
-        let err = Preamble::parse(b"GET / HT").unwrap_err();
+        let err = Preamble::parse_head(b"GET / HT").unwrap_err();
         assert!(matches!(err, HandshakeError::NotDuplex { .. }));
         assert!(err.to_string().contains("GET / HT"), "{err}");
     }
 
     #[test]
     fn control_bytes_are_escaped_in_errors() {
-        let err = Preamble::parse(b"\x1b[2J\x07abc").unwrap_err();
+        let err = Preamble::parse_head(b"\x1b[2J\x07abc").unwrap_err();
         let text = err.to_string();
         assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
     }
 
     #[test]
-    fn other_version_is_named() {
-        let mut bytes = Preamble::current().to_bytes();
-        bytes[7] = bytes[7].wrapping_add(1);
-        let err = Preamble::parse(&bytes).unwrap_err();
+    fn a_version_1_peer_is_named_from_its_eight_bytes() {
+        let err = Preamble::parse_head(b"DUPLEX\x00\x01").unwrap_err();
         assert!(
-            matches!(err, HandshakeError::VersionMismatch { theirs, .. } if theirs == PROTOCOL_VERSION + 1)
+            matches!(err, HandshakeError::VersionMismatch { theirs, .. } if theirs.max == 1),
+            "{err}"
         );
+        assert_eq!(
+            err.to_string(),
+            "the peer speaks duplex protocol version 1, this program speaks version 2; \
+             update the older duplex"
+        );
+    }
+
+    #[test]
+    fn both_use_the_highest_version_in_common() {
+        let newer = Versions { min: 2, max: 5 };
+        assert_eq!(Versions::CURRENT.common(newer), Some(PROTOCOL_VERSION));
+        assert_eq!(newer.common(Versions::CURRENT), Some(PROTOCOL_VERSION));
+        let far = Versions { min: 4, max: 5 };
+        assert_eq!(Versions::CURRENT.common(far), None);
+        let mut bytes = Preamble { versions: far }.to_bytes();
+        let err = Preamble::parse(&bytes).unwrap_err();
+        assert!(err.to_string().contains("versions 4 to 5"), "{err}");
+        bytes[9] = 9; // lowest above highest
+        assert!(matches!(
+            Preamble::parse(&bytes),
+            Err(HandshakeError::BadPreamble(_))
+        ));
+        let (preamble, version) =
+            Preamble::parse(&Preamble { versions: newer }.to_bytes()).unwrap();
+        assert_eq!((preamble.versions, version), (newer, PROTOCOL_VERSION));
     }
 }

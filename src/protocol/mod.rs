@@ -3,14 +3,19 @@
 //! A connection is a TCP byte stream, which has no message boundaries (the
 //! "sticky packet" problem). duplex therefore speaks in *frames*:
 //!
-//! 1. The guest opens with an 8-byte [`preamble`](handshake::Preamble): magic
-//!    bytes and the protocol version, so that a peer speaking something else
-//!    is recognised at once and told so.
+//! 1. Each side opens with a 10-byte [`preamble`](handshake::Preamble): magic
+//!    bytes and the range of protocol versions it speaks, so that a peer
+//!    speaking something else is recognised at once and told so, and both
+//!    use the highest version in common.
 //! 2. After the preamble every frame is a 4-byte big-endian length followed
 //!    by a [`Frame`](frame::Frame) body encoded with postcard
 //!    ([`codec::FrameCodec`]), never longer than [`codec::MAX_FRAME_LEN`].
-//! 3. Both sides exchange a [`Hello`](frame::Hello) carrying their name, then
-//!    chat frames flow both ways independently.
+//! 3. Both sides exchange a [`Hello`](frame::Hello) carrying their name and
+//!    capabilities, then chat frames flow both ways independently. Every
+//!    frame names its kind, and says by that kind whether a receiver that
+//!    does not know it may skip it (see [`frame`]).
+//!
+//! `docs/protocol.md` describes the whole format.
 
 pub mod codec;
 pub mod crypto;
@@ -19,4 +24,4 @@ pub mod handshake;
 
 pub use codec::{CodecError, FrameCodec, MAX_FRAME_LEN};
 pub use frame::{ChatMessage, Frame, Hello, MessageId, Resume};
-pub use handshake::{HandshakeError, PROTOCOL_VERSION, Preamble};
+pub use handshake::{HandshakeError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, Preamble, Versions};

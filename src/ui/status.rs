@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 
 use crate::net::{JoinHint, Security};
 use crate::text::display_width;
-use crate::ui::messages::Scroll;
+use crate::view::Scroll;
 
 /// Separates join commands for several addresses.
 const OR: &str = "  or  ";
@@ -62,7 +62,7 @@ pub fn connection_text(app: &App, width: usize) -> String {
             },
             _,
         ) => {
-            let seconds = ((at - app.clock.now_ms()).max(0) + 999) / 1000;
+            let seconds = ((at - app.clock.mono_ms()).max(0) + 999) / 1000;
             let attempt = if *attempts > 0 {
                 format!(" (attempt {})", attempts + 1)
             } else {

@@ -96,7 +96,19 @@ impl Duplex {
         self.next(&self.stderr, "stderr")
     }
 
+    /// The next JSON event, skipping the notes on our own messages'
+    /// progress (`sent`, `delivery`), which [`Duplex::json_all`] shows.
     pub fn json(&self) -> Value {
+        loop {
+            let value = self.json_all();
+            if !is_progress(&value) {
+                return value;
+            }
+        }
+    }
+
+    /// The next JSON event, whatever it is.
+    pub fn json_all(&self) -> Value {
         let line = self.stdout_line();
         serde_json::from_str(&line)
             .unwrap_or_else(|err| panic!("{}: not JSON ({err}): {line:?}", self.name))
@@ -124,9 +136,15 @@ impl Duplex {
         self.rest_of(&self.stderr, "stderr")
     }
 
-    /// Everything left on standard output, once the process has ended.
+    /// Everything left on standard output, once the process has ended,
+    /// but the notes on our own messages' progress.
     pub fn rest_of_stdout(&self) -> Vec<String> {
         self.rest_of(&self.stdout, "stdout")
+            .into_iter()
+            .filter(|line| {
+                serde_json::from_str::<Value>(line).map_or(true, |value| !is_progress(&value))
+            })
+            .collect()
     }
 
     fn rest_of(&self, from: &Receiver<String>, stream: &str) -> Vec<String> {
@@ -142,11 +160,13 @@ impl Duplex {
 
     /// Waits for the process to end (its stdout closes), and returns how.
     pub fn exit(&mut self) -> ExitStatus {
-        match self.stdout.recv_timeout(WAIT) {
-            Ok(line) => panic!("{}: unexpected output {line:?}", self.name),
-            Err(RecvTimeoutError::Timeout) => panic!("{}: still running", self.name),
-            Err(RecvTimeoutError::Disconnected) => {}
-        }
+        let rest = self.rest_of_stdout();
+        assert!(rest.is_empty(), "{}: unexpected output {rest:?}", self.name);
         self.child.wait().expect("waits for the exit")
     }
+}
+
+/// Whether a JSON event only tells how far one of our messages got.
+pub fn is_progress(value: &Value) -> bool {
+    matches!(value["event"].as_str(), Some("sent" | "delivery"))
 }

@@ -1,0 +1,72 @@
+//! Typed lines that are commands rather than messages, and the words they show.
+
+use crate::domain::{PeerInfo, Security};
+
+/// What `/help` shows.
+pub const HELP: &str = "Keys: Enter send · PgUp/PgDn, mouse wheel scroll · Ctrl-Home oldest · Ctrl-End/Esc live · \
+Ctrl-C leave · Left/Right, Home/End, Ctrl-W, Ctrl-U, Ctrl-K edit. \
+Commands: exit (ends the chat for both) · /verify (the words to compare with your peer) · /help. \
+Start a message with // to send one starting with /.";
+
+/// What a typed line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Command {
+    /// A message to send (with a leading `//` turned into `/`).
+    Text(String),
+    /// `/verify`.
+    Verify,
+    /// `/help`.
+    Help,
+    /// `/something` else.
+    Unknown(String),
+}
+
+/// Reads a typed line: a message, or a `/command`.
+pub(crate) fn command(line: &str) -> Command {
+    if let Some(text) = line.strip_prefix("//") {
+        return Command::Text(format!("/{text}"));
+    }
+    let Some(rest) = line.trim().strip_prefix('/') else {
+        return Command::Text(line.to_owned());
+    };
+    match rest.split_whitespace().next().unwrap_or("") {
+        "verify" => Command::Verify,
+        "help" | "?" => Command::Help,
+        other => Command::Unknown(other.to_owned()),
+    }
+}
+
+/// How to check who is on the other end.
+pub(crate) fn verify_text(peer: &PeerInfo) -> String {
+    match &peer.security {
+        Security::Encrypted {
+            verification,
+            with_code,
+        } => {
+            let code = if *with_code {
+                " (admitted with the secret code)"
+            } else {
+                ""
+            };
+            format!(
+                "Encrypted{code}. Verification words: {verification} — read them to {}; \
+                 different words on their screen mean someone is in the middle.",
+                peer.name
+            )
+        }
+        Security::Plain { encoding } => format!(
+            "Plaintext, unverified: {} is a plain text program ({encoding}). Nothing is encrypted \
+             and nobody vouches for who is on the other end.",
+            peer.name
+        ),
+    }
+}
+
+/// How we leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LeaveKind {
+    /// `exit`: end the conversation for both.
+    Bye,
+    /// Ctrl-C, end of input, a signal: only this side goes.
+    Leave,
+}

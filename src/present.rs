@@ -1,0 +1,114 @@
+//! How events are put into words: one presentation of what happened, used
+//! by the TUI's message pane and by headless mode's standard error alike,
+//! so the two never tell the same event differently.
+
+use crate::domain::{LeftReason, Security};
+use crate::history::{Delivery, SystemEvent};
+
+/// The mark after one of our messages: where it is on its way.
+pub fn delivery_mark(delivery: Delivery) -> &'static str {
+    match delivery {
+        Delivery::Received => "",
+        Delivery::Pending => "⌛",
+        Delivery::Sent => "✓",
+        Delivery::Delivered => "✓✓",
+        Delivery::Failed => "✗ not delivered",
+    }
+}
+
+/// Words for a system line.
+pub fn system_text(event: &SystemEvent) -> String {
+    match event {
+        SystemEvent::Joined {
+            name,
+            addr,
+            security,
+        } => match security {
+            Security::Encrypted { .. } => format!("{name} joined ({addr})"),
+            Security::Plain { encoding } => {
+                format!("{name} joined ({addr}) · plaintext, unverified ({encoding})")
+            }
+        },
+        SystemEvent::Left { name, reason } => match reason {
+            LeftReason::Left => format!("{name} left"),
+            LeftReason::Bye => format!("{name} ended the conversation"),
+            LeftReason::Closed => format!("{name} disconnected"),
+            LeftReason::Silent(_) | LeftReason::Stalled(_) | LeftReason::Error(_) => {
+                format!("lost {name}: {}", reason.detail().unwrap_or_default())
+            }
+            LeftReason::Incompatible(why) => format!("{name} cannot go on: {why}"),
+        },
+        SystemEvent::Resumed {
+            name,
+            verification,
+            words_changed,
+            restarted,
+        } => {
+            let mut text = if *restarted {
+                format!("Resumed the conversation with {name}")
+            } else {
+                format!("{name} is back: the conversation goes on")
+            };
+            if let (Some(words), true) = (verification, words_changed) {
+                text.push_str(&format!(
+                    " · new verification words: {words} (compare again)"
+                ));
+            }
+            text
+        }
+        SystemEvent::Undelivered { count, name, why } => format!(
+            "{count} message{} to {name} {} not delivered: {why}",
+            if *count == 1 { "" } else { "s" },
+            if *count == 1 { "was" } else { "were" },
+        ),
+        SystemEvent::Rejected {
+            addr,
+            reason,
+            earlier: 0,
+        } => format!("turned away a connection from {addr}: {reason}"),
+        SystemEvent::Rejected {
+            addr,
+            reason,
+            earlier,
+        } => format!(
+            "turned away {} connections, the last from {addr}: {reason}",
+            u64::from(*earlier) + 1
+        ),
+        SystemEvent::Info(text) | SystemEvent::Error(text) => text.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resume_with_new_words_says_to_compare_again() {
+        let text = system_text(&SystemEvent::Resumed {
+            name: "bob".into(),
+            verification: Some("a-b-c-d".into()),
+            words_changed: true,
+            restarted: false,
+        });
+        assert_eq!(
+            text,
+            "bob is back: the conversation goes on · new verification words: a-b-c-d (compare again)"
+        );
+    }
+
+    #[test]
+    fn counts_read_naturally() {
+        let one = system_text(&SystemEvent::Undelivered {
+            count: 1,
+            name: "bob".into(),
+            why: "bob left".into(),
+        });
+        assert_eq!(one, "1 message to bob was not delivered: bob left");
+        let two = system_text(&SystemEvent::Undelivered {
+            count: 2,
+            name: "bob".into(),
+            why: "bob left".into(),
+        });
+        assert_eq!(two, "2 messages to bob were not delivered: bob left");
+    }
+}

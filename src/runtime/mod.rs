@@ -1,0 +1,252 @@
+//! What the TUI and headless front ends share: a started [`Session`] that
+//! feeds events to the app and carries out the [`Effect`]s its update step
+//! returns, in order: records go to the journal before any frame of the
+//! same step leaves, frames go to the [`registry`]'s connections, outputs
+//! are kept for the front end to show.
+//!
+//! - [`start`]: listening or connecting, and the first events;
+//! - this module: interpreting effects, and the deadline to wake up for;
+//! - [`registry`]: the open connections.
+
+pub mod registry;
+pub mod start;
+
+use tokio::sync::mpsc;
+
+use crate::app::{App, Effect, Event, Exit, Output};
+use crate::domain::Limits;
+use crate::journal::Journal;
+use crate::net::{self, Lane, NetEvent, Target};
+use crate::protocol::Hello;
+
+pub use registry::{Refused, Registry};
+pub use start::{EVENT_QUEUE_LEN, Mode, Options};
+
+/// A started network role: the app to drive and where its events come from.
+#[derive(Debug)]
+pub struct Session {
+    /// The state, with the role filled in.
+    pub app: App,
+    /// Network events, in order.
+    pub events: mpsc::Receiver<NetEvent>,
+    /// Open connections.
+    pub registry: Registry,
+    /// What happened, for the front end to show; it takes them with
+    /// [`Session::take_outputs`].
+    outputs: Vec<Output>,
+    /// Where a guest connects again from within the session.
+    rejoin: Option<Rejoin>,
+    /// What a restarted run needs, kept on disk.
+    journal: Option<Journal>,
+}
+
+/// What a guest needs to connect again: where, as whom, with which code,
+/// and (once it has one) its token to resume the conversation.
+#[derive(Debug, Clone)]
+struct Rejoin {
+    target: Target,
+    hello: Hello,
+    code: Option<String>,
+    events: mpsc::Sender<NetEvent>,
+    limits: Limits,
+}
+
+impl Rejoin {
+    /// Connects in the background; failure arrives as
+    /// [`NetEvent::ConnectFailed`].
+    fn spawn(&self) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let code = this.code.as_deref();
+            if let Err(err) = net::connect(
+                &this.target,
+                &this.hello,
+                code,
+                this.events.clone(),
+                this.limits,
+            )
+            .await
+            {
+                tracing::info!(%err, "connecting again failed");
+                let wrong_code = err.is_wrong_code();
+                let _ = this
+                    .events
+                    .send(NetEvent::ConnectFailed {
+                        reason: err.to_string(),
+                        wrong_code,
+                    })
+                    .await;
+            }
+        });
+    }
+}
+
+/// Most network events handled as one burst (one redraw, one
+/// acknowledgement), so a burst costs little while the screen keeps up.
+pub const MAX_BURST: usize = 4096;
+
+/// Bytes the connection's queue must have free before more piped input
+/// for a plain peer is read.
+pub const INPUT_RESERVE: usize = 64 * 1024;
+
+impl Session {
+    fn new(
+        app: App,
+        events: mpsc::Receiver<NetEvent>,
+        rejoin: Option<Rejoin>,
+        journal: Option<Journal>,
+    ) -> Self {
+        Self {
+            app,
+            events,
+            registry: Registry::default(),
+            outputs: Vec::new(),
+            rejoin,
+            journal,
+        }
+    }
+
+    /// Feeds one event to the app and carries out its effects. Returns how to
+    /// exit once the app asks to quit.
+    pub fn handle(&mut self, event: Event) -> Option<Exit> {
+        if let Event::Net(net) = &event {
+            self.registry.observe(net);
+            if let (NetEvent::Joined { info, .. }, Some(rejoin)) = (net, self.rejoin.as_mut())
+                && info.resume.is_some()
+            {
+                rejoin.hello.resume = info.resume;
+            }
+        }
+        let mut effects = self.app.update(event);
+        // Written down before any frame goes out (frames leave from the
+        // writer tasks, which run only after this returns).
+        let mut remembered = false;
+        effects.retain(|effect| match effect {
+            Effect::Remember(record) => {
+                if let Some(journal) = &mut self.journal {
+                    journal.record(record);
+                    remembered = true;
+                }
+                false
+            }
+            _ => true,
+        });
+        let mut exit = None;
+        if remembered && let Some(error) = self.flush_journal() {
+            exit = exit.or(self.handle(Event::JournalFailed {
+                error,
+                at_start: false,
+            }));
+        }
+        for effect in effects {
+            match effect {
+                Effect::Send { to, frame } => {
+                    if let Err(err) = self.registry.send(to, frame) {
+                        tracing::warn!(conn = to, %err, "frame not queued");
+                        if matches!(err, Refused::Link(net::SendError::Full)) {
+                            // Over budget: something is badly wrong with
+                            // this connection. End it; the conversation can
+                            // resume on a fresh one.
+                            self.registry
+                                .disconnect(to, net::LeftReason::Error(err.to_string()));
+                        }
+                    }
+                }
+                Effect::Disconnect { conn, reason } => self.registry.disconnect(conn, reason),
+                Effect::Connect { code } => match &mut self.rejoin {
+                    Some(rejoin) => {
+                        if code.is_some() {
+                            rejoin.code = code;
+                        }
+                        rejoin.spawn();
+                    }
+                    None => tracing::warn!("asked to connect, but this side is the host"),
+                },
+                Effect::Output(output) => self.outputs.push(output),
+                Effect::Quit(how) => exit = exit.or(Some(how)),
+                Effect::Remember(_) => {}
+            }
+        }
+        exit
+    }
+
+    /// Takes what happened since the last call, oldest first.
+    pub fn take_outputs(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.outputs)
+    }
+
+    /// Writes what the journal took; if the disk says no, carries on
+    /// without one and returns why.
+    fn flush_journal(&mut self) -> Option<String> {
+        let journal = self.journal.as_mut()?;
+        let err = journal.flush().err()?;
+        tracing::warn!(%err, "journal not written; going on without it");
+        if let Some(journal) = self.journal.take() {
+            journal.abandon();
+        }
+        Some(err.to_string())
+    }
+
+    /// Handles the network events already waiting (up to [`MAX_BURST`]),
+    /// then [`Event::Flush`]. Returns how to exit if the app quits.
+    pub fn handle_burst(&mut self) -> Option<Exit> {
+        for _ in 0..MAX_BURST {
+            let Ok(net) = self.events.try_recv() else {
+                break;
+            };
+            if let Some(exit) = self.handle(Event::Net(net)) {
+                return Some(exit);
+            }
+        }
+        self.handle(Event::Flush)
+    }
+
+    /// Whether more of our input may be read now: the app has room for it,
+    /// and a plain peer's connection (which has no window) can take it.
+    pub fn can_send(&self) -> bool {
+        self.app.wants_input()
+            && self
+                .plain_link()
+                .is_none_or(|link| link.has_room(Lane::Conversation, INPUT_RESERVE))
+    }
+
+    /// A future that ends once a plain peer's connection has drained enough
+    /// to take more input (never, for anything else: the app's window moves
+    /// with events, which wake the front end anyway).
+    pub fn room_to_send(&self) -> impl std::future::Future<Output = ()> + 'static {
+        let link = self.plain_link().cloned();
+        async move {
+            match link {
+                Some(link) => {
+                    link.drained_to(
+                        Lane::Conversation,
+                        net::connection::LANE_BUDGET - INPUT_RESERVE,
+                    )
+                    .await
+                }
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    /// A future that ends at the app's next deadline (never, if it has none).
+    pub fn deadline(&self) -> impl std::future::Future<Output = ()> + 'static {
+        let wait = self.app.next_deadline().map(|at| {
+            let now = self.app.clock.mono_ms();
+            std::time::Duration::from_millis(u64::try_from(at - now).unwrap_or(0))
+        });
+        async move {
+            match wait {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    fn plain_link(&self) -> Option<&net::PeerLink> {
+        self.app
+            .connected()
+            .filter(|info| info.is_plain())
+            .and_then(|info| self.registry.link(info.id))
+    }
+}

@@ -1,0 +1,75 @@
+//! The connection registry: which connections are open and how to reach
+//! them. Only the runtime keeps it; who the conversation is with is the
+//! app's business alone.
+
+use std::collections::HashMap;
+
+use crate::domain::{Capabilities, ConnId, LeftReason};
+use crate::net::{Lane, NetEvent, PeerLink, SendError};
+use crate::protocol::Frame;
+
+/// Why a frame was not queued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// The connection could not take it.
+    #[error(transparent)]
+    Link(#[from] SendError),
+    /// The peer did not announce the capability the frame needs.
+    #[error("the peer did not announce '{0}'")]
+    NotAnnounced(&'static str),
+}
+
+/// The open connections, by id, with what each peer announced.
+#[derive(Debug, Default)]
+pub struct Registry {
+    links: HashMap<ConnId, (PeerLink, Capabilities)>,
+}
+
+impl Registry {
+    /// Keeps track of connections as they open and close.
+    pub fn observe(&mut self, event: &NetEvent) {
+        match event {
+            NetEvent::Joined { info, link } => {
+                self.links
+                    .insert(info.id, (link.clone(), info.caps.clone()));
+            }
+            NetEvent::Left { from, .. } => {
+                self.links.remove(from);
+            }
+            _ => {}
+        }
+    }
+
+    /// The link of a connection.
+    pub fn link(&self, id: ConnId) -> Option<&PeerLink> {
+        self.links.get(&id).map(|(link, _)| link)
+    }
+
+    /// Queues a frame for a connection: never one that needs a capability
+    /// the peer did not announce.
+    pub fn send(&self, to: ConnId, frame: Frame) -> Result<(), Refused> {
+        let (link, caps) = self.links.get(&to).ok_or(SendError::Closed)?;
+        if let Some(needed) = frame.capability()
+            && !caps.has(needed)
+        {
+            return Err(Refused::NotAnnounced(needed));
+        }
+        Ok(link.send_on(Lane::Conversation, frame)?)
+    }
+
+    /// Ends a connection at once; its reader reports `reason`.
+    pub fn disconnect(&mut self, id: ConnId, reason: LeftReason) {
+        if let Some((link, _)) = self.links.remove(&id) {
+            link.abort(reason);
+        }
+    }
+
+    /// Flushes and closes every connection, for a clean exit.
+    pub async fn close_all(&mut self) {
+        let closing = self
+            .links
+            .drain()
+            .map(|(_, (link, _))| async move { link.close().await });
+        futures::future::join_all(closing).await;
+    }
+}

@@ -1,0 +1,51 @@
+//! Where each part of the screen goes, from the terminal's size alone: pure
+//! geometry that both the update step (how far a page scrolls) and the
+//! renderer use.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+
+/// Most rows the input box grows to before it scrolls.
+pub const MAX_INPUT_ROWS: usize = 5;
+
+/// Where each part of the screen goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    /// The message history.
+    pub messages: Rect,
+    /// The rule above the input, with key hints.
+    pub rule: Rect,
+    /// The text being typed.
+    pub input: Rect,
+    /// The status bar.
+    pub status: Rect,
+}
+
+/// Splits `area` for an input box whose text takes `input_rows` rows: the
+/// input box is as tall as its text, up to [`MAX_INPUT_ROWS`]. On a
+/// terminal too small for everything, the input keeps its row first, then
+/// the status bar, then the messages; the rule goes first.
+pub fn layout(input_rows: usize, area: Rect) -> Areas {
+    let wanted_input = input_rows.clamp(1, MAX_INPUT_ROWS) as u16;
+    let height = area.height;
+    let input_rows = height.min(1);
+    let status_rows = height.saturating_sub(input_rows).min(1);
+    let mut left = height - input_rows - status_rows;
+    let rule_rows = u16::from(left >= 2);
+    left -= rule_rows;
+    // Extra input rows only while the messages keep at least one row.
+    let extra_input = wanted_input.saturating_sub(1).min(left.saturating_sub(1));
+    let message_rows = left - extra_input;
+    let [messages, rule, input, status] = Layout::vertical([
+        Constraint::Length(message_rows),
+        Constraint::Length(rule_rows),
+        Constraint::Length(input_rows + extra_input),
+        Constraint::Length(status_rows),
+    ])
+    .areas(area);
+    Areas {
+        messages,
+        rule,
+        input,
+        status,
+    }
+}
