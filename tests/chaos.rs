@@ -123,7 +123,7 @@ impl Seen {
         match event["event"].as_str() {
             Some("message") => self.messages.push(text.unwrap_or_default().to_owned()),
             Some("joined") => self.sessions += 1,
-            Some("info") if text.is_some_and(|t| t.contains("is back")) => self.sessions += 1,
+            Some("resumed") => self.sessions += 1,
             _ => {}
         }
     }
