@@ -32,3 +32,6 @@ pub mod text;
 pub mod tui;
 pub mod ui;
 pub mod words;
+
+#[cfg(test)]
+mod architecture;
