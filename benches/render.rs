@@ -14,6 +14,13 @@
 //! `cargo bench --bench render` (`bench/run.sh` runs it and prints the
 //! ratios; the goal is 1,000,000 messages within 1.2× of 1,000).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -348,7 +348,8 @@ impl Journal {
             self.rewrite()
         } else {
             let written = self.file.write_all(&self.buffer);
-            self.len += u64::try_from(self.buffer.len()).unwrap_or(u64::MAX);
+            let added = u64::try_from(self.buffer.len()).unwrap_or(u64::MAX);
+            self.len = self.len.saturating_add(added);
             written
         };
         self.buffer.clear();

@@ -3,6 +3,13 @@
 //! stream of messages. At the end each side must have received every message
 //! of the other exactly once, in order.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
 mod common;
 
 use std::collections::HashMap;

@@ -2,6 +2,13 @@
 //! pseudo-terminal, talking over loopback. Every wait is for a condition on
 //! the screen (or for an exit), bounded by a generous timeout.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
 mod common;
 
 use std::sync::Barrier;

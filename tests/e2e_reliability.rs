@@ -1,6 +1,13 @@
 //! End-to-end reliability: two real `duplex` programs in pseudo-terminals
 //! whose peer vanishes, is suspended, or restarts, and one that panics.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
 mod common;
 
 use std::time::Duration;

@@ -4,6 +4,13 @@
 //! terminal. Every wait is for a condition (on a screen, a socket or an
 //! exit), bounded by a generous timeout.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
 mod common;
 
 use common::{Error, PlainPeer, Result, Screen, SideEffects, Tui};

@@ -3,6 +3,13 @@
 //!
 //! Every step waits for the line it needs (with a timeout), never for time.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
 mod common;
 
 use common::headless::Duplex;

@@ -2,6 +2,13 @@
 //! never finish a handshake, peers that stop reading, and garbage sent while
 //! a conversation goes on. In-process, over 127.0.0.1 port 0.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -94,6 +101,7 @@ async fn join_bob(
 }
 
 /// Raises the open-file limit as far as allowed; returns it.
+#[allow(unsafe_code)]
 fn raise_fd_limit() -> u64 {
     let mut limit = libc::rlimit {
         rlim_cur: 0,

@@ -6,6 +6,13 @@
 //! To accept changed screens: `INSTA_UPDATE=always cargo test --test ui`,
 //! then read every changed `.snap` file before committing it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
 use std::net::SocketAddr;
 
 use chrono::FixedOffset;

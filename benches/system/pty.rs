@@ -248,6 +248,7 @@ impl Drop for Pty {
         // Never let dropping the writer block on a full input queue.
         if let Some(fd) = self.master.as_raw_fd() {
             // SAFETY: fcntl on a descriptor we own, with flags we just read.
+            #[allow(unsafe_code)]
             unsafe {
                 let flags = libc::fcntl(fd, libc::F_GETFL);
                 if flags >= 0 {

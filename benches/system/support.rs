@@ -52,6 +52,7 @@ impl Watchdog {
                     for &pid in &state.pids {
                         // SAFETY: kill(2) has no memory-safety preconditions;
                         // the pids are our own unreaped children.
+                        #[allow(unsafe_code)]
                         unsafe {
                             libc::kill(pid, libc::SIGKILL);
                         }
@@ -269,6 +270,7 @@ pub fn cpu_time(pid: u32) -> Result<Duration> {
         .map(|f| f.parse::<u64>().unwrap_or(0))
         .sum();
     // SAFETY: sysconf has no memory-safety preconditions.
+    #[allow(unsafe_code)]
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     Ok(Duration::from_secs_f64(ticks as f64 / hz))
 }

@@ -58,7 +58,7 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
         let typed = app.input.text();
         let dots = "•".repeat(typed.chars().count().min(area.width as usize));
         let before = typed.get(..app.input.cursor()).unwrap_or(typed);
-        let col = before.chars().count() as u16;
+        let col = u16::try_from(before.chars().count()).unwrap_or(u16::MAX);
         frame.render_widget(Line::raw(dots), area);
         frame.set_cursor_position(Position::new(
             area.x + col.min(area.width.saturating_sub(1)),

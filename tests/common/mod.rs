@@ -676,6 +676,7 @@ impl Tui {
     }
 
     /// Sends a signal to the process.
+    #[allow(unsafe_code)]
     pub fn signal(&self, signal: i32) -> Result {
         let pid = libc::pid_t::try_from(self.pid)
             .map_err(|_| Error(format!("pid {} out of range", self.pid)))?;
@@ -1054,6 +1055,7 @@ impl Drop for Tui {
             {
                 // SAFETY: kill(2) has no memory-safety preconditions; the
                 // pid is our unreaped child.
+                #[allow(unsafe_code)]
                 unsafe {
                     libc::kill(pid, libc::SIGKILL);
                 }
@@ -1065,6 +1067,7 @@ impl Drop for Tui {
         let master = self.master.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(fd) = master.as_raw_fd() {
             // SAFETY: fcntl on a descriptor we own, with flags we just read.
+            #[allow(unsafe_code)]
             unsafe {
                 let flags = libc::fcntl(fd, libc::F_GETFL);
                 if flags >= 0 {
