@@ -12,20 +12,19 @@
 //!
 //! The file is a header and then length-prefixed [`Record`]s, appended as
 //! things happen (at most one `write` per event handled). Each record
-//! carries a numbered kind whose parity says whether a duplex that does
-//! not know it may skip it, so a journal written by a newer duplex is read
-//! in part only where that is safe, and otherwise refused and left alone
+//! carries a numbered kind whose parity says whether a duplex that does not
+//! know it may skip it, so a journal written by a newer duplex is read in
+//! part only where that is safe, and otherwise refused and left alone
 //! ([`JournalError::NewerFormat`]); never read as a shorter file. A record
-//! cut short by a kill is ignored when reading. The format is described in
-//! [`format`]. Message
-//! text stays in the file only while some message is undelivered: once
-//! every message is acknowledged the file is rewritten to its few-byte
-//! summary (and when it grows past 1 MiB, to what is still undelivered).
-//! When the conversation ends on purpose (`exit`, Ctrl-C, SIGTERM, the
-//! peer leaving) nothing is left to keep and the file is removed; a hang-up
-//! (SIGHUP: the terminal or the SSH session went away) keeps it. An
-//! exclusive lock keeps two duplex programs from sharing one journal (the
-//! second runs without one).
+//! cut short by a kill is ignored when reading. [`format`] describes the
+//! bytes and which kinds are required. Message text stays in the file only
+//! while some message is undelivered: once every message is acknowledged
+//! the file is rewritten to its few-byte summary (and when it grows past 1
+//! MiB, to what is still undelivered). When the conversation ends on
+//! purpose (`exit`, Ctrl-C, SIGTERM, the peer leaving) nothing is left to
+//! keep and the file is removed; a hang-up (SIGHUP: the terminal or the SSH
+//! session went away) keeps it. An exclusive lock keeps two duplex programs
+//! from sharing one journal (the second runs without one).
 //!
 //! What is not covered: the history shown on screen is not kept (a
 //! restarted duplex shows what arrives from then on), and the file is not
