@@ -115,7 +115,10 @@ pub struct Journal {
 impl Journal {
     /// Opens (creating if need be) the journal for `key` in `dir` and reads
     /// what it holds. Returns the journal and, if an earlier run left
-    /// something to keep, that. A new journal starts with `session`.
+    /// something to keep, that. A new journal starts with `session`. A
+    /// journal this duplex cannot read ([`JournalError::NewerFormat`],
+    /// [`JournalError::Damaged`]) is not touched; a file that is not a
+    /// journal at all is replaced.
     pub fn open(
         dir: &Path,
         key: &str,

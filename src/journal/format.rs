@@ -759,6 +759,31 @@ mod tests {
     }
 
     proptest! {
+        /// What the fuzz target checks, on small inputs: arbitrary bytes
+        /// never panic; what reads writes back as its summary and reads as
+        /// the same state; a file that reads also reads cut anywhere.
+        #[test]
+        fn arbitrary_bytes_read_or_fail_cleanly(
+            header in prop_oneof![Just(&b""[..]), Just(&MAGIC[..]), Just(&MAGIC_V1[..])],
+            body in prop::collection::vec(
+                prop_oneof![3 => any::<u8>(), 1 => Just(0u8), 1 => 1..14u8],
+                0..64,
+            ),
+        ) {
+            let bytes = [header, &body].concat();
+            let Ok(read) = decode(&bytes) else {
+                return Ok(());
+            };
+            prop_assert!(read.ignored <= bytes.len());
+            if let Some(saved) = &read.saved {
+                let again = decode(&file(&saved.summary())).unwrap();
+                prop_assert_eq!(again.saved.as_ref(), Some(saved));
+            }
+            for cut in 0..bytes.len() {
+                prop_assert!(decode(&bytes[..cut]).is_ok(), "cut at {}", cut);
+            }
+        }
+
         /// Any records, with unknown optional ones among them, read back as
         /// the state they add up to; the file cut anywhere reads as the
         /// state of the entries wholly before the cut, never an error.
