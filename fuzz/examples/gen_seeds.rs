@@ -9,10 +9,11 @@
 use std::path::{Path, PathBuf};
 
 use bytes::{BufMut, BytesMut};
+use duplex::journal::{self, Record};
 use duplex::net::handshake::{HostPolicy, Opening, guest, host, read_opening};
 use duplex::net::plain::encoding_for;
 use duplex::protocol::codec::encode_body;
-use duplex::protocol::{ChatMessage, Frame, FrameCodec, Hello, MessageId, Preamble};
+use duplex::protocol::{ChatMessage, Frame, FrameCodec, Hello, MessageId, Preamble, Resume};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::codec::Encoder;
 
@@ -114,6 +115,24 @@ async fn guest_transcript(code: Option<&str>) -> Vec<u8> {
     let _ = host_task.await;
     let _ = back.await;
     recorded
+}
+
+/// `journal`: a record framed by hand, of a kind under 128 (one varint byte).
+fn journal_record(kind: u8, body: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(body.len() + 1).expect("small");
+    let mut out = len.to_le_bytes().to_vec();
+    out.push(kind);
+    out.extend_from_slice(body);
+    out
+}
+
+/// `journal`: records as this duplex writes them, after the header.
+fn journal_records(records: &[Record]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for record in records {
+        journal::encode(record, &mut out);
+    }
+    out
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -258,5 +277,57 @@ async fn main() {
         ("other_version", [vec![0, 0], mismatch.to_vec()].concat()),
     ] {
         write(&dir, "handshake_opening", name, &seed);
+    }
+
+    // journal: header choice (0 none, 1 DUPLEXJ2, 2 DUPLEXJ1), then the file.
+    let session = journal_records(&[Record::Session {
+        session: 0x1234_5678_9abc_def0,
+        next_seq: 1,
+    }]);
+    let rest = journal_records(&[
+        Record::Conversation(Resume {
+            conversation: 3,
+            token: 99,
+        }),
+        Record::Sent(ChatMessage {
+            id: MessageId {
+                session: 0x1234_5678_9abc_def0,
+                seq: 1,
+            },
+            sent_at_ms: 1_700_000_000_000,
+            text: "undelivered".to_owned(),
+        }),
+        Record::Acked { up_to: 0 },
+        Record::GaveUp,
+        Record::Ended,
+    ]);
+    let records = [&session[..], &rest].concat();
+    let optional = [
+        &session[..],
+        &journal_record(2, b"a newer duplex's note"),
+        &rest,
+    ]
+    .concat();
+    let required = [&session[..], &journal_record(13, b"newer"), &rest].concat();
+    // Version 1: the same 4-byte lengths around serde's variant order.
+    let v1 = [
+        &[3, 0, 0, 0, 0, 7, 1][..],
+        &[3, 0, 0, 0, 1, 3, 99],
+        &[7, 0, 0, 0, 2, 7, 1, 0, 2, b'h', b'i'],
+        &[2, 0, 0, 0, 3, 1],
+    ]
+    .concat();
+    for (name, seed) in [
+        ("v2", [vec![1], records.clone()].concat()),
+        ("v2_optional", [vec![1], optional].concat()),
+        ("v2_required", [vec![1], required].concat()),
+        (
+            "v2_cut",
+            [vec![1], records[..records.len() - 3].to_vec()].concat(),
+        ),
+        ("v1", [vec![2], v1].concat()),
+        ("other_version", [&[0][..], b"DUPLEXJ9"].concat()),
+    ] {
+        write(&dir, "journal", name, &seed);
     }
 }
