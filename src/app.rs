@@ -10,11 +10,12 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use chrono::FixedOffset;
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
 
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
 use crate::input::Input;
 use crate::journal::{Record, Saved};
+use crate::keymap::{self, Action, Keymap};
 use crate::net::{ConnId, JoinHint, LeftReason, NetEvent, PeerInfo, Security};
 use crate::protocol::frame::MAX_TEXT_LEN;
 use crate::protocol::{ChatMessage, Frame, MessageId};
@@ -181,6 +182,8 @@ pub struct App {
     pub history: History,
     /// The message being typed.
     pub input: Input,
+    /// What the keys do.
+    pub keymap: Keymap,
     /// Where the message pane looks.
     pub scroll: Scroll,
     /// Entries that arrived while scrolled back.
@@ -219,6 +222,7 @@ impl App {
             link: Link::Waiting,
             history: History::new(me),
             input: Input::new(),
+            keymap: Keymap::default(),
             scroll: Scroll::Live,
             unread: 0,
             size: (80, 24),
@@ -361,42 +365,42 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        if key.kind == KeyEventKind::Release {
+        let Some(action) = self.keymap.action(&key) else {
+            // A key bound to nothing types itself, if it is a typing key.
+            if let Some(c) = keymap::typed_char(&key) {
+                self.input.insert_char(c);
+            }
             return Vec::new();
-        }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        };
         if self.prompt.is_some() {
-            return self.on_prompt_key(key, ctrl);
+            return self.on_prompt_key(action);
         }
-        match key.code {
-            KeyCode::Char('c') if ctrl => return self.leave(LeaveKind::Leave, 0),
-            KeyCode::Enter => {
+        match action {
+            Action::Leave => return self.leave(LeaveKind::Leave, 0),
+            Action::Send => {
                 let line = self.input.take();
                 return self.submit(line);
             }
-            KeyCode::PageUp => self.scroll_up(self.page()),
-            KeyCode::PageDown => self.scroll_down(self.page()),
-            KeyCode::Home if ctrl => self.set_scroll(self.pane().oldest()),
-            KeyCode::End if ctrl => self.set_scroll(Scroll::Live),
-            KeyCode::Esc => self.set_scroll(Scroll::Live),
-            _ => {
-                self.input.handle_key(&key);
-            }
+            Action::PageUp => self.scroll_up(self.page()),
+            Action::PageDown => self.scroll_down(self.page()),
+            Action::Oldest => self.set_scroll(self.pane().oldest()),
+            Action::Live => self.set_scroll(Scroll::Live),
+            Action::Edit(edit) => self.input.apply(edit),
         }
         Vec::new()
     }
 
-    /// Keys while the secret code is asked for: editing, Enter to try the
-    /// code, Ctrl-C to give up.
-    fn on_prompt_key(&mut self, key: KeyEvent, ctrl: bool) -> Vec<Effect> {
-        match key.code {
-            KeyCode::Char('c') if ctrl => {
+    /// Keys while the secret code is asked for: editing, Send to try the
+    /// code, Leave to give up; scrolling does nothing.
+    fn on_prompt_key(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Leave => {
                 return vec![Effect::Quit(Exit {
                     code: 1,
                     message: Some("No secret code given; not joined.".to_owned()),
                 })];
             }
-            KeyCode::Enter => {
+            Action::Send => {
                 let code = crate::words::normalize_code(self.input.text());
                 let Some(prompt) = self.prompt.as_mut() else {
                     return Vec::new();
@@ -409,9 +413,8 @@ impl App {
                 prompt.error = None;
                 return vec![Effect::Connect { code }];
             }
-            _ => {
-                self.input.handle_key(&key);
-            }
+            Action::Edit(edit) => self.input.apply(edit),
+            Action::PageUp | Action::PageDown | Action::Oldest | Action::Live => {}
         }
         Vec::new()
     }
@@ -457,8 +460,8 @@ impl App {
                 return Vec::new();
             }
             Command::Help => {
-                self.history
-                    .push_system(now, SystemEvent::Info(HELP.to_owned()));
+                let help = format!("{}\n{COMMANDS_HELP}", self.keymap.help_text());
+                self.history.push_system(now, SystemEvent::Info(help));
                 self.set_scroll(Scroll::Live);
                 return Vec::new();
             }
@@ -865,9 +868,8 @@ impl App {
     }
 }
 
-/// What `/help` shows.
-pub const HELP: &str = "Keys: Enter send · PgUp/PgDn, mouse wheel scroll · Ctrl-Home oldest · Ctrl-End/Esc live · \
-Ctrl-C leave · Left/Right, Home/End, Ctrl-W, Ctrl-U, Ctrl-K edit. \
+/// What `/help` shows after the keys (which come from the keymap).
+pub const COMMANDS_HELP: &str = "The mouse wheel scrolls too. \
 Commands: exit (ends the chat for both) · /verify (the words to compare with your peer) · /help. \
 Start a message with // to send one starting with /.";
 
@@ -938,6 +940,7 @@ enum LeaveKind {
 mod tests {
     use super::*;
     use crate::net::PeerLink;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     fn key(code: KeyCode) -> Event {
         Event::Key(KeyEvent::new(code, KeyModifiers::NONE))

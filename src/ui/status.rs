@@ -12,6 +12,7 @@ use ratatui::text::{Line, Span};
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::app::{App, Link, Role};
+use crate::keymap::Action;
 use std::net::SocketAddr;
 
 use crate::net::{JoinHint, Security};
@@ -151,12 +152,12 @@ pub fn view_text(app: &App, width: usize) -> String {
             vec![format!("you: {}", app.me)]
         }
         (Scroll::At(_), _) if app.unread > 0 => vec![
-            format!("↑ scrolled · {} new ↓ · Ctrl-End: live", app.unread),
+            format!("↑ scrolled · {} new ↓{}", app.unread, live_hint(app)),
             format!("↑ {} new ↓", app.unread),
             format!("{} new", app.unread),
         ],
         (Scroll::At(_), _) => vec![
-            "↑ scrolled · Ctrl-End: live".to_owned(),
+            format!("↑ scrolled{}", live_hint(app)),
             "↑ scrolled".to_owned(),
             "↑".to_owned(),
         ],
@@ -164,6 +165,15 @@ pub fn view_text(app: &App, width: usize) -> String {
     candidates
         .into_iter()
         .find(|text| display_width(text) <= width)
+        .unwrap_or_default()
+}
+
+/// How to get back to live, ` · Ctrl-End: live`, from the keymap (nothing
+/// if no key does it).
+fn live_hint(app: &App) -> String {
+    app.keymap
+        .hint(Action::Live)
+        .map(|key| format!(" · {key}: live"))
         .unwrap_or_default()
 }
 
