@@ -827,6 +827,25 @@ mod tests {
     }
 
     #[test]
+    fn help_shows_the_keymap_and_the_commands() {
+        let mut app = App::new("alice", Role::Guest, 1);
+        app.keymap.bind(chord("F2"), Action::Live);
+        app.update(Event::Submit("/help".into()));
+        let Some(crate::history::Entry::System { event, .. }) = app.history.entries().last() else {
+            panic!("no help shown");
+        };
+        let SystemEvent::Info(help) = &**event else {
+            panic!("{event:?}");
+        };
+        assert!(help.starts_with(&app.keymap.help_text()), "{help}");
+        assert!(
+            help.contains("\nCtrl-End / Esc / F2: back to live\n"),
+            "{help}"
+        );
+        assert!(help.contains("/verify") && help.contains("exit"), "{help}");
+    }
+
+    #[test]
     fn generated_documentation() {
         let keymap = Keymap::default();
         let help = keymap.help_text();

@@ -112,3 +112,37 @@ fn hints(app: &App) -> String {
     }
     format!(" {} ", parts.join(" · "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{CodePrompt, Role};
+    use crate::keymap::KeyBinding;
+
+    #[test]
+    fn hints_name_the_keys_the_keymap_binds() {
+        let mut app = App::new("alice", Role::Guest, 1);
+        assert_eq!(
+            hints(&app),
+            " Enter send · PgUp/PgDn scroll · exit quits both · Ctrl-C leave "
+        );
+        let f5: KeyBinding = "F5".parse().unwrap();
+        app.keymap.bind(f5, Action::Leave);
+        app.keymap.unbind("Ctrl-C".parse().unwrap());
+        app.keymap.unbind("PgDn".parse().unwrap());
+        assert_eq!(
+            hints(&app),
+            " Enter send · PgUp scroll · exit quits both · F5 leave "
+        );
+        app.prompt = Some(CodePrompt::default());
+        assert_eq!(
+            hints(&app),
+            " Secret code (hidden) · Enter to join · F5 quit "
+        );
+        app.keymap.unbind("Enter".parse().unwrap());
+        if let Some(prompt) = app.prompt.as_mut() {
+            prompt.error = Some("wrong code".into());
+        }
+        assert_eq!(hints(&app), " wrong code · type the code again · F5 quit ");
+    }
+}

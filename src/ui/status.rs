@@ -235,4 +235,21 @@ mod tests {
         assert_eq!(fit("你好世界", 5), "你好…");
         assert_eq!(fit("abc", 0), "");
     }
+
+    #[test]
+    fn the_live_hint_names_the_key_the_keymap_binds() {
+        use crate::keymap::KeyBinding;
+        use crossterm::event::{KeyCode, KeyModifiers};
+        let mut app = App::new("alice", Role::Guest, 1);
+        app.scroll = Scroll::At(crate::ui::messages::Anchor { entry: 0, row: 0 });
+        assert_eq!(view_text(&app, 80), "↑ scrolled · Ctrl-End: live");
+        app.unread = 3;
+        assert_eq!(view_text(&app, 80), "↑ scrolled · 3 new ↓ · Ctrl-End: live");
+        app.keymap
+            .unbind(KeyBinding::new(KeyCode::End, KeyModifiers::CONTROL));
+        assert_eq!(view_text(&app, 80), "↑ scrolled · 3 new ↓ · Esc: live");
+        app.keymap.unbind(KeyCode::Esc.into());
+        app.unread = 0;
+        assert_eq!(view_text(&app, 80), "↑ scrolled");
+    }
 }
