@@ -296,7 +296,7 @@ pub enum ParseKeyError {
     },
     /// A key name that is neither one character nor a known key.
     #[error(
-        "unknown key {key:?} in {input:?} (a key is one character, F1 to F24, or one of: {names})",
+        "unknown key {key:?} in {input:?} (a key is one character, F and a number like F5, or one of: {names})",
         names = key_names()
     )]
     UnknownKey {
