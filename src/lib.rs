@@ -7,6 +7,7 @@
 //!   connection a reader task and a writer task;
 //! - [`app`]: the state and its pure `update` step, which returns effects;
 //! - [`ui`]: pure rendering of the state with ratatui;
+//! - [`keymap`]: which key does what, as data, and the keys' documentation;
 //! - [`input`] and [`text`]: editing by grapheme cluster and measuring by
 //!   display width, for every script;
 //! - [`tui`] and [`headless`]: the two front ends, sharing [`runtime`];
@@ -25,6 +26,7 @@ pub mod headless;
 pub mod history;
 pub mod input;
 pub mod journal;
+pub mod keymap;
 pub mod net;
 pub mod present;
 pub mod protocol;

@@ -2,9 +2,8 @@
 
 use crate::domain::{PeerInfo, Security};
 
-/// What `/help` shows.
-pub const HELP: &str = "Keys: Enter send · PgUp/PgDn, mouse wheel scroll · Ctrl-Home oldest · Ctrl-End/Esc live · \
-Ctrl-C leave · Left/Right, Home/End, Ctrl-W, Ctrl-U, Ctrl-K edit. \
+/// What `/help` shows after the keys (which come from the keymap).
+pub const COMMANDS_HELP: &str = "The mouse wheel scrolls too. \
 Commands: exit (ends the chat for both) · /verify (the words to compare with your peer) · /help. \
 Start a message with // to send one starting with /.";
 

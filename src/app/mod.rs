@@ -22,19 +22,20 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use chrono::FixedOffset;
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
 
 use crate::domain::{ConnId, EXIT_COMMAND, LeftReason, Limits, PeerInfo};
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
 use crate::input::Input;
 use crate::journal::{Record, Saved};
+use crate::keymap::{self, Action, Keymap};
 use crate::net::{JoinHint, NetEvent};
 use crate::protocol::frame::MAX_TEXT_LEN;
 use crate::protocol::{ChatMessage, Frame, MessageId};
 use crate::text::sanitize_text;
 use crate::view::{Pane, Scroll, layout};
 
-pub use command::HELP;
+pub use command::COMMANDS_HELP;
 use command::{Command, LeaveKind, command, verify_text};
 pub use output::Output;
 pub use peer::{Inbox, Outbox, Peer};
@@ -223,6 +224,8 @@ pub struct App {
     pub history: History,
     /// The message being typed.
     pub input: Input,
+    /// What the keys do.
+    pub keymap: Keymap,
     /// Where the message pane looks.
     pub scroll: Scroll,
     /// Entries that arrived while scrolled back.
@@ -257,6 +260,7 @@ impl App {
             link: Link::Waiting,
             history: History::new(me),
             input: Input::new(),
+            keymap: Keymap::default(),
             scroll: Scroll::Live,
             unread: 0,
             size: (80, 24),
@@ -465,42 +469,42 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        if key.kind == KeyEventKind::Release {
+        let Some(action) = self.keymap.action(&key) else {
+            // A key bound to nothing types itself, if it is a typing key.
+            if let Some(c) = keymap::typed_char(&key) {
+                self.input.insert_char(c);
+            }
             return Vec::new();
-        }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        };
         if self.prompt.is_some() {
-            return self.on_prompt_key(key, ctrl);
+            return self.on_prompt_key(action);
         }
-        match key.code {
-            KeyCode::Char('c') if ctrl => return self.leave(LeaveKind::Leave, 0),
-            KeyCode::Enter => {
+        match action {
+            Action::Leave => return self.leave(LeaveKind::Leave, 0),
+            Action::Send => {
                 let line = self.input.take();
                 return self.submit(line);
             }
-            KeyCode::PageUp => self.scroll_up(self.page()),
-            KeyCode::PageDown => self.scroll_down(self.page()),
-            KeyCode::Home if ctrl => self.set_scroll(self.pane().oldest()),
-            KeyCode::End if ctrl => self.set_scroll(Scroll::Live),
-            KeyCode::Esc => self.set_scroll(Scroll::Live),
-            _ => {
-                self.input.handle_key(&key);
-            }
+            Action::PageUp => self.scroll_up(self.page()),
+            Action::PageDown => self.scroll_down(self.page()),
+            Action::Oldest => self.set_scroll(self.pane().oldest()),
+            Action::Live => self.set_scroll(Scroll::Live),
+            Action::Edit(edit) => self.input.apply(edit),
         }
         Vec::new()
     }
 
-    /// Keys while the secret code is asked for: editing, Enter to try the
-    /// code, Ctrl-C to give up.
-    fn on_prompt_key(&mut self, key: KeyEvent, ctrl: bool) -> Vec<Effect> {
-        match key.code {
-            KeyCode::Char('c') if ctrl => {
+    /// Keys while the secret code is asked for: editing, Send to try the
+    /// code, Leave to give up; scrolling does nothing.
+    fn on_prompt_key(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Leave => {
                 return vec![Effect::Quit(Exit {
                     code: 1,
                     message: Some("No secret code given; not joined.".to_owned()),
                 })];
             }
-            KeyCode::Enter => {
+            Action::Send => {
                 let code = crate::words::normalize_code(self.input.text());
                 let Some(prompt) = self.prompt.as_mut() else {
                     return Vec::new();
@@ -513,9 +517,8 @@ impl App {
                 prompt.error = None;
                 return vec![Effect::Connect { code: Some(code) }];
             }
-            _ => {
-                self.input.handle_key(&key);
-            }
+            Action::Edit(edit) => self.input.apply(edit),
+            Action::PageUp | Action::PageDown | Action::Oldest | Action::Live => {}
         }
         Vec::new()
     }
@@ -597,8 +600,9 @@ impl App {
                 return self.system(SystemEvent::Info(text));
             }
             Command::Help => {
+                let help = format!("{}\n{COMMANDS_HELP}", self.keymap.help_text());
                 self.set_scroll(Scroll::Live);
-                return self.system(SystemEvent::Info(HELP.to_owned()));
+                return self.system(SystemEvent::Info(help));
             }
             Command::Unknown(name) => {
                 self.input.set_text(&line);
@@ -1061,6 +1065,7 @@ mod tests {
     use super::*;
     use crate::domain::Security;
     use crate::net::PeerLink;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     /// The effects that act (everything but what is only shown).
     fn acting(effects: Vec<Effect>) -> Vec<Effect> {
@@ -1960,5 +1965,63 @@ mod tests {
         app.update(chat(3, 1, "interrupting"));
         assert_eq!(app.input.text(), "half a sent");
         assert_eq!(app.input.cursor(), cursor);
+    }
+
+    fn key_chord(text: &str) -> crate::keymap::KeyBinding {
+        text.parse().unwrap()
+    }
+
+    fn key_press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn a_rebound_key_acts_in_the_app() {
+        let mut app = App::new("alice", Role::Guest, 1);
+        app.update(Event::Resize(60, 20));
+        for n in 0..50 {
+            app.history
+                .push_system(0, SystemEvent::Info(format!("line {n}")));
+        }
+        let f2 = Event::Key(key_press(KeyCode::F(2), KeyModifiers::NONE));
+        app.update(Event::Key(key_press(KeyCode::PageUp, KeyModifiers::NONE)));
+        assert!(matches!(app.scroll, Scroll::At(_)));
+        app.update(f2.clone());
+        assert!(matches!(app.scroll, Scroll::At(_)), "F2 is not bound yet");
+        app.keymap.bind(key_chord("f2"), Action::Live);
+        app.update(f2);
+        assert_eq!(app.scroll, Scroll::Live);
+        assert_eq!(app.input.text(), "");
+        // A typing key bound to an action no longer types.
+        app.keymap.bind(key_chord("q"), Action::PageUp);
+        app.update(Event::Key(key_press(
+            KeyCode::Char('q'),
+            KeyModifiers::NONE,
+        )));
+        assert!(matches!(app.scroll, Scroll::At(_)));
+        app.update(Event::Key(key_press(
+            KeyCode::Char('x'),
+            KeyModifiers::NONE,
+        )));
+        assert_eq!(app.input.text(), "x");
+    }
+
+    #[test]
+    fn help_shows_the_keymap_and_the_commands() {
+        let mut app = App::new("alice", Role::Guest, 1);
+        app.keymap.bind(key_chord("F2"), Action::Live);
+        app.update(Event::Submit("/help".into()));
+        let Some(crate::history::Entry::System { event, .. }) = app.history.entries().last() else {
+            panic!("no help shown");
+        };
+        let SystemEvent::Info(help) = &**event else {
+            panic!("{event:?}");
+        };
+        assert!(help.starts_with(&app.keymap.help_text()), "{help}");
+        assert!(
+            help.contains("\nCtrl-End / Esc / F2: back to live\n"),
+            "{help}"
+        );
+        assert!(help.contains("/verify") && help.contains("exit"), "{help}");
     }
 }

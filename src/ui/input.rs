@@ -8,28 +8,15 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 
 use crate::app::App;
+use crate::keymap::Action;
 use crate::text::display_width;
-
-/// Key hints shown on the rule above the input.
-const HINTS: &str = " Enter send · PgUp/PgDn scroll · exit quits both · Ctrl-C leave ";
 
 /// Draws the rule and the input text, and places the cursor.
 pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
     let rule_style = Style::new().fg(Color::DarkGray);
     let width = rule.width as usize;
-    let prompt_hint;
-    let hint_text = match &app.prompt {
-        Some(prompt) => {
-            prompt_hint = match &prompt.error {
-                Some(error) => {
-                    format!(" {error} · type the code again, Enter to join · Ctrl-C quit ")
-                }
-                None => " Secret code (hidden) · Enter to join · Ctrl-C quit ".to_owned(),
-            };
-            prompt_hint.as_str()
-        }
-        None => HINTS,
-    };
+    let hint_text = hints(app);
+    let hint_text = hint_text.as_str();
     let hints = if display_width(hint_text) + 2 <= width {
         hint_text
     } else {
@@ -86,4 +73,76 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
     let row = (layout.cursor_row - first) as u16;
     let col = (layout.cursor_col as u16).min(area.width.saturating_sub(1));
     frame.set_cursor_position(Position::new(area.x + col, area.y + row));
+}
+
+/// Key hints shown on the rule above the input, with the keys the keymap
+/// binds: ` Enter send · PgUp/PgDn scroll · exit quits both · Ctrl-C leave `,
+/// or on the code prompt ` Secret code (hidden) · Enter to join · Ctrl-C quit `.
+fn hints(app: &App) -> String {
+    let key = |action| app.keymap.hint(action);
+    let mut parts = Vec::new();
+    match &app.prompt {
+        Some(prompt) => {
+            let join = key(Action::Send).map(|k| format!("{k} to join"));
+            match &prompt.error {
+                Some(error) => {
+                    parts.push(error.clone());
+                    parts.push(match join {
+                        Some(join) => format!("type the code again, {join}"),
+                        None => "type the code again".to_owned(),
+                    });
+                }
+                None => {
+                    parts.push("Secret code (hidden)".to_owned());
+                    parts.extend(join);
+                }
+            }
+            parts.extend(key(Action::Leave).map(|k| format!("{k} quit")));
+        }
+        None => {
+            parts.extend(key(Action::Send).map(|k| format!("{k} send")));
+            let scroll = match (key(Action::PageUp), key(Action::PageDown)) {
+                (Some(up), Some(down)) => Some(format!("{up}/{down}")),
+                (up, down) => up.or(down),
+            };
+            parts.extend(scroll.map(|k| format!("{k} scroll")));
+            parts.push("exit quits both".to_owned());
+            parts.extend(key(Action::Leave).map(|k| format!("{k} leave")));
+        }
+    }
+    format!(" {} ", parts.join(" · "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{CodePrompt, Role};
+    use crate::keymap::KeyBinding;
+
+    #[test]
+    fn hints_name_the_keys_the_keymap_binds() {
+        let mut app = App::new("alice", Role::Guest, 1);
+        assert_eq!(
+            hints(&app),
+            " Enter send · PgUp/PgDn scroll · exit quits both · Ctrl-C leave "
+        );
+        let f5: KeyBinding = "F5".parse().unwrap();
+        app.keymap.bind(f5, Action::Leave);
+        app.keymap.unbind("Ctrl-C".parse().unwrap());
+        app.keymap.unbind("PgDn".parse().unwrap());
+        assert_eq!(
+            hints(&app),
+            " Enter send · PgUp scroll · exit quits both · F5 leave "
+        );
+        app.prompt = Some(CodePrompt::default());
+        assert_eq!(
+            hints(&app),
+            " Secret code (hidden) · Enter to join · F5 quit "
+        );
+        app.keymap.unbind("Enter".parse().unwrap());
+        if let Some(prompt) = app.prompt.as_mut() {
+            prompt.error = Some("wrong code".into());
+        }
+        assert_eq!(hints(&app), " wrong code · type the code again · F5 quit ");
+    }
 }

@@ -12,6 +12,7 @@ use ratatui::text::{Line, Span};
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::app::{App, Link, Role};
+use crate::keymap::Action;
 use std::net::SocketAddr;
 
 use crate::net::{JoinHint, Security};
@@ -151,12 +152,12 @@ pub fn view_text(app: &App, width: usize) -> String {
             vec![format!("you: {}", app.me)]
         }
         (Scroll::At(_), _) if app.unread > 0 => vec![
-            format!("↑ scrolled · {} new ↓ · Ctrl-End: live", app.unread),
+            format!("↑ scrolled · {} new ↓{}", app.unread, live_hint(app)),
             format!("↑ {} new ↓", app.unread),
             format!("{} new", app.unread),
         ],
         (Scroll::At(_), _) => vec![
-            "↑ scrolled · Ctrl-End: live".to_owned(),
+            format!("↑ scrolled{}", live_hint(app)),
             "↑ scrolled".to_owned(),
             "↑".to_owned(),
         ],
@@ -164,6 +165,15 @@ pub fn view_text(app: &App, width: usize) -> String {
     candidates
         .into_iter()
         .find(|text| display_width(text) <= width)
+        .unwrap_or_default()
+}
+
+/// How to get back to live, ` · Ctrl-End: live`, from the keymap (nothing
+/// if no key does it).
+fn live_hint(app: &App) -> String {
+    app.keymap
+        .hint(Action::Live)
+        .map(|key| format!(" · {key}: live"))
         .unwrap_or_default()
 }
 
@@ -224,5 +234,22 @@ mod tests {
         assert_eq!(fit("hello world", 6), "hello…");
         assert_eq!(fit("你好世界", 5), "你好…");
         assert_eq!(fit("abc", 0), "");
+    }
+
+    #[test]
+    fn the_live_hint_names_the_key_the_keymap_binds() {
+        use crate::keymap::KeyBinding;
+        use crossterm::event::{KeyCode, KeyModifiers};
+        let mut app = App::new("alice", Role::Guest, 1);
+        app.scroll = Scroll::At(crate::view::Anchor { entry: 0, row: 0 });
+        assert_eq!(view_text(&app, 80), "↑ scrolled · Ctrl-End: live");
+        app.unread = 3;
+        assert_eq!(view_text(&app, 80), "↑ scrolled · 3 new ↓ · Ctrl-End: live");
+        app.keymap
+            .unbind(KeyBinding::new(KeyCode::End, KeyModifiers::CONTROL));
+        assert_eq!(view_text(&app, 80), "↑ scrolled · 3 new ↓ · Esc: live");
+        app.keymap.unbind(KeyCode::Esc.into());
+        app.unread = 0;
+        assert_eq!(view_text(&app, 80), "↑ scrolled");
     }
 }
