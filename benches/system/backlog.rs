@@ -62,6 +62,15 @@ fn unread(fd: i32) -> Option<usize> {
     (rc == 0).then(|| usize::try_from(n).unwrap_or(0))
 }
 
+/// A line of output for the notes: without its newline, at most 160 chars.
+fn clip(text: &str) -> String {
+    let text = text.trim_end();
+    match text.char_indices().nth(160) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
 /// Kills the processes when dropped, so that on every way out of the
 /// measurement (a panic too) the threads blocked on their pipes end, and
 /// the scope joining them does not wait for the watchdog.
@@ -178,7 +187,7 @@ fn drain(
                             }
                         }
                         None if other.len() < 10 => {
-                            other.push(format!("receiver: {}", text.trim_end()))
+                            other.push(format!("receiver: {}", clip(&text)))
                         }
                         None => {}
                     },
@@ -194,7 +203,7 @@ fn drain(
             let mut text = String::new();
             while out_b.read_line(&mut text).is_ok_and(|len| len > 0) {
                 if other.len() < 10 {
-                    other.push(format!("sender: {}", text.trim_end()));
+                    other.push(format!("sender: {}", clip(&text)));
                 }
                 text.clear();
             }
@@ -230,6 +239,9 @@ fn drain(
             std::thread::sleep(Duration::from_millis(1));
         }
         let waited = resumed.elapsed();
+        // Whether the receiver's output ended by itself (else it is ended
+        // next, which says nothing about it).
+        let ended_early = receiving.is_finished();
         // Ends the processes: every thread's read or write returns.
         drop(_kill);
         let (arrived, last, ended, mut other) = receiving
@@ -247,7 +259,7 @@ fn drain(
             ));
         }
         let drained = arrived.len() >= n;
-        if let (false, Some(ended)) = (drained, ended) {
+        if let (false, true, Some(ended)) = (drained, ended_early, ended) {
             other.push(ended);
         }
         Ok(Drain {
@@ -321,7 +333,7 @@ pub fn backlog(counts: &Counts, report: &mut Report) -> Result {
     let both = d.drained && s.as_ref().is_some_and(|s| s.drained);
     report.rows.push(Row::new(
         &format!(
-            "f. backlog drain, {n} × 32 B (receiver stopped, input read, {:.0} s), SIGCONT to last out",
+            "f. backlog drain, {n} × 32 B (receiver stopped, input read, {} s), SIGCONT to last out",
             pause.as_secs_f64()
         ),
         format!("{}, {d_verdict}", outcome(&d, n)),
