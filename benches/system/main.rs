@@ -1,15 +1,15 @@
 //! Issue #5: end-to-end measurements of the release build, each compared in
 //! the same run with a baseline, printed as a Markdown table.
 //!
-//! `bench/run.sh` runs it; by hand: `cargo bench --bench system -- [NAME...]`
-//! with NAME among `rtt throughput latency idle memory startup` (all by
-//! default), `--criterion DIR` to add the frame times of `benches/render.rs`
-//! from criterion's results, `--quick` for small counts.
+//! `bench/run.sh` runs it; by hand: `cargo bench --bench system -- [NAME...]
+//! [OPTIONS]` (`-- --help` lists them) with NAME among
+//! `rtt throughput backlog latency idle memory startup` (all by default).
 //!
 //! Everything talks over 127.0.0.1 only; every measurement is bounded in
 //! count and in time (a watchdog kills its processes when its time is up).
 //! The binary also serves as the baseline's tiny relay (`system relay ...`,
-//! see `relay.rs`).
+//! see `relay.rs`). The socat baselines need `socat` on PATH; without it
+//! they are skipped (marked so in the table), the rest still runs.
 
 #![allow(
     clippy::unwrap_used,
@@ -18,6 +18,7 @@
     unreachable_pub
 )]
 
+mod backlog;
 mod pty;
 mod relay;
 mod support;
@@ -40,6 +41,37 @@ const DUPLEX: &str = env!("CARGO_BIN_EXE_duplex");
 const ROWS: u16 = 40;
 const COLS: u16 = 120;
 
+/// What `-- --help` prints.
+const USAGE: &str = "\
+usage: cargo bench --bench system -- [NAME...] [OPTIONS]
+
+NAME (all by default, in this order):
+  rtt         round trip of a 32-byte message between two headless duplex
+              processes; baselines: a socat pair (stdin <-> TCP <-> stdout),
+              plain tokio relays, std relays, an in-process tokio echo
+  throughput  one-way 32-byte messages; baselines: std relays, tokio relays,
+              a socat pair, raw TCP writes
+  backlog     10,000 lines piped into a guest while the host is stopped
+              (SIGSTOP), then time from SIGCONT until the host printed them
+              all (checked: each once, in order); baseline: a socat pair
+              with the receiving socat stopped and resumed alike
+  latency     Enter-to-screen between two TUIs in PTYs; baseline: relays in PTYs
+  idle        idle CPU and RSS of the host TUI; baseline: a relay in a PTY
+  memory      a flood of messages into the host TUI: time and RSS
+  startup     start to `listening`; baselines: the relay, `true`
+
+OPTIONS:
+  --quick                 small counts, to check that it all works
+  --criterion DIR         add the frame times of benches/render.rs from DIR
+  --no-socat              skip the socat baselines (as when socat is missing)
+  --backlog-lines N       lines in the backlog (default 10000)
+  --backlog-pause SECS    how long the receiver stays stopped once the sender
+                          has read all its input (default 2)
+  --backlog-limit SECS    give up on a drain after this long (default 30,
+                          10 with --quick): reported as \"did not drain\"
+  -h, --help              this text
+";
+
 /// How many of everything; `--quick` divides most of them.
 struct Counts {
     rtt: usize,
@@ -50,6 +82,12 @@ struct Counts {
     idle: Duration,
     flood: usize,
     startup: usize,
+    /// The backlog's lines, pause while stopped, and drain time limit.
+    backlog: usize,
+    backlog_pause: Duration,
+    backlog_limit: Duration,
+    /// The socat program, if the socat baselines run.
+    socat: Option<String>,
 }
 
 /// One row of the results table.
@@ -114,13 +152,37 @@ fn main() {
         }
         return;
     }
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{USAGE}");
+        return;
+    }
     let quick = args.iter().any(|a| a == "--quick");
-    let criterion = args
-        .iter()
-        .position(|a| a == "--criterion")
-        .and_then(|i| args.get(i + 1))
-        .cloned();
-    let all = ["rtt", "throughput", "latency", "idle", "memory", "startup"];
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let number = |name: &str| -> Option<f64> {
+        let text = value(name)?;
+        match text.parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 => Some(v),
+            _ => {
+                eprintln!("{name} {text}: not a number; see --help");
+                std::process::exit(2);
+            }
+        }
+    };
+    let criterion = value("--criterion");
+    let all = [
+        "rtt",
+        "throughput",
+        "backlog",
+        "latency",
+        "idle",
+        "memory",
+        "startup",
+    ];
     let mut chosen: Vec<&str> = all
         .iter()
         .copied()
@@ -139,6 +201,10 @@ fn main() {
             idle: Duration::from_secs(2),
             flood: 50_000,
             startup: 5,
+            backlog: 10_000,
+            backlog_pause: Duration::from_secs(2),
+            backlog_limit: Duration::from_secs(10),
+            socat: None,
         }
     } else {
         Counts {
@@ -150,17 +216,41 @@ fn main() {
             idle: Duration::from_secs(10),
             flood: 1_000_000,
             startup: 20,
+            backlog: 10_000,
+            backlog_pause: Duration::from_secs(2),
+            backlog_limit: Duration::from_secs(30),
+            socat: None,
         }
     };
+    let mut counts = counts;
+    if let Some(n) = number("--backlog-lines") {
+        counts.backlog = (n as usize).clamp(1, 1_000_000);
+    }
+    if let Some(secs) = number("--backlog-pause") {
+        counts.backlog_pause = Duration::from_secs_f64(secs.min(600.0));
+    }
+    if let Some(secs) = number("--backlog-limit") {
+        counts.backlog_limit = Duration::from_secs_f64(secs.clamp(1.0, 600.0));
+    }
+    if !args.iter().any(|a| a == "--no-socat") {
+        counts.socat = find_program("socat");
+    }
 
     let mut report = Report::default();
     let started = Instant::now();
     eprintln!("duplex: {DUPLEX}\nload average at the start: {}", loadavg());
+    match &counts.socat {
+        Some(socat) => eprintln!("socat: {socat}"),
+        None => report.note(format!(
+            "socat baselines {SOCAT_SKIPPED} (install it: `apt-get install socat`, `dnf install socat`, `brew install socat`; bench/run.sh installs it when run as root with apt-get)"
+        )),
+    }
     for name in &chosen {
         eprintln!("== {name} (load {})", loadavg());
         let result = match *name {
             "rtt" => round_trip(&counts, &mut report),
             "throughput" => throughput(&counts, &mut report),
+            "backlog" => backlog::backlog(&counts, &mut report),
             "latency" => latency(&counts, &mut report),
             "idle" => idle(&counts, &mut report),
             "memory" => memory(&counts, &mut report),
@@ -285,6 +375,68 @@ fn relay_pair(watchdog: &Arc<Watchdog>, flavour: &str) -> Result<Pair> {
     b.read_until(|l| l == "connected")?;
     a.read_until(|l| l == "connected")?;
     Ok(Pair { a, b })
+}
+
+/// What the table says where a socat baseline did not run.
+const SOCAT_SKIPPED: &str = "skipped: socat missing";
+
+/// The first executable `name` on PATH.
+fn find_program(name: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|file| {
+            std::fs::metadata(file)
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
+        .map(|file| file.to_string_lossy().into_owned())
+}
+
+/// Whether something listens on 127.0.0.1:`port` (/proc/net/tcp, state
+/// 0A), found without connecting: socat's TCP-LISTEN accepts only one.
+fn listening_on(port: u16) -> bool {
+    let want = format!("0100007F:{port:04X}");
+    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|table| {
+        table.lines().skip(1).any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(1) == Some(&want.as_str()) && fields.get(3) == Some(&"0A")
+        })
+    })
+}
+
+/// Two socat processes relaying stdin ↔ TCP ↔ stdout over 127.0.0.1:
+/// `socat - TCP-LISTEN:PORT,bind=127.0.0.1,reuseaddr` and
+/// `socat - TCP:127.0.0.1:PORT`, driven through their pipes as a duplex
+/// pair is. Connected once a line went each way.
+fn socat_pair(watchdog: &Arc<Watchdog>, socat: &str) -> Result<Pair> {
+    let mut last = String::new();
+    // The free port is found by binding port 0 and letting it go; another
+    // program may take it meanwhile, so a few tries.
+    for _ in 0..5 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let listen = format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr");
+        let mut a = Piped::spawn(watchdog, "socat listen", socat, &["-", &listen])?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !listening_on(port) && a.exited().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if !listening_on(port) {
+            last = format!("socat did not listen on 127.0.0.1:{port}");
+            continue;
+        }
+        let connect = format!("TCP:127.0.0.1:{port}");
+        let mut b = Piped::spawn(watchdog, "socat connect", socat, &["-", &connect])?;
+        a.write_line("hello from a")?;
+        b.read_until(|l| l == "hello from a")?;
+        b.write_line("hello from b")?;
+        a.read_until(|l| l == "hello from b")?;
+        return Ok(Pair { a, b });
+    }
+    Err(last)
 }
 
 // ----------------------------------------------------------- round trip --
@@ -426,8 +578,14 @@ fn round_trip(counts: &Counts, report: &mut Report) -> Result {
     let mut tokio_relays = relay_pair(&watchdog, "--tokio")?;
     let mut threaded_relays = relay_pair(&watchdog, "--stdin-thread")?;
     let mut single_relays = relay_pair(&watchdog, "--current-thread")?;
+    let mut socat = match &counts.socat {
+        Some(program) => Some(socat_pair(&watchdog, program)?),
+        None => None,
+    };
     let mut echo = TokioEcho::start()?;
     let (mut d, mut r, mut t, mut e) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut so = Vec::new();
+    let mut socat_cpu = Usage::default();
     let (mut st, mut ct, mut de) = (Vec::new(), Vec::new(), Vec::new());
     // What both processes used: duplex, relays, tokio relays, reading stdin
     // on a thread, on tokio's current-thread runtime.
@@ -442,6 +600,9 @@ fn round_trip(counts: &Counts, report: &mut Report) -> Result {
     for pair in [&mut threaded_relays, &mut single_relays] {
         ping_pong(pair, 0, warmup, &mut Vec::new(), &mut ignored)?;
     }
+    if let Some(pair) = socat.as_mut() {
+        ping_pong(pair, 0, warmup, &mut Vec::new(), &mut ignored)?;
+    }
     echo.ping_pong(0, warmup, &mut Vec::new())?;
     let per_round = counts.rtt / counts.rounds;
     for round in 0..counts.rounds {
@@ -453,20 +614,29 @@ fn round_trip(counts: &Counts, report: &mut Report) -> Result {
         ping_pong(&mut tokio_relays, from, to, &mut t, &mut cpu[2])?;
         ping_pong(&mut threaded_relays, from, to, &mut st, &mut cpu[3])?;
         ping_pong(&mut single_relays, from, to, &mut ct, &mut cpu[4])?;
+        if let Some(pair) = socat.as_mut() {
+            ping_pong(pair, from, to, &mut so, &mut socat_cpu)?;
+        }
         echo.ping_pong(from, to, &mut e)?;
     }
     let trips = per_round * counts.rounds;
     report.note(format!(
         "a. per round trip, both processes together (schedstat, /proc/PID/task/*/status): \
          duplex {}; relays {}; tokio relays as duplex first was {}; the same reading stdin on \
-         a thread {}; plain tokio relays with duplex's I/O {}; duplex --ephemeral {}",
+         a thread {}; plain tokio relays with duplex's I/O {}; duplex --ephemeral {}; socat {}",
         cpu[0].per(trips),
         cpu[1].per(trips),
         cpu[2].per(trips),
         cpu[3].per(trips),
         cpu[4].per(trips),
-        cpu[5].per(trips)
+        cpu[5].per(trips),
+        if socat.is_some() {
+            socat_cpu.per(trips)
+        } else {
+            SOCAT_SKIPPED.to_owned()
+        }
     ));
+    let so = socat.is_some().then(|| Samples::new(so));
     let (d, r, t, e, ct) = (
         Samples::new(d),
         Samples::new(r),
@@ -484,19 +654,25 @@ fn round_trip(counts: &Counts, report: &mut Report) -> Result {
             },
             us(d.pct(p)),
             format!(
-                "{} plain tokio relays · {} std relays · {} in-process tokio echo",
+                "{} · {} plain tokio relays · {} std relays · {} in-process tokio echo",
+                so.as_ref().map_or_else(
+                    || format!("socat pair: {SOCAT_SKIPPED}"),
+                    |s| format!("{} socat pair", us(s.pct(p)))
+                ),
                 us(ct.pct(p)),
                 us(r.pct(p)),
                 us(e.pct(p))
             ),
             format!(
-                "{} · {} · {}",
+                "{} · {} · {} · {}",
+                so.as_ref()
+                    .map_or_else(|| "–".to_owned(), |s| ratio(secs(&d), secs(s))),
                 ratio(secs(&d), secs(&ct)),
                 ratio(secs(&d), secs(&r)),
                 ratio(secs(&d), secs(&e))
             ),
             if p == 50.0 {
-                "≤ 1.5× plain tokio relays"
+                "≤ 1.5× socat pair"
             } else {
                 "–"
             },
@@ -515,14 +691,15 @@ fn round_trip(counts: &Counts, report: &mut Report) -> Result {
     report.note(format!(
         "a. round trip p50/p90/p99/max: duplex {}; std relays {}; tokio relays as duplex first \
          was {}; the same reading stdin on a thread {}; plain tokio relays with duplex's I/O {}; \
-         in-process tokio echo {}; duplex --ephemeral (no journal) {}",
+         in-process tokio echo {}; duplex --ephemeral (no journal) {}; socat pair {}",
         spread(&d),
         spread(&r),
         spread(&t),
         spread(&st),
         spread(&ct),
         spread(&e),
-        spread(&de)
+        spread(&de),
+        so.as_ref().map_or_else(|| SOCAT_SKIPPED.to_owned(), spread)
     ));
     Ok(())
 }
@@ -701,6 +878,19 @@ fn throughput(counts: &Counts, report: &mut Report) -> Result {
     if let Some(why) = &tokio_relayed.ended {
         return Err(format!("tokio relays: {why}"));
     }
+    // socat is not paced either: it reads what is there and writes it on.
+    let socat = match &counts.socat {
+        Some(program) => {
+            let mut pair = socat_pair(&watchdog, program)?;
+            let flow = stream_one_way(&mut pair, n, None, limit);
+            drop(pair);
+            if let Some(why) = &flow.ended {
+                return Err(format!("socat: {why}"));
+            }
+            Some(flow)
+        }
+        None => None,
+    };
     let raw = raw_tcp(n)?;
 
     let best = if flood.ended.is_none() {
@@ -712,6 +902,7 @@ fn throughput(counts: &Counts, report: &mut Report) -> Result {
     let r = rate(relayed.received, relayed.elapsed);
     let tr = rate(tokio_relayed.received, tokio_relayed.elapsed);
     let t = rate(n, raw);
+    let so = socat.as_ref().map(|f| rate(f.received, f.elapsed));
     report.rows.push(Row::new(
         &format!(
             "b. one-way throughput, {n} × 32 B{}",
@@ -722,8 +913,20 @@ fn throughput(counts: &Counts, report: &mut Report) -> Result {
             }
         ),
         format!("{d:.0} msg/s"),
-        format!("{r:.0} msg/s relays · {tr:.0} msg/s tokio relays · {t:.0} msg/s raw TCP writes"),
-        format!("{} · {} · {}", ratio(d, r), ratio(d, tr), ratio(d, t)),
+        format!(
+            "{r:.0} msg/s relays · {tr:.0} msg/s tokio relays · {} · {t:.0} msg/s raw TCP writes",
+            so.map_or_else(
+                || format!("socat pair: {SOCAT_SKIPPED}"),
+                |so| format!("{so:.0} msg/s socat pair")
+            )
+        ),
+        format!(
+            "{} · {} · {} · {}",
+            ratio(d, r),
+            ratio(d, tr),
+            so.map_or_else(|| "–".to_owned(), |so| ratio(d, so)),
+            ratio(d, t)
+        ),
         "report",
     ));
     report.note(format!(
@@ -742,10 +945,14 @@ fn throughput(counts: &Counts, report: &mut Report) -> Result {
         ms(raw),
     ));
     report.note(format!(
-        "b. per message, both processes together: duplex paced {}; relays {}; tokio relays {}",
+        "b. per message, both processes together: duplex paced {}; relays {}; tokio relays {}; socat pair {}",
         paced.usage.per(paced.received),
         relayed.usage.per(relayed.received),
         tokio_relayed.usage.per(tokio_relayed.received),
+        socat.as_ref().map_or_else(
+            || SOCAT_SKIPPED.to_owned(),
+            |f| format!("{} ({} in {})", f.usage.per(f.received), f.received, ms(f.elapsed))
+        ),
     ));
     Ok(())
 }
