@@ -38,9 +38,10 @@ use duplex::protocol::crypto::{Handshake, Opener, Sealer};
 use duplex::protocol::frame::MAX_TEXT_LEN;
 use duplex::protocol::handshake::{NOT_DUPLEX_REPLY, POLICY_CODE, POLICY_OPEN};
 use duplex::protocol::{
-    ChatMessage, Frame, FrameCodec, HandshakeError, Hello, MessageId, Preamble,
+    ChatMessage, Frame, FrameCodec, HandshakeError, Hello, MessageId, PROTOCOL_VERSION, Preamble,
+    Versions,
 };
-use futures::{StreamExt, TryStreamExt};
+use futures::{SinkExt, StreamExt, TryStreamExt};
 use rand::{RngCore, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -1004,15 +1005,17 @@ async fn sealed_invalid_utf8_in_a_message_drops_the_connection() {
     assert!(error_text(&reason).contains("undecodable"), "{reason:?}");
 }
 
+/// Fields a newer duplex appended to a known kind are ignored: the frame
+/// still means what it meant (here, the peer leaves).
 #[tokio::test]
-async fn sealed_trailing_bytes_in_a_frame_drop_the_connection() {
+async fn sealed_fields_appended_to_a_known_frame_are_ignored() {
     let reason = hostile_manual(|raw| {
         let mut body = encode_body(&Frame::Leave).expect("encodes");
-        body.push(0);
+        body.extend_from_slice(&[0, 1, 2, 3]);
         raw.seal_body(&body)
     })
     .await;
-    assert!(error_text(&reason).contains("trailing"), "{reason:?}");
+    assert_eq!(reason, LeftReason::Left);
 }
 
 // ---------------------------------------------------------------------------
@@ -1053,8 +1056,11 @@ async fn hostile_handshakes_are_rejected_and_the_host_keeps_accepting() {
     let mut random_hello = vec![0; 64];
     rng.fill_bytes(&mut random_hello);
     let one = length_prefixed(&noise_message_one());
-    let mut other_version = preamble;
-    other_version[7] = other_version[7].wrapping_add(1);
+    // A newer duplex that no longer speaks our version.
+    let other_version = Preamble {
+        versions: Versions { min: 3, max: 3 },
+    }
+    .to_bytes();
     let mut unsealed_hello = BytesMut::new();
     FrameCodec::new()
         .encode(Frame::Hello(Hello::new("unsealed")), &mut unsealed_hello)
@@ -1103,8 +1109,10 @@ async fn hostile_handshakes_are_rejected_and_the_host_keeps_accepting() {
 async fn a_guest_of_another_version_is_told_ours() {
     let mut host = start_host();
     let mut stream = TcpStream::connect(host.addr).await.expect("connects");
-    let mut other_version = Preamble::current().to_bytes();
-    other_version[7] = other_version[7].wrapping_add(1);
+    let other_version = Preamble {
+        versions: Versions { min: 3, max: 3 },
+    }
+    .to_bytes();
     stream.write_all(&other_version).await.expect("writes");
     // The host shows its own preamble before it hangs up, so the guest can
     // name both versions.
@@ -2015,4 +2023,126 @@ async fn join_plain_talks_lines_with_a_netcat_like_server() {
     server.close();
     assert_eq!(expect_chat(&mut events, info.id).await.text, "goodbye");
     assert_eq!(expect_left(&mut events, info.id).await, LeftReason::Closed);
+}
+
+// ---------------------------------------------------------------------------
+// Versions and capabilities: a protocol that can grow
+
+/// A peer that speaks protocol versions 2 and 3 (a newer duplex), announces
+/// a capability this build does not know, and sends frames of a kind this
+/// build does not know (optional: even) between its messages.
+#[tokio::test]
+async fn a_newer_peer_with_unknown_capabilities_and_frames_chats_normally() {
+    let mut host = start_host();
+    let mut stream = TcpStream::connect(host.addr).await.expect("connects");
+    let mut hello = Hello::new("nova");
+    hello.capabilities = vec!["hologram".to_owned()];
+    let established =
+        handshake::guest_speaking(&mut stream, &hello, None, Versions { min: 2, max: 3 })
+            .await
+            .expect("a newer guest is admitted");
+    assert_eq!(established.version, PROTOCOL_VERSION, "both use version 2");
+    let (nova, link) = expect_joined(&mut host.events).await;
+    assert!(nova.caps.has("hologram"), "{:?}", nova.caps);
+    let mut framed = Framed::from_parts(FramedParts::new(stream, established.codec));
+    framed
+        .send(chat(1, "hello from the future"))
+        .await
+        .expect("sends");
+    for kind in [1000, 4242] {
+        framed
+            .send(Frame::Unknown {
+                kind,
+                body: b"a field nobody here knows".to_vec(),
+            })
+            .await
+            .expect("sends");
+    }
+    framed.send(chat(2, "still here")).await.expect("sends");
+    assert_eq!(
+        expect_chat(&mut host.events, nova.id).await.text,
+        "hello from the future"
+    );
+    assert_eq!(
+        expect_chat(&mut host.events, nova.id).await.text,
+        "still here"
+    );
+    // And the other way.
+    link.send(chat(1, "hi nova")).expect("queued");
+    let back = tokio::time::timeout(WAIT, framed.next())
+        .await
+        .expect("in time")
+        .expect("a frame")
+        .expect("well-formed");
+    assert!(
+        matches!(&back, Frame::Chat(msg) if msg.text == "hi nova"),
+        "{back:?}"
+    );
+}
+
+/// A required kind this build does not know ends that connection with a
+/// reason that says to update, rather than being read as something else.
+#[tokio::test]
+async fn an_unknown_required_frame_ends_the_connection_clearly() {
+    let mut host = start_host();
+    let mut stream = TcpStream::connect(host.addr).await.expect("connects");
+    let established = handshake::guest(&mut stream, &Hello::new("nova"), None)
+        .await
+        .expect("handshake");
+    let (nova, _link) = expect_joined(&mut host.events).await;
+    let mut framed = Framed::from_parts(FramedParts::new(stream, established.codec));
+    framed
+        .send(Frame::Unknown {
+            kind: 1001,
+            body: Vec::new(),
+        })
+        .await
+        .expect("sends");
+    let reason = expect_left(&mut host.events, nova.id).await;
+    assert!(
+        matches!(&reason, LeftReason::Incompatible(why) if why.contains("kind 1001") && why.contains("update duplex")),
+        "{reason:?}"
+    );
+}
+
+/// A guest of protocol version 1 sends its 8-byte preamble and waits: the
+/// host answers at once with its own versions and says which both speak.
+#[tokio::test]
+async fn a_version_1_guest_is_told_the_versions_on_both_sides() {
+    let mut host = start_host();
+    let mut stream = TcpStream::connect(host.addr).await.expect("connects");
+    stream.write_all(b"DUPLEX\x00\x01").await.expect("writes");
+    let reply = read_to_close(&mut stream).await;
+    // What a version 1 duplex reads first: the magic and our version 2.
+    assert_eq!(&reply[..8], b"DUPLEX\x00\x02", "{reply:?}");
+    let (_, reason) = expect_rejected(&mut host.events).await;
+    assert_eq!(
+        reason,
+        "the peer speaks duplex protocol version 1, this program speaks version 2; \
+         update the older duplex"
+    );
+}
+
+/// A host that speaks only versions this build does not: the guest's
+/// error names both.
+#[tokio::test]
+async fn a_host_that_shares_no_version_is_named_with_both_versions() {
+    let listener = TcpListener::bind((LOCALHOST, 0)).await.expect("binds");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accepts");
+        let mut theirs = [0; Preamble::LEN];
+        stream.read_exact(&mut theirs).await.expect("reads");
+        let future = Preamble {
+            versions: Versions { min: 3, max: 4 },
+        };
+        stream.write_all(&future.to_bytes()).await.expect("answers");
+    });
+    let err = join(addr, "bob").await.err().expect("no common version");
+    assert!(
+        err.to_string().contains(
+            "the peer speaks duplex protocol versions 3 to 4, this program speaks version 2"
+        ),
+        "{err}"
+    );
 }
