@@ -3,8 +3,6 @@
 //! stream of messages. At the end each side must have received every message
 //! of the other exactly once, in order.
 
-mod common;
-
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -12,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::headless::Duplex;
+use crate::common::headless::Duplex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;

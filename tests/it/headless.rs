@@ -3,9 +3,7 @@
 //!
 //! Every step waits for the line it needs (with a timeout), never for time.
 
-mod common;
-
-use common::headless::Duplex;
+use crate::common::headless::Duplex;
 use serde_json::Value;
 
 impl Drop for Duplex {

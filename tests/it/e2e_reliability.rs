@@ -1,11 +1,9 @@
 //! End-to-end reliability: two real `duplex` programs in pseudo-terminals
 //! whose peer vanishes, is suspended, or restarts, and one that panics.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Result, Screen, Tui};
+use crate::common::{Result, Screen, Tui};
 
 const ROWS: u16 = 24;
 const COLS: u16 = 100;
@@ -24,7 +22,7 @@ fn shows(screen: &Screen, author: &str, text: &str, mark: &str) -> bool {
     screen
         .pane()
         .iter()
-        .any(|row| common::chat_row_with_mark(row) == Some((author, text, mark)))
+        .any(|row| crate::common::chat_row_with_mark(row) == Some((author, text, mark)))
 }
 
 /// How many times `screen` shows `author: text`.
@@ -32,7 +30,7 @@ fn count(screen: &Screen, author: &str, text: &str) -> usize {
     screen
         .pane()
         .iter()
-        .filter(|row| common::chat_row(row) == Some((author, text)))
+        .filter(|row| crate::common::chat_row(row) == Some((author, text)))
         .count()
 }
 
@@ -40,7 +38,7 @@ fn system_line(screen: &Screen, starts: &str) -> bool {
     screen
         .pane()
         .iter()
-        .any(|row| common::system_row(row).is_some_and(|t| t.starts_with(starts)))
+        .any(|row| crate::common::system_row(row).is_some_and(|t| t.starts_with(starts)))
 }
 
 #[test]

@@ -2,12 +2,10 @@
 //! pseudo-terminal, talking over loopback. Every wait is for a condition on
 //! the screen (or for an exit), bounded by a generous timeout.
 
-mod common;
-
 use std::sync::Barrier;
 use std::time::Duration;
 
-use common::{CTRL_U, ESC, Error, Result, Screen, Tui, WHEEL_DOWN, WHEEL_UP};
+use crate::common::{CTRL_U, ESC, Error, Result, Screen, Tui, WHEEL_DOWN, WHEEL_UP};
 use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;
 
@@ -28,7 +26,7 @@ fn wait_message(tui: &Tui, author: &str, text: &str) -> Result<Screen> {
     tui.wait_for(&format!("the message {line:?}"), |s| {
         s.pane()
             .iter()
-            .any(|row| common::chat_row(row) == Some((author, text)))
+            .any(|row| crate::common::chat_row(row) == Some((author, text)))
     })
     .map_err(|err| Error(format!("{err}\n(looking for {line:?})")))
 }
@@ -116,9 +114,9 @@ fn split_history(rows: &[String]) -> (Vec<String>, Vec<(String, String)>) {
     let mut system = Vec::new();
     let mut chat = Vec::new();
     for row in rows {
-        if let Some(text) = common::system_row(row) {
+        if let Some(text) = crate::common::system_row(row) {
             system.push(text.to_owned());
-        } else if let Some((author, text)) = common::chat_row(row) {
+        } else if let Some((author, text)) = crate::common::chat_row(row) {
             chat.push((author.to_owned(), text.to_owned()));
         } else {
             panic!("unexpected row in the history: {row:?}\nhistory: {rows:#?}");
@@ -194,7 +192,7 @@ fn message_row(screen: &Screen, author: &str, starts_with: &str) -> Option<u16> 
         .pane()
         .iter()
         .position(|row| {
-            common::chat_row(row)
+            crate::common::chat_row(row)
                 .is_some_and(|(who, text)| who == author && text.starts_with(starts_with))
         })
         .map(|row| row as u16)
@@ -208,7 +206,7 @@ fn messages_go_both_ways() -> Result {
     let waiting = host.wait_for("the host to wait for a guest", |s| {
         s.status().contains("◌ waiting for a guest · duplex join ")
     })?;
-    let port = common::join_port(&waiting.status())
+    let port = crate::common::join_port(&waiting.status())
         .ok_or_else(|| Error(format!("no port in the status bar:\n{waiting}")))?;
 
     let guest = Tui::guest("bob", port, "alice", 24, 80)?;
@@ -222,7 +220,7 @@ fn messages_go_both_ways() -> Result {
     assert_eq!(host_words.split('-').count(), 4, "{joined}");
     assert!(
         joined.pane().iter().any(|row| {
-            common::system_row(row).is_some_and(|t| t.starts_with("bob joined (127.0.0.1:"))
+            crate::common::system_row(row).is_some_and(|t| t.starts_with("bob joined (127.0.0.1:"))
         }),
         "{joined}"
     );
@@ -412,7 +410,7 @@ fn cjk_and_emoji_arrive_intact_and_long_lines_wrap() -> Result {
     assert_eq!(expected_rows.len(), 3);
     // The sender's own copy ends in its delivery mark.
     let bare = |row: &str| -> String {
-        common::DELIVERY_MARKS
+        crate::common::DELIVERY_MARKS
             .iter()
             .find_map(|mark| row.strip_suffix(mark))
             .unwrap_or(row)
@@ -428,7 +426,7 @@ fn cjk_and_emoji_arrive_intact_and_long_lines_wrap() -> Result {
         let first = message_row(&screen, "alice", &expected_rows[0])
             .unwrap_or_else(|| panic!("[{me}] the long line's first row:\n{screen}"))
             as usize;
-        let (_, text) = common::chat_row(&pane[first]).unwrap_or_default();
+        let (_, text) = crate::common::chat_row(&pane[first]).unwrap_or_default();
         assert_eq!(text, expected_rows[0], "[{me}]\n{screen}");
         for (i, expected) in expected_rows.iter().enumerate().skip(1) {
             assert_eq!(
@@ -459,7 +457,13 @@ fn scrolling_holds_the_view_and_counts_new_messages() -> Result {
         screen
             .pane()
             .iter()
-            .filter_map(|row| common::chat_row(row)?.1.strip_prefix("line-")?.parse().ok())
+            .filter_map(|row| {
+                crate::common::chat_row(row)?
+                    .1
+                    .strip_prefix("line-")?
+                    .parse()
+                    .ok()
+            })
             .collect()
     };
     assert_eq!(live.pane().len(), height, "{live}");
@@ -495,7 +499,9 @@ fn scrolling_holds_the_view_and_counts_new_messages() -> Result {
     alice.ctrl_end()?;
     let live = alice.wait_for("Ctrl-End to return to live", |s| !s.scrolled())?;
     assert_eq!(
-        live.pane().last().and_then(|row| common::chat_row(row)),
+        live.pane()
+            .last()
+            .and_then(|row| crate::common::chat_row(row)),
         Some(("bob", "fresh news")),
         "{live}"
     );
@@ -505,7 +511,7 @@ fn scrolling_holds_the_view_and_counts_new_messages() -> Result {
     alice.ctrl_home()?;
     let oldest = alice.wait_for("Ctrl-Home", |s| s.scrolled())?;
     assert!(
-        common::system_row(&oldest.pane()[0]).is_some_and(|t| t.starts_with("bob joined")),
+        crate::common::system_row(&oldest.pane()[0]).is_some_and(|t| t.starts_with("bob joined")),
         "{oldest}"
     );
     assert_eq!(numbers(&oldest)[0], 0, "{oldest}");
@@ -515,7 +521,9 @@ fn scrolling_holds_the_view_and_counts_new_messages() -> Result {
     alice.send_keys(ESC)?;
     let live = alice.wait_for("Esc to return to live", |s| !s.scrolled())?;
     assert_eq!(
-        live.pane().last().and_then(|row| common::chat_row(row)),
+        live.pane()
+            .last()
+            .and_then(|row| crate::common::chat_row(row)),
         Some(("bob", "fresh news")),
         "{live}"
     );
@@ -549,7 +557,7 @@ fn ctrl_c_leaves_alone_and_the_host_takes_the_next_guest() -> Result {
     let screen = alice.wait_for("bob to leave", |s| {
         s.pane()
             .iter()
-            .any(|row| common::system_row(row) == Some("bob left"))
+            .any(|row| crate::common::system_row(row) == Some("bob left"))
     })?;
     assert!(
         screen.status().contains(&format!(
@@ -583,9 +591,9 @@ fn ctrl_c_leaves_alone_and_the_host_takes_the_next_guest() -> Result {
 }
 
 /// Runs duplex with `args`, which must fail before its TUI starts (see
-/// [`common::expect_setup_error`]).
+/// [`crate::common::expect_setup_error`]).
 fn expect_setup_error(label: &str, args: &[&str], needle: &str) -> Result {
-    common::expect_setup_error(label, args, &[], needle).map(drop)
+    crate::common::expect_setup_error(label, args, &[], needle).map(drop)
 }
 
 #[test]
@@ -657,7 +665,7 @@ fn sigterm_and_sighup_restore_the_terminal() -> Result {
     alice.wait_for("bob to leave", |s| {
         s.pane()
             .iter()
-            .any(|row| common::system_row(row) == Some("bob left"))
+            .any(|row| crate::common::system_row(row) == Some("bob left"))
     })?;
     alice.signal(libc::SIGHUP)?;
     alice.expect_exit(129)?;
@@ -675,7 +683,7 @@ fn a_hang_up_is_a_dropped_connection_not_a_goodbye() -> Result {
     alice.wait_for("bob to be waited for", |s| {
         s.pane()
             .iter()
-            .any(|row| common::system_row(row) == Some("bob disconnected"))
+            .any(|row| crate::common::system_row(row) == Some("bob disconnected"))
             && s.status().contains("waiting for them to come back")
     })?;
     Ok(())

@@ -13,8 +13,6 @@
 //! condition on the screen or for the process to exit, with a timeout that
 //! only bounds how long a broken program can hang the suite.
 
-#![allow(dead_code)] // each test binary uses a different part of the harness
-
 pub mod headless;
 
 use std::fmt;
@@ -117,11 +115,6 @@ impl Screen {
             .collect()
     }
 
-    /// One row (0 is the top), trailing blanks removed.
-    pub fn row(&self, index: u16) -> String {
-        self.rows().get(index as usize).cloned().unwrap_or_default()
-    }
-
     /// The last row.
     pub fn last_row(&self) -> String {
         self.rows().last().cloned().unwrap_or_default()
@@ -214,13 +207,6 @@ pub struct SideEffects {
     /// (C1 controls sent as UTF-8 it swallows without a trace: look for
     /// those in [`Tui::raw`].)
     pub undrawn: Vec<char>,
-}
-
-impl SideEffects {
-    /// Whether nothing at all was asked for.
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
 }
 
 impl vt100::Callbacks for SideEffects {
@@ -377,8 +363,6 @@ impl Shared {
 /// The real `duplex` binary running in a pseudo-terminal.
 pub struct Tui {
     label: String,
-    rows: u16,
-    cols: u16,
     child: Mutex<Box<dyn Child + Send + Sync>>,
     pid: u32,
     writer: Mutex<Box<dyn Write + Send>>,
@@ -498,8 +482,6 @@ impl Tui {
             })?;
         Ok(Self {
             label: label.to_owned(),
-            rows,
-            cols,
             child: Mutex::new(child),
             pid,
             writer: Mutex::new(writer),
@@ -561,26 +543,6 @@ impl Tui {
     /// A label for messages.
     pub fn label(&self) -> &str {
         &self.label
-    }
-
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
-    /// Terminal rows.
-    pub fn rows(&self) -> u16 {
-        self.rows
-    }
-
-    /// Terminal columns.
-    pub fn cols(&self) -> u16 {
-        self.cols
-    }
-
-    /// The row of the status bar.
-    pub fn status_row(&self) -> u16 {
-        self.rows - 1
     }
 
     /// Writes bytes to the terminal, as if typed.
@@ -709,11 +671,6 @@ impl Tui {
         self.shared.lock().frames
     }
 
-    /// Waits (up to [`TIMEOUT`]) for a frame whose text satisfies `cond`.
-    pub fn wait_for_text(&self, what: &str, cond: impl Fn(&str) -> bool) -> Result<Screen> {
-        self.wait_for(what, |screen| cond(&screen.text()))
-    }
-
     /// Waits (up to [`TIMEOUT`]) for a frame that satisfies `cond`, and returns it.
     pub fn wait_for(&self, what: &str, cond: impl Fn(&Screen) -> bool) -> Result<Screen> {
         self.wait_for_within(what, TIMEOUT, cond)
@@ -755,34 +712,6 @@ impl Tui {
                 .wait_timeout(output, deadline - now)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
-        }
-    }
-
-    /// Waits until no frame has been drawn for `quiet`, up to [`TIMEOUT`].
-    /// Only for a screen that should be idle; never a substitute for
-    /// waiting for a condition.
-    pub fn wait_stable(&self, quiet: Duration) -> Result<Screen> {
-        let deadline = Instant::now() + TIMEOUT;
-        let mut output = self.shared.lock();
-        loop {
-            let frames = output.frames;
-            let (next, waited) = self
-                .shared
-                .changed
-                .wait_timeout(output, quiet)
-                .unwrap_or_else(|p| p.into_inner());
-            output = next;
-            if output.eof || (waited.timed_out() && output.frames == frames) {
-                return Ok(Screen {
-                    screen: output.frame.clone(),
-                });
-            }
-            if Instant::now() >= deadline {
-                return Err(Error(format!(
-                    "[{}] the screen kept changing for {TIMEOUT:?}",
-                    self.label
-                )));
-            }
         }
     }
 

@@ -4,9 +4,7 @@
 //! terminal. Every wait is for a condition (on a screen, a socket or an
 //! exit), bounded by a generous timeout.
 
-mod common;
-
-use common::{Error, PlainPeer, Result, Screen, SideEffects, Tui};
+use crate::common::{Error, PlainPeer, Result, Screen, SideEffects, Tui};
 use duplex::words::WORDS;
 
 /// Rows and columns of every terminal here: wide enough for the longest
@@ -22,7 +20,7 @@ fn wait_message(tui: &Tui, author: &str, text: &str) -> Result<Screen> {
     tui.wait_for(&format!("the message {author}: {text:?}"), |s| {
         s.pane()
             .iter()
-            .any(|row| common::chat_row(row) == Some((author, text)))
+            .any(|row| crate::common::chat_row(row) == Some((author, text)))
     })
 }
 
@@ -31,7 +29,7 @@ fn wait_system(tui: &Tui, what: &str, cond: impl Fn(&str) -> bool) -> Result<Scr
     tui.wait_for(what, |s| {
         s.pane()
             .iter()
-            .any(|row| common::system_row(row).is_some_and(&cond))
+            .any(|row| crate::common::system_row(row).is_some_and(&cond))
     })
 }
 
@@ -109,7 +107,7 @@ fn assert_nothing_dangerous_written(tui: &Tui) {
         ("U+009B, the C1 CSI", "\u{009B}".as_bytes()),
     ] {
         assert!(
-            common::find(&raw, needle).is_none(),
+            crate::common::find(&raw, needle).is_none(),
             "[{label}] wrote {what} to its terminal: {:?}",
             String::from_utf8_lossy(&raw)
         );
@@ -167,7 +165,9 @@ fn both_sides_show_the_same_verification_words_and_verify_stays_local() -> Resul
         screen
             .pane()
             .iter()
-            .filter(|row| common::system_row(row).is_some_and(|t| t.contains("Verification")))
+            .filter(|row| {
+                crate::common::system_row(row).is_some_and(|t| t.contains("Verification"))
+            })
             .count()
     };
 
@@ -354,7 +354,7 @@ fn a_host_without_a_code_value_makes_one_up_and_shows_it() -> Result {
 
     // Without it, the host turns the guest away…
     let addr = format!("127.0.0.1:{port}");
-    common::expect_setup_error(
+    crate::common::expect_setup_error(
         "wrong",
         &[
             "join",
@@ -380,7 +380,7 @@ fn a_host_without_a_code_value_makes_one_up_and_shows_it() -> Result {
 fn a_wrong_code_on_the_command_line_fails_clearly() -> Result {
     let (host, port) = coded_host()?;
     let addr = format!("127.0.0.1:{port}");
-    let guest = common::expect_setup_error(
+    let guest = crate::common::expect_setup_error(
         "bob",
         &[
             "join",
@@ -454,7 +454,7 @@ fn a_hostile_plain_peer_cannot_touch_the_terminal() -> Result {
     // Every line shows, in order, with its controls made visible.
     let pane = screen.pane();
     assert!(
-        common::system_row(&pane[0])
+        crate::common::system_row(&pane[0])
             .is_some_and(|t| t.starts_with(&format!("{PLAIN} joined (127.0.0.1:"))
                 && t.ends_with(") · plaintext, unverified (UTF-8)")),
         "{screen}"
@@ -464,7 +464,7 @@ fn a_hostile_plain_peer_cannot_touch_the_terminal() -> Result {
         // was written is checked below.
         let drawn = shown.trim_end_matches('\u{FFFD}').trim_end();
         assert_eq!(
-            common::chat_row(row),
+            crate::common::chat_row(row),
             Some((PLAIN, drawn)),
             "for {sent:?}:\n{screen}"
         );
@@ -492,7 +492,7 @@ fn a_hostile_plain_peer_cannot_touch_the_terminal() -> Result {
     // The C1 control became one replacement character, written whole.
     assert_eq!(host.side_effects().undrawn, vec!['\u{FFFD}']);
     assert!(
-        common::find(&host.raw(), "\u{FFFD}".as_bytes()).is_some(),
+        crate::common::find(&host.raw(), "\u{FFFD}".as_bytes()).is_some(),
         "no replacement character written"
     );
 
@@ -515,7 +515,7 @@ fn names_with_controls_are_refused_on_the_command_line() -> Result {
         ("c1", "c1\u{009B}31m"),
         ("newline", "bob\nalice"),
     ] {
-        let tui = common::expect_setup_error(
+        let tui = crate::common::expect_setup_error(
             label,
             &["host", "--bind", "127.0.0.1", "--port", "0", "--name", name],
             &[],
@@ -573,8 +573,11 @@ fn a_hostile_duplex_guest_cannot_touch_the_host_terminal() -> Result {
             .starts_with(&format!(" ● {EVIL_NAME_SHOWN} (127.0.0.1:"))
     })?;
     assert!(
-        screen.pane().iter().any(|row| common::system_row(row)
-            .is_some_and(|t| t.starts_with(&format!("{EVIL_NAME_SHOWN} joined")))),
+        screen
+            .pane()
+            .iter()
+            .any(|row| crate::common::system_row(row)
+                .is_some_and(|t| t.starts_with(&format!("{EVIL_NAME_SHOWN} joined")))),
         "{screen}"
     );
     link.send(chat(1, EVIL_TEXT)).map_err(net_error)?;
@@ -603,7 +606,7 @@ fn a_hostile_duplex_host_cannot_touch_the_guest_terminal() -> Result {
     let link = runtime
         .block_on(async {
             loop {
-                match tokio::time::timeout(common::TIMEOUT, joined.recv()).await {
+                match tokio::time::timeout(crate::common::TIMEOUT, joined.recv()).await {
                     Ok(Some(duplex::net::NetEvent::Joined { link, .. })) => return Ok(link),
                     Ok(Some(_)) => continue,
                     Ok(None) | Err(_) => return Err("no guest joined"),
@@ -648,7 +651,7 @@ fn a_hostile_refusal_reason_is_printed_safely() -> Result {
         }
     });
     let addr = format!("127.0.0.1:{port}");
-    let guest = common::expect_setup_error(
+    let guest = crate::common::expect_setup_error(
         "bob",
         &["join", &addr, "--name", "bob"],
         &[],
@@ -674,8 +677,11 @@ fn a_plain_client_chats_marked_as_plaintext_and_its_exit_ends_the_host() -> Resu
         "{screen}"
     );
     assert!(
-        screen.pane().iter().any(|row| common::system_row(row)
-            .is_some_and(|t| t.contains("· plaintext, unverified (UTF-8)"))),
+        screen
+            .pane()
+            .iter()
+            .any(|row| crate::common::system_row(row)
+                .is_some_and(|t| t.contains("· plaintext, unverified (UTF-8)"))),
         "{screen}"
     );
 
@@ -707,8 +713,11 @@ fn a_plain_client_in_gbk_is_decoded_and_answered_in_gbk() -> Result {
     peer.send(&[196, 227, 186, 195, 163, 172, 202, 192, 189, 231, b'\n'])?;
     let screen = wait_message(&host, PLAIN, "你好，世界")?;
     assert!(
-        screen.pane().iter().any(|row| common::system_row(row)
-            .is_some_and(|t| t.ends_with("· plaintext, unverified (GBK)"))),
+        screen
+            .pane()
+            .iter()
+            .any(|row| crate::common::system_row(row)
+                .is_some_and(|t| t.ends_with("· plaintext, unverified (GBK)"))),
         "{screen}"
     );
     assert!(screen.status().contains("⚠ plaintext"), "{screen}");
@@ -791,21 +800,22 @@ fn a_plain_client_cannot_skip_the_secret_code() -> Result {
             return Ok(());
         }
     };
-    let port = common::join_port(&waiting.status())
+    let port = crate::common::join_port(&waiting.status())
         .ok_or_else(|| Error(format!("no port:\n{waiting}")))?;
     let mut peer = PlainPeer::connect(port)?;
     peer.send_line("let me in without the code")?;
     let screen = host.wait_for("the plain client to be let in or turned away", |s| {
         s.pane().iter().any(|row| {
-            common::system_row(row).is_some_and(|t| t.starts_with("turned away a connection"))
-                || common::chat_row(row).is_some()
+            crate::common::system_row(row)
+                .is_some_and(|t| t.starts_with("turned away a connection"))
+                || crate::common::chat_row(row).is_some()
         })
     })?;
     assert!(
         screen
             .pane()
             .iter()
-            .all(|row| common::chat_row(row).is_none())
+            .all(|row| crate::common::chat_row(row).is_none())
             && screen.status().contains("◌ waiting for a guest"),
         "a plain client got in without the secret code:\n{screen}"
     );

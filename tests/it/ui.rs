@@ -1,9 +1,9 @@
 //! Whole-app snapshot tests: build an [`App`], feed it events as the runtime
 //! would, draw it into a ratatui `TestBackend`, and compare the screen with
-//! the accepted snapshot in `tests/snapshots/`.
+//! the accepted snapshot in `tests/it/snapshots/`.
 //!
 //! Time is fixed and shown in UTC, so the snapshots are the same everywhere.
-//! To accept changed screens: `INSTA_UPDATE=always cargo test --test ui`,
+//! To accept changed screens: `INSTA_UPDATE=always cargo test --test it ui::`,
 //! then read every changed `.snap` file before committing it.
 
 use std::net::SocketAddr;
