@@ -3,7 +3,6 @@
 //! the screen (or for an exit), bounded by a generous timeout.
 
 use std::sync::Barrier;
-use std::time::Duration;
 
 use crate::common::{CTRL_U, ESC, Error, Result, Screen, Tui, WHEEL_DOWN, WHEEL_UP};
 use unicode_segmentation::UnicodeSegmentation;
@@ -285,16 +284,13 @@ fn simultaneous_bursts_arrive_complete_and_in_order() -> Result {
     })?;
 
     // Each side starts a line; once it shows, every earlier key was handled.
-    // (Nudging works around the crossterm bug that leaves typed input over
-    // 1 KiB unread; see `typing_faster_than_it_is_read_is_not_stalled`.)
     let input_row = rows - 2;
-    let every = Duration::from_millis(250);
     alice.send_keys("half typed")?;
     bob.send_keys("interrupt")?;
-    alice.wait_for_nudging("alice's half-typed line", every, |s| {
+    alice.wait_for("alice's half-typed line", |s| {
         s.input() == ["half typed"] && s.cursor() == (input_row, 10)
     })?;
-    bob.wait_for_nudging("bob's line", every, |s| s.input() == ["interrupt"])?;
+    bob.wait_for("bob's line", |s| s.input() == ["interrupt"])?;
     // Bob sends while Alice's line is half typed; once his message arrives,
     // so has every earlier one of his.
     bob.enter()?;

@@ -47,8 +47,6 @@ pub const ESC: &str = "\x1b";
 pub const WHEEL_UP: &str = "\x1b[<64;10;5M";
 /// Mouse wheel down (SGR encoding) at column 10, row 5.
 pub const WHEEL_DOWN: &str = "\x1b[<65;10;5M";
-/// "Focus in" as a terminal reports it; duplex ignores it. See [`Tui::nudge`].
-pub const FOCUS_IN: &str = "\x1b[I";
 /// Start of a bracketed paste.
 pub const PASTE_START: &str = "\x1b[200~";
 /// End of a bracketed paste.
@@ -598,45 +596,6 @@ impl Tui {
         self.send_keys(CTRL_C)
     }
 
-    /// Sends a key press duplex ignores ("focus in"), which makes the
-    /// terminal readable again.
-    ///
-    /// Works around a crossterm 0.29 bug: its event source reads at most
-    /// 1 KiB per readiness event from an edge-triggered epoll and does not
-    /// drain the terminal, so when more than 1 KiB of typed input is pending
-    /// at once the rest sits unread until new input arrives (see
-    /// `typing_faster_than_it_is_read_is_not_stalled`).
-    pub fn nudge(&self) -> Result {
-        self.send_keys(FOCUS_IN)
-    }
-
-    /// Like [`Tui::wait_for`], but nudges (see [`Tui::nudge`]) each `every`
-    /// without a new frame, so input left unread by that bug is read. Only
-    /// how fast the condition is reached depends on `every`, never whether.
-    pub fn wait_for_nudging(
-        &self,
-        what: &str,
-        every: Duration,
-        cond: impl Fn(&Screen) -> bool,
-    ) -> Result<Screen> {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let frames = self.frames();
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.wait_for_within(what, every.min(left), |s| cond(s)) {
-                Ok(screen) => return Ok(screen),
-                Err(err) if Instant::now() >= deadline || self.shared.lock().eof => {
-                    return Err(Error(format!("{err}\n(nudged for {TIMEOUT:?} in all)")));
-                }
-                Err(_) => {
-                    if self.frames() == frames {
-                        self.nudge()?;
-                    }
-                }
-            }
-        }
-    }
-
     /// Sends a signal to the process.
     pub fn signal(&self, signal: i32) -> Result {
         let pid = libc::pid_t::try_from(self.pid)
@@ -664,11 +623,6 @@ impl Tui {
     /// What the program asked of the terminal besides drawing, so far.
     pub fn side_effects(&self) -> SideEffects {
         self.shared.lock().parser.callbacks().clone()
-    }
-
-    /// Frames drawn so far.
-    pub fn frames(&self) -> u64 {
-        self.shared.lock().frames
     }
 
     /// Waits (up to [`TIMEOUT`]) for a frame that satisfies `cond`, and returns it.
