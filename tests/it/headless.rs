@@ -6,16 +6,6 @@
 use crate::common::headless::Duplex;
 use serde_json::Value;
 
-impl Drop for Duplex {
-    fn drop(&mut self) {
-        // Only if a failed test left it running.
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 /// Checks the `listening` event and returns the port.
 fn listening(host: &Duplex) -> u16 {
     let event = host.event("listening");

@@ -1,5 +1,6 @@
 //! Running the real binary headless, with its standard streams piped: for
-//! tests that drive duplex as a script or a bot would.
+//! tests that drive duplex as a script or a bot would. Dropping a
+//! [`Duplex`] kills the process and reaps it.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -148,5 +149,16 @@ impl Duplex {
             Err(RecvTimeoutError::Disconnected) => {}
         }
         self.child.wait().expect("waits for the exit")
+    }
+}
+
+impl Drop for Duplex {
+    fn drop(&mut self) {
+        // Still running (the test failed, or never waited for the exit):
+        // kill it (SIGKILL) and reap it, so nothing outlives the test.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
     }
 }
