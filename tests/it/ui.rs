@@ -1,0 +1,480 @@
+//! Whole-app snapshot tests: build an [`App`], feed it events as the runtime
+//! would, draw it into a ratatui `TestBackend`, and compare the screen with
+//! the accepted snapshot in `tests/it/snapshots/`.
+//!
+//! Time is fixed and shown in UTC, so the snapshots are the same everywhere.
+//! To accept changed screens: `INSTA_UPDATE=always cargo test --test it ui::`,
+//! then read every changed `.snap` file before committing it.
+
+use std::net::SocketAddr;
+
+use chrono::FixedOffset;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use duplex::app::{App, Clock, Event, Role};
+use duplex::net::{ConnId, JoinHint, LeftReason, NetEvent, PeerInfo, PeerLink, Security};
+use duplex::protocol::{ChatMessage, MessageId};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Position;
+use unicode_width::UnicodeWidthStr;
+
+/// 2023-11-14 22:13:20 UTC: every entry shows `22:13`.
+const NOW_MS: i64 = 1_700_000_000_000;
+
+/// The connection id every peer in these tests speaks on.
+const PEER: ConnId = 7;
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().expect("a valid socket address")
+}
+
+fn deterministic(mut app: App) -> App {
+    app.clock = Clock::Fixed(NOW_MS);
+    app.zone = FixedOffset::east_opt(0).expect("UTC is a valid offset");
+    app
+}
+
+/// A host named alice, listening on port 7878 with one join hint.
+fn host() -> App {
+    deterministic(App::new(
+        "alice",
+        Role::Host {
+            local: addr("0.0.0.0:7878"),
+            hints: vec![JoinHint(addr("192.168.1.5:7878"))],
+            code: None,
+        },
+        1,
+    ))
+}
+
+/// A guest named bob.
+fn guest() -> App {
+    deterministic(App::new("bob", Role::Guest, 2))
+}
+
+fn joined(app: &mut App, name: &str, at: &str) {
+    app.update(Event::Net(NetEvent::Joined {
+        info: PeerInfo {
+            id: PEER,
+            name: name.to_owned(),
+            addr: addr(at),
+            security: Security::Encrypted {
+                verification: "amber-otter-violin-maple".to_owned(),
+                with_code: false,
+            },
+            resumed: false,
+            resume: None,
+            caps: Default::default(),
+        },
+        link: PeerLink::detached(PEER),
+    }));
+}
+
+/// Host alice with bob connected.
+fn host_with_bob() -> App {
+    let mut app = host();
+    joined(&mut app, "bob", "192.168.1.7:50312");
+    app
+}
+
+/// A message from the connected peer.
+fn receive(app: &mut App, seq: u64, text: &str) {
+    app.update(Event::Net(NetEvent::Chat {
+        from: PEER,
+        msg: ChatMessage {
+            id: MessageId { session: 9, seq },
+            sent_at_ms: NOW_MS,
+            text: text.to_owned(),
+        },
+    }));
+}
+
+fn key(code: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ctrl(code: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(code, KeyModifiers::CONTROL))
+}
+
+/// Types `text` key by key, as a person would.
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+}
+
+/// Types `text` and presses Enter.
+fn say(app: &mut App, text: &str) {
+    type_text(app, text);
+    app.update(key(KeyCode::Enter));
+}
+
+/// Tells the app the terminal size, then draws it on a terminal of that size.
+fn draw(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
+    app.update(Event::Resize(width, height));
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
+    terminal
+        .draw(|frame| duplex::ui::render(app, frame))
+        .expect("drawing never fails on a TestBackend");
+    terminal
+}
+
+fn cursor(terminal: &mut Terminal<TestBackend>) -> Position {
+    assert!(
+        terminal.backend().cursor_visible(),
+        "the cursor must be shown in the input box"
+    );
+    terminal.get_cursor_position().expect("a cursor position")
+}
+
+/// The screen's rows as plain strings, wide characters once each.
+fn rows(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .map(|y| {
+            let mut row = String::new();
+            let mut skip = 0;
+            for x in 0..buffer.area.width {
+                let cell = &buffer[(x, y)];
+                if skip == 0 {
+                    row.push_str(cell.symbol());
+                }
+                skip = skip.max(cell.symbol().width().max(1)).saturating_sub(1);
+            }
+            row
+        })
+        .collect()
+}
+
+#[test]
+fn host_waiting_for_a_guest() {
+    let mut app = host();
+    let mut terminal = draw(&mut app, 80, 8);
+    insta::assert_snapshot!(terminal.backend());
+    // Empty input: the cursor waits at the start of the input row.
+    assert_eq!(cursor(&mut terminal), Position::new(0, 6));
+}
+
+#[test]
+fn host_waiting_keeps_what_was_typed_when_nobody_is_there() {
+    let mut app = host();
+    say(&mut app, "anyone there?");
+    let mut terminal = draw(&mut app, 80, 8);
+    insta::assert_snapshot!(terminal.backend());
+    assert_eq!(cursor(&mut terminal), Position::new(13, 6));
+}
+
+#[test]
+fn host_waiting_without_interfaces_shows_the_port() {
+    let mut app = deterministic(App::new(
+        "alice",
+        Role::Host {
+            local: addr("0.0.0.0:7878"),
+            hints: vec![],
+            code: None,
+        },
+        1,
+    ));
+    let terminal = draw(&mut app, 60, 4);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn conversation_with_both_authors_and_system_lines() {
+    let mut app = host_with_bob();
+    receive(&mut app, 1, "hi alice!");
+    say(&mut app, "hello bob, how are you?");
+    receive(&mut app, 2, "fine, thanks");
+    app.update(Event::Net(NetEvent::Rejected {
+        addr: addr("10.0.0.9:40000"),
+        reason: "the host is already in a conversation with someone else; try again later"
+            .to_owned(),
+    }));
+    type_text(&mut app, "draft");
+    let mut terminal = draw(&mut app, 60, 12);
+    insta::assert_snapshot!(terminal.backend());
+    assert_eq!(cursor(&mut terminal), Position::new(5, 10));
+}
+
+#[test]
+fn host_after_the_guest_left_waits_again() {
+    let mut app = host_with_bob();
+    receive(&mut app, 1, "gotta go");
+    app.update(Event::Net(NetEvent::Left {
+        from: PEER,
+        reason: LeftReason::Left,
+    }));
+    joined(&mut app, "carol", "192.168.1.8:50400");
+    app.update(Event::Net(NetEvent::Left {
+        from: PEER,
+        reason: LeftReason::Error("connection reset by peer".to_owned()),
+    }));
+    let terminal = draw(&mut app, 60, 8);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn guest_connected_to_the_host() {
+    let mut app = guest();
+    joined(&mut app, "alice", "192.168.1.5:7878");
+    receive(&mut app, 1, "welcome");
+    say(&mut app, "thanks");
+    let mut terminal = draw(&mut app, 60, 8);
+    insta::assert_snapshot!(terminal.backend());
+    assert_eq!(cursor(&mut terminal), Position::new(0, 6));
+}
+
+#[test]
+fn long_messages_wrap_under_the_text() {
+    let mut app = host_with_bob();
+    receive(
+        &mut app,
+        1,
+        "This message is long enough that it has to wrap over several rows of a narrow pane.",
+    );
+    say(
+        &mut app,
+        "And so is this reply, which also wraps; every continuation row lines up.",
+    );
+    receive(&mut app, 2, "first line\nsecond line after a break");
+    receive(
+        &mut app,
+        3,
+        "averyveryverylongwordwithoutanyspacesatallthatmustbreak",
+    );
+    let terminal = draw(&mut app, 40, 20);
+    insta::assert_snapshot!(terminal.backend());
+    // Continuation rows start at the text column: "22:13 bob: " is 11 cells.
+    let screen = rows(&terminal);
+    let first = screen
+        .iter()
+        .position(|row| row.starts_with("22:13 bob: This"))
+        .expect("bob's first message is on screen");
+    assert!(screen[first + 1].starts_with("           "));
+    assert!(!screen[first + 1].starts_with("            "));
+}
+
+#[test]
+fn wide_and_combining_text_in_messages() {
+    let mut app = host_with_bob();
+    receive(
+        &mut app,
+        1,
+        "你好，世界！这是一段很长的中文，用来测试换行是否按显示宽度进行。",
+    );
+    receive(&mut app, 2, "emoji 👍 family 👨‍👩‍👧 flag 🇯🇵 done");
+    // "e" + combining acute, "n" + combining tilde: one cell each.
+    receive(&mut app, 3, "cafe\u{301} man\u{303}ana");
+    receive(&mut app, 4, "日本語とEnglishが混ざった文");
+    let terminal = draw(&mut app, 30, 16);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn wide_text_in_the_input_places_the_cursor_by_width() {
+    let mut app = host_with_bob();
+    type_text(&mut app, "日本語 ok");
+    let mut terminal = draw(&mut app, 40, 6);
+    insta::assert_snapshot!(terminal.backend());
+    // 3 wide characters (6 cells), a space and "ok": column 9.
+    assert_eq!(cursor(&mut terminal), Position::new(9, 4));
+
+    // Back over "ok" and the space: the cursor sits right after 語.
+    for _ in 0..3 {
+        app.update(key(KeyCode::Left));
+    }
+    let mut terminal = draw(&mut app, 40, 6);
+    assert_eq!(cursor(&mut terminal), Position::new(6, 4));
+    app.update(key(KeyCode::Left));
+    let mut terminal = draw(&mut app, 40, 6);
+    assert_eq!(cursor(&mut terminal), Position::new(4, 4));
+}
+
+#[test]
+fn emoji_and_combining_marks_in_the_input_move_as_one() {
+    let mut app = host_with_bob();
+    // A ZWJ family (2 cells), then "é" written as e + U+0301 (1 cell).
+    type_text(&mut app, "👨‍👩‍👧e\u{301}x");
+    let mut terminal = draw(&mut app, 40, 6);
+    insta::assert_snapshot!(terminal.backend());
+    assert_eq!(cursor(&mut terminal), Position::new(4, 4));
+    app.update(key(KeyCode::Left)); // before x
+    app.update(key(KeyCode::Left)); // before é, as one grapheme
+    let mut terminal = draw(&mut app, 40, 6);
+    assert_eq!(cursor(&mut terminal), Position::new(2, 4));
+    app.update(key(KeyCode::Left)); // before the whole family
+    let mut terminal = draw(&mut app, 40, 6);
+    assert_eq!(cursor(&mut terminal), Position::new(0, 4));
+}
+
+#[test]
+fn wide_characters_wrap_in_the_input_without_splitting() {
+    let mut app = host_with_bob();
+    // 11 wide characters in a 9-cell box: 4 per row, never half a character.
+    type_text(&mut app, "一二三四五六七八九十百");
+    let mut terminal = draw(&mut app, 9, 8);
+    insta::assert_snapshot!(terminal.backend());
+    // Rows "一二三四", "五六七八", "九十百": the cursor follows 百 on row 3.
+    assert_eq!(cursor(&mut terminal), Position::new(6, 6));
+}
+
+#[test]
+fn long_input_grows_the_box_then_scrolls() {
+    let mut app = host_with_bob();
+    receive(&mut app, 1, "tell me everything");
+    let sentence = "the quick brown fox jumps over the lazy dog ";
+
+    // Three rows of text: the box grows to three rows.
+    type_text(&mut app, &sentence.repeat(2));
+    let mut terminal = draw(&mut app, 30, 12);
+    insta::assert_snapshot!("long_input_three_rows", terminal.backend());
+    // 88 cells in a 30-cell box: rows of 30, 30, 28; the cursor ends row 3.
+    assert_eq!(cursor(&mut terminal), Position::new(28, 10));
+
+    // Far more than five rows: the box stops at five and shows the cursor's row.
+    type_text(&mut app, &sentence.repeat(3));
+    let mut terminal = draw(&mut app, 30, 12);
+    insta::assert_snapshot!("long_input_scrolled_to_the_cursor", terminal.backend());
+    // 220 cells = 7 full rows and 10 cells on an 8th row, which is the
+    // bottom row of the five-row box (rows 6..=10).
+    assert_eq!(cursor(&mut terminal), Position::new(10, 10));
+
+    // Home: the box scrolls back to the first row, the cursor at its start.
+    app.update(key(KeyCode::Home));
+    let mut terminal = draw(&mut app, 30, 12);
+    insta::assert_snapshot!("long_input_scrolled_to_the_start", terminal.backend());
+    assert_eq!(cursor(&mut terminal), Position::new(0, 6));
+}
+
+#[test]
+fn scrolled_up_view_counts_new_messages() {
+    let mut app = host_with_bob();
+    app.update(Event::Resize(80, 10));
+    for seq in 1..=30 {
+        receive(&mut app, seq, &format!("message number {seq}"));
+    }
+    app.update(key(KeyCode::PageUp));
+    receive(&mut app, 31, "new while scrolled");
+    receive(&mut app, 32, "and another");
+    receive(&mut app, 33, "and a third");
+    type_text(&mut app, "typing on");
+    let mut terminal = draw(&mut app, 80, 10);
+    insta::assert_snapshot!("scrolled_up_three_new", terminal.backend());
+    assert_eq!(cursor(&mut terminal), Position::new(9, 8));
+    assert!(rows(&terminal)[9].contains("3 new"));
+
+    // Back to live: the newest messages and the name return.
+    app.update(ctrl(KeyCode::End));
+    let terminal = draw(&mut app, 80, 10);
+    insta::assert_snapshot!("scrolled_back_to_live", terminal.backend());
+}
+
+/// With a long peer name or address the status bar is cut at the right
+/// edge, and the cut falls on the scroll indicator, the only sign that
+/// messages arrived below the view. Here, on an 80-column terminal, the bar
+/// reads " ● Bartholomew Featherstone ([2001:db8:85a3::8a2e:370:7334]:50312)
+/// · connected " and nothing of the indicator is left.
+#[test]
+fn scroll_indicator_survives_a_long_peer_address() {
+    let mut app = host();
+    joined(
+        &mut app,
+        "Bartholomew Featherstone",
+        "[2001:db8:85a3::8a2e:370:7334]:50312",
+    );
+    app.update(Event::Resize(80, 10));
+    for seq in 1..=30 {
+        receive(&mut app, seq, &format!("message number {seq}"));
+    }
+    app.update(key(KeyCode::PageUp));
+    receive(&mut app, 31, "new while scrolled");
+    let terminal = draw(&mut app, 80, 10);
+    let status = &rows(&terminal)[9];
+    assert!(status.contains("1 new"), "status bar: {status:?}");
+}
+
+#[test]
+fn scrolled_to_the_oldest_without_new_messages() {
+    let mut app = host_with_bob();
+    app.update(Event::Resize(50, 8));
+    for seq in 1..=20 {
+        receive(&mut app, seq, &format!("message number {seq}"));
+    }
+    app.update(ctrl(KeyCode::Home));
+    let terminal = draw(&mut app, 50, 8);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn narrow_terminal() {
+    let mut app = host_with_bob();
+    receive(&mut app, 1, "hello there, alice");
+    say(&mut app, "hi 你好 👋");
+    type_text(&mut app, "a reply that wraps");
+    let mut terminal = draw(&mut app, 20, 8);
+    insta::assert_snapshot!(terminal.backend());
+    let position = cursor(&mut terminal);
+    assert!(position.x < 20 && position.y < 8, "{position:?}");
+}
+
+#[test]
+fn tiny_terminal() {
+    let mut app = host_with_bob();
+    receive(&mut app, 1, "hello");
+    type_text(&mut app, "typing");
+    let mut terminal = draw(&mut app, 5, 4);
+    insta::assert_snapshot!(terminal.backend());
+    // "typin" fills the first row, "g" the second, which is what shows.
+    assert_eq!(cursor(&mut terminal), Position::new(1, 2));
+}
+
+fn busy_app() -> App {
+    let mut app = host_with_bob();
+    receive(&mut app, 1, "你好 hello 👨‍👩‍👧 e\u{301}");
+    say(&mut app, "a reply");
+    type_text(&mut app, "日本語 and more text than fits");
+    app
+}
+
+/// Draws at `width` x `height`, checks the cursor is on screen, and scrolls.
+fn draw_and_scroll(app: &mut App, width: u16, height: u16) {
+    let mut terminal = draw(app, width, height);
+    if width > 0 && height > 0 {
+        let position = cursor(&mut terminal);
+        assert!(
+            position.x < width && position.y < height,
+            "{width}x{height}: cursor at {position:?}"
+        );
+    }
+    app.update(key(KeyCode::PageUp));
+    app.update(key(KeyCode::PageDown));
+}
+
+#[test]
+fn small_sizes_draw_without_panicking() {
+    let mut app = busy_app();
+    // Heights 0, 1 and 3 are covered by the test below.
+    for height in [2, 4, 5, 6, 7, 8] {
+        for width in 0..=24 {
+            draw_and_scroll(&mut app, width, height);
+        }
+    }
+}
+
+/// When the screen has fewer rows than the four parts need (messages, rule,
+/// input, status), the layout gives the input box zero rows, and
+/// `ui::input::render` computes `layout.cursor_row - first` with
+/// `first = cursor_row + 1`: an integer underflow. Debug builds panic
+/// ("attempt to subtract with overflow", src/ui/input.rs); release builds
+/// wrap and put the cursor on the row above the input box.
+#[test]
+fn three_and_one_row_terminals_draw_without_panicking() {
+    let mut app = busy_app();
+    draw_and_scroll(&mut app, 5, 3);
+    for height in [0, 1, 3] {
+        for width in 0..=24 {
+            draw_and_scroll(&mut app, width, height);
+        }
+    }
+}
