@@ -20,8 +20,19 @@ pub struct Duplex {
     pub stdin: Option<ChildStdin>,
     pub stdout: Receiver<String>,
     pub stderr: Receiver<String>,
-    /// Its own state directory, so journals of different tests never meet.
-    _state: tempfile::TempDir,
+    /// Its own state directory, so journals of different tests never meet
+    /// (`None` when the test gave one, to start a process again in it).
+    _state: Option<tempfile::TempDir>,
+}
+
+/// How to start a headless duplex beyond its arguments.
+#[derive(Default)]
+pub struct Setup<'a> {
+    /// Extra environment variables.
+    pub env: &'a [(&'a str, &'a str)],
+    /// The state directory (journals) to use, kept by the test; a fresh
+    /// temporary one when `None`.
+    pub state: Option<&'a std::path::Path>,
 }
 
 /// Sends each line of a pipe on a channel; the channel closes with the pipe.
@@ -40,11 +51,24 @@ pub fn lines_of(pipe: impl std::io::Read + Send + 'static) -> Receiver<String> {
 
 impl Duplex {
     pub fn start(name: &'static str, args: &[&str]) -> Self {
-        let state = tempfile::tempdir().expect("a temporary directory");
+        Self::start_with(name, args, Setup::default())
+    }
+
+    /// Like [`Duplex::start`], set up as `setup` says.
+    pub fn start_with(name: &'static str, args: &[&str], setup: Setup<'_>) -> Self {
+        let owned = match setup.state {
+            Some(_) => None,
+            None => Some(tempfile::tempdir().expect("a temporary directory")),
+        };
+        let state = setup
+            .state
+            .or(owned.as_ref().map(tempfile::TempDir::path))
+            .expect("a state directory");
         let mut child = Command::new(env!("CARGO_BIN_EXE_duplex"))
             .args(args)
             .env_remove("RUST_LOG")
-            .env("XDG_STATE_HOME", state.path())
+            .env("XDG_STATE_HOME", state)
+            .envs(setup.env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -58,8 +82,18 @@ impl Duplex {
             child,
             stdout,
             stderr,
-            _state: state,
+            _state: owned,
         }
+    }
+
+    /// Sends `signal` to the process.
+    #[allow(unsafe_code)]
+    pub fn signal(&self, signal: i32) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid fits pid_t");
+        // SAFETY: kill(2) has no memory-safety preconditions; the pid is our
+        // own child, not yet reaped (we hold its `Child`).
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "{}: kill({pid}, {signal}) failed", self.name);
     }
 
     /// A host on a free port of 127.0.0.1.

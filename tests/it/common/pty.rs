@@ -612,9 +612,20 @@ impl Tui {
     /// Like [`Tui::host`], with `extra` arguments after the others (such as
     /// `--allow-plain` or `--secret CODE`).
     pub fn host_with(name: &str, extra: &[&str], rows: u16, cols: u16) -> Result<(Self, u16)> {
+        Self::host_env(name, extra, &[], rows, cols)
+    }
+
+    /// Like [`Tui::host_with`], with `env` added to the environment.
+    pub fn host_env(
+        name: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        rows: u16,
+        cols: u16,
+    ) -> Result<(Self, u16)> {
         let mut args = vec!["host", "--bind", "127.0.0.1", "--port", "0", "--name", name];
         args.extend_from_slice(extra);
-        let tui = Self::spawn(name, &args, rows, cols)?;
+        let tui = Self::spawn_env(name, &args, env, rows, cols)?;
         let screen = tui.wait_for("the host to wait for a guest", |s| {
             s.last_row()
                 .contains("waiting for a guest · duplex join 127.0.0.1:")
