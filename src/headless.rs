@@ -371,4 +371,104 @@ mod tests {
             ""
         );
     }
+
+    /// One output of every kind there is, so a new kind cannot be left
+    /// out of README's table unnoticed (the match below is exhaustive).
+    fn one_of_each() -> Vec<Happened> {
+        let id = MessageId { session: 1, seq: 1 };
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let systems = [
+            SystemEvent::Joined {
+                name: "b".into(),
+                addr,
+                security: Security::Plain { encoding: "UTF-8" },
+            },
+            SystemEvent::Left {
+                name: "b".into(),
+                reason: LeftReason::Closed,
+            },
+            SystemEvent::Left {
+                name: "b".into(),
+                reason: LeftReason::Bye,
+            },
+            SystemEvent::Resumed {
+                name: "b".into(),
+                verification: None,
+                words_changed: false,
+                restarted: false,
+            },
+            SystemEvent::Undelivered {
+                count: 1,
+                name: "b".into(),
+                why: "b left".into(),
+            },
+            SystemEvent::Rejected {
+                addr,
+                reason: "x".into(),
+                earlier: 0,
+            },
+            SystemEvent::Info("i".into()),
+            SystemEvent::Error("e".into()),
+        ];
+        for event in &systems {
+            match event {
+                SystemEvent::Joined { .. }
+                | SystemEvent::Left { .. }
+                | SystemEvent::Resumed { .. }
+                | SystemEvent::Undelivered { .. }
+                | SystemEvent::Rejected { .. }
+                | SystemEvent::Info(_)
+                | SystemEvent::Error(_) => {}
+            }
+        }
+        let mut all = vec![
+            message("m"),
+            Happened::Sent {
+                id,
+                text: "t".into(),
+                delivery: Delivery::Sent,
+            },
+            Happened::Delivery {
+                id,
+                delivery: Delivery::Delivered,
+            },
+        ];
+        all.extend(systems.into_iter().map(Happened::System));
+        all
+    }
+
+    #[test]
+    fn readme_lists_every_event_and_every_reason() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+        let mut out = Vec::new();
+        print(&mut out, Output::Json, one_of_each()).unwrap();
+        let mut listening = Vec::new();
+        emit_listening(&mut listening, Output::Json, "127.0.0.1:1".parse().unwrap(), &[]).unwrap();
+        out.extend(listening);
+        for line in String::from_utf8(out).unwrap().lines() {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            let event = value["event"].as_str().unwrap();
+            let row = format!("| `{event}`");
+            assert!(
+                readme.contains(&row) || readme.contains(&format!(", `{event}` |")),
+                "README's --json table does not list the event {event:?}"
+            );
+        }
+        let limit = std::time::Duration::from_secs(1);
+        for reason in [
+            LeftReason::Left,
+            LeftReason::Bye,
+            LeftReason::Closed,
+            LeftReason::Silent(limit),
+            LeftReason::Stalled(limit),
+            LeftReason::Incompatible(String::new()),
+            LeftReason::Error(String::new()),
+        ] {
+            let code = format!("`{}`", reason.code());
+            assert!(
+                readme.contains(&code),
+                "README does not explain the reason {code}"
+            );
+        }
+    }
 }
