@@ -413,7 +413,6 @@ impl App {
     /// its undelivered messages back in the outbox, to go out when the
     /// conversation resumes.
     fn restore(&mut self, saved: &Saved) -> Vec<Effect> {
-        let now = self.clock.now_ms();
         // Only undelivered messages make a new conversation worth a word:
         // a bare token left by a killed run may be for a host long gone.
         self.restored = !saved.outbox.is_empty();
@@ -459,7 +458,6 @@ impl App {
                 ..msg.clone()
             });
         }
-        let _ = now;
         effects
     }
 
