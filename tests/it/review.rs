@@ -1,0 +1,227 @@
+//! Failing reproductions from the attacker's and careless user's review of
+//! core v2. Each test states the promise it holds the code to; on the
+//! reviewed code each one fails.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use duplex::app::{App, Effect, Event, Output, Role};
+use duplex::domain::{Limits, PeerInfo, Security};
+use duplex::history::Delivery;
+use duplex::net::handshake::{self, HostPolicy};
+use duplex::net::{Host, NetEvent, PeerLink};
+use duplex::protocol::{Frame, HandshakeError, Hello, MessageId};
+use futures::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_util::codec::{Framed, FramedParts};
+
+use crate::common::headless::{Duplex, Setup};
+
+const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const WAIT: Duration = Duration::from_secs(10);
+
+fn port_of(listening: &serde_json::Value) -> u16 {
+    listening["port"]
+        .as_u64()
+        .and_then(|port| u16::try_from(port).ok())
+        .expect("a port")
+}
+
+/// docs/protocol.md: "a peer from which nothing at all arrived for 15 s is
+/// gone", and even kinds are how newer peers add features (a typing
+/// indicator, file chunks on the bulk lane). A newer peer that keeps
+/// sending optional frames resets its own heartbeat timer with each of
+/// them (every send counts), so it never sends a `Heartbeat`: this build
+/// must count those frames as signs of life, or it drops a perfectly live
+/// peer as "silent" and both sides go through a drop-and-resume cycle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn optional_frames_from_a_newer_peer_are_signs_of_life() {
+    let host = Duplex::start_with(
+        "alice",
+        &[
+            "host",
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--name",
+            "alice",
+            "--json",
+        ],
+        Setup {
+            env: &[("DUPLEX_TEST_LIMITS", "heartbeat=200ms,silence=1s")],
+            ..Setup::default()
+        },
+    );
+    let port = port_of(&host.event("listening"));
+    let mut stream = TcpStream::connect((LOCALHOST, port))
+        .await
+        .expect("connects");
+    let established = handshake::guest(&mut stream, &Hello::new("nova"), None)
+        .await
+        .expect("handshake");
+    let framed = Framed::from_parts(FramedParts::new(stream, established.codec));
+    let (mut sink, mut source) = framed.split();
+    // Read (and discard) whatever the host sends, so it never stalls.
+    tokio::spawn(async move { while let Some(Ok(_)) = source.next().await {} });
+    assert_eq!(host.event("joined")["name"], "nova");
+    // Three seconds of a "typing indicator" every 200 ms, and nothing else.
+    let started = Instant::now();
+    let mut closed = None;
+    while started.elapsed() < Duration::from_secs(3) {
+        if let Err(err) = sink
+            .send(Frame::Unknown {
+                kind: 1000,
+                body: b"typing".to_vec(),
+            })
+            .await
+        {
+            closed = Some(err);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let events: Vec<serde_json::Value> = host
+        .stdout
+        .try_iter()
+        .map(|line| serde_json::from_str(&line).expect("JSON"))
+        .collect();
+    assert!(
+        !events.iter().any(|event| event["event"] == "disconnected"),
+        "a peer that kept sending was dropped as silent: {events:?}"
+    );
+    assert!(
+        closed.is_none(),
+        "the host closed the connection: {closed:?}"
+    );
+}
+
+/// The guest in the conversation's seat comes back over a new connection
+/// before the host saw its old one end (its network changed: the old
+/// socket is half-open on the host). `app::on_joined` says it "replaces the
+/// current one", and `Conversation` says only the seat's token resumes;
+/// but the guest slot of the old connection is still held, so the seat's
+/// own token is refused as "busy" until the host's silence limit ends the
+/// old connection.
+#[tokio::test]
+async fn the_seats_own_guest_resumes_while_its_old_connection_lingers() {
+    let host = Host::bind(Some(LOCALHOST), 0).expect("binds");
+    let addr: SocketAddr = host.local_addr();
+    let (events_tx, mut events) = mpsc::channel(duplex::runtime::EVENT_QUEUE_LEN);
+    let task = host.spawn(Hello::new("alice"), HostPolicy::new(None), events_tx);
+
+    let mut first = TcpStream::connect(addr).await.expect("connects");
+    let established = handshake::guest(&mut first, &Hello::new("bob"), None)
+        .await
+        .expect("the first handshake");
+    let token = established.peer.resume.expect("the host gives a token");
+    let Some(NetEvent::Joined { .. }) = tokio::time::timeout(WAIT, events.recv()).await.unwrap()
+    else {
+        panic!("joined")
+    };
+
+    // `first` stays open, as a half-open socket would look to the host.
+    let mut again = Hello::new("bob");
+    again.resume = Some(token);
+    let mut second = TcpStream::connect(addr).await.expect("connects");
+    let outcome = handshake::guest(&mut second, &again, None).await;
+    task.abort();
+    match outcome {
+        Ok(established) => assert!(established.peer.resumed, "resumed"),
+        Err(HandshakeError::Refused(reason)) => {
+            panic!("the seat's own token was refused: {reason}")
+        }
+        Err(err) => panic!("{err}"),
+    }
+    drop(first);
+}
+
+/// A peer acknowledges messages that were never sent to it (an ack "from
+/// the future": a buggy or hostile peer, or a confused one). The outbox
+/// pops them as delivered although they never left: they are marked
+/// "delivered" (✓✓, `"state":"delivered"`) and are never sent.
+/// An acknowledgement can only cover what is in flight.
+#[test]
+fn an_ack_for_messages_never_sent_does_not_mark_them_delivered() {
+    let mut app = App::new("bob", Role::Guest, 2);
+    app.limits = Limits {
+        window: 100,
+        ..Limits::default()
+    };
+    let info = PeerInfo {
+        id: 7,
+        name: "alice".to_owned(),
+        addr: "127.0.0.1:5000".parse().unwrap(),
+        security: Security::Encrypted {
+            verification: "amber-otter-violin-maple".to_owned(),
+            with_code: false,
+        },
+        resumed: false,
+        resume: None,
+        caps: Default::default(),
+    };
+    app.update(Event::Net(NetEvent::Joined {
+        info,
+        link: PeerLink::detached(7),
+    }));
+    let mut sent = Vec::new();
+    for n in 1..=5 {
+        for effect in app.update(Event::Submit(format!(
+            "message number {n} {}",
+            "x".repeat(40)
+        ))) {
+            if let Effect::Send {
+                frame: Frame::Chat(msg),
+                ..
+            } = effect
+            {
+                sent.push(msg.id.seq);
+            }
+        }
+    }
+    assert_eq!(sent, [1], "the window of 100 bytes lets one go");
+    let effects = app.update(Event::Net(NetEvent::Ack {
+        from: 7,
+        up_to: MessageId { session: 2, seq: 5 },
+    }));
+    let delivered: Vec<u64> = effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Output(Output::Delivery {
+                id,
+                delivery: Delivery::Delivered,
+            }) => Some(id.seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        delivered,
+        [1],
+        "messages 2..5 never went out, yet were marked delivered"
+    );
+}
+
+/// Headless text mode prints one stderr line per event. When the host
+/// types `exit`, the guest prints the system line *and* the exit message,
+/// which say the same thing twice:
+///   duplex: alice ended the conversation
+///   duplex: alice ended the conversation.
+#[test]
+fn the_end_of_the_conversation_is_said_once_in_text_mode() {
+    let mut host = Duplex::host("alice", &["--json"]);
+    let port = port_of(&host.event("listening"));
+    let mut guest = Duplex::join("bob", port, &[]);
+    assert_eq!(host.event("joined")["name"], "bob");
+    assert!(guest.stderr_line().contains("alice joined"));
+    host.send("exit");
+    assert!(host.exit().success());
+    assert!(guest.exit().success());
+    let rest = guest.rest_of_stderr();
+    let ends: Vec<&String> = rest
+        .iter()
+        .filter(|line| line.contains("ended the conversation"))
+        .collect();
+    assert_eq!(ends.len(), 1, "{rest:?}");
+}
