@@ -225,3 +225,52 @@ fn the_end_of_the_conversation_is_said_once_in_text_mode() {
         .collect();
     assert_eq!(ends.len(), 1, "{rest:?}");
 }
+
+/// The host was restarted with a secret code (or upgraded past protocol
+/// version 2, or locks the guest out after wrong codes): every attempt of
+/// the dropped guest to reconnect fails for a reason only its user can
+/// act on. `App::on_net` swallows `ConnectFailed` while dropped (the reason
+/// is thrown away), so the guest retries every 10 s forever and never
+/// says why: no `error`/`info` line in headless or `--json` mode, nothing
+/// but a countdown in the TUI. Meanwhile the host logs a `rejected` line
+/// per attempt.
+#[test]
+fn a_guest_that_cannot_reconnect_says_why() {
+    let mut host = Duplex::host("alice", &["--json"]);
+    let port = port_of(&host.event("listening"));
+    let guest = Duplex::join("bob", port, &["--json"]);
+    assert_eq!(guest.event("joined")["name"], "alice");
+    host.signal(libc::SIGKILL);
+    let _ = host.child.wait();
+    assert_eq!(guest.event("disconnected")["name"], "alice");
+    let port_arg = port.to_string();
+    let again = Duplex::start(
+        "alice",
+        &[
+            "host",
+            "--port",
+            &port_arg,
+            "--bind",
+            "127.0.0.1",
+            "--name",
+            "alice",
+            "--secret",
+            "amber-otter-violin",
+            "--json",
+        ],
+    );
+    let _ = again.event("listening");
+    // Several attempts fail within this time (at once, 250 ms, 500 ms, 1 s, 2 s).
+    let deadline = Instant::now() + Duration::from_secs(6);
+    let mut said = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match guest.stdout.recv_timeout(left) {
+            Ok(line) => said.push(line),
+            Err(_) => break,
+        }
+    }
+    assert!(
+        said.iter().any(|line| line.contains("secret code")),
+        "the guest never said why it cannot get back in: {said:?}"
+    );
+}
