@@ -274,3 +274,72 @@ fn a_guest_that_cannot_reconnect_says_why() {
         "the guest never said why it cannot get back in: {said:?}"
     );
 }
+
+/// The host dies; what the guest types meanwhile waits in its outbox. A
+/// program that is *not* that host takes over the address (any local user
+/// can bind the freed port; or someone on the path). It cannot know the
+/// guest's token, but it does not need to: the guest believes the host's
+/// `resumed: true` (and without it, takes the new host for a restarted one
+/// and sends anyway, `guest_again`). Either way the queued messages go out
+/// at once, to an unverified session, before the user could compare the
+/// new verification words. The host should prove it holds the
+/// conversation (for example the token as a pre-shared key of the resumed
+/// session), and a new host should not receive the queue unasked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_messages_do_not_go_to_whoever_takes_over_the_hosts_address() {
+    let mut host = Duplex::host("alice", &["--json"]);
+    let port = port_of(&host.event("listening"));
+    let mut guest = Duplex::join("bob", port, &["--json"]);
+    assert_eq!(guest.event("joined")["name"], "alice");
+    host.signal(libc::SIGKILL);
+    let _ = host.child.wait();
+    assert_eq!(guest.event("disconnected")["name"], "alice");
+    guest.send("the secret plan");
+
+    let impostor = tokio::net::TcpListener::bind((LOCALHOST, port))
+        .await
+        .expect("the freed port");
+    let (mut stream, addr) = tokio::time::timeout(WAIT, impostor.accept())
+        .await
+        .expect("the guest comes back")
+        .expect("accepts");
+    let handshake::Opening::Duplex(theirs) = handshake::read_opening(&mut stream, None)
+        .await
+        .expect("an opening")
+    else {
+        panic!("a duplex guest")
+    };
+    let (established, ()) = handshake::host(
+        &mut stream,
+        theirs,
+        addr.ip(),
+        &HostPolicy::new(None),
+        |guest| {
+            Ok((
+                (),
+                Hello {
+                    resume: guest.resume,
+                    resumed: true,
+                    ..Hello::new("alice")
+                },
+            ))
+        },
+    )
+    .await
+    .expect("the impostor's handshake");
+    let mut framed = Framed::from_parts({
+        let mut parts = FramedParts::new(stream, established.codec);
+        parts.read_buf = established.leftover;
+        parts
+    });
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match tokio::time::timeout(left, framed.next()).await {
+            Ok(Some(Ok(Frame::Chat(msg)))) => {
+                panic!("the impostor got {:?} without proving anything", msg.text)
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(_) | Err(_) => break,
+        }
+    }
+}
