@@ -343,3 +343,28 @@ async fn queued_messages_do_not_go_to_whoever_takes_over_the_hosts_address() {
         }
     }
 }
+
+/// `--json` prints `sent`, `delivery`, `disconnected`, `resumed` (with
+/// `verification`, `words_changed`, `restarted`), `undelivered`,
+/// `rejected` (with `count`) and `info` events (src/headless.rs), but the
+/// README's list of events, the only reference a script writer has, shows
+/// five of them: the rest, and their fields and states (`queued`, `sent`,
+/// `delivered`, `failed`), are undocumented.
+#[test]
+fn the_readme_lists_every_json_event() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("the README");
+    let missing: Vec<&str> = [
+        "sent",
+        "delivery",
+        "disconnected",
+        "resumed",
+        "undelivered",
+        "rejected",
+        "info",
+    ]
+    .into_iter()
+    .filter(|event| !readme.contains(&format!("\"event\":\"{event}\"")))
+    .collect();
+    assert!(missing.is_empty(), "events the README does not list: {missing:?}");
+}
