@@ -368,3 +368,69 @@ fn the_readme_lists_every_json_event() {
     .collect();
     assert!(missing.is_empty(), "events the README does not list: {missing:?}");
 }
+
+fn encrypted_peer(id: u64, name: &str) -> PeerInfo {
+    PeerInfo {
+        id,
+        name: name.to_owned(),
+        addr: "127.0.0.1:5000".parse().unwrap(),
+        security: Security::Encrypted {
+            verification: "amber-otter-violin-maple".to_owned(),
+            with_code: false,
+        },
+        resumed: false,
+        resume: None,
+        caps: Default::default(),
+    }
+}
+
+/// "Participants by connection": two guests who both call themselves bob
+/// are two participants, never merged. But a name is qualified only by
+/// the peer's *role* (`guest`), so the earlier bob and the one who joined
+/// after him are drawn identically, `bob (guest)`, in the history: an
+/// impostor who takes a departed guest's name is indistinguishable from
+/// him on screen (the earlier lines are even relabelled from `bob` to
+/// `bob (guest)` when the second one arrives).
+#[test]
+fn two_guests_with_one_name_are_told_apart_in_the_history() {
+    let mut app = App::new(
+        "alice",
+        Role::Host {
+            local: "127.0.0.1:7878".parse().unwrap(),
+            hints: vec![],
+            code: None,
+        },
+        1,
+    );
+    let mut authors = Vec::new();
+    for (conn, seq) in [(1, 1), (2, 1)] {
+        app.update(Event::Net(NetEvent::Joined {
+            info: encrypted_peer(conn, "bob"),
+            link: PeerLink::detached(conn),
+        }));
+        for effect in app.update(Event::Net(NetEvent::Chat {
+            from: conn,
+            msg: duplex::protocol::ChatMessage {
+                id: MessageId {
+                    session: 100 + conn,
+                    seq,
+                },
+                sent_at_ms: 0,
+                text: format!("I am bob number {conn}"),
+            },
+        })) {
+            if let Effect::Output(Output::Message { author, .. }) = effect {
+                authors.push(author);
+            }
+        }
+        app.update(Event::Net(NetEvent::Left {
+            from: conn,
+            reason: duplex::domain::LeftReason::Left,
+        }));
+    }
+    assert_eq!(authors.len(), 2);
+    assert_ne!(authors[0], authors[1], "two participants");
+    let first = app.history.author_name(authors[0]).into_owned();
+    let second = app.history.author_name(authors[1]).into_owned();
+    assert_ne!(first, second, "both are drawn as {first:?}");
+}
