@@ -434,3 +434,53 @@ fn two_guests_with_one_name_are_told_apart_in_the_history() {
     let second = app.history.author_name(authors[1]).into_owned();
     assert_ne!(first, second, "both are drawn as {first:?}");
 }
+
+/// A connected peer sends frames that do not belong mid-conversation (a
+/// `Hello` again, a `Refused`): each is "ignored" with a `warn!` line in
+/// the log (`--log-file`, default filter `info`), unthrottled. A ~60-byte
+/// frame costs the host a ~150-byte log line, so a peer can fill the
+/// disk at network speed. (Unknown optional kinds are logged at `debug`,
+/// so they are fine by default.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_cannot_fill_the_log_with_ignored_frames() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let log = dir.path().join("duplex.log");
+    let log_arg = log.to_str().expect("a UTF-8 path").to_owned();
+    let host = Duplex::start(
+        "alice",
+        &[
+            "host", "--port", "0", "--bind", "127.0.0.1", "--name", "alice", "--json",
+            "--log-file", &log_arg,
+        ],
+    );
+    let port = port_of(&host.event("listening"));
+    let mut stream = TcpStream::connect((LOCALHOST, port)).await.expect("connects");
+    let established = handshake::guest(&mut stream, &Hello::new("nova"), None)
+        .await
+        .expect("handshake");
+    let framed = Framed::from_parts(FramedParts::new(stream, established.codec));
+    let (mut sink, mut source) = framed.split();
+    tokio::spawn(async move { while let Some(Ok(_)) = source.next().await {} });
+    assert_eq!(host.event("joined")["name"], "nova");
+    let before = std::fs::read_to_string(&log).unwrap_or_default().lines().count();
+    const FRAMES: usize = 5000;
+    for _ in 0..FRAMES {
+        sink.feed(Frame::Hello(Hello::new("nova"))).await.expect("sends");
+    }
+    sink.flush().await.expect("flushes");
+    // Something the host answers, to know it read everything before it.
+    sink.send(Frame::Chat(duplex::protocol::ChatMessage {
+        id: MessageId { session: 1, seq: 1 },
+        sent_at_ms: 0,
+        text: "done".to_owned(),
+    }))
+    .await
+    .expect("sends");
+    assert_eq!(host.event("message")["text"], "done");
+    let after = std::fs::read_to_string(&log).unwrap_or_default().lines().count();
+    assert!(
+        after - before < 100,
+        "{} log lines for {FRAMES} ignored frames",
+        after - before
+    );
+}
