@@ -22,4 +22,5 @@ mod e2e_security;
 mod headless;
 mod net;
 mod resilience;
+mod review;
 mod ui;
