@@ -87,9 +87,22 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
             break exit;
         }
     };
-    print(&mut out, output, session.take_outputs())?;
+    let last = session.take_outputs();
+    // The peer's departure is already a line of its own: the exit message
+    // would say it a second time.
+    let departed = last
+        .iter()
+        .any(|item| matches!(item, Happened::System(SystemEvent::Left { .. })));
+    print(&mut out, output, last)?;
     session.registry.close_all().await;
-    Ok(exit)
+    Ok(if departed {
+        Exit {
+            message: None,
+            ..exit
+        }
+    } else {
+        exit
+    })
 }
 
 /// Writes what happened.
@@ -443,7 +456,13 @@ mod tests {
         let mut out = Vec::new();
         print(&mut out, Output::Json, one_of_each()).unwrap();
         let mut listening = Vec::new();
-        emit_listening(&mut listening, Output::Json, "127.0.0.1:1".parse().unwrap(), &[]).unwrap();
+        emit_listening(
+            &mut listening,
+            Output::Json,
+            "127.0.0.1:1".parse().unwrap(),
+            &[],
+        )
+        .unwrap();
         out.extend(listening);
         for line in String::from_utf8(out).unwrap().lines() {
             let value: serde_json::Value = serde_json::from_str(line).unwrap();

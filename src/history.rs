@@ -204,8 +204,21 @@ impl History {
     }
 
     /// A new participant, labelled `label` and told apart by `qualifier`
-    /// when labels collide. Never merged with an existing one by name.
+    /// when labels collide (numbered from the second with the same label
+    /// and qualifier: `bob (guest 2)`). Never merged with an existing one
+    /// by name.
     pub fn add_author(&mut self, label: &str, qualifier: &str) -> AuthorId {
+        let alike = self
+            .authors
+            .iter()
+            .skip(1)
+            .filter(|known| &*known.label == label && known.qualifier.starts_with(qualifier))
+            .count();
+        let qualifier = if alike == 0 {
+            qualifier.to_owned()
+        } else {
+            format!("{qualifier} {}", alike + 1)
+        };
         self.authors.push(Author {
             label: label.into(),
             qualifier: qualifier.into(),
@@ -271,10 +284,12 @@ mod tests {
         assert_ne!(twin, AuthorId::ME);
         assert_eq!(history.author_name(twin), "x (guest)");
         assert_eq!(history.author_name(AuthorId::ME), "x");
-        // Two peers with one name are told apart too.
+        // Two peers with one name are told apart too, also in one role.
         let other_bob = history.add_author("bob", "host");
         assert_eq!(history.author_name(bob), "bob (guest)");
         assert_eq!(history.author_name(other_bob), "bob (host)");
+        let third_bob = history.add_author("bob", "guest");
+        assert_eq!(history.author_name(third_bob), "bob (guest 2)");
     }
 
     #[test]

@@ -76,6 +76,8 @@ pub enum Link {
         retry_at_ms: Option<i64>,
         /// Guest only: failed attempts since the drop.
         attempts: u32,
+        /// Guest only: why the last attempt failed, once said.
+        failure: Option<String>,
     },
 }
 
@@ -330,7 +332,10 @@ impl App {
                 let peer = self.peer.as_ref()?;
                 let heartbeat = peer.sent_at + millis(self.limits.heartbeat);
                 let silence = peer.heard_at + millis(self.limits.silence);
-                Some(heartbeat.min(silence))
+                let stall = peer
+                    .waiting_since
+                    .map_or(i64::MAX, |since| since + millis(self.limits.stall));
+                Some(heartbeat.min(silence).min(stall))
             }
             Link::Dropped {
                 retry_at_ms: Some(retry_at),
@@ -563,6 +568,7 @@ impl App {
             return Vec::new();
         };
         let batch = peer.outbox.take_window(window);
+        peer.note_progress(self.clock.mono_ms(), false);
         let mut effects = Vec::with_capacity(batch.len() * 2);
         for msg in batch {
             if let Some(delivery) = self.history.delivery_mut(msg.id.seq)
@@ -741,8 +747,18 @@ impl App {
                 let Some(peer) = self.peer.as_ref() else {
                     return Vec::new();
                 };
-                if now >= peer.heard_at + millis(self.limits.silence) {
-                    let reason = LeftReason::Silent(self.limits.silence);
+                // Alive but taking nothing (it heartbeats, but acknowledges
+                // none of what is in flight): as good as gone.
+                let stalled = peer
+                    .waiting_since
+                    .is_some_and(|since| now >= since + millis(self.limits.stall));
+                let silent = now >= peer.heard_at + millis(self.limits.silence);
+                if silent || stalled {
+                    let reason = if silent {
+                        LeftReason::Silent(self.limits.silence)
+                    } else {
+                        LeftReason::Stalled(self.limits.stall)
+                    };
                     let mut effects = vec![Effect::Disconnect {
                         conn: info.id,
                         reason: reason.clone(),
@@ -794,12 +810,21 @@ impl App {
                 if let Link::Dropped {
                     retry_at_ms,
                     attempts,
+                    failure,
                     ..
                 } = &mut self.link
                 {
                     *attempts += 1;
                     *retry_at_ms = Some(now + reconnect_delay_ms(*attempts));
-                    return Vec::new();
+                    // Say why it cannot get back in, once per reason, so a
+                    // person (or a script) is not left with a countdown.
+                    if failure.as_deref() == Some(reason.as_str()) {
+                        return Vec::new();
+                    }
+                    *failure = Some(reason.clone());
+                    return self.system(SystemEvent::Error(format!(
+                        "cannot reconnect yet: {reason}"
+                    )));
                 }
                 vec![Effect::Quit(Exit {
                     code: 1,
@@ -859,6 +884,7 @@ impl App {
         let Some(newest) = acked.last().map(|id| id.seq) else {
             return Vec::new();
         };
+        peer.note_progress(self.clock.mono_ms(), true);
         let mut effects = vec![Effect::Remember(Record::Acked { up_to: newest })];
         for id in acked {
             if let Some(delivery) = self.history.delivery_mut(id.seq) {
@@ -924,6 +950,7 @@ impl App {
             let words_changed = peer.verification.is_some() && peer.verification != words;
             peer.verification = words.clone();
             peer.outbox.rewind();
+            peer.waiting_since = None;
             let author = peer.author;
             self.history.relabel(author, &info.name);
             let event = SystemEvent::Resumed {
@@ -989,12 +1016,14 @@ impl App {
         if reason.is_drop() && !plain {
             if let Some(peer) = self.peer.as_mut() {
                 peer.outbox.rewind();
+                peer.waiting_since = None;
             }
             let host = self.is_host();
             self.link = Link::Dropped {
                 peer: info,
                 retry_at_ms: (!host).then_some(self.clock.mono_ms() + reconnect_delay_ms(0)),
                 attempts: 0,
+                failure: None,
             };
             return effects;
         }
@@ -1473,6 +1502,72 @@ mod tests {
                 ..
             }))
         )));
+    }
+
+    #[test]
+    fn a_peer_that_heartbeats_but_acknowledges_nothing_is_dropped_as_stalled() {
+        let mut app = guest();
+        app.limits.heartbeat = std::time::Duration::from_millis(50);
+        app.limits.silence = std::time::Duration::from_millis(150);
+        app.limits.stall = std::time::Duration::from_millis(400);
+        app.update(joined(3, "alice"));
+        app.update(Event::Submit("one".into()));
+        // Acknowledged after a while: the wait starts again from there.
+        app.clock = Clock::Fixed(300);
+        app.update(Event::Net(NetEvent::Heartbeat { from: 3 }));
+        app.update(Event::Submit("two".into()));
+        app.update(ack(3, 2, 1));
+        let mut now = 300;
+        // Then heartbeats keep coming, but nothing more is acknowledged.
+        while matches!(app.link, Link::Connected(_)) {
+            now += 50;
+            assert!(now <= 300 + 400, "not dropped at the stall limit");
+            app.clock = Clock::Fixed(now);
+            app.update(Event::Net(NetEvent::Heartbeat { from: 3 }));
+            let effects = app.update(Event::Tick);
+            if let Some(Effect::Disconnect { reason, .. }) = effects
+                .iter()
+                .find(|effect| matches!(effect, Effect::Disconnect { .. }))
+            {
+                assert_eq!(*reason, LeftReason::Stalled(app.limits.stall));
+            }
+        }
+        assert_eq!(
+            now, 700,
+            "dropped when the limit passed since the last acknowledgement"
+        );
+        assert!(
+            matches!(app.link, Link::Dropped { .. }),
+            "and it will resume"
+        );
+    }
+
+    #[test]
+    fn a_guest_that_cannot_get_back_in_says_why_once_per_reason() {
+        let mut app = guest();
+        app.update(joined(3, "alice"));
+        app.update(left(3, LeftReason::Closed));
+        let failed = |reason: &str| {
+            Event::Net(NetEvent::ConnectFailed {
+                reason: reason.to_owned(),
+                wrong_code: false,
+            })
+        };
+        let said = |effects: Vec<Effect>| -> Vec<String> {
+            effects
+                .into_iter()
+                .filter_map(|effect| match effect {
+                    Effect::Output(Output::System(SystemEvent::Error(text))) => Some(text),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(
+            said(app.update(failed("the host requires a secret code"))),
+            ["cannot reconnect yet: the host requires a secret code"]
+        );
+        assert!(said(app.update(failed("the host requires a secret code"))).is_empty());
+        assert_eq!(said(app.update(failed("refused"))).len(), 1);
     }
 
     #[test]

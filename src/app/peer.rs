@@ -87,19 +87,19 @@ impl Outbox {
     }
 
     /// The peer has everything up to `seq`: forgets those messages and
-    /// returns their ids, oldest first.
+    /// returns their ids, oldest first. Only what was sent can be
+    /// acknowledged: an acknowledgement beyond it (a confused or hostile
+    /// peer) covers no message that never left.
     pub fn ack(&mut self, seq: u64) -> Vec<MessageId> {
         let mut acked = Vec::new();
         while let Some(msg) = self.queue.front() {
-            if msg.id.seq > seq {
+            if msg.id.seq > seq || self.sent == 0 {
                 break;
             }
             let size = cost(msg);
             self.total_bytes -= size;
-            if self.sent > 0 {
-                self.sent -= 1;
-                self.sent_bytes -= size;
-            }
+            self.sent -= 1;
+            self.sent_bytes -= size;
             acked.push(msg.id);
             self.queue.pop_front();
         }
@@ -134,13 +134,16 @@ impl Inbox {
     /// Takes a message in: whether it is new (not a repeat after a resume).
     /// Either way it is acknowledged at the next flush.
     pub fn accept(&mut self, id: MessageId) -> bool {
-        self.ack_due = Some(id);
         let newest = self.seen.entry(id.session).or_insert(0);
-        if id.seq <= *newest {
-            return false;
-        }
-        *newest = id.seq;
-        true
+        let new = id.seq > *newest;
+        *newest = (*newest).max(id.seq);
+        // Acknowledge the newest seen, not a repeat's id: a repeat after a
+        // resume must not make the peer send everything after it again.
+        self.ack_due = Some(MessageId {
+            session: id.session,
+            seq: *newest,
+        });
+        new
     }
 
     /// The acknowledgement to send now, if one is due.
@@ -165,6 +168,9 @@ pub struct Peer {
     pub heard_at: i64,
     /// When we last sent them anything (monotonic ms).
     pub sent_at: i64,
+    /// Since when messages have been in flight to them without any being
+    /// acknowledged (monotonic ms); `None` while nothing is in flight.
+    pub waiting_since: Option<i64>,
 }
 
 impl Peer {
@@ -177,7 +183,19 @@ impl Peer {
             verification: None,
             heard_at: 0,
             sent_at: 0,
+            waiting_since: None,
         }
+    }
+
+    /// Notes, at `now`, how the outbox stands after sending or an
+    /// acknowledgement: the wait starts when something is in flight and
+    /// starts again with every acknowledgement that moves it on.
+    pub fn note_progress(&mut self, now: i64, acked: bool) {
+        self.waiting_since = match (self.outbox.in_flight(), self.waiting_since) {
+            (0, _) => None,
+            (_, Some(since)) if !acked => Some(since),
+            _ => Some(now),
+        };
     }
 }
 
@@ -238,6 +256,27 @@ mod tests {
         assert!(!inbox.accept(id));
         assert_eq!(inbox.take_ack(), Some(Frame::Ack { up_to: id }));
         assert_eq!(inbox.take_ack(), None);
+        // A repeat of an older one acknowledges the newest seen.
+        let newer = MessageId { session: 5, seq: 9 };
+        assert!(inbox.accept(newer));
+        assert!(!inbox.accept(id));
+        assert_eq!(inbox.take_ack(), Some(Frame::Ack { up_to: newer }));
+    }
+
+    #[test]
+    fn an_acknowledgement_covers_only_what_was_sent() {
+        let mut outbox = Outbox::default();
+        for seq in 1..=5 {
+            outbox.push(msg(seq, 52));
+        }
+        assert_eq!(outbox.take_window(100).len(), 1);
+        assert_eq!(outbox.ack(5).len(), 1, "2..5 never left");
+        assert_eq!(outbox.len(), 4);
+        outbox.rewind();
+        assert!(
+            outbox.ack(5).is_empty(),
+            "nothing is in flight after a rewind"
+        );
     }
 
     proptest! {

@@ -367,6 +367,9 @@ async fn read_frames<R>(
 where
     R: AsyncRead + Unpin,
 {
+    // Frames this side does not act on are counted, and logged once per
+    // connection, so a peer cannot fill the log (or the disk) with them.
+    let mut ignored: u64 = 0;
     loop {
         let next = tokio::select! {
             biased;
@@ -392,19 +395,20 @@ where
             Frame::Heartbeat => NetEvent::Heartbeat { from: id },
             Frame::Leave => return LeftReason::Left,
             Frame::Bye => return LeftReason::Bye,
-            Frame::Unknown { kind, body } => {
-                // A newer peer's optional frame: skipped, as the protocol says.
-                tracing::debug!(
-                    conn = id,
-                    kind,
-                    len = body.len(),
-                    "skipping an unknown optional frame"
-                );
-                continue;
-            }
-            other => {
-                tracing::warn!(conn = id, kind = other.name(), "ignoring unexpected frame");
-                continue;
+            // A newer peer's optional frame is skipped, as the protocol says,
+            // and a frame out of place is ignored; either is still a sign
+            // of life (a peer busy with optional frames sends no heartbeat).
+            skipped @ (Frame::Unknown { .. } | Frame::Hello(_) | Frame::Refused { .. }) => {
+                ignored += 1;
+                if ignored == 1 {
+                    tracing::info!(
+                        conn = id,
+                        kind = skipped.kind(),
+                        name = skipped.name(),
+                        "skipping frames this side does not act on (logged once)"
+                    );
+                }
+                NetEvent::Heartbeat { from: id }
             }
         };
         if events.send(event).await.is_err() {

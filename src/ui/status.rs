@@ -60,6 +60,7 @@ pub fn connection_text(app: &App, width: usize) -> String {
                 peer,
                 retry_at_ms: Some(at),
                 attempts,
+                ..
             },
             _,
         ) => {

@@ -15,11 +15,12 @@ use serde_json::Value;
 use crate::common::headless::{Duplex, Setup};
 use crate::common::{Result, Tui, chat_row};
 
-/// A silence limit of a second, heartbeats well within it, and handshakes
-/// that give up quickly on a suspended host.
+/// A silence limit of three seconds (not fifteen), heartbeats well within
+/// it, and handshakes that give up soon on a suspended host; generous
+/// enough for a loaded machine running a debug build.
 const FAST: (&str, &str) = (
     "DUPLEX_TEST_LIMITS",
-    "heartbeat=200ms,silence=1s,handshake=1s",
+    "heartbeat=300ms,silence=3s,handshake=3s",
 );
 
 /// How many lines the backlog tests pipe in: more than the 4,096 frames

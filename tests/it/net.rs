@@ -2052,14 +2052,17 @@ async fn a_newer_peer_with_unknown_capabilities_and_frames_chats_normally() {
             .expect("sends");
     }
     framed.send(chat(2, "still here")).await.expect("sends");
-    assert_eq!(
-        expect_chat(&mut host.events, nova.id).await.text,
-        "hello from the future"
-    );
-    assert_eq!(
-        expect_chat(&mut host.events, nova.id).await.text,
-        "still here"
-    );
+    // The unknown frames are skipped (each only a sign of life); the chat
+    // goes on.
+    let mut texts = Vec::new();
+    while texts.len() < 2 {
+        match next(&mut host.events).await {
+            NetEvent::Chat { from, msg } if from == nova.id => texts.push(msg.text),
+            NetEvent::Heartbeat { from } if from == nova.id => {}
+            other => panic!("expected the chat to go on, got {other:?}"),
+        }
+    }
+    assert_eq!(texts, ["hello from the future", "still here"]);
     // And the other way.
     link.send(chat(1, "hi nova")).expect("queued");
     let back = tokio::time::timeout(WAIT, framed.next())
