@@ -66,7 +66,8 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
                     Event::EndOfInput
                 }
                 Err(err) => {
-                    // Unreadable input (say, invalid UTF-8) ends it, as EOF does.
+                    // Input that cannot be read any more ends it, as EOF does (bytes
+                    // that are not UTF-8 are no error: they arrive as U+FFFD).
                     stdin_open = false;
                     emit_error(&mut out, output, &format!("cannot read standard input: {err}"))?;
                     Event::EndOfInput
