@@ -113,7 +113,7 @@ pub enum Event {
     Submit(String),
     /// Standard input ended (headless): leave.
     EndOfInput,
-    /// The process was asked to stop (SIGTERM): leave with this status.
+    /// The process was asked to stop (SIGTERM, SIGINT): leave with this status.
     Terminate(i32),
     /// The terminal or the SSH session went away (SIGHUP): stop without
     /// leaving, as if the connection dropped, so the conversation can be

@@ -3,11 +3,15 @@
 //! signal) and checks what the people on both ends see.
 
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::common::headless::{Duplex, Setup};
+use crate::common::{
+    ENTER_ALT_SCREEN, Error, LEAVE_ALT_SCREEN, MOUSE_OFF, MOUSE_ON, Reading, Result, TIMEOUT, Tui,
+    find, rfind, system_row,
+};
 
 fn port_of(listening: &Value) -> u16 {
     listening["port"]
@@ -145,4 +149,144 @@ fn a_receiver_killed_mid_stream_prints_every_message_once_across_both_runs() {
         all.windows(2).all(|pair| seq(&pair[0].0) < seq(&pair[1].0)),
         "ids in order"
     );
+}
+
+/// SIGINT to a headless duplex (Ctrl-C on its terminal, `kill -INT`)
+/// leaves as Ctrl-C in the TUI does: the peer is told, and the status is 130.
+#[test]
+fn sigint_to_a_headless_duplex_leaves_the_conversation() {
+    let host = Duplex::host("alice", &["--json"]);
+    let port = port_of(&host.event("listening"));
+    let mut guest = Duplex::join("bob", port, &["--json"]);
+    host.event("joined");
+    guest.event("joined");
+    guest.signal(libc::SIGINT);
+    let left = host.event("left");
+    assert_eq!(left["reason"], "left", "{left}");
+    assert_eq!(guest.exit().code(), Some(130));
+}
+
+/// Waits (up to [`TIMEOUT`]) until everything `tui` wrote satisfies `cond`.
+fn wait_raw(tui: &Tui, what: &str, cond: impl Fn(&[u8]) -> bool) -> Result {
+    let deadline = Instant::now() + TIMEOUT;
+    while !cond(&tui.raw()) {
+        if Instant::now() >= deadline {
+            let raw = tui.raw();
+            let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(600)..]).into_owned();
+            return Err(Error(format!(
+                "[{}] not within {TIMEOUT:?}: {what}; the output ends with {tail:?}",
+                tui.label()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
+/// The process state letter of `pid` (`T` when stopped), from /proc.
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+fn connected_pair() -> Result<(Tui, Tui)> {
+    let (host, port) = Tui::host("alice", 24, 80)?;
+    let guest = Tui::guest("bob", port, "alice", 24, 80)?;
+    host.wait_for("bob to join", |s| s.status().contains("· connected"))?;
+    Ok((host, guest))
+}
+
+/// SIGINT to the TUI leaves as its Ctrl-C does: the peer sees "left" (not
+/// a dropped connection), the terminal is put back, the status is 130.
+#[test]
+fn sigint_to_the_tui_leaves_and_restores_the_terminal() -> Result {
+    let (alice, mut bob) = connected_pair()?;
+    bob.signal(libc::SIGINT)?;
+    bob.expect_exit(130)?;
+    bob.assert_restored();
+    let raw = bob.raw();
+    let (left, mouse_off) = (rfind(&raw, LEAVE_ALT_SCREEN), rfind(&raw, MOUSE_OFF));
+    assert!(left > rfind(&raw, ENTER_ALT_SCREEN) && mouse_off > rfind(&raw, MOUSE_ON));
+    alice.wait_for("bob to leave", |s| {
+        s.pane()
+            .iter()
+            .any(|row| system_row(row) == Some("bob left"))
+    })?;
+    Ok(())
+}
+
+/// Ctrl-Z (a key in raw mode) and SIGTSTP give the terminal back and stop
+/// duplex, as vim and less do; once continued it takes the screen again
+/// and draws the conversation.
+#[test]
+fn ctrl_z_and_sigtstp_suspend_and_sigcont_redraws() -> Result {
+    let (alice, bob) = connected_pair()?;
+    alice.send_line("said before the suspension")?;
+    bob.wait_for("the message", |s| s.contains("said before the suspension"))?;
+    for how in ["Ctrl-Z", "SIGTSTP"] {
+        let before = bob.raw().len();
+        if how == "Ctrl-Z" {
+            bob.send_keys("\x1a")?;
+        } else {
+            bob.signal(libc::SIGTSTP)?;
+        }
+        wait_raw(&bob, &format!("{how}: the terminal given back"), |raw| {
+            let after = &raw[before..];
+            rfind(after, LEAVE_ALT_SCREEN) > rfind(after, ENTER_ALT_SCREEN)
+                && find(after, MOUSE_OFF).is_some()
+        })?;
+        let deadline = Instant::now() + TIMEOUT;
+        while process_state(bob.pid()) != Some('T') {
+            assert!(Instant::now() < deadline, "{how}: bob did not stop");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let stopped = bob.raw().len();
+        bob.signal(libc::SIGCONT)?;
+        wait_raw(
+            &bob,
+            &format!("{how}: the screen taken and drawn again"),
+            |raw| {
+                let after = &raw[stopped..];
+                find(after, ENTER_ALT_SCREEN).is_some_and(|entered| {
+                    // Drawn word by word: the last one is enough.
+                    find(&after[entered..], b"suspension").is_some()
+                }) && find(after, MOUSE_ON).is_some()
+            },
+        )?;
+        bob.wait_for("the conversation on screen", |s| {
+            s.alternate_screen() && s.contains("said before the suspension")
+        })?;
+    }
+    Ok(())
+}
+
+/// A TUI whose standard output is not a terminal (`duplex host > file`
+/// from a terminal) says why in one line and exits, writing nothing there.
+#[test]
+fn a_tui_whose_output_is_not_a_terminal_says_why_and_exits() -> Result {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("out");
+    let command = format!(
+        "exec '{}' host --port 0 --bind 127.0.0.1 --name alice > '{}'",
+        env!("CARGO_BIN_EXE_duplex"),
+        file.display()
+    );
+    let mut tui = Tui::spawn_program(
+        "redirected",
+        "/bin/sh",
+        &["-c", &command],
+        24,
+        100,
+        Reading::Frames,
+    )?;
+    let status = tui.wait_exit(TIMEOUT)?;
+    assert_eq!(status.exit_code(), 1, "{status:?}");
+    let raw = String::from_utf8_lossy(&tui.raw()).into_owned();
+    assert!(
+        raw.contains("duplex: standard output is not a terminal") && raw.contains("use --headless"),
+        "{raw:?}"
+    );
+    assert!(!raw.contains("\x1b[?1049h"), "{raw:?}");
+    assert_eq!(std::fs::read(&file)?, b"", "nothing written to the file");
+    Ok(())
 }
