@@ -155,6 +155,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     }
     let name = resolve_name(common.name.as_deref())?;
     let headless = common.headless || common.json || !std::io::stdin().is_terminal();
+    if !headless && !std::io::stdout().is_terminal() {
+        // Checked before anything starts: drawing into a file or a pipe
+        // would fill it with escape codes and leave nothing to read.
+        anyhow::bail!(
+            "standard output is not a terminal, and the chat screen needs one: \
+             use --headless to print messages as lines instead"
+        );
+    }
     let output = if common.json {
         Output::Json
     } else {

@@ -33,6 +33,8 @@ pub enum Output {
 pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
+    // Ctrl-C on a terminal, or `kill -INT`: leave, as the TUI's Ctrl-C does.
+    let mut sigint = signal(SignalKind::interrupt())?;
     // A pipe is read on this thread, without a hop through tokio's
     // blocking pool (see `crate::stdin`).
     let mut stdin = StdinLines::new();
@@ -66,7 +68,8 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
                     Event::EndOfInput
                 }
                 Err(err) => {
-                    // Unreadable input (say, invalid UTF-8) ends it, as EOF does.
+                    // Input that cannot be read any more ends it, as EOF does (bytes
+                    // that are not UTF-8 are no error: they arrive as U+FFFD).
                     stdin_open = false;
                     emit_error(&mut out, output, &format!("cannot read standard input: {err}"))?;
                     Event::EndOfInput
@@ -76,6 +79,7 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
             Some(net) = session.events.recv() => Event::Net(net),
             () = deadline => Event::Tick,
             _ = sigterm.recv() => Event::Terminate(128 + 15),
+            _ = sigint.recv() => Event::Terminate(128 + 2),
             _ = sighup.recv() => Event::HangUp,
         };
         if let Some(exit) = session.handle(event) {

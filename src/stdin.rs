@@ -10,9 +10,10 @@
 //! else holds it) are never changed. A terminal or a regular file is read
 //! through `tokio::io::stdin` as before.
 //!
-//! Either way the lines are the same as [`tokio::io::Lines`] gives: without
-//! their `\n` or `\r\n`, a last line without a line break still counts, and
-//! bytes that are not UTF-8 are an [`io::ErrorKind::InvalidData`] error.
+//! Either way the lines come without their `\n` or `\r\n`, a last line
+//! without a line break still counts, and bytes that are not UTF-8 become
+//! U+FFFD (`�`): one bad byte costs its own characters, never the line or
+//! the rest of the input.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -20,7 +21,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
 
 use tokio::io::unix::AsyncFd;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::io::{AsyncBufReadExt, BufReader, Split};
 
 /// Bytes asked for per read at least (more if more are waiting).
 const READ_CHUNK: usize = 16 * 1024;
@@ -36,7 +37,7 @@ enum Inner {
     /// A pipe or a socket, read on the runtime's thread.
     Ready(FdLines),
     /// Anything else, read through tokio's blocking pool.
-    Blocking(Lines<BufReader<tokio::io::Stdin>>),
+    Blocking(Split<BufReader<tokio::io::Stdin>>),
 }
 
 impl StdinLines {
@@ -49,10 +50,10 @@ impl StdinLines {
             .and_then(FdLines::new);
         let inner = match ready {
             Ok(Some(lines)) => Inner::Ready(lines),
-            Ok(None) => Inner::Blocking(BufReader::new(tokio::io::stdin()).lines()),
+            Ok(None) => Inner::Blocking(BufReader::new(tokio::io::stdin()).split(b'\n')),
             Err(err) => {
                 tracing::debug!(%err, "reading standard input through the blocking pool");
-                Inner::Blocking(BufReader::new(tokio::io::stdin()).lines())
+                Inner::Blocking(BufReader::new(tokio::io::stdin()).split(b'\n'))
             }
         };
         Self { inner }
@@ -65,7 +66,7 @@ impl StdinLines {
     pub async fn next_line(&mut self) -> io::Result<Option<String>> {
         match &mut self.inner {
             Inner::Ready(lines) => lines.next_line().await,
-            Inner::Blocking(lines) => lines.next_line().await,
+            Inner::Blocking(lines) => Ok(lines.next_segment().await?.map(|line| decode(&line))),
         }
     }
 }
@@ -164,16 +165,20 @@ impl FdLines {
             None if self.ended && !rest.is_empty() => (rest, rest.len()),
             None => return Ok(None),
         };
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let line = String::from_utf8(line.to_vec())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "input is not UTF-8"));
+        let line = decode(line);
         self.start += used;
         if self.start == self.buf.len() {
             self.buf.clear();
             self.start = 0;
         }
-        line.map(Some)
+        Ok(Some(line))
     }
+}
+
+/// A line's text without its `\r`, with U+FFFD for bytes that are not UTF-8.
+fn decode(line: &[u8]) -> String {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    String::from_utf8_lossy(line).into_owned()
 }
 
 /// Registers `file` with the runtime's event loop.
@@ -232,12 +237,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn invalid_utf8_is_an_error_not_a_panic() {
+    async fn bytes_that_are_not_utf8_become_replacement_characters() {
         let (mut lines, mut input) = pipe();
-        input.write_all(b"ok\n\xff\xfe\n").unwrap();
+        input
+            .write_all(b"ok\n\xff\xfe bad\r\nh\xc3\xa9 \xc3\nlast\n")
+            .unwrap();
+        drop(input);
         assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("ok"));
-        let err = lines.next_line().await.unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        let bad = lines.next_line().await.unwrap();
+        assert_eq!(bad.as_deref(), Some("\u{fffd}\u{fffd} bad"));
+        let cut = lines.next_line().await.unwrap();
+        assert_eq!(cut.as_deref(), Some("hé \u{fffd}"));
+        assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("last"));
+        assert_eq!(lines.next_line().await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -4,14 +4,18 @@
 //!
 //! The terminal is put back the way it was on every way out: a normal exit
 //! or an error (the [`TerminalGuard`]'s `Drop`), a panic (a hook installed
-//! before the screen changes), and SIGTERM or SIGHUP (turned into events).
+//! before the screen changes), and SIGINT, SIGTERM or SIGHUP (turned into
+//! events). Ctrl-Z and SIGTSTP suspend duplex as they do vim or less: the
+//! terminal is put back, the process stops, and once it is continued (`fg`,
+//! SIGCONT) the screen is taken again and drawn whole.
 
 use std::io::{self, Write};
 
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    Event as TermEvent, EventStream, MouseEventKind,
+    Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind,
 };
+use crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, enable_raw_mode};
 use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::signal::unix::{SignalKind, signal};
@@ -42,6 +46,40 @@ impl TerminalGuard {
     }
 }
 
+impl TerminalGuard {
+    /// Gives the terminal back (as on exit), stops the process until it is
+    /// continued, then takes the terminal again and makes the next draw a
+    /// whole one: what Ctrl-Z and SIGTSTP do.
+    fn suspend(&mut self) -> io::Result<()> {
+        disable_reporting();
+        ratatui::restore();
+        let _ = crossterm::execute!(io::stdout(), crossterm::cursor::Show);
+        // SIGTSTP is caught (to get here), so stop with SIGSTOP, which
+        // cannot be: the shell sees the job stopped, and `fg` continues it.
+        rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::STOP)?;
+        self.resume()
+    }
+
+    /// Takes the terminal again after the process was stopped and
+    /// continued, and makes the next draw a whole one.
+    fn resume(&mut self) -> io::Result<()> {
+        enable_raw_mode()?;
+        crossterm::execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            Clear(ClearType::All),
+            EnableMouseCapture,
+            EnableBracketedPaste
+        )?;
+        // At rest the buffer to draw into is blank and the other holds the
+        // last frame; swapping blanks that one too, so the next frame is
+        // drawn whole. (`Terminal::clear` would ask the terminal where its
+        // cursor is, and the answer would go to the event stream.)
+        self.terminal.swap_buffers();
+        Ok(())
+    }
+}
+
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         disable_reporting();
@@ -59,6 +97,9 @@ fn disable_reporting() {
 pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigtstp = signal(SignalKind::from_raw(rustix::process::Signal::TSTP.as_raw()))?;
+    let mut sigcont = signal(SignalKind::from_raw(rustix::process::Signal::CONT.as_raw()))?;
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
     session.handle(Event::Resize(size.width, size.height));
@@ -78,6 +119,11 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
         let deadline = session.deadline();
         let event = tokio::select! {
             term = input.next() => match term {
+                Some(Ok(term)) if is_suspend_key(&term) => {
+                    guard.suspend()?;
+                    dirty = true;
+                    continue;
+                }
                 Some(Ok(term)) => match to_event(term) {
                     Some(event) => event,
                     None => continue,
@@ -89,7 +135,20 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
             // Only when the app has a deadline; an idle duplex wakes for nothing.
             () = deadline => Event::Tick,
             _ = sigterm.recv() => Event::Terminate(128 + 15),
+            _ = sigint.recv() => Event::Terminate(128 + 2),
             _ = sighup.recv() => Event::HangUp,
+            _ = sigtstp.recv() => {
+                guard.suspend()?;
+                dirty = true;
+                continue;
+            }
+            // Stopped and continued by someone else (SIGSTOP): the shell
+            // may have drawn over the screen, so take it again.
+            _ = sigcont.recv() => {
+                guard.resume()?;
+                dirty = true;
+                continue;
+            }
         };
         dirty = true;
         if let Some(exit) = session.handle(event) {
@@ -116,6 +175,20 @@ fn panic_if_asked_to_for_tests() {
             panic!("DUPLEX_TEST_PANIC is set: panicking on purpose");
         }
     }
+}
+
+/// Whether `event` is Ctrl-Z, which suspends duplex as the terminal's own
+/// Ctrl-Z would (raw mode turns it into a key).
+fn is_suspend_key(event: &TermEvent) -> bool {
+    matches!(
+        event,
+        TermEvent::Key(KeyEvent {
+            code: KeyCode::Char('z'),
+            modifiers: KeyModifiers::CONTROL,
+            kind: KeyEventKind::Press,
+            ..
+        })
+    )
 }
 
 /// The app's view of a terminal event; `None` for those it ignores.

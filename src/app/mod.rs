@@ -115,7 +115,7 @@ pub enum Event {
     Submit(String),
     /// Standard input ended (headless): leave.
     EndOfInput,
-    /// The process was asked to stop (SIGTERM): leave with this status.
+    /// The process was asked to stop (SIGTERM, SIGINT): leave with this status.
     Terminate(i32),
     /// The terminal or the SSH session went away (SIGHUP): stop without
     /// leaving, as if the connection dropped, so the conversation can be
@@ -424,6 +424,16 @@ impl App {
         self.session = saved.session;
         self.next_seq = saved.next_seq;
         let mut effects = Vec::new();
+        if !saved.inbox.is_empty() {
+            // What it took in already: repeats the peer sends again on
+            // resuming are dropped, not shown a second time.
+            let qualifier = self.peer_qualifier();
+            let history = &mut self.history;
+            let peer = self
+                .peer
+                .get_or_insert_with(|| Peer::new(history.add_author(qualifier, qualifier)));
+            peer.inbox.restore(saved.inbox.iter().copied());
+        }
         if saved.outbox.is_empty() {
             return effects;
         }
@@ -440,8 +450,10 @@ impl App {
         ))));
         // The participant is not known yet: it is named when it is back.
         let qualifier = self.peer_qualifier();
-        let author = self.history.add_author(qualifier, qualifier);
-        let peer = self.peer.get_or_insert_with(|| Peer::new(author));
+        let history = &mut self.history;
+        let peer = self
+            .peer
+            .get_or_insert_with(|| Peer::new(history.add_author(qualifier, qualifier)));
         // A journal is the user's own file, but a damaged one must not put
         // control characters on screen or send what no peer would take.
         let usable = |msg: &&ChatMessage| {
@@ -864,13 +876,17 @@ impl App {
             delivery: Delivery::Received,
         });
         self.note_arrival();
-        vec![Effect::Output(Output::Message {
+        // Taken in: written down before it is shown or printed, so a run
+        // killed after showing it drops the peer's repeat.
+        let remember = (!plain).then_some(Effect::Remember(Record::Received(msg.id)));
+        let shown = Effect::Output(Output::Message {
             author,
             from: self.history.author_name(author).into_owned(),
             id: msg.id,
             sent_at_ms: msg.sent_at_ms,
             text,
-        })]
+        });
+        remember.into_iter().chain([shown]).collect()
     }
 
     fn on_ack(&mut self, up_to: MessageId) -> Vec<Effect> {
@@ -1365,7 +1381,14 @@ mod tests {
     fn received_messages_are_acknowledged_and_repeats_dropped() {
         let mut app = host();
         app.update(joined(3, "bob"));
-        assert!(acting(app.update(chat(3, 1, "hello"))).is_empty());
+        // Written down before it is shown: the record comes first.
+        let effects = app.update(chat(3, 1, "hello"));
+        assert_eq!(
+            effects[0],
+            Effect::Remember(Record::Received(MessageId { session: 9, seq: 1 }))
+        );
+        assert!(matches!(effects[1], Effect::Output(Output::Message { .. })));
+        assert_eq!(effects.len(), 2);
         let ack_for = |seq| {
             vec![Effect::Send {
                 to: 3,
@@ -1575,7 +1598,11 @@ mod tests {
         let mut app = host(); // alice
         app.update(joined(3, "alice"));
         let effects = app.update(chat(3, 1, "hi from the other alice"));
-        let [Effect::Output(Output::Message { author, from, .. })] = effects.as_slice() else {
+        let [
+            Effect::Remember(Record::Received(_)),
+            Effect::Output(Output::Message { author, from, .. }),
+        ] = effects.as_slice()
+        else {
             panic!("{effects:?}");
         };
         assert!(!author.is_me());
@@ -1703,6 +1730,30 @@ mod tests {
             deliveries(&app),
             vec![Delivery::Delivered, Delivery::Delivered, Delivery::Sent]
         );
+    }
+
+    #[test]
+    fn a_restarted_run_drops_what_it_had_taken_in_before_the_kill() {
+        let mut app = guest();
+        let mut saved = Saved::new(42);
+        saved.apply(&Record::Conversation(RESUME));
+        saved.apply(&Record::Received(MessageId { session: 9, seq: 7 }));
+        app.update(Event::Restore(Box::new(saved)));
+        let mut info = peer(3, "alice");
+        info.resumed = true;
+        app.update(Event::Net(NetEvent::Joined {
+            info,
+            link: PeerLink::detached(3),
+        }));
+        let before = app.history.len();
+        // Sent again by the peer (never acknowledged): acknowledged, not shown.
+        for seq in 6..=7 {
+            assert!(app.update(chat(3, seq, "shown before the kill")).is_empty());
+        }
+        assert_eq!(app.history.len(), before);
+        let effects = app.update(chat(3, 8, "new"));
+        assert!(effects.iter().any(|e| matches!(e, Effect::Output(_))));
+        assert_eq!(app.history.len(), before + 1);
     }
 
     #[test]

@@ -146,6 +146,15 @@ impl Inbox {
         new
     }
 
+    /// What a killed run had taken in already (from its journal): repeats
+    /// of those are dropped.
+    pub fn restore(&mut self, newest: impl IntoIterator<Item = MessageId>) {
+        for id in newest {
+            let seen = self.seen.entry(id.session).or_insert(0);
+            *seen = (*seen).max(id.seq);
+        }
+    }
+
     /// The acknowledgement to send now, if one is due.
     pub fn take_ack(&mut self) -> Option<Frame> {
         self.ack_due.take().map(|up_to| Frame::Ack { up_to })

@@ -256,6 +256,7 @@ impl Journal {
     pub fn abandon(mut self) {
         self.saved.conversation = None;
         self.saved.outbox.clear();
+        self.saved.inbox.clear();
         self.buffer.clear();
         // Dropped now: nothing worth keeping, so the file is removed.
     }

@@ -29,10 +29,13 @@
 //! | 7 | [`Record::Acked`] `{ up_to: u64 }` | required: without it delivered messages would be sent again |
 //! | 9 | [`Record::GaveUp`] (empty) | required: without it messages shown as not delivered would go out after all |
 //! | 11 | [`Record::Ended`] (empty) | required: without it an ended conversation would be resumed |
+//! | 12 | [`Record::Received`] `{ session: u64, seq: u64 }` | optional: the newest message taken in from that sending session (ids only, never text); a duplex that skips it shows again what the peer resends after a restart, as releases before it did, and loses nothing |
 //!
-//! Every kind this build writes is required: each changes what a restarted
-//! duplex does. Even kinds are for what a newer duplex may add that an
-//! older one can safely drop (it drops them at its next compaction).
+//! Every kind but 12 is required: each changes what a restarted duplex
+//! sends or resumes. Even kinds are for what an older duplex can safely
+//! drop (it drops them at its next compaction): 12 only keeps repeats off
+//! the screen, and refusing the whole file for it would lose the resume
+//! token and every undelivered message.
 //!
 //! Reading stops without complaint only at the end of the file: a record
 //! cut short there (fewer bytes than its length says, or only zero bytes
@@ -80,6 +83,7 @@ const SENT: u32 = 5;
 const ACKED: u32 = 7;
 const GAVE_UP: u32 = 9;
 const ENDED: u32 = 11;
+const RECEIVED: u32 = 12;
 
 /// Whether a reader that does not know `kind` must refuse the file.
 fn is_required(kind: u32) -> bool {
@@ -111,6 +115,12 @@ struct AckedBody {
     up_to: u64,
 }
 
+#[derive(Serialize, Deserialize)]
+struct ReceivedBody {
+    session: u64,
+    seq: u64,
+}
+
 /// A record's kind and body, as postcard bytes.
 fn kind_and_body(record: &Record) -> postcard::Result<Vec<u8>> {
     match record {
@@ -140,6 +150,13 @@ fn kind_and_body(record: &Record) -> postcard::Result<Vec<u8>> {
         Record::Acked { up_to } => postcard::to_stdvec(&(ACKED, AckedBody { up_to: *up_to })),
         Record::GaveUp => postcard::to_stdvec(&GAVE_UP),
         Record::Ended => postcard::to_stdvec(&ENDED),
+        Record::Received(id) => postcard::to_stdvec(&(
+            RECEIVED,
+            ReceivedBody {
+                session: id.session,
+                seq: id.seq,
+            },
+        )),
     }
 }
 
@@ -325,6 +342,10 @@ fn read_record(bytes: &[u8]) -> Result<Option<Record>, Unread> {
         }
         GAVE_UP => Record::GaveUp,
         ENDED => Record::Ended,
+        RECEIVED => {
+            let ReceivedBody { session, seq } = body(bytes)?;
+            Record::Received(MessageId { session, seq })
+        }
         kind if is_required(kind) => return Err(Unread::Required(kind)),
         _ => return Ok(None),
     };
@@ -490,6 +511,8 @@ pub(super) mod testing {
                 Record::Acked { up_to } => V1Record::Acked { up_to },
                 Record::GaveUp => V1Record::GaveUp,
                 Record::Ended => V1Record::Ended,
+                // Version 1 had no such record.
+                Record::Received(_) => continue,
             };
             let bytes = postcard::to_stdvec(&v1).unwrap();
             let len = u32::try_from(bytes.len()).unwrap().to_le_bytes();
@@ -515,6 +538,8 @@ pub(super) mod testing {
             (0..100u64).prop_map(|up_to| Record::Acked { up_to }),
             Just(Record::GaveUp),
             Just(Record::Ended),
+            (any::<u64>(), any::<u64>())
+                .prop_map(|(session, seq)| Record::Received(MessageId { session, seq })),
         ]
     }
 }
@@ -547,6 +572,7 @@ mod tests {
             Record::Acked { up_to: 4 },
             Record::GaveUp,
             Record::Ended,
+            Record::Received(MessageId { session: 9, seq: 3 }),
         ]
     }
 
@@ -610,6 +636,7 @@ mod tests {
             Record::Acked { up_to: 1 },
             Record::GaveUp,
             Record::Ended,
+            Record::Received(MessageId { session: 9, seq: 3 }),
         ]);
         let mut expected = b"DUPLEXJ2".to_vec();
         expected.extend_from_slice(&[3, 0, 0, 0, 1, 7, 2]);
@@ -618,6 +645,7 @@ mod tests {
         expected.extend_from_slice(&[2, 0, 0, 0, 7, 1]);
         expected.extend_from_slice(&[1, 0, 0, 0, 9]);
         expected.extend_from_slice(&[1, 0, 0, 0, 11]);
+        expected.extend_from_slice(&[3, 0, 0, 0, 12, 9, 3]);
         assert_eq!(bytes, expected);
     }
 
@@ -754,6 +782,7 @@ mod tests {
             3 => (record(), prop_oneof![Just(Vec::new()), prop::collection::vec(any::<u8>(), 0..8)])
                 .prop_map(|(record, extra)| Entry::Known(record, extra)),
             1 => (0..u32::MAX / 2, prop::collection::vec(any::<u8>(), 0..40))
+                .prop_filter("a kind this build knows", |(half, _)| half * 2 != RECEIVED)
                 .prop_map(|(half, body)| Entry::Optional(half * 2, body)),
         ]
     }

@@ -3,7 +3,11 @@
 //! A killed duplex (SIGKILL, out of memory, a closed laptop that never came
 //! back) would otherwise lose what only it knew: its place in the
 //! conversation (the resume token) and the messages it had not yet got
-//! acknowledged. The journal keeps exactly that, and nothing else, in one
+//! acknowledged; and would show again the messages it had taken in but
+//! not yet acknowledged, which the peer then sends again. The journal keeps
+//! exactly that (for the last, only the newest id taken in from each
+//! sending session, written before the message is shown or printed), and
+//! nothing else, in one
 //! small file per conversation under the user's state directory
 //! (`$XDG_STATE_HOME/duplex`, or `~/.local/state/duplex`), readable only by
 //! the user (0600 in a 0700 directory). A duplex started again for the same

@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 
-use crate::protocol::{ChatMessage, Resume};
+use crate::protocol::{ChatMessage, MessageId, Resume};
 
 /// One thing that happened which a restarted duplex must know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,15 @@ pub enum Record {
     GaveUp,
     /// The conversation ended on purpose: nothing is left to keep.
     Ended,
+    /// A message from the peer was taken in (written before it is shown or
+    /// printed): its id only, never its text.
+    Received(MessageId),
 }
+
+/// Sending sessions whose newest message id is kept; the oldest goes first.
+/// A conversation has one peer at a time; more sessions only come from
+/// guests that dropped and never came back.
+pub const MAX_SENDERS: usize = 16;
 
 /// What the records add up to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +53,10 @@ pub struct Saved {
     pub conversation: Option<Resume>,
     /// Our messages not yet acknowledged, oldest first.
     pub outbox: VecDeque<ChatMessage>,
+    /// The newest message taken in from each sending session (at most
+    /// [`MAX_SENDERS`], the one heard from last at the back), so that a
+    /// restarted duplex drops what the peer sends again.
+    pub inbox: VecDeque<MessageId>,
 }
 
 impl Saved {
@@ -55,6 +67,7 @@ impl Saved {
             next_seq: 1,
             conversation: None,
             outbox: VecDeque::new(),
+            inbox: VecDeque::new(),
         }
     }
 
@@ -86,6 +99,27 @@ impl Saved {
             Record::Ended => {
                 self.conversation = None;
                 self.outbox.clear();
+                self.inbox.clear();
+            }
+            Record::Received(id) => {
+                let newest = match self
+                    .inbox
+                    .iter()
+                    .position(|seen| seen.session == id.session)
+                {
+                    Some(at) => self
+                        .inbox
+                        .remove(at)
+                        .map_or(id.seq, |seen| seen.seq.max(id.seq)),
+                    None => id.seq,
+                };
+                self.inbox.push_back(MessageId {
+                    session: id.session,
+                    seq: newest,
+                });
+                while self.inbox.len() > MAX_SENDERS {
+                    self.inbox.pop_front();
+                }
             }
         }
     }
@@ -103,6 +137,7 @@ impl Saved {
         }];
         records.extend(self.conversation.map(Record::Conversation));
         records.extend(self.outbox.iter().cloned().map(Record::Sent));
+        records.extend(self.inbox.iter().copied().map(Record::Received));
         records
     }
 }
@@ -135,10 +170,20 @@ mod tests {
                 session: 7,
                 next_seq: 1,
             },
+            Record::Received(MessageId { session: 9, seq: 4 }),
+            Record::Received(MessageId { session: 8, seq: 1 }),
+            Record::Received(MessageId { session: 9, seq: 5 }),
         ] {
             saved.apply(&record);
         }
         assert_eq!(saved.next_seq, 3, "never below the outbox");
+        assert_eq!(
+            saved.inbox,
+            [
+                MessageId { session: 8, seq: 1 },
+                MessageId { session: 9, seq: 5 }
+            ]
+        );
         let mut again = Saved::new(0);
         for record in saved.summary() {
             again.apply(&record);
@@ -146,5 +191,22 @@ mod tests {
         assert_eq!(again, saved);
         saved.apply(&Record::Ended);
         assert!(!saved.worth_keeping());
+        assert!(saved.inbox.is_empty());
+    }
+
+    #[test]
+    fn the_inbox_keeps_the_newest_id_of_the_senders_heard_from_last() {
+        let mut saved = Saved::new(7);
+        for session in 0..=MAX_SENDERS as u64 {
+            saved.apply(&Record::Received(MessageId { session, seq: 3 }));
+        }
+        // An older id (a repeat) never lowers what was seen.
+        saved.apply(&Record::Received(MessageId { session: 1, seq: 2 }));
+        assert_eq!(saved.inbox.len(), MAX_SENDERS);
+        assert!(
+            saved.inbox.iter().all(|id| id.session != 0),
+            "the oldest went"
+        );
+        assert_eq!(saved.inbox.back(), Some(&MessageId { session: 1, seq: 3 }));
     }
 }

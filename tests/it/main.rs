@@ -19,6 +19,7 @@ mod core_v2;
 mod e2e;
 mod e2e_reliability;
 mod e2e_security;
+mod exits;
 mod headless;
 mod net;
 mod resilience;
