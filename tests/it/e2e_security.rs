@@ -667,6 +667,67 @@ fn a_hostile_refusal_reason_is_printed_safely() -> Result {
     Ok(())
 }
 
+/// A host that lets the guest in with `amber-otter-violin` once, drops
+/// it, then answers every attempt as a wrong code, as a fake host
+/// harvesting guesses would. Returns its port and the attempts after the
+/// drop.
+fn a_host_that_then_says_wrong_code(
+    runtime: &tokio::runtime::Runtime,
+) -> std::io::Result<(u16, std::sync::Arc<std::sync::atomic::AtomicUsize>)> {
+    use duplex::net::handshake::{self, HostPolicy, Opening};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let port = listener.local_addr()?.port();
+    let attempts = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = attempts.clone();
+    runtime.spawn(async move {
+        let mut code = "amber-otter-violin";
+        while let Ok((mut stream, addr)) = listener.accept().await {
+            if code != "amber-otter-violin" {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+            if let Ok(Opening::Duplex(theirs)) = handshake::read_opening(&mut stream, None).await {
+                let policy = HostPolicy::new(Some(code.to_owned()));
+                let _ = handshake::host(&mut stream, theirs, addr.ip(), &policy, |_| {
+                    Ok::<_, String>(((), duplex::protocol::Hello::new("alice")))
+                })
+                .await;
+            }
+            // The joined guest's connection drops here.
+            code = "not-the-same-code";
+        }
+    });
+    Ok((port, attempts))
+}
+
+#[test]
+fn a_reconnecting_guest_that_meets_a_wrong_code_stops_and_says_so() -> Result {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let (port, attempts) = a_host_that_then_says_wrong_code(&runtime)?;
+    let mut guest = crate::common::headless::Duplex::start_with(
+        "bob",
+        &["join", &format!("127.0.0.1:{port}"), "--name", "bob"],
+        crate::common::headless::Setup {
+            env: &[("DUPLEX_SECRET", "amber-otter-violin")],
+            ..Default::default()
+        },
+    );
+    let stderr = guest.rest_of_stderr();
+    let status = guest.child.wait()?;
+    assert_eq!(status.code(), Some(1), "{stderr:?}");
+    assert_eq!(
+        attempts.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one attempt after the drop, then no more"
+    );
+    let expected = format!(
+        "duplex: 127.0.0.1:{port}: wrong code; {}",
+        duplex::app::CODE_NOT_TAKEN
+    );
+    assert!(stderr.contains(&expected), "{stderr:?}");
+    Ok(())
+}
+
 // 4. Plain text clients of a host.
 
 #[test]
