@@ -54,6 +54,8 @@ pub enum Role {
         hints: Vec<JoinHint>,
         /// The secret code guests must give, if any.
         code: Option<String>,
+        /// Whether the join hint shows the code: only until a guest is in.
+        show_code: bool,
     },
     /// Joined a host.
     Guest,
@@ -926,6 +928,10 @@ impl App {
             return Vec::new();
         }
         self.prompt = None;
+        // The code did its job: off the screen, out of sight of onlookers.
+        if let Role::Host { show_code, .. } = &mut self.role {
+            *show_code = false;
+        }
         // Our place in the conversation, for a run that takes over from this one.
         let mut effects: Vec<Effect> = info
             .resume
@@ -1139,6 +1145,7 @@ mod tests {
                 local: "0.0.0.0:7878".parse().unwrap(),
                 hints: vec![],
                 code: None,
+                show_code: true,
             },
             1,
         );

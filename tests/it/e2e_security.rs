@@ -195,10 +195,10 @@ fn both_sides_show_the_same_verification_words_and_verify_stays_local() -> Resul
 
 // 2. Secret codes.
 
-/// The code in a waiting host's join hint (`… --secret CODE`).
+/// The code in a waiting host's join hint (`DUPLEX_SECRET=CODE duplex join …`).
 fn hint_code(screen: &Screen) -> Option<String> {
     let status = screen.status();
-    let (_, after) = status.split_once("--secret ")?;
+    let (_, after) = status.split_once("DUPLEX_SECRET=")?;
     after.split_whitespace().next().map(str::to_owned)
 }
 
@@ -225,7 +225,7 @@ fn the_guest_is_asked_for_the_code_which_stays_hidden_and_may_be_retried() -> Re
     let waiting = host.screen();
     assert!(
         waiting.status().contains(&format!(
-            "◌ waiting for a guest · duplex join 127.0.0.1:{port} --secret saffron-gazebo-trombone"
+            "◌ waiting for a guest · DUPLEX_SECRET=saffron-gazebo-trombone duplex join 127.0.0.1:{port}"
         )),
         "{waiting}"
     );
@@ -266,9 +266,9 @@ fn the_guest_is_asked_for_the_code_which_stays_hidden_and_may_be_retried() -> Re
         t.starts_with("turned away a connection from 127.0.0.1:") && t.contains("wrong code")
     })?;
     assert!(
-        on_host
-            .status()
-            .contains(&format!("◌ waiting for a guest · duplex join {addr}")),
+        on_host.status().contains(&format!(
+            "◌ waiting for a guest · DUPLEX_SECRET=saffron-gazebo-trombone duplex join {addr}"
+        )),
         "the host should keep waiting:\n{on_host}"
     );
 
@@ -351,6 +351,15 @@ fn a_host_without_a_code_value_makes_one_up_and_shows_it() -> Result {
     let code = hint_code(&waiting)
         .ok_or_else(|| Error(format!("no code in the join hint:\n{waiting}")))?;
     assert_words(&code, 3, &waiting);
+    // The hint keeps the code off the guest's command line (where `ps`
+    // shows it to every user of that machine).
+    assert!(
+        waiting.status().contains(&format!(
+            "DUPLEX_SECRET={code} duplex join 127.0.0.1:{port}"
+        )),
+        "{waiting}"
+    );
+    assert!(!waiting.contains("--secret"), "{waiting}");
 
     // Without it, the host turns the guest away…
     let addr = format!("127.0.0.1:{port}");
@@ -371,9 +380,91 @@ fn a_host_without_a_code_value_makes_one_up_and_shows_it() -> Result {
         t.contains("wrong code")
     })?;
     // …and with it, lets it in.
-    let guest = Tui::guest_with("bob", port, "alice", &["--secret", &code], &[], ROWS, COLS)?;
-    wait_connected(&host, &guest, port)?;
+    let guest = Tui::guest_with(
+        "bob",
+        port,
+        "alice",
+        &[],
+        &[("DUPLEX_SECRET", &code)],
+        ROWS,
+        COLS,
+    )?;
+    let (on_host, _) = wait_connected(&host, &guest, port)?;
+    assert!(!on_host.status().contains(&code), "{on_host}");
+    // Once the guest is in, the code stays off the host's status bar.
+    guest.ctrl_c()?;
+    let after = host.wait_for("the hint again", |s| {
+        s.status()
+            .contains(&format!("duplex join 127.0.0.1:{port}"))
+    })?;
+    assert!(!after.contains(&code), "{after}");
     Ok(())
+}
+
+#[test]
+fn a_code_on_the_command_line_or_a_short_one_is_warned_about_and_an_empty_one_is_none() {
+    use crate::common::headless::{Duplex, Setup};
+    let host = Duplex::host("alice", &["--json", "--secret", "abc"]);
+    let listening = host.event("listening");
+    let port = listening["port"].as_u64().unwrap();
+    assert_eq!(
+        listening["join"][0],
+        format!("DUPLEX_SECRET=abc duplex join 127.0.0.1:{port}")
+    );
+    let first = host.stderr_line();
+    assert!(
+        first.starts_with("duplex: warning: the secret code is on the command line"),
+        "{first}"
+    );
+    assert!(first.contains("DUPLEX_SECRET=CODE"), "{first}");
+    let second = host.stderr_line();
+    assert!(
+        second.starts_with("duplex: warning: the secret code is short"),
+        "{second}"
+    );
+    drop(host);
+
+    // In the environment: nothing shows it, nothing to warn about.
+    let host = Duplex::start_with(
+        "alice",
+        &["host", "--port", "0", "--bind", "127.0.0.1", "--json"],
+        Setup {
+            env: &[("DUPLEX_SECRET", "saffron-gazebo-trombone")],
+            ..Default::default()
+        },
+    );
+    host.event("listening");
+    assert!(
+        host.stderr
+            .recv_timeout(std::time::Duration::from_millis(500))
+            .is_err()
+    );
+    drop(host);
+
+    // An empty DUPLEX_SECRET is no code.
+    let host = Duplex::start_with(
+        "alice",
+        &["host", "--port", "0", "--bind", "127.0.0.1", "--json"],
+        Setup {
+            env: &[("DUPLEX_SECRET", "")],
+            ..Default::default()
+        },
+    );
+    let listening = host.event("listening");
+    let port = listening["port"].as_u64().unwrap();
+    assert_eq!(
+        listening["join"][0],
+        format!("duplex join 127.0.0.1:{port}")
+    );
+    let guest = Duplex::start_with(
+        "bob",
+        &["join", &format!("127.0.0.1:{port}"), "--json"],
+        Setup {
+            env: &[("DUPLEX_SECRET", "")],
+            ..Default::default()
+        },
+    );
+    assert_eq!(guest.event("joined")["with_code"], false);
 }
 
 #[test]
@@ -398,9 +489,14 @@ fn a_wrong_code_on_the_command_line_fails_clearly() -> Result {
     let line = screen
         .rows()
         .into_iter()
-        .find(|row| row.starts_with("duplex: "))
+        .find(|row| row.starts_with("duplex: ") && !row.starts_with("duplex: warning: "))
         .unwrap_or_default();
     assert_eq!(line, format!("duplex: {addr}: wrong code"), "{screen}");
+    // Warned first: the code was on the command line, for `ps` to show.
+    assert!(
+        screen.rows()[0].starts_with("duplex: warning: the secret code is on the command line"),
+        "{screen}"
+    );
     assert_never_written(&guest, &["kumquat", "nebula", "quokka", "saffron"]);
     let screen = wait_system(&host, "the wrong code on the host", |t| {
         t.starts_with("turned away a connection from 127.0.0.1:") && t.contains("wrong code")
