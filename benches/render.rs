@@ -81,6 +81,7 @@ fn build_app(count: usize) -> App {
             local: "127.0.0.1:7878".parse().expect("address"),
             hints: vec![],
             code: None,
+            show_code: true,
         },
         1,
     );

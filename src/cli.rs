@@ -147,6 +147,58 @@ fn init_logging(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How `--secret` appears among the raw arguments `args` (without the
+/// program's name): `Some(true)` with a value, `Some(false)` alone, `None`
+/// not at all (perhaps `DUPLEX_SECRET` gave it).
+fn secret_argument<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> Option<bool> {
+    let mut args = args.into_iter().peekable();
+    let mut found = None;
+    while let Some(arg) = args.next() {
+        let arg = arg.as_ref().to_string_lossy();
+        if arg == "--" {
+            break;
+        }
+        if arg == "--secret" {
+            let value = args
+                .peek()
+                .is_some_and(|next| !next.as_ref().to_string_lossy().starts_with('-'));
+            found = Some(value);
+        } else if let Some(value) = arg.strip_prefix("--secret=") {
+            found = Some(!value.is_empty());
+        }
+    }
+    found
+}
+
+/// Words of a code a person chose that is at least this hard to guess.
+pub const MIN_CODE_WORDS: usize = 3;
+/// Characters of a code a person chose that is at least this hard to guess.
+pub const MIN_CODE_CHARS: usize = 12;
+
+/// What to warn about the secret code: one given on the command line
+/// (`on_command_line`), where `ps` shows it to every user of the machine,
+/// and a host's `custom` code (normalised) that is short.
+fn code_warnings(is_host: bool, on_command_line: bool, custom: Option<&str>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if on_command_line {
+        warnings.push(
+            "the secret code is on the command line, where `ps` shows it to every user of this \
+             machine: give it as DUPLEX_SECRET=CODE instead (or, joining, type it when asked)"
+                .to_owned(),
+        );
+    }
+    if is_host
+        && let Some(code) = custom
+        && (code.split('-').count() < MIN_CODE_WORDS || code.chars().count() < MIN_CODE_CHARS)
+    {
+        warnings.push(format!(
+            "the secret code is short and easy to guess: use {MIN_CODE_WORDS} words or \
+             {MIN_CODE_CHARS} characters or more (--secret alone makes up one)"
+        ));
+    }
+    warnings
+}
+
 /// Runs the parsed command line; returns how to exit.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let common = cli.command.common();
@@ -175,12 +227,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         );
     };
     let is_host = matches!(cli.command, Command::Host { .. });
-    let code = match common.secret.as_deref().map(normalize_code) {
+    let on_command_line = secret_argument(std::env::args_os().skip(1));
+    let given = match common.secret.as_deref() {
+        // An empty DUPLEX_SECRET means no code.
+        Some(value) if on_command_line.is_none() && normalize_code(value).is_empty() => None,
+        given => given,
+    };
+    let code = match given.map(normalize_code) {
         None => None,
         Some(code) if !code.is_empty() => Some(code),
         Some(_) if is_host => Some(generate_code()),
         Some(_) => None, // asked for in the TUI if the host wants one
     };
+    let custom = given.map(normalize_code).filter(|code| !code.is_empty());
+    for warning in code_warnings(is_host, on_command_line == Some(true), custom.as_deref()) {
+        eprintln!("duplex: warning: {warning}");
+    }
     let allow_plain = matches!(
         cli.command,
         Command::Host {
@@ -232,5 +294,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         headless::run(session, output).await
     } else {
         tui::run(session).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_on_the_command_line_is_told_from_one_in_the_environment() {
+        assert_eq!(secret_argument(["host", "--port", "0"]), None);
+        assert_eq!(secret_argument(["host", "--secret"]), Some(false));
+        assert_eq!(
+            secret_argument(["host", "--secret", "--port", "0"]),
+            Some(false)
+        );
+        assert_eq!(secret_argument(["host", "--secret", "amber"]), Some(true));
+        assert_eq!(secret_argument(["join", "h", "--secret=a-b-c"]), Some(true));
+        assert_eq!(secret_argument(["join", "h", "--secret="]), Some(false));
+    }
+
+    #[test]
+    fn codes_on_the_command_line_and_short_codes_are_warned_about() {
+        assert!(code_warnings(true, false, None).is_empty());
+        assert!(code_warnings(true, false, Some("amber-otter-violin")).is_empty());
+        assert!(code_warnings(false, false, Some("abc")).is_empty());
+        let warnings = code_warnings(true, true, Some("abc"));
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("DUPLEX_SECRET=CODE"), "{warnings:?}");
+        assert!(warnings[1].contains("short"), "{warnings:?}");
+        // Three words but few characters, or many characters in one word.
+        assert_eq!(code_warnings(true, false, Some("a-b-c")).len(), 1);
+        assert_eq!(
+            code_warnings(true, false, Some("correcthorsebattery")).len(),
+            1
+        );
     }
 }

@@ -41,12 +41,14 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
     let mut stdin_open = true;
     let mut out = std::io::stdout();
 
-    if let Role::Host { local, hints, code } = &session.app.role {
-        let secret = code
-            .as_deref()
-            .map(|code| format!(" --secret {code}"))
-            .unwrap_or_default();
-        let hints: Vec<String> = hints.iter().map(|hint| format!("{hint}{secret}")).collect();
+    if let Role::Host {
+        local, hints, code, ..
+    } = &session.app.role
+    {
+        let hints: Vec<String> = hints
+            .iter()
+            .map(|hint| hint.with_code(code.as_deref()))
+            .collect();
         emit_listening(&mut out, output, *local, &hints)?;
     }
 

@@ -54,6 +54,8 @@ pub enum Role {
         hints: Vec<JoinHint>,
         /// The secret code guests must give, if any.
         code: Option<String>,
+        /// Whether the join hint shows the code: only until a guest is in.
+        show_code: bool,
     },
     /// Joined a host.
     Guest,
@@ -80,6 +82,12 @@ pub enum Link {
         failure: Option<String>,
     },
 }
+
+/// Why a reconnecting guest whose code the host did not take stops
+/// instead of trying again.
+pub const CODE_NOT_TAKEN: &str = "stopped reconnecting: the host did not take the code this \
+     conversation was joined with (a new guest may have taken its place, or this is not \
+     the same host); join again to retry";
 
 /// Delays between a guest's reconnection attempts: at once, then backing
 /// off to a cap.
@@ -826,6 +834,14 @@ impl App {
                     ..
                 } = &mut self.link
                 {
+                    if wrong_code {
+                        // Retrying would hand whoever answers another
+                        // guess at the code: stop, and say why.
+                        return vec![Effect::Quit(Exit {
+                            code: 1,
+                            message: Some(format!("{reason}; {CODE_NOT_TAKEN}")),
+                        })];
+                    }
                     *attempts += 1;
                     *retry_at_ms = Some(now + reconnect_delay_ms(*attempts));
                     // Say why it cannot get back in, once per reason, so a
@@ -954,6 +970,10 @@ impl App {
             return Vec::new();
         }
         self.prompt = None;
+        // The code did its job: off the screen, out of sight of onlookers.
+        if let Role::Host { show_code, .. } = &mut self.role {
+            *show_code = false;
+        }
         // Our place in the conversation, for a run that takes over from this one.
         let mut effects: Vec<Effect> = info
             .resume
@@ -1170,6 +1190,7 @@ mod tests {
                 local: "0.0.0.0:7878".parse().unwrap(),
                 hints: vec![],
                 code: None,
+                show_code: true,
             },
             1,
         );
@@ -2089,6 +2110,27 @@ mod tests {
         app.update(joined(5, "alice"));
         assert!(app.prompt.is_none());
         assert!(app.connected().is_some());
+    }
+
+    #[test]
+    fn a_reconnecting_guest_whose_code_is_not_taken_stops_and_says_why() {
+        let mut app = guest();
+        app.update(joined(3, "alice"));
+        app.update(left(3, LeftReason::Error("reset".into())));
+        assert_eq!(
+            app.update(Event::Tick),
+            vec![Effect::Connect { code: None }]
+        );
+        let effects = app.update(Event::Net(NetEvent::ConnectFailed {
+            reason: "127.0.0.1:7878: wrong code".into(),
+            wrong_code: true,
+        }));
+        let exit = quits(&effects).expect("stops instead of trying again");
+        assert_eq!(exit.code, 1);
+        assert_eq!(
+            exit.message.as_deref(),
+            Some(format!("127.0.0.1:7878: wrong code; {CODE_NOT_TAKEN}").as_str())
+        );
     }
 
     #[test]

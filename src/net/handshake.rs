@@ -339,9 +339,15 @@ where
         }
     };
 
-    let lockout = match &auth.code {
-        Some(_) => lock(&auth.limiter).check(peer_ip, Instant::now()).err(),
-        None => None,
+    // The attempt is charged now, before its code is evaluated, so
+    // attempts running at once cannot all slip under the limit; it is
+    // forgiven when the guest gets in or leaves without a guess.
+    let (mut attempt, lockout) = match &auth.code {
+        Some(_) => match Attempt::reserve(&auth.limiter, peer_ip) {
+            Ok(attempt) => (Some(attempt), None),
+            Err(lockout) => (None, Some(lockout)),
+        },
+        None => (None, None),
     };
     let policy = match (&auth.code, lockout) {
         (None, _) => POLICY_OPEN,
@@ -376,7 +382,7 @@ where
         if psk.is_none() {
             return Err(err.into());
         }
-        let tries_left = lock(&auth.limiter).record_failure(peer_ip, Instant::now());
+        let tries_left = attempt.as_mut().map_or(0, Attempt::charge);
         // An empty answer tells the guest its code was wrong.
         let _ = raw.send(Bytes::new()).await;
         return Err(HandshakeError::WrongCode {
@@ -418,6 +424,45 @@ where
                 })
                 .await?;
             Err(HandshakeError::Refused(reason))
+        }
+    }
+}
+
+/// A code attempt charged against its address while it runs; forgiven
+/// when dropped unless [`charge`](Self::charge)d (its code was wrong).
+struct Attempt<'a> {
+    limiter: &'a Mutex<AttemptLimiter>,
+    ip: IpAddr,
+    at: Instant,
+    charged: bool,
+}
+
+impl<'a> Attempt<'a> {
+    fn reserve(
+        limiter: &'a Mutex<AttemptLimiter>,
+        ip: IpAddr,
+    ) -> Result<Self, super::limiter::Lockout> {
+        let at = lock(limiter).reserve(ip, Instant::now())?;
+        Ok(Self {
+            limiter,
+            ip,
+            at,
+            charged: false,
+        })
+    }
+
+    /// Keeps the attempt on the books (the code was wrong); returns how
+    /// many tries the address has left.
+    fn charge(&mut self) -> usize {
+        self.charged = true;
+        lock(self.limiter).tries_left(self.ip, Instant::now())
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.charged {
+            lock(self.limiter).forgive(self.ip, self.at);
         }
     }
 }

@@ -45,6 +45,18 @@ impl std::fmt::Display for JoinHint {
     }
 }
 
+impl JoinHint {
+    /// The command to give, with the secret code (if any) in the
+    /// environment: on a command line, `ps` would show it to every user
+    /// of the guest's machine.
+    pub fn with_code(&self, code: Option<&str>) -> String {
+        match code {
+            Some(code) => format!("DUPLEX_SECRET={code} {self}"),
+            None => self.to_string(),
+        }
+    }
+}
+
 /// A bound, listening host that has not started accepting yet.
 #[derive(Debug)]
 pub struct Host {
@@ -451,6 +463,12 @@ mod tests {
             assert_eq!(hint.0.port(), host.local_addr().port());
             assert!(hint.to_string().starts_with("duplex join "));
         }
+        let hint = JoinHint("192.168.1.5:7878".parse().unwrap());
+        assert_eq!(
+            hint.with_code(Some("amber-otter-violin")),
+            "DUPLEX_SECRET=amber-otter-violin duplex join 192.168.1.5:7878"
+        );
+        assert_eq!(hint.with_code(None), "duplex join 192.168.1.5:7878");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Limits on wrong secret codes, so guessing a code costs real time.
 //!
-//! Each wrong code is remembered for a window of time. A source address
-//! with too many recent failures is refused outright, and so is everyone
-//! once the failures from all sources together pass a second limit, which
-//! stops a guesser who spreads over many addresses.
+//! Each attempt is charged when it *starts* (before its code is evaluated)
+//! and remembered for a window of time; only an attempt that got in, or
+//! that ended before its code was evaluated, is forgiven. So however many
+//! attempts run at once, a source address gets at most [`PER_SOURCE`]
+//! evaluated guesses per window, and all addresses together at most
+//! [`OVERALL`], which stops a guesser who spreads over many addresses.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -42,7 +44,7 @@ impl std::fmt::Display for Lockout {
     }
 }
 
-/// Remembers recent wrong attempts.
+/// Remembers recent attempts (in progress or wrong).
 #[derive(Debug, Default)]
 pub struct AttemptLimiter {
     per_source: HashMap<IpAddr, VecDeque<Instant>>,
@@ -55,8 +57,40 @@ impl AttemptLimiter {
         Self::default()
     }
 
+    /// Charges an attempt from `ip` at `now` if it may make one: the
+    /// attempt counts against `ip` and against everyone from now on, until
+    /// [`forgive`](Self::forgive)n.
+    pub fn reserve(&mut self, ip: IpAddr, now: Instant) -> Result<Instant, Lockout> {
+        self.check(ip, now)?;
+        self.per_source.entry(ip).or_default().push_back(now);
+        self.overall.push_back(now);
+        Ok(now)
+    }
+
+    /// Takes back the attempt `ip` reserved at `at` (it got in, or ended
+    /// before its code was evaluated).
+    pub fn forgive(&mut self, ip: IpAddr, at: Instant) {
+        if let Some(attempts) = self.per_source.get_mut(&ip)
+            && let Some(pos) = attempts.iter().rposition(|t| *t == at)
+        {
+            attempts.remove(pos);
+            if attempts.is_empty() {
+                self.per_source.remove(&ip);
+            }
+            if let Some(pos) = self.overall.iter().rposition(|t| *t == at) {
+                self.overall.remove(pos);
+            }
+        }
+    }
+
+    /// How many attempts `ip` has left at `now`.
+    pub fn tries_left(&mut self, ip: IpAddr, now: Instant) -> usize {
+        self.forget_before(now);
+        PER_SOURCE.saturating_sub(self.per_source.get(&ip).map_or(0, VecDeque::len))
+    }
+
     /// Whether `ip` may try a code at `now`.
-    pub fn check(&mut self, ip: IpAddr, now: Instant) -> Result<(), Lockout> {
+    fn check(&mut self, ip: IpAddr, now: Instant) -> Result<(), Lockout> {
         self.forget_before(now);
         let retry = |oldest: Option<&Instant>| {
             oldest.map_or(WINDOW, |t| (*t + WINDOW).saturating_duration_since(now))
@@ -76,16 +110,6 @@ impl AttemptLimiter {
             });
         }
         Ok(())
-    }
-
-    /// Records a wrong code from `ip`; returns how many tries `ip` has left.
-    pub fn record_failure(&mut self, ip: IpAddr, now: Instant) -> usize {
-        self.forget_before(now);
-        let failures = self.per_source.entry(ip).or_default();
-        failures.push_back(now);
-        let left = PER_SOURCE.saturating_sub(failures.len());
-        self.overall.push_back(now);
-        left
     }
 
     fn forget_before(&mut self, now: Instant) {
@@ -115,14 +139,43 @@ mod tests {
         let mut limiter = AttemptLimiter::new();
         let start = Instant::now();
         for n in 0..PER_SOURCE {
-            assert!(limiter.check(ip(1), start).is_ok(), "attempt {n}");
-            limiter.record_failure(ip(1), start);
+            assert!(limiter.reserve(ip(1), start).is_ok(), "attempt {n}");
         }
-        let lockout = limiter.check(ip(1), start).unwrap_err();
+        let lockout = limiter.reserve(ip(1), start).unwrap_err();
         assert!(lockout.this_source_only);
         assert_eq!(lockout.retry_after, WINDOW);
-        assert!(limiter.check(ip(2), start).is_ok(), "others unaffected");
-        assert!(limiter.check(ip(1), start + WINDOW).is_ok());
+        assert!(limiter.reserve(ip(2), start).is_ok(), "others unaffected");
+        assert!(limiter.reserve(ip(1), start + WINDOW).is_ok());
+    }
+
+    #[test]
+    fn attempts_in_progress_count_before_their_outcome() {
+        // Three attempts started at once, none finished: the fourth waits.
+        let mut limiter = AttemptLimiter::new();
+        let now = Instant::now();
+        let started: Vec<_> = (0..PER_SOURCE)
+            .map(|_| limiter.reserve(ip(1), now).unwrap())
+            .collect();
+        assert!(limiter.reserve(ip(1), now).is_err());
+        // One got in: its attempt is forgiven, and another may start.
+        limiter.forgive(ip(1), started[0]);
+        assert!(limiter.reserve(ip(1), now).is_ok());
+        assert!(limiter.reserve(ip(1), now).is_err());
+    }
+
+    #[test]
+    fn successes_are_never_charged() {
+        let mut limiter = AttemptLimiter::new();
+        let now = Instant::now();
+        for _ in 0..10 * OVERALL {
+            let at = limiter.reserve(ip(1), now).unwrap();
+            limiter.forgive(ip(1), at);
+        }
+        assert_eq!(limiter.tries_left(ip(1), now), PER_SOURCE);
+        // Forgiving what was never reserved changes nothing.
+        limiter.reserve(ip(1), now).unwrap();
+        limiter.forgive(ip(2), now);
+        assert_eq!(limiter.tries_left(ip(1), now), PER_SOURCE - 1);
     }
 
     #[test]
@@ -130,9 +183,9 @@ mod tests {
         let mut limiter = AttemptLimiter::new();
         let now = Instant::now();
         for n in 0..OVERALL {
-            limiter.record_failure(ip(n as u8), now);
+            limiter.reserve(ip(n as u8), now).unwrap();
         }
-        let lockout = limiter.check(ip(200), now).unwrap_err();
+        let lockout = limiter.reserve(ip(200), now).unwrap_err();
         assert!(!lockout.this_source_only);
         assert!(lockout.to_string().contains("overall"));
     }
@@ -141,7 +194,9 @@ mod tests {
     fn tries_left_counts_down() {
         let mut limiter = AttemptLimiter::new();
         let now = Instant::now();
-        assert_eq!(limiter.record_failure(ip(1), now), PER_SOURCE - 1);
-        assert_eq!(limiter.record_failure(ip(1), now), PER_SOURCE - 2);
+        limiter.reserve(ip(1), now).unwrap();
+        assert_eq!(limiter.tries_left(ip(1), now), PER_SOURCE - 1);
+        limiter.reserve(ip(1), now).unwrap();
+        assert_eq!(limiter.tries_left(ip(1), now), PER_SOURCE - 2);
     }
 }

@@ -62,7 +62,9 @@ pub enum NetEvent {
     ConnectFailed {
         /// What went wrong, for a person.
         reason: String,
-        /// Whether it was a wrong secret code (the user may try again).
+        /// Whether the host did not take the secret code (see
+        /// [`NetError::is_wrong_code`]): a person may try again at the
+        /// prompt, but a guest does not reconnect on its own.
         wrong_code: bool,
     },
     /// A host turned a connection attempt away or its handshake failed.
@@ -132,12 +134,17 @@ pub enum NetError {
 }
 
 impl NetError {
-    /// Whether the host said the secret code was wrong (the user may try again).
+    /// Whether the host did not take our secret code: a wrong one, none
+    /// when it wants one, or one when it uses none. A person at a prompt
+    /// may try again; a guest reconnecting on its own must not (a fake
+    /// host would collect a guess each time).
     pub fn is_wrong_code(&self) -> bool {
         matches!(
             self,
             NetError::Handshake {
-                error: HandshakeError::WrongCode { .. },
+                error: HandshakeError::WrongCode { .. }
+                    | HandshakeError::CodeRequired
+                    | HandshakeError::HostHasNoCode,
                 ..
             }
         )

@@ -190,7 +190,9 @@ pub enum HandshakeError {
     #[error("the guest left without giving the secret code")]
     NoCodeGiven,
     /// The host requires a secret code and none was given.
-    #[error("the host requires a secret code: give it with --secret CODE or DUPLEX_SECRET")]
+    #[error(
+        "the host requires a secret code: join with DUPLEX_SECRET=CODE, or from a terminal to be asked for it"
+    )]
     CodeRequired,
     /// A code was given but the host does not use one.
     #[error(

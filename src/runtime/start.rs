@@ -86,6 +86,7 @@ impl Session {
                     local: host.local_addr(),
                     hints: host.join_hints(),
                     code: code.clone(),
+                    show_code: true,
                 };
                 let policy = HostPolicy {
                     allow_plain,

@@ -76,19 +76,35 @@ pub fn connection_text(app: &App, width: usize) -> String {
                 format!("◌ reconnecting to {}…{attempt}", peer.name)
             }
         }
-        (Link::Dropped { peer, .. }, Role::Host { hints, local, code }) => join_commands(
+        (
+            Link::Dropped { peer, .. },
+            Role::Host {
+                hints,
+                local,
+                code,
+                show_code,
+            },
+        ) => join_commands(
             format!("◌ lost {} · waiting for them to come back · ", peer.name),
             hints,
             *local,
-            code.as_deref(),
+            shown_code(code.as_deref(), *show_code),
             width,
         ),
         (Link::Dropped { peer, .. }, Role::Guest) => format!("◌ lost {}", peer.name),
-        (Link::Waiting, Role::Host { hints, local, code }) => join_commands(
+        (
+            Link::Waiting,
+            Role::Host {
+                hints,
+                local,
+                code,
+                show_code,
+            },
+        ) => join_commands(
             "◌ waiting for a guest · ".to_owned(),
             hints,
             *local,
-            code.as_deref(),
+            shown_code(code.as_deref(), *show_code),
             width,
         ),
         (Link::Waiting, Role::Guest) => match &app.prompt {
@@ -100,6 +116,15 @@ pub fn connection_text(app: &App, width: usize) -> String {
     fit(&text, width)
 }
 
+/// The code as the join hint shows it: itself until a guest is in, then
+/// only that one is needed.
+fn shown_code(code: Option<&str>, show: bool) -> Option<&str> {
+    match code {
+        Some(_) if !show => Some("…"),
+        code => code,
+    }
+}
+
 /// `lead` followed by as many whole join commands as fit in `width` (the
 /// first always shows).
 fn join_commands(
@@ -109,15 +134,15 @@ fn join_commands(
     code: Option<&str>,
     width: usize,
 ) -> String {
-    let secret = code
-        .map(|code| format!(" --secret {code}"))
-        .unwrap_or_default();
     let mut text = lead;
     if hints.is_empty() {
-        text.push_str(&format!("port {}{secret}", local.port()));
+        text.push_str(&format!("port {}", local.port()));
+        if let Some(code) = code {
+            text.push_str(&format!(" · DUPLEX_SECRET={code}"));
+        }
     }
     for (i, hint) in hints.iter().enumerate() {
-        let command = format!("{hint}{secret}");
+        let command = hint.with_code(code);
         let addition = if i == 0 {
             command
         } else {

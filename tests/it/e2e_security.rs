@@ -195,10 +195,10 @@ fn both_sides_show_the_same_verification_words_and_verify_stays_local() -> Resul
 
 // 2. Secret codes.
 
-/// The code in a waiting host's join hint (`… --secret CODE`).
+/// The code in a waiting host's join hint (`DUPLEX_SECRET=CODE duplex join …`).
 fn hint_code(screen: &Screen) -> Option<String> {
     let status = screen.status();
-    let (_, after) = status.split_once("--secret ")?;
+    let (_, after) = status.split_once("DUPLEX_SECRET=")?;
     after.split_whitespace().next().map(str::to_owned)
 }
 
@@ -225,7 +225,7 @@ fn the_guest_is_asked_for_the_code_which_stays_hidden_and_may_be_retried() -> Re
     let waiting = host.screen();
     assert!(
         waiting.status().contains(&format!(
-            "◌ waiting for a guest · duplex join 127.0.0.1:{port} --secret saffron-gazebo-trombone"
+            "◌ waiting for a guest · DUPLEX_SECRET=saffron-gazebo-trombone duplex join 127.0.0.1:{port}"
         )),
         "{waiting}"
     );
@@ -266,9 +266,9 @@ fn the_guest_is_asked_for_the_code_which_stays_hidden_and_may_be_retried() -> Re
         t.starts_with("turned away a connection from 127.0.0.1:") && t.contains("wrong code")
     })?;
     assert!(
-        on_host
-            .status()
-            .contains(&format!("◌ waiting for a guest · duplex join {addr}")),
+        on_host.status().contains(&format!(
+            "◌ waiting for a guest · DUPLEX_SECRET=saffron-gazebo-trombone duplex join {addr}"
+        )),
         "the host should keep waiting:\n{on_host}"
     );
 
@@ -351,6 +351,15 @@ fn a_host_without_a_code_value_makes_one_up_and_shows_it() -> Result {
     let code = hint_code(&waiting)
         .ok_or_else(|| Error(format!("no code in the join hint:\n{waiting}")))?;
     assert_words(&code, 3, &waiting);
+    // The hint keeps the code off the guest's command line (where `ps`
+    // shows it to every user of that machine).
+    assert!(
+        waiting.status().contains(&format!(
+            "DUPLEX_SECRET={code} duplex join 127.0.0.1:{port}"
+        )),
+        "{waiting}"
+    );
+    assert!(!waiting.contains("--secret"), "{waiting}");
 
     // Without it, the host turns the guest away…
     let addr = format!("127.0.0.1:{port}");
@@ -371,9 +380,91 @@ fn a_host_without_a_code_value_makes_one_up_and_shows_it() -> Result {
         t.contains("wrong code")
     })?;
     // …and with it, lets it in.
-    let guest = Tui::guest_with("bob", port, "alice", &["--secret", &code], &[], ROWS, COLS)?;
-    wait_connected(&host, &guest, port)?;
+    let guest = Tui::guest_with(
+        "bob",
+        port,
+        "alice",
+        &[],
+        &[("DUPLEX_SECRET", &code)],
+        ROWS,
+        COLS,
+    )?;
+    let (on_host, _) = wait_connected(&host, &guest, port)?;
+    assert!(!on_host.status().contains(&code), "{on_host}");
+    // Once the guest is in, the code stays off the host's status bar.
+    guest.ctrl_c()?;
+    let after = host.wait_for("the hint again", |s| {
+        s.status()
+            .contains(&format!("duplex join 127.0.0.1:{port}"))
+    })?;
+    assert!(!after.contains(&code), "{after}");
     Ok(())
+}
+
+#[test]
+fn a_code_on_the_command_line_or_a_short_one_is_warned_about_and_an_empty_one_is_none() {
+    use crate::common::headless::{Duplex, Setup};
+    let host = Duplex::host("alice", &["--json", "--secret", "abc"]);
+    let listening = host.event("listening");
+    let port = listening["port"].as_u64().unwrap();
+    assert_eq!(
+        listening["join"][0],
+        format!("DUPLEX_SECRET=abc duplex join 127.0.0.1:{port}")
+    );
+    let first = host.stderr_line();
+    assert!(
+        first.starts_with("duplex: warning: the secret code is on the command line"),
+        "{first}"
+    );
+    assert!(first.contains("DUPLEX_SECRET=CODE"), "{first}");
+    let second = host.stderr_line();
+    assert!(
+        second.starts_with("duplex: warning: the secret code is short"),
+        "{second}"
+    );
+    drop(host);
+
+    // In the environment: nothing shows it, nothing to warn about.
+    let host = Duplex::start_with(
+        "alice",
+        &["host", "--port", "0", "--bind", "127.0.0.1", "--json"],
+        Setup {
+            env: &[("DUPLEX_SECRET", "saffron-gazebo-trombone")],
+            ..Default::default()
+        },
+    );
+    host.event("listening");
+    assert!(
+        host.stderr
+            .recv_timeout(std::time::Duration::from_millis(500))
+            .is_err()
+    );
+    drop(host);
+
+    // An empty DUPLEX_SECRET is no code.
+    let host = Duplex::start_with(
+        "alice",
+        &["host", "--port", "0", "--bind", "127.0.0.1", "--json"],
+        Setup {
+            env: &[("DUPLEX_SECRET", "")],
+            ..Default::default()
+        },
+    );
+    let listening = host.event("listening");
+    let port = listening["port"].as_u64().unwrap();
+    assert_eq!(
+        listening["join"][0],
+        format!("duplex join 127.0.0.1:{port}")
+    );
+    let guest = Duplex::start_with(
+        "bob",
+        &["join", &format!("127.0.0.1:{port}"), "--json"],
+        Setup {
+            env: &[("DUPLEX_SECRET", "")],
+            ..Default::default()
+        },
+    );
+    assert_eq!(guest.event("joined")["with_code"], false);
 }
 
 #[test]
@@ -398,9 +489,14 @@ fn a_wrong_code_on_the_command_line_fails_clearly() -> Result {
     let line = screen
         .rows()
         .into_iter()
-        .find(|row| row.starts_with("duplex: "))
+        .find(|row| row.starts_with("duplex: ") && !row.starts_with("duplex: warning: "))
         .unwrap_or_default();
     assert_eq!(line, format!("duplex: {addr}: wrong code"), "{screen}");
+    // Warned first: the code was on the command line, for `ps` to show.
+    assert!(
+        screen.rows()[0].starts_with("duplex: warning: the secret code is on the command line"),
+        "{screen}"
+    );
     assert_never_written(&guest, &["kumquat", "nebula", "quokka", "saffron"]);
     let screen = wait_system(&host, "the wrong code on the host", |t| {
         t.starts_with("turned away a connection from 127.0.0.1:") && t.contains("wrong code")
@@ -664,6 +760,67 @@ fn a_hostile_refusal_reason_is_printed_safely() -> Result {
         &format!("duplex: {addr}: the host refused the connection: busy ␛]0;pwned␇␛[2J"),
     )?;
     assert_nothing_dangerous_written(&guest);
+    Ok(())
+}
+
+/// A host that lets the guest in with `amber-otter-violin` once, drops
+/// it, then answers every attempt as a wrong code, as a fake host
+/// harvesting guesses would. Returns its port and the attempts after the
+/// drop.
+fn a_host_that_then_says_wrong_code(
+    runtime: &tokio::runtime::Runtime,
+) -> std::io::Result<(u16, std::sync::Arc<std::sync::atomic::AtomicUsize>)> {
+    use duplex::net::handshake::{self, HostPolicy, Opening};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let port = listener.local_addr()?.port();
+    let attempts = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = attempts.clone();
+    runtime.spawn(async move {
+        let mut code = "amber-otter-violin";
+        while let Ok((mut stream, addr)) = listener.accept().await {
+            if code != "amber-otter-violin" {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+            if let Ok(Opening::Duplex(theirs)) = handshake::read_opening(&mut stream, None).await {
+                let policy = HostPolicy::new(Some(code.to_owned()));
+                let _ = handshake::host(&mut stream, theirs, addr.ip(), &policy, |_| {
+                    Ok::<_, String>(((), duplex::protocol::Hello::new("alice")))
+                })
+                .await;
+            }
+            // The joined guest's connection drops here.
+            code = "not-the-same-code";
+        }
+    });
+    Ok((port, attempts))
+}
+
+#[test]
+fn a_reconnecting_guest_that_meets_a_wrong_code_stops_and_says_so() -> Result {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let (port, attempts) = a_host_that_then_says_wrong_code(&runtime)?;
+    let mut guest = crate::common::headless::Duplex::start_with(
+        "bob",
+        &["join", &format!("127.0.0.1:{port}"), "--name", "bob"],
+        crate::common::headless::Setup {
+            env: &[("DUPLEX_SECRET", "amber-otter-violin")],
+            ..Default::default()
+        },
+    );
+    let stderr = guest.rest_of_stderr();
+    let status = guest.child.wait()?;
+    assert_eq!(status.code(), Some(1), "{stderr:?}");
+    assert_eq!(
+        attempts.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one attempt after the drop, then no more"
+    );
+    let expected = format!(
+        "duplex: 127.0.0.1:{port}: wrong code; {}",
+        duplex::app::CODE_NOT_TAKEN
+    );
+    assert!(stderr.contains(&expected), "{stderr:?}");
     Ok(())
 }
 

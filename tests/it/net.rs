@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use duplex::domain::Limits;
 use duplex::net::handshake::{self, HostPolicy, Opening, PLAIN_GRACE};
+use duplex::net::limiter;
 use duplex::net::plain::PLAIN_PAUSE;
 use duplex::net::{
     self, ConnId, Host, LeftReason, NetError, NetEvent, PeerInfo, PeerLink, Security, Target,
@@ -1113,6 +1114,78 @@ async fn a_guest_of_another_version_is_told_ours() {
     assert_eq!(reply, Preamble::current().to_bytes());
     let (_, reason) = expect_rejected(&mut host.events).await;
     assert!(reason.contains("version"), "{reason}");
+}
+
+/// Sixty-four wrong codes sent at once from one address: the limit holds
+/// for attempts in progress, not only for finished ones, so at most
+/// [`limiter::PER_SOURCE`] of them have their code evaluated and the rest
+/// are locked out before any guess is made.
+#[tokio::test]
+async fn concurrent_wrong_codes_from_one_address_get_three_guesses() {
+    let mut host = start_host_with_code();
+    let addr = host.addr;
+    let attempts: Vec<_> = (0..64)
+        .map(|_| {
+            tokio::spawn(async move {
+                handshake_error(join_with_code(addr, "mallory", Some("wrong-wrong-wrong")).await)
+            })
+        })
+        .collect();
+    let mut on_guests = (0, 0);
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            HandshakeError::WrongCode { .. } => on_guests.0 += 1,
+            HandshakeError::LockedOut(_) => on_guests.1 += 1,
+            other => panic!("expected a wrong code or a lockout, got {other}"),
+        }
+    }
+    let mut on_host = (0, 0);
+    for _ in 0..64 {
+        let (_, reason) = expect_rejected(&mut host.events).await;
+        if reason.starts_with("wrong code") {
+            on_host.0 += 1;
+        } else if reason.contains("too many wrong codes") {
+            on_host.1 += 1;
+        } else {
+            panic!("unexpected rejection: {reason}");
+        }
+    }
+    assert_eq!(on_host, on_guests);
+    assert!(
+        on_host.0 <= limiter::PER_SOURCE,
+        "{} guesses were evaluated",
+        on_host.0
+    );
+    assert_eq!(on_host.0 + on_host.1, 64);
+}
+
+/// A guest that gets in is not charged: the address keeps all its tries.
+#[tokio::test]
+async fn a_right_code_is_not_charged() {
+    let mut host = start_host_with_code();
+    for _ in 0..limiter::PER_SOURCE + 1 {
+        let guest = join_with_code(host.addr, "bob", Some(CODE)).await.unwrap();
+        let (info, _link) = expect_joined(&mut host.events).await;
+        guest.link.send(Frame::Leave).expect("queued");
+        assert_eq!(
+            expect_left(&mut host.events, info.id).await,
+            LeftReason::Left
+        );
+    }
+    for left in (0..limiter::PER_SOURCE).rev() {
+        let error = handshake_error(join_with_code(host.addr, "bob", Some("nope")).await);
+        assert!(matches!(error, HandshakeError::WrongCode { .. }), "{error}");
+        let (_, reason) = expect_rejected(&mut host.events).await;
+        assert_eq!(
+            reason,
+            HandshakeError::WrongCode {
+                tries_left: Some(left)
+            }
+            .to_string()
+        );
+    }
+    let error = handshake_error(join_with_code(host.addr, "bob", Some(CODE)).await);
+    assert!(matches!(error, HandshakeError::LockedOut(_)), "{error}");
 }
 
 #[tokio::test]

@@ -42,6 +42,7 @@ fn host() -> App {
             local: addr("0.0.0.0:7878"),
             hints: vec![JoinHint(addr("192.168.1.5:7878"))],
             code: None,
+            show_code: true,
         },
         1,
     ))
@@ -173,6 +174,7 @@ fn host_waiting_without_interfaces_shows_the_port() {
             local: addr("0.0.0.0:7878"),
             hints: vec![],
             code: None,
+            show_code: true,
         },
         1,
     ));

@@ -32,7 +32,7 @@ pub fn expect_setup_error(
     let line = screen
         .rows()
         .into_iter()
-        .find(|row| row.starts_with("duplex: "))
+        .find(|row| row.starts_with("duplex: ") && !row.starts_with("duplex: warning: "))
         .unwrap_or_else(|| panic!("[{label}] no error line:\n{screen}"));
     assert!(
         line.contains(needle),

@@ -627,8 +627,9 @@ impl Tui {
         args.extend_from_slice(extra);
         let tui = Self::spawn_env(name, &args, env, rows, cols)?;
         let screen = tui.wait_for("the host to wait for a guest", |s| {
-            s.last_row()
-                .contains("waiting for a guest · duplex join 127.0.0.1:")
+            let row = s.last_row();
+            // With a code, the hint gives it in the environment first.
+            row.contains("waiting for a guest · ") && row.contains("duplex join 127.0.0.1:")
         })?;
         let port = join_port(&screen.last_row())
             .ok_or_else(|| Error(format!("[{name}] no port in the status bar:\n{}", screen)))?;
