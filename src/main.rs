@@ -31,10 +31,17 @@ fn main() {
         });
     match outcome {
         Ok(exit) => {
-            if let Some(message) = exit.message
-                && !json
-            {
-                eprintln!("duplex: {message}");
+            if let Some(message) = exit.message {
+                if json {
+                    // Scripts read standard output: the reason goes there too.
+                    let event = if exit.code == 0 { "info" } else { "error" };
+                    println!(
+                        "{}",
+                        serde_json::json!({"event": event, "message": message})
+                    );
+                } else {
+                    eprintln!("duplex: {message}");
+                }
             }
             std::process::exit(exit.code);
         }

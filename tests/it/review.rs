@@ -378,6 +378,7 @@ fn two_guests_with_one_name_are_told_apart_in_the_history() {
             local: "127.0.0.1:7878".parse().unwrap(),
             hints: vec![],
             code: None,
+            show_code: true,
         },
         1,
     );
