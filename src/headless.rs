@@ -443,7 +443,13 @@ mod tests {
         let mut out = Vec::new();
         print(&mut out, Output::Json, one_of_each()).unwrap();
         let mut listening = Vec::new();
-        emit_listening(&mut listening, Output::Json, "127.0.0.1:1".parse().unwrap(), &[]).unwrap();
+        emit_listening(
+            &mut listening,
+            Output::Json,
+            "127.0.0.1:1".parse().unwrap(),
+            &[],
+        )
+        .unwrap();
         out.extend(listening);
         for line in String::from_utf8(out).unwrap().lines() {
             let value: serde_json::Value = serde_json::from_str(line).unwrap();

@@ -35,7 +35,14 @@ fn port_of(listening: &Value) -> u16 {
 
 fn host_args() -> Vec<&'static str> {
     vec![
-        "host", "--port", "0", "--bind", "127.0.0.1", "--name", "alice", "--json",
+        "host",
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--name",
+        "alice",
+        "--json",
     ]
 }
 

@@ -28,7 +28,7 @@ use duplex::net::{
 };
 use duplex::protocol::codec::{decode_body, encode_body};
 use duplex::protocol::crypto::{Handshake, Opener, Sealer};
-use duplex::protocol::frame::MAX_TEXT_LEN;
+use duplex::protocol::frame::{MAX_NAME_LEN, MAX_TEXT_LEN};
 use duplex::protocol::handshake::{NOT_DUPLEX_REPLY, POLICY_CODE, POLICY_OPEN};
 use duplex::protocol::{
     ChatMessage, Frame, FrameCodec, HandshakeError, Hello, MessageId, PROTOCOL_VERSION, Preamble,
@@ -901,6 +901,40 @@ async fn an_unsealed_frame_after_the_handshake_drops_the_connection() {
     )
     .await;
     assert!(error_text(&reason).contains(FORGED), "{reason:?}");
+}
+
+#[tokio::test]
+async fn chat_text_over_the_limit_ends_the_connection_with_the_limit_named() {
+    // 40 KB fits in a frame (64 KiB) but not in a message (32 KiB).
+    let reason = hostile_raw(
+        |raw| raw.seal([chat(1, &"x".repeat(40_000))]).to_vec(),
+        false,
+    )
+    .await;
+    let why = error_text(&reason);
+    assert!(
+        why.contains("chat message of 40000 bytes")
+            && why.contains(&format!("{MAX_TEXT_LEN}-byte limit")),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_name_over_the_limit_is_refused_with_the_limit_named() {
+    let mut host = start_host();
+    let err = handshake_error(join(host.addr, &"n".repeat(60_000)).await);
+    match &err {
+        HandshakeError::Refused(why) => {
+            assert!(why.contains(&format!("{MAX_NAME_LEN}-byte limit")), "{why}");
+        }
+        other => panic!("expected Refused, got {other:?}"),
+    }
+    let (_, reason) = expect_rejected(&mut host.events).await;
+    assert!(
+        reason.contains("name of 60000 bytes") && reason.contains("256-byte limit"),
+        "{reason}"
+    );
+    a_guest_can_still_join(&mut host).await;
 }
 
 #[tokio::test]
