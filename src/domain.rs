@@ -176,6 +176,42 @@ impl LeftReason {
     }
 }
 
+/// Why the host turned a connection away, by kind: a run of turned-away
+/// connections of one kind is one line on screen, whatever their reasons'
+/// texts (which name the bytes, the address or the versions) say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectKind {
+    /// The client does not speak duplex (and plain peers are not allowed).
+    NotDuplex,
+    /// The client speaks no protocol version this duplex speaks.
+    Version,
+    /// The handshake did not finish in time.
+    TimedOut,
+    /// The secret code was wrong, missing, or code attempts are locked out.
+    Code,
+    /// Another guest is already in the conversation.
+    Busy,
+    /// The client sent a field over its limit (a name too long).
+    OverLimit,
+    /// The handshake failed some other way (closed, forged, malformed).
+    Failed,
+}
+
+impl RejectKind {
+    /// A short name for scripts (`--json`'s `kind`).
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectKind::NotDuplex => "not-duplex",
+            RejectKind::Version => "version",
+            RejectKind::TimedOut => "timed-out",
+            RejectKind::Code => "code",
+            RejectKind::Busy => "busy",
+            RejectKind::OverLimit => "over-limit",
+            RejectKind::Failed => "failed",
+        }
+    }
+}
+
 /// A duration in words: `15 seconds`, `1 second`, `0.3 seconds`.
 pub fn seconds(duration: Duration) -> String {
     let millis = duration.as_millis();

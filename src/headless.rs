@@ -231,11 +231,13 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
         }
         SystemEvent::Rejected {
             addr,
+            kind,
             reason,
             earlier,
         } => json!({
             "event": "rejected",
             "addr": addr.to_string(),
+            "kind": kind.code(),
             "reason": reason,
             "count": u64::from(*earlier) + 1,
             "message": system_text(event),
@@ -404,6 +406,7 @@ mod tests {
             },
             SystemEvent::Rejected {
                 addr,
+                kind: crate::domain::RejectKind::Busy,
                 reason: "x".into(),
                 earlier: 0,
             },
@@ -474,6 +477,32 @@ mod tests {
             assert!(
                 readme.contains(&code),
                 "README does not explain the reason {code}"
+            );
+        }
+        use crate::domain::RejectKind;
+        for kind in [
+            RejectKind::NotDuplex,
+            RejectKind::Version,
+            RejectKind::TimedOut,
+            RejectKind::Code,
+            RejectKind::Busy,
+            RejectKind::OverLimit,
+            RejectKind::Failed,
+        ] {
+            // Exhaustive: a new kind must be added here, and to README.
+            match kind {
+                RejectKind::NotDuplex
+                | RejectKind::Version
+                | RejectKind::TimedOut
+                | RejectKind::Code
+                | RejectKind::Busy
+                | RejectKind::OverLimit
+                | RejectKind::Failed => {}
+            }
+            let code = format!("`{}`", kind.code());
+            assert!(
+                readme.contains(&code),
+                "README does not explain the kind {code}"
             );
         }
     }

@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 use std::net::SocketAddr;
 
-use crate::domain::{LeftReason, Security};
+use crate::domain::{LeftReason, RejectKind, Security};
 use crate::protocol::MessageId;
 
 /// Index into the table of author names; `0` is always this side.
@@ -75,7 +75,9 @@ pub enum SystemEvent {
     Rejected {
         /// Where it came from.
         addr: SocketAddr,
-        /// Why.
+        /// What kind of reason: a run of one kind is one line.
+        kind: RejectKind,
+        /// Why, in words (the last one's, when folded).
         reason: String,
         /// How many more were turned away right before this one (folded
         /// into this line, so a flood of connections is one line).

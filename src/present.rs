@@ -65,11 +65,13 @@ pub fn system_text(event: &SystemEvent) -> String {
             addr,
             reason,
             earlier: 0,
+            ..
         } => format!("turned away a connection from {addr}: {reason}"),
         SystemEvent::Rejected {
             addr,
             reason,
             earlier,
+            ..
         } => format!(
             "turned away {} connections, the last from {addr}: {reason}",
             u64::from(*earlier) + 1

@@ -24,7 +24,7 @@ use std::time::Instant;
 use chrono::FixedOffset;
 use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
 
-use crate::domain::{ConnId, EXIT_COMMAND, LeftReason, Limits, PeerInfo};
+use crate::domain::{ConnId, EXIT_COMMAND, LeftReason, Limits, PeerInfo, RejectKind};
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
 use crate::input::Input;
 use crate::journal::{Record, Saved};
@@ -815,7 +815,7 @@ impl App {
                 };
                 self.peer_left(info, reason)
             }
-            NetEvent::Rejected { addr, reason } => self.on_rejected(addr, reason),
+            NetEvent::Rejected { addr, kind, reason } => self.on_rejected(addr, kind, reason),
         }
     }
 
@@ -874,26 +874,30 @@ impl App {
         effects
     }
 
-    fn on_rejected(&mut self, addr: SocketAddr, reason: String) -> Vec<Effect> {
-        // Connections turned away in a row for the same reason fold into
-        // one line, so a flood of them does not push the conversation off
-        // screen.
+    fn on_rejected(&mut self, addr: SocketAddr, kind: RejectKind, reason: String) -> Vec<Effect> {
+        // Connections turned away in a row for the same kind of reason
+        // fold into one line showing the last reason, so a flood of them
+        // (each naming its own bytes or address) does not push the
+        // conversation off screen.
         let now = self.clock.now_ms();
         if let Some(Entry::System { at_ms, event }) = self.history.last_mut()
             && let SystemEvent::Rejected {
                 addr: last_addr,
+                kind: last_kind,
                 reason: last_reason,
                 earlier,
             } = &mut **event
-            && *last_reason == reason
+            && *last_kind == kind
         {
             *at_ms = now;
             *last_addr = addr;
+            *last_reason = reason;
             *earlier = earlier.saturating_add(1);
             return vec![Effect::Output(Output::System((**event).clone()))];
         }
         self.system(SystemEvent::Rejected {
             addr,
+            kind,
             reason,
             earlier: 0,
         })
@@ -1725,6 +1729,7 @@ mod tests {
         let rejected = |port: u16| {
             Event::Net(NetEvent::Rejected {
                 addr: SocketAddr::from(([10, 0, 0, 9], port)),
+                kind: RejectKind::TimedOut,
                 reason: "handshake timed out".into(),
             })
         };
@@ -1752,9 +1757,37 @@ mod tests {
         // Another reason is worth its own line.
         app.update(Event::Net(NetEvent::Rejected {
             addr: SocketAddr::from(([10, 0, 0, 9], 2)),
+            kind: RejectKind::Code,
             reason: "wrong code".into(),
         }));
         assert_eq!(app.history.len(), before + 4);
+    }
+
+    #[test]
+    fn turned_away_connections_fold_by_kind_not_by_reason_text() {
+        // Junk clients each sending different first bytes: one kind, many
+        // texts. They are one line, which shows the last reason.
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        let before = app.history.len();
+        for n in 0..20_000u32 {
+            app.update(Event::Net(NetEvent::Rejected {
+                addr: SocketAddr::from(([10, 0, 0, 9], 1000)),
+                kind: RejectKind::NotDuplex,
+                reason: format!(
+                    "the peer does not speak the duplex protocol (it sent \"{n:08x}\")"
+                ),
+            }));
+        }
+        assert_eq!(app.history.len(), before + 1);
+        let Some(Entry::System { event, .. }) = app.history.entries().last() else {
+            panic!("{:?}", app.history.entries().last());
+        };
+        assert_eq!(
+            crate::present::system_text(event),
+            "turned away 20000 connections, the last from 10.0.0.9:1000: \
+             the peer does not speak the duplex protocol (it sent \"00004e1f\")"
+        );
     }
 
     #[test]
