@@ -246,6 +246,11 @@ pub struct Limits {
     /// Bytes of undelivered messages the outbox takes from piped input
     /// before it stops reading more (connected or not).
     pub input_budget: usize,
+    /// Most entries the screen's history keeps (`--history-limit`); the
+    /// oldest go first.
+    pub history_entries: usize,
+    /// Most bytes of message text the screen's history keeps.
+    pub history_bytes: usize,
 }
 
 impl Default for Limits {
@@ -264,6 +269,8 @@ impl Limits {
         ack_delay: Duration::from_millis(5),
         window: 256 * 1024,
         input_budget: 1024 * 1024,
+        history_entries: 100_000,
+        history_bytes: 64 * 1024 * 1024,
     };
 
     /// The limits, with any overrides from `DUPLEX_TEST_LIMITS` in debug
@@ -306,6 +313,8 @@ impl Limits {
                 ("ack_delay", Some(d), _) => self.ack_delay = d,
                 ("window", _, Some(b)) => self.window = b,
                 ("input_budget", _, Some(b)) => self.input_budget = b,
+                ("history_entries", _, Some(n)) => self.history_entries = n,
+                ("history_bytes", _, Some(b)) => self.history_bytes = b,
                 _ => {}
             }
         }

@@ -242,7 +242,10 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
             "count": u64::from(*earlier) + 1,
             "message": system_text(event),
         }),
-        SystemEvent::Info(text) => json!({"event": "info", "message": text}),
+        // Only the screen's history drops entries; said as information.
+        SystemEvent::Forgotten { .. } | SystemEvent::Info(_) => {
+            json!({"event": "info", "message": system_text(event)})
+        }
         SystemEvent::Error(text) => json!({"event": "error", "message": text}),
     }
 }
@@ -410,6 +413,7 @@ mod tests {
                 reason: "x".into(),
                 earlier: 0,
             },
+            SystemEvent::Forgotten { messages: 3 },
             SystemEvent::Info("i".into()),
             SystemEvent::Error("e".into()),
         ];
@@ -420,6 +424,7 @@ mod tests {
                 | SystemEvent::Resumed { .. }
                 | SystemEvent::Undelivered { .. }
                 | SystemEvent::Rejected { .. }
+                | SystemEvent::Forgotten { .. }
                 | SystemEvent::Info(_)
                 | SystemEvent::Error(_) => {}
             }

@@ -76,8 +76,26 @@ pub fn system_text(event: &SystemEvent) -> String {
             "turned away {} connections, the last from {addr}: {reason}",
             u64::from(*earlier) + 1
         ),
+        SystemEvent::Forgotten { messages } => format!(
+            "… {} older message{} no longer kept",
+            grouped(*messages),
+            if *messages == 1 { " is" } else { "s are" }
+        ),
         SystemEvent::Info(text) | SystemEvent::Error(text) => text.clone(),
     }
+}
+
+/// A count with its thousands grouped: `1,234,567`.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 #[cfg(test)]

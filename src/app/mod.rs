@@ -33,7 +33,7 @@ use crate::net::{JoinHint, NetEvent};
 use crate::protocol::frame::MAX_TEXT_LEN;
 use crate::protocol::{ChatMessage, Frame, MessageId};
 use crate::text::sanitize_text;
-use crate::view::{Pane, Scroll, layout};
+use crate::view::{Anchor, Pane, Scroll, layout};
 
 pub use command::COMMANDS_HELP;
 use command::{Command, LeaveKind, command, verify_text};
@@ -230,6 +230,8 @@ pub struct App {
     pub scroll: Scroll,
     /// Entries that arrived while scrolled back.
     pub unread: usize,
+    /// [`History::shift`] when the scroll anchor last followed it.
+    seen_shift: u64,
     /// Terminal size, columns and rows.
     pub size: (u16, u16),
     /// Time zone for displayed times.
@@ -263,6 +265,7 @@ impl App {
             keymap: Keymap::default(),
             scroll: Scroll::Live,
             unread: 0,
+            seen_shift: 0,
             size: (80, 24),
             zone: *chrono::Local::now().offset(),
             clock: Clock::System,
@@ -350,6 +353,29 @@ impl App {
 
     /// Applies one event and returns what the runtime must do.
     pub fn update(&mut self, event: Event) -> Vec<Effect> {
+        let effects = self.apply(event);
+        self.follow_history();
+        effects
+    }
+
+    /// Keeps a scrolled-back view on the same entry when the history
+    /// dropped its oldest ones (entry indices moved down); a view on an
+    /// entry that is gone goes to the oldest one kept.
+    fn follow_history(&mut self) {
+        let shift = self.history.shift();
+        let moved = usize::try_from(shift - self.seen_shift).unwrap_or(usize::MAX);
+        self.seen_shift = shift;
+        if let Scroll::At(anchor) = &mut self.scroll
+            && moved > 0
+        {
+            *anchor = match anchor.entry.checked_sub(moved) {
+                Some(entry) => Anchor { entry, ..*anchor },
+                None => Anchor { entry: 0, row: 0 },
+            };
+        }
+    }
+
+    fn apply(&mut self, event: Event) -> Vec<Effect> {
         match event {
             Event::Key(key) => self.on_key(key),
             Event::Mouse(mouse) => {
@@ -1892,6 +1918,45 @@ mod tests {
         )));
         assert_eq!(app.scroll, Scroll::Live);
         assert_eq!(app.unread, 0);
+    }
+
+    #[test]
+    fn a_scrolled_back_view_stays_on_its_message_when_old_ones_fall_off() {
+        let mut app = host();
+        app.history.set_limit(64, usize::MAX);
+        app.update(joined(3, "bob"));
+        for seq in 0..60 {
+            app.update(chat(3, seq, &format!("line {seq}")));
+        }
+        app.update(key(KeyCode::PageUp));
+        let top = |app: &App| {
+            let visible = app.pane().visible(app.scroll);
+            match app.history.entries().get(visible[0].0) {
+                Some(Entry::Chat { text, .. }) => text.to_string(),
+                Some(Entry::System { event, .. }) => crate::present::system_text(event),
+                None => String::new(),
+            }
+        };
+        let held = top(&app);
+        assert!(held.starts_with("line "), "{held}");
+        // Enough arrives that the oldest go, several times over.
+        for seq in 60..80 {
+            app.update(chat(3, seq, &format!("line {seq}")));
+            assert_eq!(top(&app), held, "after message {seq}");
+        }
+        assert!(app.history.len() <= 64);
+        assert!(app.history.forgotten() > 0);
+        assert!(matches!(app.scroll, Scroll::At(_)));
+        // Once the message itself falls off, the view is at the oldest kept:
+        // the line that says what is no longer kept.
+        for seq in 100..200 {
+            app.update(chat(3, seq, &format!("line {seq}")));
+        }
+        let forgotten = app.history.forgotten();
+        assert_eq!(
+            top(&app),
+            format!("… {forgotten} older messages are no longer kept")
+        );
     }
 
     #[test]
