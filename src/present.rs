@@ -103,6 +103,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn forgotten_messages_are_counted_in_thousands() {
+        let said = |messages| system_text(&SystemEvent::Forgotten { messages });
+        assert_eq!(said(1), "… 1 older message is no longer kept");
+        assert_eq!(said(1234), "… 1,234 older messages are no longer kept");
+        assert_eq!(said(999), "… 999 older messages are no longer kept");
+        assert_eq!(
+            said(1_000_000),
+            "… 1,000,000 older messages are no longer kept"
+        );
+    }
+
+    #[test]
     fn a_resume_with_new_words_says_to_compare_again() {
         let text = system_text(&SystemEvent::Resumed {
             name: "bob".into(),
