@@ -187,8 +187,10 @@ pub enum RejectKind {
     Version,
     /// The handshake did not finish in time.
     TimedOut,
-    /// The secret code was wrong, missing, or code attempts are locked out.
-    Code,
+    /// The secret code was wrong, or code attempts are locked out.
+    WrongCode,
+    /// No secret code was given (a guest that hangs up to ask its user).
+    NoCode,
     /// Another guest is already in the conversation.
     Busy,
     /// The client sent a field over its limit (a name too long).
@@ -204,7 +206,8 @@ impl RejectKind {
             RejectKind::NotDuplex => "not-duplex",
             RejectKind::Version => "version",
             RejectKind::TimedOut => "timed-out",
-            RejectKind::Code => "code",
+            RejectKind::WrongCode => "wrong-code",
+            RejectKind::NoCode => "no-code",
             RejectKind::Busy => "busy",
             RejectKind::OverLimit => "over-limit",
             RejectKind::Failed => "failed",

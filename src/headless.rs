@@ -489,7 +489,8 @@ mod tests {
             RejectKind::NotDuplex,
             RejectKind::Version,
             RejectKind::TimedOut,
-            RejectKind::Code,
+            RejectKind::WrongCode,
+            RejectKind::NoCode,
             RejectKind::Busy,
             RejectKind::OverLimit,
             RejectKind::Failed,
@@ -499,7 +500,8 @@ mod tests {
                 RejectKind::NotDuplex
                 | RejectKind::Version
                 | RejectKind::TimedOut
-                | RejectKind::Code
+                | RejectKind::WrongCode
+                | RejectKind::NoCode
                 | RejectKind::Busy
                 | RejectKind::OverLimit
                 | RejectKind::Failed => {}

@@ -1783,7 +1783,7 @@ mod tests {
         // Another reason is worth its own line.
         app.update(Event::Net(NetEvent::Rejected {
             addr: SocketAddr::from(([10, 0, 0, 9], 2)),
-            kind: RejectKind::Code,
+            kind: RejectKind::WrongCode,
             reason: "wrong code".into(),
         }));
         assert_eq!(app.history.len(), before + 4);

@@ -228,11 +228,10 @@ fn reject_kind(err: &HandshakeError) -> RejectKind {
             RejectKind::Version
         }
         HandshakeError::Timeout(_) => RejectKind::TimedOut,
-        HandshakeError::WrongCode { .. }
-        | HandshakeError::NoCodeGiven
+        HandshakeError::WrongCode { .. } | HandshakeError::LockedOut(_) => RejectKind::WrongCode,
+        HandshakeError::NoCodeGiven
         | HandshakeError::CodeRequired
-        | HandshakeError::HostHasNoCode
-        | HandshakeError::LockedOut(_) => RejectKind::Code,
+        | HandshakeError::HostHasNoCode => RejectKind::NoCode,
         HandshakeError::Refused(_) => RejectKind::Busy,
         HandshakeError::Codec(CodecError::OverLimit { .. }) => RejectKind::OverLimit,
         HandshakeError::BadPreamble(_)
