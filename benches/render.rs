@@ -85,6 +85,8 @@ fn build_app(count: usize) -> App {
         },
         1,
     );
+    // The whole history is kept, to measure a frame over all of it.
+    app.history.set_limit(usize::MAX, usize::MAX);
     app.clock = Clock::Fixed(NOW_MS);
     app.zone = chrono::FixedOffset::east_opt(0).expect("UTC");
     app.update(Event::Resize(COLS, ROWS));

@@ -97,6 +97,15 @@ pub struct Common {
     /// duplex that was killed carries on when started again.
     #[arg(long)]
     pub ephemeral: bool,
+    /// Most messages the screen keeps (the oldest go first; at most 64 MiB
+    /// of text in any case).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = crate::domain::Limits::DEFAULT.history_entries as u32,
+        value_parser = clap::value_parser!(u32).range(2..)
+    )]
+    pub history_limit: u32,
 }
 
 impl Command {
@@ -287,7 +296,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         allow_plain,
         encoding,
         journal,
-        limits: crate::domain::Limits::from_env(),
+        limits: crate::domain::Limits {
+            history_entries: common.history_limit as usize,
+            ..crate::domain::Limits::from_env()
+        },
     };
     let session = Session::start(mode, options).await?;
     if headless {
@@ -299,6 +311,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
 
     #[test]
@@ -329,5 +343,20 @@ mod tests {
             code_warnings(true, false, Some("correcthorsebattery")).len(),
             1
         );
+    }
+
+    fn history_limit(args: &[&str]) -> Result<u32, clap::Error> {
+        Cli::try_parse_from(args).map(|cli| cli.command.common().history_limit)
+    }
+
+    #[test]
+    fn the_history_limit_is_a_flag_with_a_generous_default() {
+        assert_eq!(history_limit(&["duplex", "host"]).unwrap(), 100_000);
+        assert_eq!(
+            history_limit(&["duplex", "join", "h", "--history-limit", "500"]).unwrap(),
+            500
+        );
+        assert!(history_limit(&["duplex", "host", "--history-limit", "1"]).is_err());
+        assert!(history_limit(&["duplex", "host", "--history-limit", "x"]).is_err());
     }
 }

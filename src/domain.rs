@@ -176,6 +176,45 @@ impl LeftReason {
     }
 }
 
+/// Why the host turned a connection away, by kind: a run of turned-away
+/// connections of one kind is one line on screen, whatever their reasons'
+/// texts (which name the bytes, the address or the versions) say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectKind {
+    /// The client does not speak duplex (and plain peers are not allowed).
+    NotDuplex,
+    /// The client speaks no protocol version this duplex speaks.
+    Version,
+    /// The handshake did not finish in time.
+    TimedOut,
+    /// The secret code was wrong, or code attempts are locked out.
+    WrongCode,
+    /// No secret code was given (a guest that hangs up to ask its user).
+    NoCode,
+    /// Another guest is already in the conversation.
+    Busy,
+    /// The client sent a field over its limit (a name too long).
+    OverLimit,
+    /// The handshake failed some other way (closed, forged, malformed).
+    Failed,
+}
+
+impl RejectKind {
+    /// A short name for scripts (`--json`'s `kind`).
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectKind::NotDuplex => "not-duplex",
+            RejectKind::Version => "version",
+            RejectKind::TimedOut => "timed-out",
+            RejectKind::WrongCode => "wrong-code",
+            RejectKind::NoCode => "no-code",
+            RejectKind::Busy => "busy",
+            RejectKind::OverLimit => "over-limit",
+            RejectKind::Failed => "failed",
+        }
+    }
+}
+
 /// A duration in words: `15 seconds`, `1 second`, `0.3 seconds`.
 pub fn seconds(duration: Duration) -> String {
     let millis = duration.as_millis();
@@ -210,6 +249,11 @@ pub struct Limits {
     /// Bytes of undelivered messages the outbox takes from piped input
     /// before it stops reading more (connected or not).
     pub input_budget: usize,
+    /// Most entries the screen's history keeps (`--history-limit`); the
+    /// oldest go first.
+    pub history_entries: usize,
+    /// Most bytes of message text the screen's history keeps.
+    pub history_bytes: usize,
 }
 
 impl Default for Limits {
@@ -228,6 +272,8 @@ impl Limits {
         ack_delay: Duration::from_millis(5),
         window: 256 * 1024,
         input_budget: 1024 * 1024,
+        history_entries: 100_000,
+        history_bytes: 64 * 1024 * 1024,
     };
 
     /// The limits, with any overrides from `DUPLEX_TEST_LIMITS` in debug
@@ -270,6 +316,8 @@ impl Limits {
                 ("ack_delay", Some(d), _) => self.ack_delay = d,
                 ("window", _, Some(b)) => self.window = b,
                 ("input_budget", _, Some(b)) => self.input_budget = b,
+                ("history_entries", _, Some(n)) => self.history_entries = n,
+                ("history_bytes", _, Some(b)) => self.history_bytes = b,
                 _ => {}
             }
         }

@@ -250,16 +250,21 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
         }
         SystemEvent::Rejected {
             addr,
+            kind,
             reason,
             earlier,
         } => json!({
             "event": "rejected",
             "addr": addr.to_string(),
+            "kind": kind.code(),
             "reason": reason,
             "count": u64::from(*earlier) + 1,
             "message": system_text(event),
         }),
-        SystemEvent::Info(text) => json!({"event": "info", "message": text}),
+        // Only the screen's history drops entries; said as information.
+        SystemEvent::Forgotten { .. } | SystemEvent::Info(_) => {
+            json!({"event": "info", "message": system_text(event)})
+        }
         SystemEvent::Error(text) => json!({"event": "error", "message": text}),
     }
 }
@@ -423,9 +428,11 @@ mod tests {
             },
             SystemEvent::Rejected {
                 addr,
+                kind: crate::domain::RejectKind::Busy,
                 reason: "x".into(),
                 earlier: 0,
             },
+            SystemEvent::Forgotten { messages: 3 },
             SystemEvent::Info("i".into()),
             SystemEvent::Error("e".into()),
         ];
@@ -436,6 +443,7 @@ mod tests {
                 | SystemEvent::Resumed { .. }
                 | SystemEvent::Undelivered { .. }
                 | SystemEvent::Rejected { .. }
+                | SystemEvent::Forgotten { .. }
                 | SystemEvent::Info(_)
                 | SystemEvent::Error(_) => {}
             }
@@ -493,6 +501,34 @@ mod tests {
             assert!(
                 readme.contains(&code),
                 "README does not explain the reason {code}"
+            );
+        }
+        use crate::domain::RejectKind;
+        for kind in [
+            RejectKind::NotDuplex,
+            RejectKind::Version,
+            RejectKind::TimedOut,
+            RejectKind::WrongCode,
+            RejectKind::NoCode,
+            RejectKind::Busy,
+            RejectKind::OverLimit,
+            RejectKind::Failed,
+        ] {
+            // Exhaustive: a new kind must be added here, and to README.
+            match kind {
+                RejectKind::NotDuplex
+                | RejectKind::Version
+                | RejectKind::TimedOut
+                | RejectKind::WrongCode
+                | RejectKind::NoCode
+                | RejectKind::Busy
+                | RejectKind::OverLimit
+                | RejectKind::Failed => {}
+            }
+            let code = format!("`{}`", kind.code());
+            assert!(
+                readme.contains(&code),
+                "README does not explain the kind {code}"
             );
         }
     }

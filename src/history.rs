@@ -1,4 +1,11 @@
-//! The conversation as this side saw it: a compact, append-only list.
+//! The conversation as this side saw it: a compact, append-only list,
+//! bounded in entries and in bytes of text.
+//!
+//! When a bound is passed the oldest entries go (a batch at a time, so the
+//! front moves rarely) and the first entry becomes one line saying how many
+//! older messages are no longer kept. Entry indices then move down:
+//! [`History::shift`] counts by how much in all, so a holder of an index
+//! (the pane's scroll anchor) can follow.
 //!
 //! A chat entry stores its author as an index into a small table of
 //! participants rather than a copy of the name, and its text as a boxed
@@ -14,7 +21,7 @@
 use std::borrow::Cow;
 use std::net::SocketAddr;
 
-use crate::domain::{LeftReason, Security};
+use crate::domain::{LeftReason, Limits, RejectKind, Security};
 use crate::protocol::MessageId;
 
 /// Index into the table of author names; `0` is always this side.
@@ -75,11 +82,19 @@ pub enum SystemEvent {
     Rejected {
         /// Where it came from.
         addr: SocketAddr,
-        /// Why.
+        /// What kind of reason: a run of one kind is one line.
+        kind: RejectKind,
+        /// Why, in words (the last one's, when folded).
         reason: String,
         /// How many more were turned away right before this one (folded
         /// into this line, so a flood of connections is one line).
         earlier: u32,
+    },
+    /// The oldest entries were dropped to keep the history bounded; always
+    /// the first entry once that happened.
+    Forgotten {
+        /// How many messages are no longer kept, in all.
+        messages: u64,
     },
     /// Something to tell the user that is not an error.
     Info(String),
@@ -146,14 +161,35 @@ struct Author {
     qualifier: Box<str>,
 }
 
-/// All entries of the conversation, oldest first.
+/// All entries of the conversation still kept, oldest first.
 #[derive(Debug, Clone)]
 pub struct History {
     entries: Vec<Entry>,
     authors: Vec<Author>,
-    /// Our own messages: sequence number and entry index, in order, so a
-    /// delivery change finds its entry without a scan.
-    mine: Vec<(u64, usize)>,
+    /// Our own messages: sequence number and *global* entry index (the
+    /// index plus [`History::shift`] at the time), in order, so a delivery
+    /// change finds its entry without a scan, however the front moved.
+    mine: Vec<(u64, u64)>,
+    /// Most entries kept (the line about forgotten ones included).
+    max_entries: usize,
+    /// Most bytes of chat text kept (unless the newest entry alone is more).
+    max_bytes: usize,
+    /// Bytes of chat text in `entries`.
+    bytes: usize,
+    /// Messages dropped from the front, in all.
+    forgotten: u64,
+    /// Whether the first entry is the line about forgotten messages.
+    marked: bool,
+    /// How far entry indices have moved down, in all.
+    shift: u64,
+}
+
+/// Bytes an entry counts for against the bound.
+fn text_len(entry: &Entry) -> usize {
+    match entry {
+        Entry::Chat { text, .. } => text.len(),
+        Entry::System { .. } => 0,
+    }
 }
 
 impl History {
@@ -166,7 +202,38 @@ impl History {
                 qualifier: "you".into(),
             }],
             mine: Vec::new(),
+            max_entries: Limits::DEFAULT.history_entries,
+            max_bytes: Limits::DEFAULT.history_bytes,
+            bytes: 0,
+            forgotten: 0,
+            marked: false,
+            shift: 0,
         }
+    }
+
+    /// Keeps at most `entries` entries (at least 2: the line about
+    /// forgotten messages and the newest) and `bytes` bytes of text.
+    pub fn set_limit(&mut self, entries: usize, bytes: usize) {
+        self.max_entries = entries.max(2);
+        self.max_bytes = bytes;
+        self.bound();
+    }
+
+    /// How far entry indices have moved down since the history began (as
+    /// the oldest entries were dropped): an index `i` taken when this was
+    /// `s` is now `i - (shift() - s)`, or gone if that is below zero.
+    pub fn shift(&self) -> u64 {
+        self.shift
+    }
+
+    /// How many messages were dropped from the front to keep the bound.
+    pub fn forgotten(&self) -> u64 {
+        self.forgotten
+    }
+
+    /// Bytes of message text kept.
+    pub fn text_bytes(&self) -> usize {
+        self.bytes
     }
 
     /// The entries, oldest first.
@@ -237,7 +304,8 @@ impl History {
     /// The delivery of our message `seq`, to change in place.
     pub fn delivery_mut(&mut self, seq: u64) -> Option<&mut Delivery> {
         let at = self.mine.binary_search_by_key(&seq, |&(s, _)| s).ok()?;
-        let index = self.mine.get(at)?.1;
+        let global = self.mine.get(at)?.1;
+        let index = usize::try_from(global.checked_sub(self.shift)?).ok()?;
         match self.entries.get_mut(index) {
             Some(Entry::Chat { delivery, .. }) => Some(delivery),
             _ => None,
@@ -249,29 +317,84 @@ impl History {
         self.entries.last_mut()
     }
 
-    /// Appends an entry.
+    /// Appends an entry (dropping the oldest if the history is full).
     pub fn push(&mut self, entry: Entry) {
         if let Entry::Chat { author, id, .. } = &entry
             && author.is_me()
             && self.mine.last().is_none_or(|&(seq, _)| seq < id.seq)
         {
-            self.mine.push((id.seq, self.entries.len()));
+            let global = self.shift + self.entries.len() as u64;
+            self.mine.push((id.seq, global));
         }
+        self.bytes += text_len(&entry);
         self.entries.push(entry);
+        self.bound();
     }
 
     /// Appends a system line.
     pub fn push_system(&mut self, at_ms: i64, event: SystemEvent) {
-        self.entries.push(Entry::System {
+        self.push(Entry::System {
             at_ms,
             event: Box::new(event),
         });
+    }
+
+    /// Drops the oldest entries while a bound is passed, down to 15/16 of
+    /// it so the front moves once per many entries, never the newest; the
+    /// first entry then says how many messages are no longer kept.
+    fn bound(&mut self) {
+        if self.entries.len() <= self.max_entries && self.bytes <= self.max_bytes {
+            return;
+        }
+        let keep_entries = self.max_entries - self.max_entries / 16;
+        let keep_bytes = self.max_bytes - self.max_bytes / 16;
+        // The line about forgotten messages stays first once it is there.
+        let start = usize::from(self.marked);
+        let newest = self.entries.len() - 1;
+        // Entries left after the drop, the line about forgotten ones included.
+        let mut left = self.entries.len() + 1 - start;
+        let mut end = start;
+        let mut messages = 0;
+        let mut at_ms = 0;
+        while end < newest && (left > keep_entries || self.bytes > keep_bytes) {
+            let entry = &self.entries[end];
+            self.bytes -= text_len(entry);
+            messages += u64::from(matches!(entry, Entry::Chat { .. }));
+            at_ms = entry.at_ms();
+            left -= 1;
+            end += 1;
+        }
+        if end == start {
+            return;
+        }
+        self.forgotten += messages;
+        let marker = Entry::System {
+            at_ms,
+            event: Box::new(SystemEvent::Forgotten {
+                messages: self.forgotten,
+            }),
+        };
+        let old_shift = self.shift;
+        if start == 0 {
+            self.marked = true;
+            self.entries.splice(0..end, [marker]);
+            self.shift += end as u64 - 1;
+        } else {
+            self.entries.drain(start..end);
+            self.entries[0] = marker;
+            self.shift += (end - start) as u64;
+        }
+        // Our messages among the dropped ones are no longer found.
+        let gone = old_shift + end as u64;
+        let dropped = self.mine.partition_point(|&(_, global)| global < gone);
+        self.mine.drain(..dropped);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn participants_are_never_merged_by_name() {
@@ -309,6 +432,151 @@ mod tests {
         assert_eq!(history.delivery_mut(4).copied(), Some(Delivery::Delivered));
         assert_eq!(history.delivery_mut(3).copied(), Some(Delivery::Sent));
         assert!(history.delivery_mut(5).is_none());
+    }
+
+    fn own(seq: u64, text: &str) -> Entry {
+        Entry::Chat {
+            at_ms: 0,
+            author: AuthorId::ME,
+            id: MessageId { session: 1, seq },
+            text: text.into(),
+            delivery: Delivery::Sent,
+        }
+    }
+
+    #[test]
+    fn the_oldest_entries_go_and_the_first_line_says_how_many() {
+        let mut history = History::new("me");
+        history.set_limit(10, usize::MAX);
+        for seq in 1..=1234 {
+            history.push(own(seq, "hi"));
+        }
+        assert!(history.len() <= 10);
+        let Some(Entry::System { event, .. }) = history.entries().first() else {
+            panic!("{:?}", history.entries().first());
+        };
+        assert!(history.forgotten() > 1000);
+        assert_eq!(
+            **event,
+            SystemEvent::Forgotten {
+                messages: history.forgotten()
+            }
+        );
+        assert_eq!(history.forgotten() as usize + history.len() - 1, 1234);
+        assert!(history.delivery_mut(1234).is_some());
+        assert!(history.delivery_mut(1).is_none());
+    }
+
+    #[test]
+    fn a_hostile_flood_stays_within_the_bytes() {
+        let mut history = History::new("me");
+        history.set_limit(usize::MAX, 1 << 20);
+        let bob = history.add_author("bob", "guest");
+        let text = "x".repeat(60_000);
+        for seq in 1..=5000 {
+            history.push(Entry::Chat {
+                at_ms: 0,
+                author: bob,
+                id: MessageId { session: 2, seq },
+                text: text.as_str().into(),
+                delivery: Delivery::Received,
+            });
+            assert!(history.text_bytes() <= 1 << 20);
+        }
+    }
+
+    /// One push of the property test: whose, and how long a text.
+    #[derive(Debug, Clone)]
+    enum Push {
+        Mine(usize),
+        Theirs(usize),
+        System,
+    }
+
+    fn pushes() -> impl Strategy<Value = Vec<Push>> {
+        prop::collection::vec(
+            prop_oneof![
+                (0..200usize).prop_map(Push::Mine),
+                (0..200usize).prop_map(Push::Theirs),
+                Just(Push::System),
+            ],
+            0..400,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn prop_any_pushes_keep_the_bound_and_find_our_messages(
+            max_entries in 2..40usize,
+            max_bytes in 0..2000usize,
+            pushes in pushes(),
+        ) {
+            let mut history = History::new("me");
+            history.set_limit(max_entries, max_bytes);
+            let bob = history.add_author("bob", "guest");
+            // Every chat pushed: its id and its global index.
+            let mut pushed: Vec<(MessageId, u64)> = Vec::new();
+            let mut seq = 0;
+            for push in pushes {
+                seq += 1;
+                let global = history.shift() + history.len() as u64;
+                let (entry, newest_len) = match push {
+                    Push::Mine(len) => (own(seq, &"m".repeat(len)), len),
+                    Push::Theirs(len) => (Entry::Chat {
+                        at_ms: 0,
+                        author: bob,
+                        id: MessageId { session: 2, seq },
+                        text: "t".repeat(len).into(),
+                        delivery: Delivery::Received,
+                    }, len),
+                    Push::System => (Entry::System {
+                        at_ms: 0,
+                        event: Box::new(SystemEvent::Info("i".into())),
+                    }, 0),
+                };
+                if let Entry::Chat { id, .. } = &entry {
+                    pushed.push((*id, global));
+                }
+                history.push(entry);
+                prop_assert!(history.len() <= max_entries.max(2));
+                prop_assert!(history.text_bytes() <= max_bytes.max(newest_len));
+                let counted: usize = history.entries().iter().map(text_len).sum();
+                prop_assert_eq!(counted, history.text_bytes());
+            }
+            // Every chat is where its global index says, or gone; our own
+            // are found by sequence number exactly when they are kept.
+            let mut kept = 0;
+            for &(id, global) in &pushed {
+                let local = global.checked_sub(history.shift()).map(|l| l as usize);
+                let there = local
+                    .and_then(|l| history.entries().get(l))
+                    .is_some_and(|e| l_is(e, id));
+                let mine = id.session == 1;
+                if let Some(local) = local.filter(|_| there) {
+                    kept += 1;
+                    prop_assert!(local > 0 || history.forgotten() == 0);
+                }
+                if mine {
+                    let found = history.delivery_mut(id.seq).is_some();
+                    prop_assert_eq!(found, there, "{:?}", id);
+                }
+            }
+            let chats = history.entries().iter().filter(|e| matches!(e, Entry::Chat { .. })).count();
+            prop_assert_eq!(kept, chats);
+            prop_assert_eq!(history.forgotten() as usize + chats, pushed.len());
+            if history.forgotten() > 0 {
+                let first_is_marker = matches!(
+                    history.entries().first(),
+                    Some(Entry::System { event, .. })
+                        if **event == SystemEvent::Forgotten { messages: history.forgotten() }
+                );
+                prop_assert!(first_is_marker);
+            }
+        }
+    }
+
+    fn l_is(entry: &Entry, want: MessageId) -> bool {
+        matches!(entry, Entry::Chat { id, .. } if *id == want)
     }
 
     #[test]

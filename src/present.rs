@@ -65,22 +65,54 @@ pub fn system_text(event: &SystemEvent) -> String {
             addr,
             reason,
             earlier: 0,
+            ..
         } => format!("turned away a connection from {addr}: {reason}"),
         SystemEvent::Rejected {
             addr,
             reason,
             earlier,
+            ..
         } => format!(
             "turned away {} connections, the last from {addr}: {reason}",
             u64::from(*earlier) + 1
+        ),
+        SystemEvent::Forgotten { messages } => format!(
+            "… {} older message{} no longer kept",
+            grouped(*messages),
+            if *messages == 1 { " is" } else { "s are" }
         ),
         SystemEvent::Info(text) | SystemEvent::Error(text) => text.clone(),
     }
 }
 
+/// A count with its thousands grouped: `1,234,567`.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forgotten_messages_are_counted_in_thousands() {
+        let said = |messages| system_text(&SystemEvent::Forgotten { messages });
+        assert_eq!(said(1), "… 1 older message is no longer kept");
+        assert_eq!(said(1234), "… 1,234 older messages are no longer kept");
+        assert_eq!(said(999), "… 999 older messages are no longer kept");
+        assert_eq!(
+            said(1_000_000),
+            "… 1,000,000 older messages are no longer kept"
+        );
+    }
 
     #[test]
     fn a_resume_with_new_words_says_to_compare_again() {

@@ -980,6 +980,9 @@ fn tui_host(watchdog: &Arc<Watchdog>) -> Result<(Pty, u16)> {
             "0",
             "--name",
             "alice",
+            // The flood measures a history that keeps every message.
+            "--history-limit",
+            "2000000",
         ],
         ROWS,
         COLS,

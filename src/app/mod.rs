@@ -24,7 +24,7 @@ use std::time::Instant;
 use chrono::FixedOffset;
 use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
 
-use crate::domain::{ConnId, EXIT_COMMAND, LeftReason, Limits, PeerInfo};
+use crate::domain::{ConnId, EXIT_COMMAND, LeftReason, Limits, PeerInfo, RejectKind};
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
 use crate::input::Input;
 use crate::journal::{Record, Saved};
@@ -33,7 +33,7 @@ use crate::net::{JoinHint, NetEvent};
 use crate::protocol::frame::MAX_TEXT_LEN;
 use crate::protocol::{ChatMessage, Frame, MessageId};
 use crate::text::sanitize_text;
-use crate::view::{Pane, Scroll, layout};
+use crate::view::{Anchor, Pane, Scroll, layout};
 
 pub use command::COMMANDS_HELP;
 use command::{Command, LeaveKind, command, verify_text};
@@ -240,6 +240,8 @@ pub struct App {
     pub scroll: Scroll,
     /// Entries that arrived while scrolled back.
     pub unread: usize,
+    /// [`History::shift`] when the scroll anchor last followed it.
+    seen_shift: u64,
     /// Terminal size, columns and rows.
     pub size: (u16, u16),
     /// Time zone for displayed times.
@@ -273,6 +275,7 @@ impl App {
             keymap: Keymap::default(),
             scroll: Scroll::Live,
             unread: 0,
+            seen_shift: 0,
             size: (80, 24),
             zone: *chrono::Local::now().offset(),
             clock: Clock::System,
@@ -363,6 +366,29 @@ impl App {
 
     /// Applies one event and returns what the runtime must do.
     pub fn update(&mut self, event: Event) -> Vec<Effect> {
+        let effects = self.apply(event);
+        self.follow_history();
+        effects
+    }
+
+    /// Keeps a scrolled-back view on the same entry when the history
+    /// dropped its oldest ones (entry indices moved down); a view on an
+    /// entry that is gone goes to the oldest one kept.
+    fn follow_history(&mut self) {
+        let shift = self.history.shift();
+        let moved = usize::try_from(shift - self.seen_shift).unwrap_or(usize::MAX);
+        self.seen_shift = shift;
+        if let Scroll::At(anchor) = &mut self.scroll
+            && moved > 0
+        {
+            *anchor = match anchor.entry.checked_sub(moved) {
+                Some(entry) => Anchor { entry, ..*anchor },
+                None => Anchor { entry: 0, row: 0 },
+            };
+        }
+    }
+
+    fn apply(&mut self, event: Event) -> Vec<Effect> {
         match event {
             Event::Key(key) => self.on_key(key),
             Event::Mouse(mouse) => {
@@ -868,7 +894,7 @@ impl App {
                 };
                 self.peer_left(info, reason)
             }
-            NetEvent::Rejected { addr, reason } => self.on_rejected(addr, reason),
+            NetEvent::Rejected { addr, kind, reason } => self.on_rejected(addr, kind, reason),
         }
     }
 
@@ -932,26 +958,30 @@ impl App {
         effects
     }
 
-    fn on_rejected(&mut self, addr: SocketAddr, reason: String) -> Vec<Effect> {
-        // Connections turned away in a row for the same reason fold into
-        // one line, so a flood of them does not push the conversation off
-        // screen.
+    fn on_rejected(&mut self, addr: SocketAddr, kind: RejectKind, reason: String) -> Vec<Effect> {
+        // Connections turned away in a row for the same kind of reason
+        // fold into one line showing the last reason, so a flood of them
+        // (each naming its own bytes or address) does not push the
+        // conversation off screen.
         let now = self.clock.now_ms();
         if let Some(Entry::System { at_ms, event }) = self.history.last_mut()
             && let SystemEvent::Rejected {
                 addr: last_addr,
+                kind: last_kind,
                 reason: last_reason,
                 earlier,
             } = &mut **event
-            && *last_reason == reason
+            && *last_kind == kind
         {
             *at_ms = now;
             *last_addr = addr;
+            *last_reason = reason;
             *earlier = earlier.saturating_add(1);
             return vec![Effect::Output(Output::System((**event).clone()))];
         }
         self.system(SystemEvent::Rejected {
             addr,
+            kind,
             reason,
             earlier: 0,
         })
@@ -1892,6 +1922,7 @@ mod tests {
         let rejected = |port: u16| {
             Event::Net(NetEvent::Rejected {
                 addr: SocketAddr::from(([10, 0, 0, 9], port)),
+                kind: RejectKind::TimedOut,
                 reason: "handshake timed out".into(),
             })
         };
@@ -1919,9 +1950,37 @@ mod tests {
         // Another reason is worth its own line.
         app.update(Event::Net(NetEvent::Rejected {
             addr: SocketAddr::from(([10, 0, 0, 9], 2)),
+            kind: RejectKind::WrongCode,
             reason: "wrong code".into(),
         }));
         assert_eq!(app.history.len(), before + 4);
+    }
+
+    #[test]
+    fn turned_away_connections_fold_by_kind_not_by_reason_text() {
+        // Junk clients each sending different first bytes: one kind, many
+        // texts. They are one line, which shows the last reason.
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        let before = app.history.len();
+        for n in 0..20_000u32 {
+            app.update(Event::Net(NetEvent::Rejected {
+                addr: SocketAddr::from(([10, 0, 0, 9], 1000)),
+                kind: RejectKind::NotDuplex,
+                reason: format!(
+                    "the peer does not speak the duplex protocol (it sent \"{n:08x}\")"
+                ),
+            }));
+        }
+        assert_eq!(app.history.len(), before + 1);
+        let Some(Entry::System { event, .. }) = app.history.entries().last() else {
+            panic!("{:?}", app.history.entries().last());
+        };
+        assert_eq!(
+            crate::present::system_text(event),
+            "turned away 20000 connections, the last from 10.0.0.9:1000: \
+             the peer does not speak the duplex protocol (it sent \"00004e1f\")"
+        );
     }
 
     #[test]
@@ -2026,6 +2085,45 @@ mod tests {
         )));
         assert_eq!(app.scroll, Scroll::Live);
         assert_eq!(app.unread, 0);
+    }
+
+    #[test]
+    fn a_scrolled_back_view_stays_on_its_message_when_old_ones_fall_off() {
+        let mut app = host();
+        app.history.set_limit(64, usize::MAX);
+        app.update(joined(3, "bob"));
+        for seq in 0..60 {
+            app.update(chat(3, seq, &format!("line {seq}")));
+        }
+        app.update(key(KeyCode::PageUp));
+        let top = |app: &App| {
+            let visible = app.pane().visible(app.scroll);
+            match app.history.entries().get(visible[0].0) {
+                Some(Entry::Chat { text, .. }) => text.to_string(),
+                Some(Entry::System { event, .. }) => crate::present::system_text(event),
+                None => String::new(),
+            }
+        };
+        let held = top(&app);
+        assert!(held.starts_with("line "), "{held}");
+        // Enough arrives that the oldest go, several times over.
+        for seq in 60..80 {
+            app.update(chat(3, seq, &format!("line {seq}")));
+            assert_eq!(top(&app), held, "after message {seq}");
+        }
+        assert!(app.history.len() <= 64);
+        assert!(app.history.forgotten() > 0);
+        assert!(matches!(app.scroll, Scroll::At(_)));
+        // Once the message itself falls off, the view is at the oldest kept:
+        // the line that says what is no longer kept.
+        for seq in 100..200 {
+            app.update(chat(3, seq, &format!("line {seq}")));
+        }
+        let forgotten = app.history.forgotten();
+        assert_eq!(
+            top(&app),
+            format!("… {forgotten} older messages are no longer kept")
+        );
     }
 
     #[test]

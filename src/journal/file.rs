@@ -1,5 +1,6 @@
 //! The journal's file: where it lives, who may read it (0600 in a 0700
-//! directory), the lock that keeps one duplex per journal, appending,
+//! directory of this user's, made private if need be; never another
+//! user's, and never through a symbolic link), the lock that keeps one duplex per journal, appending,
 //! compaction and removal.
 //!
 //! All the IO is here, kept apart from the bytes ([`super::format`]) and the
@@ -51,6 +52,16 @@ pub enum JournalError {
         /// What this duplex does not know.
         #[source]
         error: FormatError,
+    },
+    /// The state directory is not safe to keep a journal in: owned by
+    /// someone else (who could read or replace what is in it). A directory
+    /// of ours that others may use is made private instead.
+    #[error("{} {why}; duplex keeps no journal there", path.display())]
+    Unsafe {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
     },
     /// The journal is damaged before its end. It is left as it is: what it
     /// holds may still matter to whoever looks at it.
@@ -129,6 +140,7 @@ impl Journal {
             move |error| JournalError::Io { path, error }
         };
         create_private_dir(dir).map_err(io_err(dir))?;
+        check_private_dir(dir)?;
         let path = dir.join(file_name(key));
         let mut file = lock_at(&path)?;
         let mut bytes = Vec::new();
@@ -235,7 +247,13 @@ impl Journal {
             encode(&record, &mut bytes);
         }
         let fresh = fresh_path(&self.path);
-        let mut file = private_options().append(true).open(&fresh)?;
+        // Whatever is there (a kill's leftover, or a planted link) goes,
+        // and the new file is created, never opened: a link is not followed.
+        remove_if_there(&fresh);
+        let mut file = private_options()
+            .create_new(true)
+            .append(true)
+            .open(&fresh)?;
         file.try_lock().map_err(io::Error::from)?;
         file.set_len(0)?;
         file.write_all(&bytes)?;
@@ -336,12 +354,57 @@ fn same_file(_: &File, _: &Path) -> bool {
     true
 }
 
+/// Options for the journal's files: created 0600, and a symbolic link at
+/// the path is never followed (opening it fails instead).
 fn private_options() -> OpenOptions {
     let mut options = OpenOptions::new();
     options.create(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
     options
+}
+
+/// Refuses a state directory owned by someone else, and makes one of ours
+/// private (0700) if others may use it.
+#[cfg(unix)]
+fn check_private_dir(dir: &Path) -> Result<(), JournalError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let io_err = |error| JournalError::Io {
+        path: dir.to_owned(),
+        error,
+    };
+    let meta = fs::metadata(dir).map_err(io_err)?;
+    let me = rustix::process::geteuid().as_raw();
+    if !meta.is_dir() {
+        return Err(JournalError::Unsafe {
+            path: dir.to_owned(),
+            why: "is not a directory".to_owned(),
+        });
+    }
+    if meta.uid() != me {
+        return Err(JournalError::Unsafe {
+            path: dir.to_owned(),
+            why: format!("belongs to user {}, not to this user ({me})", meta.uid()),
+        });
+    }
+    if meta.mode() & 0o077 != 0 {
+        tracing::warn!(
+            path = %dir.display(),
+            mode = format!("{:o}", meta.mode() & 0o777),
+            "journal: the state directory was open to others; made private (0700)"
+        );
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err)?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private_dir(_: &Path) -> Result<(), JournalError> {
+    Ok(())
 }
 
 fn create_private_dir(dir: &Path) -> io::Result<()> {
@@ -506,6 +569,67 @@ mod tests {
         fs::write(fresh_path(journal.path()), b"half a compaction").unwrap();
         journal.abandon();
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_state_directory_open_to_others_is_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let state = root.path().join("duplex");
+        fs::create_dir(&state).unwrap();
+        fs::set_permissions(&state, fs::Permissions::from_mode(0o777)).unwrap();
+        let (_journal, _) = Journal::open(&state, "k", 7).unwrap();
+        let mode = fs::metadata(&state).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_state_directory_of_another_user_is_refused() {
+        if !rustix::process::geteuid().is_root() {
+            return; // only root can give a directory away
+        }
+        let root = tempfile::tempdir().unwrap();
+        let state = root.path().join("duplex");
+        fs::create_dir(&state).unwrap();
+        std::os::unix::fs::chown(&state, Some(12_345), Some(12_345)).unwrap();
+        let err = Journal::open(&state, "k", 7).map(|_| ()).unwrap_err();
+        assert!(matches!(err, JournalError::Unsafe { .. }), "{err}");
+        assert!(err.to_string().contains("belongs to user 12345"), "{err}");
+        assert_eq!(fs::read_dir(&state).unwrap().count(), 0, "nothing written");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_planted_at_the_journal_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("precious");
+        fs::write(&target, b"keep me").unwrap();
+        let path = dir.path().join(file_name("k"));
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        assert!(Journal::open(dir.path(), "k", 7).is_err());
+        assert_eq!(fs::read(&target).unwrap(), b"keep me");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_planted_at_the_compaction_file_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("precious");
+        fs::write(&target, b"keep me").unwrap();
+        let (mut journal, _) = Journal::open(dir.path(), "k", 7).unwrap();
+        journal.record(&Record::Conversation(RESUME));
+        journal.record(&Record::Sent(msg(1, "hi")));
+        journal.flush().unwrap();
+        std::os::unix::fs::symlink(&target, fresh_path(journal.path())).unwrap();
+        // All delivered: the journal is rewritten through the fresh path.
+        journal.record(&Record::Acked { up_to: 1 });
+        journal.flush().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"keep me");
+        let found = decode(&file_bytes(&journal)).unwrap().saved.unwrap();
+        assert!(found.outbox.is_empty());
+        assert!(!fs::symlink_metadata(journal.path()).unwrap().is_symlink());
     }
 
     #[test]

@@ -398,6 +398,12 @@ where
     let guest = match framed.next().await {
         Some(Ok(Frame::Hello(guest))) => guest,
         Some(Ok(other)) => return Err(HandshakeError::UnexpectedFrame(other.name())),
+        Some(Err(CodecError::OverLimit { what, len, limit })) => {
+            // Tell the guest why, so its user is not left guessing.
+            let reason = format!("{what} of {len} bytes is over the {limit}-byte limit");
+            let _ = framed.send(Frame::Refused { reason }).await;
+            return Err(CodecError::OverLimit { what, len, limit }.into());
+        }
         Some(Err(err)) => return Err(err.into()),
         None => return Err(HandshakeError::Closed),
     };

@@ -21,7 +21,8 @@ use super::connection::{self, next_conn_id};
 use super::handshake::{self, Established, HostPolicy, Opening, PLAIN_GRACE};
 use super::plain;
 use super::{NetError, NetEvent, PeerInfo, Security};
-use crate::protocol::{HandshakeError, Hello, Resume};
+use crate::domain::RejectKind;
+use crate::protocol::{CodecError, HandshakeError, Hello, Resume};
 use crate::text::sanitize_name;
 
 /// The port duplex uses unless told otherwise.
@@ -221,12 +222,35 @@ async fn accept_loop(
                 let _ = events
                     .send(NetEvent::Rejected {
                         addr,
+                        kind: reject_kind(&err),
                         reason: err.to_string(),
                     })
                     .await;
             }
         });
         handshakes.admit(task.abort_handle());
+    }
+}
+
+/// The kind of a handshake's failure, for folding a flood of them by kind.
+fn reject_kind(err: &HandshakeError) -> RejectKind {
+    match err {
+        HandshakeError::NotDuplex { .. } => RejectKind::NotDuplex,
+        HandshakeError::VersionMismatch { .. } | HandshakeError::UnknownPolicy(_) => {
+            RejectKind::Version
+        }
+        HandshakeError::Timeout(_) => RejectKind::TimedOut,
+        HandshakeError::WrongCode { .. } | HandshakeError::LockedOut(_) => RejectKind::WrongCode,
+        HandshakeError::NoCodeGiven
+        | HandshakeError::CodeRequired
+        | HandshakeError::HostHasNoCode => RejectKind::NoCode,
+        HandshakeError::Refused(_) => RejectKind::Busy,
+        HandshakeError::Codec(CodecError::OverLimit { .. }) => RejectKind::OverLimit,
+        HandshakeError::BadPreamble(_)
+        | HandshakeError::Closed
+        | HandshakeError::UnexpectedFrame(_)
+        | HandshakeError::Crypto(_)
+        | HandshakeError::Codec(_) => RejectKind::Failed,
     }
 }
 

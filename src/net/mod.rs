@@ -15,7 +15,7 @@ pub mod plain;
 
 use std::net::SocketAddr;
 
-pub use crate::domain::{ConnId, LeftReason, PeerInfo, Security};
+pub use crate::domain::{ConnId, LeftReason, PeerInfo, RejectKind, Security};
 pub use connection::{Lane, PeerLink, SendError};
 pub use guest::{Target, connect, connect_plain};
 pub use host::{Host, JoinHint};
@@ -71,6 +71,8 @@ pub enum NetEvent {
     Rejected {
         /// Where the attempt came from.
         addr: SocketAddr,
+        /// What kind of reason (runs of one kind fold into one line).
+        kind: RejectKind,
         /// What went wrong, for a person.
         reason: String,
     },

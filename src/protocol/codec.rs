@@ -46,6 +46,16 @@ pub enum CodecError {
          update duplex"
     )]
     UnknownRequired(u32),
+    /// A field over its limit (chat text, a name): see [`BodyError::OverLimit`].
+    #[error("the peer sent {what} of {len} bytes, over the {limit}-byte limit")]
+    OverLimit {
+        /// What was too long, in words.
+        what: &'static str,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// A sealed frame did not open.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
@@ -126,6 +136,7 @@ pub fn decode_body(body: &[u8]) -> Result<Frame, CodecError> {
     Frame::decode(body).map_err(|err| match err {
         BodyError::Undecodable(err) => CodecError::Undecodable(err),
         BodyError::UnknownRequired(kind) => CodecError::UnknownRequired(kind),
+        BodyError::OverLimit { what, len, limit } => CodecError::OverLimit { what, len, limit },
     })
 }
 

@@ -160,6 +160,25 @@ pub enum BodyError {
          update duplex"
     )]
     UnknownRequired(u32),
+    /// A known kind whose field is longer than the protocol allows (chat
+    /// text over [`MAX_TEXT_LEN`], a name over [`MAX_NAME_LEN`]).
+    #[error("the peer sent {what} of {len} bytes, over the {limit}-byte limit")]
+    OverLimit {
+        /// What was too long, in words ("a chat message", "a name").
+        what: &'static str,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+}
+
+/// `Err` if `len` is over `limit`: a field a peer may not send.
+fn within(what: &'static str, len: usize, limit: usize) -> Result<(), BodyError> {
+    if len > limit {
+        return Err(BodyError::OverLimit { what, len, limit });
+    }
+    Ok(())
 }
 
 impl Frame {
@@ -229,15 +248,25 @@ impl Frame {
 
     /// Decodes a frame body. Bytes after the fields of a known kind are
     /// ignored (a newer peer appended fields); an unknown optional kind is
-    /// [`Frame::Unknown`]; an unknown required kind is an error.
+    /// [`Frame::Unknown`]; an unknown required kind is an error, and so is
+    /// chat text over [`MAX_TEXT_LEN`] or a name over [`MAX_NAME_LEN`]:
+    /// refused on receipt, before they reach anything else.
     pub fn decode(body: &[u8]) -> Result<Frame, BodyError> {
         let (kind, fields) = postcard::take_from_bytes::<u32>(body)?;
         fn take<'a, T: Deserialize<'a>>(fields: &'a [u8]) -> Result<T, BodyError> {
             Ok(postcard::take_from_bytes::<T>(fields)?.0)
         }
         Ok(match kind {
-            kind::HELLO => Frame::Hello(take(fields)?),
-            kind::CHAT => Frame::Chat(take(fields)?),
+            kind::HELLO => {
+                let hello: Hello = take(fields)?;
+                within("a name", hello.name.len(), MAX_NAME_LEN)?;
+                Frame::Hello(hello)
+            }
+            kind::CHAT => {
+                let msg: ChatMessage = take(fields)?;
+                within("a chat message", msg.text.len(), MAX_TEXT_LEN)?;
+                Frame::Chat(msg)
+            }
             kind::LEAVE => Frame::Leave,
             kind::BYE => Frame::Bye,
             kind::REFUSED => Frame::Refused {
@@ -267,6 +296,22 @@ mod tests {
             sent_at_ms: 1,
             text: text.to_owned(),
         })
+    }
+
+    #[test]
+    fn text_and_names_over_their_limits_are_refused_on_decoding() {
+        let at_limit = chat(&"x".repeat(MAX_TEXT_LEN)).encode().unwrap();
+        assert!(Frame::decode(&at_limit).is_ok());
+        let over = chat(&"x".repeat(MAX_TEXT_LEN + 1)).encode().unwrap();
+        let err = Frame::decode(&over).unwrap_err();
+        assert!(
+            matches!(err, BodyError::OverLimit { len, limit: MAX_TEXT_LEN, .. } if len == MAX_TEXT_LEN + 1)
+        );
+        assert!(err.to_string().contains("32768-byte limit"), "{err}");
+        let named = |name: &str| Frame::Hello(Hello::new(name)).encode().unwrap();
+        assert!(Frame::decode(&named(&"n".repeat(MAX_NAME_LEN))).is_ok());
+        let err = Frame::decode(&named(&"n".repeat(MAX_NAME_LEN + 1))).unwrap_err();
+        assert!(err.to_string().contains("a name of 257 bytes"), "{err}");
     }
 
     #[test]

@@ -124,6 +124,8 @@ impl Session {
         };
         let mut app = App::new(&name, role, session);
         app.limits = limits;
+        app.history
+            .set_limit(limits.history_entries, limits.history_bytes);
         let mut session = Self::new(app, events, rejoin, journal);
         if let Some(saved) = restored {
             session.handle(Event::Restore(Box::new(saved)));

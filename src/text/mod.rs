@@ -13,7 +13,9 @@ mod sanitize;
 mod width;
 mod wrap;
 
-pub use sanitize::{MAX_NAME_WIDTH, sanitize_name, sanitize_text};
+pub use sanitize::{
+    MAX_MARKS_PER_CLUSTER, MAX_NAME_WIDTH, most_marks_per_cluster, sanitize_name, sanitize_text,
+};
 pub use width::display_width;
 pub use wrap::{Row, wrap};
 
@@ -51,6 +53,23 @@ mod strategies {
         "\u{1b}",
         "،",
         "می\u{200c}خواهم",
+        "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}",
+        "\u{1F3F4}",
+        "\u{E0067}",
+        "\u{E007F}",
+        "\u{E0001}",
+        "\u{34f}",
+        "\u{fe0f}",
+        "\u{fe0e}",
+        "\u{fe00}",
+        "\u{e0100}",
+        "❤\u{fe0f}",
+        "1\u{fe0f}\u{20e3}",
+        "\u{3164}",
+        "\u{115f}",
+        "\u{ffa0}",
+        "\u{300}\u{301}\u{302}",
+        "\u{0489}",
     ];
 
     fn mixed_text() -> impl Strategy<Value = String> {

@@ -29,7 +29,7 @@ use duplex::net::{
 };
 use duplex::protocol::codec::{decode_body, encode_body};
 use duplex::protocol::crypto::{Handshake, Opener, Sealer};
-use duplex::protocol::frame::MAX_TEXT_LEN;
+use duplex::protocol::frame::{MAX_NAME_LEN, MAX_TEXT_LEN};
 use duplex::protocol::handshake::{NOT_DUPLEX_REPLY, POLICY_CODE, POLICY_OPEN};
 use duplex::protocol::{
     ChatMessage, Frame, FrameCodec, HandshakeError, Hello, MessageId, PROTOCOL_VERSION, Preamble,
@@ -211,7 +211,7 @@ async fn expect_rejected_within(
     wait: Duration,
 ) -> (SocketAddr, String) {
     match next_within(events, wait).await {
-        NetEvent::Rejected { addr, reason } => (addr, reason),
+        NetEvent::Rejected { addr, reason, .. } => (addr, reason),
         other => panic!("expected Rejected, got {other:?}"),
     }
 }
@@ -902,6 +902,45 @@ async fn an_unsealed_frame_after_the_handshake_drops_the_connection() {
     )
     .await;
     assert!(error_text(&reason).contains(FORGED), "{reason:?}");
+}
+
+#[tokio::test]
+async fn chat_text_over_the_limit_ends_the_connection_with_the_limit_named() {
+    // 40 KB fits in a frame (64 KiB) but not in a message (32 KiB).
+    let reason = hostile_raw(
+        |raw| raw.seal([chat(1, &"x".repeat(40_000))]).to_vec(),
+        false,
+    )
+    .await;
+    let why = error_text(&reason);
+    assert!(
+        why.contains("chat message of 40000 bytes")
+            && why.contains(&format!("{MAX_TEXT_LEN}-byte limit")),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_name_over_the_limit_is_refused_with_the_limit_named() {
+    let mut host = start_host();
+    let err = handshake_error(join(host.addr, &"n".repeat(60_000)).await);
+    match &err {
+        HandshakeError::Refused(why) => {
+            assert!(why.contains(&format!("{MAX_NAME_LEN}-byte limit")), "{why}");
+        }
+        other => panic!("expected Refused, got {other:?}"),
+    }
+    match next(&mut host.events).await {
+        NetEvent::Rejected { kind, reason, .. } => {
+            assert_eq!(kind, duplex::domain::RejectKind::OverLimit);
+            assert!(
+                reason.contains("name of 60000 bytes") && reason.contains("256-byte limit"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected Rejected, got {other:?}"),
+    }
+    a_guest_can_still_join(&mut host).await;
 }
 
 #[tokio::test]

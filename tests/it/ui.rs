@@ -190,6 +190,7 @@ fn conversation_with_both_authors_and_system_lines() {
     receive(&mut app, 2, "fine, thanks");
     app.update(Event::Net(NetEvent::Rejected {
         addr: addr("10.0.0.9:40000"),
+        kind: duplex::domain::RejectKind::Busy,
         reason: "the host is already in a conversation with someone else; try again later"
             .to_owned(),
     }));
