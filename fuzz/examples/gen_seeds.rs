@@ -4,17 +4,20 @@
 //!
 //! Run: `cargo run --manifest-path fuzz/Cargo.toml --example gen_seeds`.
 //! The handshake transcripts carry fresh random keys, so those seeds differ
-//! from run to run; all the others come out the same.
+//! from run to run; all the others come out the same. Old seeds are not
+//! removed: delete a target's folder first to drop seeds no longer written.
 
 use std::path::{Path, PathBuf};
 
 use bytes::{BufMut, BytesMut};
 use duplex::journal::{self, Record};
-use duplex::net::handshake::{HostPolicy, Opening, guest, host, read_opening};
+use duplex::net::handshake::{HostPolicy, Opening, guest_speaking, host, read_opening};
 use duplex::net::plain::encoding_for;
 use duplex::protocol::codec::encode_body;
-use duplex::protocol::{ChatMessage, Frame, FrameCodec, Hello, MessageId, Preamble, Resume};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use duplex::protocol::{
+    ChatMessage, Frame, FrameCodec, Hello, MessageId, Preamble, Resume, Versions,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::Encoder;
 
 fn chat(text: &str) -> Frame {
@@ -67,21 +70,20 @@ fn encoded(label: &str, text: &str) -> Vec<u8> {
     bytes.into_owned()
 }
 
-/// What a real guest sends to a real host, recorded between the two.
-async fn guest_transcript(code: Option<&str>) -> Vec<u8> {
+/// What a real guest speaking `versions` and a real host send each other,
+/// recorded between the two: (the guest's bytes, the host's bytes).
+async fn transcript(code: Option<&str>, versions: Versions) -> (Vec<u8>, Vec<u8>) {
     let (mut guest_end, relay_guest) = tokio::io::duplex(1 << 16);
     let (relay_host, mut host_end) = tokio::io::duplex(1 << 16);
     let policy = HostPolicy::new(code.map(str::to_owned));
     let host_task = tokio::spawn(async move {
         if let Ok(Opening::Duplex(theirs)) = read_opening(&mut host_end, None).await {
-            let hello = Hello::new("host");
             let _ = host(
                 &mut host_end,
                 theirs,
                 "127.0.0.1".parse().expect("ip"),
-                &hello,
                 &policy,
-                |_| Ok::<_, String>(()),
+                |_| Ok::<_, String>(((), Hello::new("host"))),
             )
             .await;
         }
@@ -89,32 +91,55 @@ async fn guest_transcript(code: Option<&str>) -> Vec<u8> {
     let guest_task = {
         let code = code.map(str::to_owned);
         tokio::spawn(async move {
-            let _ = guest(&mut guest_end, &Hello::new("guest"), code.as_deref()).await;
+            let _ = guest_speaking(
+                &mut guest_end,
+                &Hello::new("guest"),
+                code.as_deref(),
+                versions,
+            )
+            .await;
         })
     };
+    let (from_guest, to_guest) = tokio::io::split(relay_guest);
+    let (from_host, to_host) = tokio::io::split(relay_host);
+    let back = tokio::spawn(relay(from_host, to_guest));
+    let recorded = relay(from_guest, to_host).await;
+    let _ = guest_task.await;
+    let _ = host_task.await;
+    let answered = back.await.expect("the relay ends");
+    (recorded, answered)
+}
+
+/// Copies `from` to `to` until either closes, and returns what passed.
+async fn relay(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin) -> Vec<u8> {
     let mut recorded = Vec::new();
-    let (mut from_guest, mut to_guest) = tokio::io::split(relay_guest);
-    let (mut from_host, mut to_host) = tokio::io::split(relay_host);
-    let back = tokio::spawn(async move {
-        let _ = tokio::io::copy(&mut from_host, &mut to_guest).await;
-    });
     let mut buf = [0; 4096];
     loop {
-        match from_guest.read(&mut buf).await {
+        match from.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 recorded.extend_from_slice(&buf[..n]);
-                if to_host.write_all(&buf[..n]).await.is_err() {
+                if to.write_all(&buf[..n]).await.is_err() {
                     break;
                 }
             }
         }
     }
-    let _ = to_host.shutdown().await;
-    let _ = guest_task.await;
-    let _ = host_task.await;
-    let _ = back.await;
+    let _ = to.shutdown().await;
     recorded
+}
+
+/// `handshake_opening`, modes 2 and 3: a guest's versions, highest first.
+fn speaks(max: u16, min: u16) -> Vec<u8> {
+    [max.to_be_bytes(), min.to_be_bytes()].concat()
+}
+
+fn preamble(max: u16, min: u16) -> Vec<u8> {
+    Preamble {
+        versions: Versions { min, max },
+    }
+    .to_bytes()
+    .to_vec()
 }
 
 /// `journal`: a record framed by hand, of a kind under 128 (one varint byte).
@@ -165,14 +190,42 @@ async fn main() {
         write(&dir, "sanitize", name, text.as_bytes());
     }
 
-    // frame_decoder: [cuts] [piece lengths] stream.
+    // frame_decoder: [cuts] [piece lengths] stream (also read as one body).
     let hello = Frame::Hello(Hello {
         name: "alice".into(),
-        software: "duplex 0.1.0".into(),
+        software: "duplex 0.2.0".into(),
+        resume: Some(Resume {
+            conversation: 3,
+            token: 99,
+        }),
+        resumed: true,
+        capabilities: vec!["typing".into(), "reactions".into()],
     });
     let refused = Frame::Refused {
         reason: "busy".into(),
     };
+    let ack = Frame::Ack {
+        up_to: MessageId {
+            session: 0x1234_5678_9abc_def0,
+            seq: 7,
+        },
+    };
+    // A newer peer's frames: an optional kind this build does not know, a
+    // required one, and a known kind with a field appended.
+    let optional = Frame::Unknown {
+        kind: 40,
+        body: b"typing".to_vec(),
+    };
+    let required = Frame::Unknown {
+        kind: 41,
+        body: b"must know".to_vec(),
+    };
+    let appended = [body(&chat("newer")), b"\x05extra".to_vec()].concat();
+    let mut appended_wire = u32::try_from(appended.len())
+        .expect("small")
+        .to_be_bytes()
+        .to_vec();
+    appended_wire.extend_from_slice(&appended);
     let mut glued = vec![1, 0, 3];
     glued.extend(wire(&[chat("one"), chat("two 二"), Frame::Bye]));
     for (name, seed) in [
@@ -185,8 +238,26 @@ async fn main() {
             "refused_leave",
             [vec![0], wire(&[refused.clone(), Frame::Leave])].concat(),
         ),
+        (
+            "ack_heartbeat",
+            [vec![0], wire(&[ack.clone(), Frame::Heartbeat])].concat(),
+        ),
         ("glued_split", glued),
         ("too_large", vec![0, 0xff, 0xff, 0xff, 0xff]),
+        (
+            "unknown_optional",
+            [vec![0], wire(&[optional.clone(), chat("after")])].concat(),
+        ),
+        (
+            "unknown_required",
+            [vec![0], wire(&[required.clone(), chat("after")])].concat(),
+        ),
+        ("appended_field", [vec![0], appended_wire].concat()),
+        // The stream as one frame body.
+        ("body_hello", [vec![0], body(&hello)].concat()),
+        ("body_appended", [vec![0], appended.clone()].concat()),
+        ("body_optional", [vec![0], body(&optional)].concat()),
+        ("body_required", [vec![0], body(&required)].concat()),
     ] {
         write(&dir, "frame_decoder", name, &seed);
     }
@@ -201,8 +272,14 @@ async fn main() {
     flipped.extend([2, 0, 9, 0x01]);
     let mut raw = vec![0, 1, 4, 0, 0, 0, 20];
     raw.extend(sealed(&body(&Frame::Bye)));
+    let mut newer = vec![0];
+    newer.extend(sealed(&body(&optional)));
+    newer.extend(sealed(&appended));
+    newer.extend(sealed(&body(&ack)));
+    newer.extend(sealed(&body(&required)));
     for (name, seed) in [
         ("chat", [vec![0], sealed(&body(&chat("hello")))].concat()),
+        ("newer_peer", newer),
         ("code_two_reads", two_reads),
         ("flipped", flipped),
         ("raw_prefix", raw),
@@ -246,26 +323,21 @@ async fn main() {
         write(&dir, "plain_text", name, &seed);
     }
 
-    // handshake_opening: flags, piece size, what the guest sends.
-    let mut mismatch = Preamble::current().to_bytes();
-    mismatch[7] ^= 0x7f;
+    // handshake_opening: flags, piece size, then by mode (flags bits 3-4):
+    // 0 what the guest sends; 1 the same, kept open; 2 the guest's versions
+    // and what the host sends; 3 the guest's versions (a real guest and host).
+    let current = Versions::CURRENT;
+    let (open_guest, open_host) = transcript(None, current).await;
+    let (code_guest, code_host) = transcript(Some("amber-otter-violin"), current).await;
+    let (newer_guest, _) = transcript(None, Versions { min: 2, max: 5 }).await;
+    let (refused_guest, _) = transcript(None, current).await;
+    let ours = speaks(current.max, current.min);
+    let v1 = b"DUPLEX\x00\x01".to_vec();
     for (name, seed) in [
-        (
-            "open_guest",
-            [vec![0, 0], guest_transcript(None).await].concat(),
-        ),
-        (
-            "code_guest",
-            [
-                vec![1, 7],
-                guest_transcript(Some("amber-otter-violin")).await,
-            ]
-            .concat(),
-        ),
-        (
-            "refused_guest",
-            [vec![4, 0], guest_transcript(None).await].concat(),
-        ),
+        ("open_guest", [vec![0, 0], open_guest].concat()),
+        ("code_guest", [vec![1, 7], code_guest].concat()),
+        ("refused_guest", [vec![4, 0], refused_guest].concat()),
+        ("newer_guest", [vec![0, 3], newer_guest].concat()),
         (
             "plain_client",
             [vec![2, 3], b"hello there\n".to_vec()].concat(),
@@ -274,7 +346,49 @@ async fn main() {
             "http",
             [vec![0, 0], b"GET / HTTP/1.1\r\n\r\n".to_vec()].concat(),
         ),
-        ("other_version", [vec![0, 0], mismatch.to_vec()].concat()),
+        // A version 1 guest: 8 bytes, then it waits for the host's answer.
+        ("v1_guest", [vec![8, 0], v1.clone()].concat()),
+        ("v1_guest_closed", [vec![0, 1], v1.clone()].concat()),
+        ("far_guest", [vec![0, 0], preamble(5, 4)].concat()),
+        ("far_guest_open", [vec![8, 0], preamble(5, 4)].concat()),
+        ("bad_range_guest", [vec![0, 0], preamble(2, 3)].concat()),
+        (
+            "head_only_guest",
+            [vec![8, 0], preamble(2, 2)[..9].to_vec()].concat(),
+        ),
+        // Mode 2: a host's answers to a guest of this build.
+        (
+            "host_open",
+            [vec![0x10, 0], ours.clone(), open_host].concat(),
+        ),
+        (
+            "host_code",
+            [vec![0x50, 5], ours.clone(), code_host].concat(),
+        ),
+        (
+            "host_v1",
+            [vec![0x30, 0], ours.clone(), v1.clone()].concat(),
+        ),
+        (
+            "host_far",
+            [vec![0x10, 0], ours.clone(), preamble(9, 7)].concat(),
+        ),
+        (
+            "host_bad_range",
+            [vec![0x30, 0], ours.clone(), preamble(2, 3), vec![0]].concat(),
+        ),
+        (
+            "host_newer_guest",
+            [vec![0x10, 0], speaks(5, 2), preamble(2, 2), vec![0]].concat(),
+        ),
+        // Mode 3: a real guest speaking these versions to a real host.
+        ("pair_current", [vec![0x18, 0], ours.clone()].concat()),
+        ("pair_code", [vec![0x39, 0], ours.clone()].concat()),
+        ("pair_wrong_code", [vec![0x59, 0], ours.clone()].concat()),
+        ("pair_newer", [vec![0x18, 0], speaks(5, 2)].concat()),
+        ("pair_v1", [vec![0x18, 0], speaks(1, 1)].concat()),
+        ("pair_far", [vec![0x18, 0], speaks(5, 4)].concat()),
+        ("pair_bad_range", [vec![0x18, 0], speaks(2, 3)].concat()),
     ] {
         write(&dir, "handshake_opening", name, &seed);
     }

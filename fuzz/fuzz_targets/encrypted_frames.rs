@@ -14,23 +14,33 @@
 //!   - 2, `at: u16` BE, `mask: u8`: XOR the stream's byte `at % len` with `mask`;
 //!   - 3: end one read here (the receiver gets the stream in pieces).
 //!
+//! Sealed bodies are v2 frame bodies (kind varint, then fields): the seeds
+//! hold known kinds, known kinds with appended fields, and unknown optional
+//! (even) and required (odd) kinds, so those reach the decoder behind a real
+//! seal.
+//!
 //! Checks: no panic, and the `i`-th frame that decodes is exactly what the
 //! `i`-th sealed body decodes to: nothing made up ever authenticates.
 
 #![no_main]
 
 use bytes::{BufMut, BytesMut};
-use duplex::protocol::FrameCodec;
 use duplex::protocol::codec::{MAX_PLAINTEXT_LEN, decode_body};
 use duplex::protocol::crypto::{Handshake, Keys};
+use duplex::protocol::{FrameCodec, Preamble};
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::Decoder;
 
-const PROLOGUE: &[u8] = b"DUPLEX\x00\x01DUPLEX\x00\x01\x00";
+/// The prologue of a real session: both preambles and the policy byte.
+fn prologue(psk: bool) -> Vec<u8> {
+    let preamble = Preamble::current().to_bytes();
+    [&preamble[..], &preamble, &[u8::from(psk)]].concat()
+}
 
 fn session(psk: Option<&[u8; 32]>) -> (Keys, Keys) {
-    let mut guest = Handshake::new(true, PROLOGUE, psk).expect("guest starts");
-    let mut host = Handshake::new(false, PROLOGUE, psk).expect("host starts");
+    let prologue = prologue(psk.is_some());
+    let mut guest = Handshake::new(true, &prologue, psk).expect("guest starts");
+    let mut host = Handshake::new(false, &prologue, psk).expect("host starts");
     host.read(&guest.write().expect("guest writes"))
         .expect("host reads");
     guest

@@ -5,14 +5,28 @@
 //! bytes are the lengths of the first `n` pieces (u16, big-endian); the rest
 //! is the stream. Bytes too few for that are stream.
 //!
+//! The stream is also read as one frame body (kind varint, then fields),
+//! which is where the v2 envelope is exercised: unknown optional (even)
+//! kinds, unknown required (odd) kinds and fields appended to known kinds.
+//!
 //! Checks: no panic; the pieces decode exactly as the whole stream does in
-//! one read; every decoded frame re-encodes and decodes to itself; the body
-//! decoder on the raw stream does not panic either.
+//! one read; every decoded frame re-encodes and decodes to itself
+//! (`decode(encode(f)) == f`); and for the stream read as a body:
+//!
+//! - a body that decodes to a known kind decodes to the same frame with
+//!   bytes appended (a newer peer's fields are ignored), and its kind is odd
+//!   or even as the kind table says;
+//! - an unknown kind decodes to `Frame::Unknown` only if it is even
+//!   (optional), keeping every byte after the kind, appended ones too;
+//! - an unknown odd kind is `CodecError::UnknownRequired` naming it, with or
+//!   without appended bytes;
+//! - `Frame::decode` and `decode_body` agree.
 
 #![no_main]
 
 use bytes::BytesMut;
 use duplex::protocol::codec::{decode_body, encode_body};
+use duplex::protocol::frame::{BodyError, kind};
 use duplex::protocol::{CodecError, Frame, FrameCodec};
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::{Decoder, Encoder};
@@ -105,6 +119,106 @@ fn round_trip(frame: &Frame) {
     assert!(wire.is_empty(), "re-encoded frame left bytes over");
 }
 
+/// What a newer peer might append: nothing that decodes in a particular
+/// way, bytes of every value, and the body itself (fields that look real).
+fn appended(body: &[u8]) -> [Vec<u8>; 4] {
+    [
+        vec![0],
+        vec![0xff, 0x01, 0x02],
+        vec![0x80; 11],
+        body.to_vec(),
+    ]
+}
+
+/// The v2 envelope, on `body` read as one frame body.
+fn envelope(body: &[u8]) {
+    let decoded = Frame::decode(body);
+    let via_codec = decode_body(body);
+    assert_eq!(
+        format!("{:?}", decoded.as_ref().map_err(|_| ())),
+        format!("{:?}", via_codec.as_ref().map_err(|_| ())),
+        "Frame::decode and decode_body disagree"
+    );
+    match decoded {
+        Ok(Frame::Unknown {
+            kind: unknown,
+            body: rest,
+        }) => {
+            assert!(
+                !kind::is_required(unknown),
+                "unknown required kind {unknown} skipped"
+            );
+            assert!(
+                body.ends_with(&rest),
+                "an unknown frame's body is not the rest"
+            );
+            for extra in appended(body) {
+                let longer = [body, &extra].concat();
+                let expected = Frame::Unknown {
+                    kind: unknown,
+                    body: [&rest[..], &extra].concat(),
+                };
+                assert_eq!(
+                    Frame::decode(&longer).ok(),
+                    Some(expected),
+                    "an unknown optional kind with bytes appended"
+                );
+            }
+            round_trip(&Frame::Unknown {
+                kind: unknown,
+                body: rest,
+            });
+        }
+        Ok(frame) => {
+            let known = [
+                kind::HELLO,
+                kind::CHAT,
+                kind::LEAVE,
+                kind::BYE,
+                kind::REFUSED,
+                kind::ACK,
+                kind::HEARTBEAT,
+            ];
+            assert!(
+                known.contains(&frame.kind()),
+                "{frame:?} has an unknown kind"
+            );
+            for extra in appended(body) {
+                let longer = [body, &extra].concat();
+                assert_eq!(
+                    Frame::decode(&longer).ok().as_ref(),
+                    Some(&frame),
+                    "appended bytes {extra:?} change the frame"
+                );
+            }
+            round_trip(&frame);
+        }
+        Err(BodyError::UnknownRequired(unknown)) => {
+            assert!(
+                kind::is_required(unknown),
+                "optional kind {unknown} refused"
+            );
+            assert!(
+                matches!(via_codec, Err(CodecError::UnknownRequired(k)) if k == unknown),
+                "decode_body: {via_codec:?}"
+            );
+            for extra in appended(body) {
+                let longer = [body, &extra].concat();
+                assert!(
+                    matches!(Frame::decode(&longer), Err(BodyError::UnknownRequired(k)) if k == unknown),
+                    "an unknown required kind with bytes appended"
+                );
+            }
+        }
+        Err(BodyError::Undecodable(_)) => {
+            assert!(
+                matches!(via_codec, Err(CodecError::Undecodable(_))),
+                "decode_body: {via_codec:?}"
+            );
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let (lens, stream) = layout(data);
 
@@ -124,7 +238,5 @@ fuzz_target!(|data: &[u8]| {
         round_trip(frame);
     }
 
-    if let Ok(frame) = decode_body(stream) {
-        round_trip(&frame);
-    }
+    envelope(stream);
 });
