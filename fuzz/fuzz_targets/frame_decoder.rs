@@ -216,6 +216,13 @@ fn envelope(body: &[u8]) {
                 "decode_body: {via_codec:?}"
             );
         }
+        Err(BodyError::OverLimit { len, limit, .. }) => {
+            assert!(len > limit, "refused at {len} bytes under the {limit}-byte limit");
+            assert!(
+                matches!(via_codec, Err(CodecError::OverLimit { .. })),
+                "decode_body: {via_codec:?}"
+            );
+        }
     }
 }
 
