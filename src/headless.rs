@@ -245,6 +245,7 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
             "words_changed": words_changed,
             "restarted": restarted,
         }),
+        SystemEvent::Leaving { waiting } => json!({"event": "leaving", "waiting": waiting}),
         SystemEvent::Undelivered { count, name, why } => {
             json!({"event": "undelivered", "count": count, "name": name, "reason": why})
         }
@@ -426,6 +427,7 @@ mod tests {
                 name: "b".into(),
                 why: "b left".into(),
             },
+            SystemEvent::Leaving { waiting: 2 },
             SystemEvent::Rejected {
                 addr,
                 kind: crate::domain::RejectKind::Busy,
@@ -442,6 +444,7 @@ mod tests {
                 | SystemEvent::Left { .. }
                 | SystemEvent::Resumed { .. }
                 | SystemEvent::Undelivered { .. }
+                | SystemEvent::Leaving { .. }
                 | SystemEvent::Rejected { .. }
                 | SystemEvent::Forgotten { .. }
                 | SystemEvent::Info(_)

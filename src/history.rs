@@ -69,6 +69,12 @@ pub enum SystemEvent {
         /// than the peer coming back to this run).
         restarted: bool,
     },
+    /// We are leaving (`exit`, the end of input) once these many of our
+    /// messages are delivered.
+    Leaving {
+        /// How many are still on their way.
+        waiting: usize,
+    },
     /// Our messages that will never be delivered.
     Undelivered {
         /// How many.

@@ -56,6 +56,12 @@ pub fn system_text(event: &SystemEvent) -> String {
             }
             text
         }
+        SystemEvent::Leaving { waiting } => format!(
+            "{waiting} message{} still on {} way: leaving once {} delivered",
+            if *waiting == 1 { "" } else { "s" },
+            if *waiting == 1 { "its" } else { "their" },
+            if *waiting == 1 { "it is" } else { "they are" },
+        ),
         SystemEvent::Undelivered { count, name, why } => format!(
             "{count} message{} to {name} {} not delivered: {why}",
             if *count == 1 { "" } else { "s" },

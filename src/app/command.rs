@@ -63,7 +63,7 @@ pub(crate) fn verify_text(peer: &PeerInfo) -> String {
 
 /// How we leave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LeaveKind {
+pub enum LeaveKind {
     /// `exit`: end the conversation for both.
     Bye,
     /// Ctrl-C, end of input, a signal: only this side goes.

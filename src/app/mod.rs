@@ -259,6 +259,9 @@ pub struct App {
     had_peer: bool,
     /// Whether this run took over undelivered messages from a killed one.
     restored: bool,
+    /// Set when leaving waits for the outbox to be delivered (`exit`, end
+    /// of input): how to leave then.
+    leaving: Option<LeaveKind>,
     session: u64,
     next_seq: u64,
 }
@@ -284,6 +287,7 @@ impl App {
             peer: None,
             had_peer: false,
             restored: false,
+            leaving: None,
             session,
             next_seq: 1,
         }
@@ -409,7 +413,7 @@ impl App {
                 Vec::new()
             }
             Event::Submit(line) => self.submit(line),
-            Event::EndOfInput => self.leave(LeaveKind::Leave, 0),
+            Event::EndOfInput => self.leave_when_delivered(LeaveKind::Leave),
             Event::Terminate(code) => self.leave(LeaveKind::Leave, code),
             // No goodbye and nothing forgotten: the peer sees a dropped
             // connection and waits for us, and the journal stays.
@@ -634,7 +638,7 @@ impl App {
     /// Sends a typed line, or acts on `exit` and commands.
     fn submit(&mut self, line: String) -> Vec<Effect> {
         if line.trim() == EXIT_COMMAND {
-            return self.leave(LeaveKind::Bye, 0);
+            return self.leave_when_delivered(LeaveKind::Bye);
         }
         if line.trim().is_empty() {
             return Vec::new();
@@ -763,6 +767,18 @@ impl App {
             why,
         }));
         effects
+    }
+
+    /// Leaves once every message typed so far is delivered (`exit`, the end
+    /// of piped input): what is still in the outbox would otherwise be
+    /// lost. Leaves at once when nothing is waiting.
+    fn leave_when_delivered(&mut self, kind: LeaveKind) -> Vec<Effect> {
+        let waiting = self.unacked();
+        if waiting == 0 || matches!(self.link, Link::Waiting) {
+            return self.leave(kind, 0);
+        }
+        self.leaving = Some(kind);
+        self.system(SystemEvent::Leaving { waiting })
     }
 
     /// Leaves: with a goodbye that ends the peer too (`exit`), or alone.
@@ -955,6 +971,11 @@ impl App {
         }
         // Room in the window: the next messages go.
         effects.extend(self.pump());
+        if self.unacked() == 0
+            && let Some(kind) = self.leaving.take()
+        {
+            effects.extend(self.leave(kind, 0));
+        }
         effects
     }
 
@@ -1642,6 +1663,40 @@ mod tests {
         );
         assert!(said(app.update(failed("the host requires a secret code"))).is_empty());
         assert_eq!(said(app.update(failed("refused"))).len(), 1);
+    }
+
+    #[test]
+    fn the_end_of_input_and_exit_wait_until_everything_is_delivered() {
+        for (leave, frame) in [
+            (Event::EndOfInput, Frame::Leave),
+            (Event::Submit("exit".into()), Frame::Bye),
+        ] {
+            let mut app = guest();
+            app.limits.window = 100;
+            app.update(joined(3, "alice"));
+            for n in 0..5 {
+                app.update(Event::Submit(format!("line {n} {}", "x".repeat(40))));
+            }
+            let effects = app.update(leave);
+            assert!(quits(&effects).is_none(), "left with 5 undelivered");
+            assert!(acting(effects).is_empty(), "no goodbye yet");
+            let mut seq = 1;
+            let effects = loop {
+                let effects = app.update(ack(3, 2, seq));
+                if quits(&effects).is_some() {
+                    break effects;
+                }
+                seq += 1;
+                assert!(seq <= 5, "never left");
+            };
+            assert_eq!(seq, 5, "left only once all five were delivered");
+            assert!(
+                effects
+                    .iter()
+                    .any(|e| matches!(e, Effect::Send { frame: f, .. } if *f == frame)),
+                "{effects:?}"
+            );
+        }
     }
 
     #[test]

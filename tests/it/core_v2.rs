@@ -240,3 +240,23 @@ fn a_killed_guest_restores_a_backlog_from_its_journal_and_delivers_it() {
     again.send("exit");
     assert!(again.exit().success());
 }
+
+/// A script pipes more than a window of lines and its input ends: the
+/// guest leaves only once the host has every line (the end of input used
+/// to be a goodbye sent after what was queued; with a window, what waits
+/// in the outbox must not be dropped by leaving).
+#[test]
+fn the_end_of_piped_input_leaves_only_after_every_line_is_delivered() {
+    let host = Duplex::host("alice", &["--json"]);
+    let port = port_of(&host.event("listening"));
+    let mut guest = Duplex::join("bob", port, &["--json"]);
+    host.event("joined");
+    guest.event("joined");
+    let lines = backlog();
+    let writer = pipe_in(guest.stdin.take().expect("stdin"), &lines);
+    drop(writer.join().expect("the writer")); // the end of input
+    assert_eq!(messages(&host, BACKLOG), lines);
+    let left = host.event("left");
+    assert_eq!(left["reason"], "left", "{left}");
+    assert!(guest.exit().success());
+}

@@ -201,9 +201,12 @@ impl Duplex {
     }
 }
 
-/// Whether a JSON event only tells how far one of our messages got.
+/// Whether a JSON event only tells how far our own messages got.
 pub fn is_progress(value: &Value) -> bool {
-    matches!(value["event"].as_str(), Some("sent" | "delivery"))
+    matches!(
+        value["event"].as_str(),
+        Some("sent" | "delivery" | "leaving")
+    )
 }
 
 impl Drop for Duplex {
