@@ -163,8 +163,8 @@ fn drain(
         .as_mut()
         .ok_or("the sender's stdin is closed")?;
     let fd = stdin.get_ref().as_raw_fd();
-    let out_a = &mut pair.a.stdout;
-    let out_b = &mut pair.b.stdout;
+    let out_a = pair.a.stdout.as_mut().ok_or("the receiver's stdout is drained")?;
+    let out_b = pair.b.stdout.as_mut().ok_or("the sender's stdout is drained")?;
     let count = Arc::new(AtomicUsize::new(0));
     let written = Arc::new(AtomicUsize::new(0));
 
@@ -198,13 +198,16 @@ fn drain(
             };
             (arrived, Instant::now(), ended, other)
         });
-        // The sender's output (events only: a duplex guest does not print
-        // its own messages; socat prints nothing), kept for the notes.
+        // The sender's output (events only: socat prints nothing), kept for
+        // the notes but for the notes on its own messages' progress.
         let sending_out = scope.spawn(move || {
             let mut other = Vec::new();
             let mut text = String::new();
             while out_b.read_line(&mut text).is_ok_and(|len| len > 0) {
-                if other.len() < 10 {
+                let progress = ["\"event\":\"sent\"", "\"event\":\"delivery\""]
+                    .iter()
+                    .any(|event| text.contains(event));
+                if other.len() < 10 && !progress {
                     other.push(format!("sender: {}", clip(&text)));
                 }
                 text.clear();

@@ -731,6 +731,9 @@ fn stream_one_way(pair: &mut Pair, n: usize, window: Option<usize>, limit: Durat
             usage: Usage::default(),
         };
     };
+    // The sender's own events (`sent`, `delivery`) are read and dropped, as
+    // a script that sends would read them.
+    pair.a.drain_stdout();
     let received = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let (seen, stopped) = (received.clone(), stop.clone());
@@ -1222,6 +1225,9 @@ fn flood_tui(
         &["join", &addr, "--headless", "--json", "--name", "bob"],
     )?;
     guest.read_until(|l| is_event(l, "joined"))?;
+    // Its notes on its own messages (`sent`, `delivery`) are read and
+    // dropped, as a script that sends would read them.
+    guest.drain_stdout();
     host.wait_for("the guest", Duration::from_secs(30), |t| {
         t.contains("● bob (")
     })?;
@@ -1271,7 +1277,9 @@ fn flood_tui(
             Err(_) => {
                 if let Some(status) = guest.exited() {
                     let mut text = String::new();
-                    let _ = guest.stdout.read_to_string(&mut text);
+                    if let Some(stdout) = guest.stdout.as_mut() {
+                        let _ = stdout.read_to_string(&mut text);
+                    }
                     break Err(format!(
                         "the guest exited ({status}) after the host showed {} messages: {}",
                         shown.load(Ordering::Acquire),

@@ -111,7 +111,8 @@ pub struct Piped {
     pub label: String,
     child: Child,
     pub stdin: Option<BufWriter<ChildStdin>>,
-    pub stdout: BufReader<ChildStdout>,
+    /// `None` once handed to a thread that drains it (see [`Piped::drain_stdout`]).
+    pub stdout: Option<BufReader<ChildStdout>>,
     watchdog: Arc<Watchdog>,
     line: String,
     /// Its own state directory: journals of processes the bench ends
@@ -148,7 +149,7 @@ impl Piped {
             label: label.to_owned(),
             child,
             stdin,
-            stdout,
+            stdout: Some(stdout),
             watchdog: watchdog.clone(),
             line: String::new(),
             _state: state,
@@ -181,10 +182,28 @@ impl Piped {
         io.map_err(|err| format!("[{}] write: {err}", self.label))
     }
 
+    /// Reads and drops everything the process writes to stdout from now
+    /// on, on a thread: for a sender whose own `--json` events (`sent`,
+    /// `delivery`) nobody reads, which would otherwise fill the pipe and
+    /// stop it, as any program stops when its output is not read.
+    pub fn drain_stdout(&mut self) {
+        if let Some(mut stdout) = self.stdout.take() {
+            std::thread::spawn(move || {
+                let mut sink = Vec::with_capacity(1 << 16);
+                while stdout.read_until(b'\n', &mut sink).is_ok_and(|n| n > 0) {
+                    sink.clear();
+                }
+            });
+        }
+    }
+
     /// Reads the next stdout line (without its newline); an error at the end.
     pub fn read_line(&mut self) -> Result<&str> {
         self.line.clear();
-        match self.stdout.read_line(&mut self.line) {
+        let Some(stdout) = self.stdout.as_mut() else {
+            return Err(format!("[{}] stdout is drained", self.label));
+        };
+        match stdout.read_line(&mut self.line) {
             Ok(0) => Err(format!(
                 "[{}] stdout ended{}",
                 self.label,
