@@ -22,6 +22,7 @@ mod e2e_security;
 mod exits;
 mod headless;
 mod net;
+mod readme;
 mod resilience;
 mod review;
 mod ui;

@@ -481,3 +481,57 @@ fn three_and_one_row_terminals_draw_without_panicking() {
         }
     }
 }
+
+/// The foreground colour of the first cell of the row that shows `text`
+/// (the time's), and of the cell where the author's name starts.
+fn name_colour(terminal: &Terminal<TestBackend>, text: &str) -> ratatui::style::Color {
+    let y = rows(terminal)
+        .iter()
+        .position(|row| row.contains(text))
+        .unwrap_or_else(|| panic!("no row shows {text:?}"));
+    // "22:13 " then the name.
+    terminal.backend().buffer()[(6, y as u16)].fg
+}
+
+/// README: "Your own lines are always cyan; a peer whose name is the same
+/// as yours ... is shown with its role ... and never as you."
+#[test]
+fn own_lines_are_cyan_and_a_peer_named_like_you_is_not() {
+    let mut app = host();
+    joined(&mut app, "alice", "192.168.1.7:50312");
+    receive(&mut app, 1, "from the twin");
+    say(&mut app, "from me");
+    let terminal = draw(&mut app, 60, 8);
+    let rows = rows(&terminal);
+    assert!(
+        rows.iter()
+            .any(|row| row.contains("alice (guest): from the twin")),
+        "{rows:#?}"
+    );
+    assert_eq!(
+        name_colour(&terminal, "from me"),
+        ratatui::style::Color::Cyan
+    );
+    assert_ne!(
+        name_colour(&terminal, "from the twin"),
+        ratatui::style::Color::Cyan
+    );
+}
+
+/// README: "`✗ not delivered` if the peer left for good before receiving it".
+#[test]
+fn a_message_the_peer_never_got_is_marked_not_delivered() {
+    let mut app = host_with_bob();
+    say(&mut app, "are you still there?");
+    app.update(Event::Net(NetEvent::Left {
+        from: PEER,
+        reason: LeftReason::Left,
+    }));
+    let terminal = draw(&mut app, 60, 8);
+    let rows = rows(&terminal);
+    assert!(
+        rows.iter()
+            .any(|row| row.contains("alice: are you still there? ✗ not delivered")),
+        "{rows:#?}"
+    );
+}
