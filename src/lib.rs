@@ -1,17 +1,22 @@
 //! duplex: private, instant, full-duplex chat between two terminals.
 //!
-//! The crate is laid out by concern:
-//! - [`protocol`]: the wire format (preamble, length-prefixed postcard
-//!   frames), pure and free of IO;
+//! The crate is laid out in layers, each using only those below it (the
+//! `architecture` test checks it), bottom first:
+//! - [`words`], [`text`]: word lists; width, wrapping and sanitizing of text;
+//! - [`domain`]: what every layer shares (peers, reasons, time limits);
+//! - [`protocol`]: the wire format, pure and free of IO;
+//! - [`journal`], [`history`]: what a killed duplex needs to carry on; the
+//!   conversation as shown, by participant;
+//! - [`present`], [`view`]: events put into words; the screen's geometry;
 //! - [`net`]: the host's accept loop, the guest's connect, and per
 //!   connection a reader task and a writer task;
+//! - [`keymap`], [`input`]: which key does what, as data; editing by
+//!   grapheme cluster;
 //! - [`app`]: the state and its pure `update` step, which returns effects;
 //! - [`ui`]: pure rendering of the state with ratatui;
-//! - [`keymap`]: which key does what, as data, and the keys' documentation;
-//! - [`input`] and [`text`]: editing by grapheme cluster and measuring by
-//!   display width, for every script;
-//! - [`tui`] and [`headless`]: the two front ends, sharing [`runtime`];
-//! - [`cli`]: the command line.
+//! - [`runtime`], [`stdin`]: starting a session and carrying out effects;
+//!   reading piped input;
+//! - [`tui`], [`headless`], [`cli`]: the two front ends and the command line.
 
 // The other lints are in the `[lints]` table of Cargo.toml. The library
 // forbids unsafe code (the table only denies it, for tests that call libc);
