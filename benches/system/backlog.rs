@@ -163,8 +163,16 @@ fn drain(
         .as_mut()
         .ok_or("the sender's stdin is closed")?;
     let fd = stdin.get_ref().as_raw_fd();
-    let out_a = pair.a.stdout.as_mut().ok_or("the receiver's stdout is drained")?;
-    let out_b = pair.b.stdout.as_mut().ok_or("the sender's stdout is drained")?;
+    let out_a = pair
+        .a
+        .stdout
+        .as_mut()
+        .ok_or("the receiver's stdout is drained")?;
+    let out_b = pair
+        .b
+        .stdout
+        .as_mut()
+        .ok_or("the sender's stdout is drained")?;
     let count = Arc::new(AtomicUsize::new(0));
     let written = Arc::new(AtomicUsize::new(0));
 
