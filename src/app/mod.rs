@@ -1034,6 +1034,18 @@ impl App {
                     "{} restarted duplex: this is a new conversation",
                     info.name
                 ))));
+                // The host did not prove it is the one we were talking to
+                // (a restarted host, or someone else at its address): what
+                // we typed for that conversation does not go to it.
+                if let Some(earlier) = earlier {
+                    self.peer = Some(earlier);
+                    effects.extend(self.fail_undelivered(
+                        "the host did not prove it is the same conversation (a restarted host, \
+                         or someone else at its address); type them again if you mean to"
+                            .to_owned(),
+                    ));
+                    self.peer = None;
+                }
             } else if let Some(earlier) = earlier.clone() {
                 // The host's lost guest did not come back; a new one did.
                 let name = self.history.author_name(earlier.author).into_owned();
@@ -1044,11 +1056,6 @@ impl App {
             let author = self.history.add_author(&info.name, self.peer_qualifier());
             let mut peer = Peer::new(author);
             peer.verification = words;
-            if guest_again && let Some(earlier) = earlier {
-                // What we typed was meant for this host: it still goes out.
-                peer.outbox = earlier.outbox;
-                peer.outbox.rewind();
-            }
             self.peer = Some(peer);
             effects.extend(self.system(SystemEvent::Joined {
                 name: self.history.author_name(author).into_owned(),
@@ -1808,11 +1815,19 @@ mod tests {
     }
 
     #[test]
-    fn a_restarted_guest_whose_host_also_restarted_still_delivers() {
+    fn a_restarted_guest_whose_host_does_not_prove_the_conversation_holds_its_messages() {
         let mut app = guest();
         app.update(Event::Restore(Box::new(saved_run(&[(1, "for alice")]))));
-        let effects = app.update(joined(3, "alice")); // not resumed
-        assert_eq!(sent_chats(&effects), vec![(1, "for alice".to_owned())]);
+        // Not resumed: a restarted host, or someone else at its address.
+        let effects = app.update(joined(3, "alice"));
+        assert!(sent_chats(&effects).is_empty());
+        assert!(effects.iter().any(|e| matches!(
+            e,
+            Effect::Output(Output::Delivery {
+                delivery: Delivery::Failed,
+                ..
+            })
+        )));
     }
 
     #[test]
@@ -2011,7 +2026,9 @@ mod tests {
         app.update(left(3, LeftReason::Closed));
         app.update(Event::Submit("still here?".into()));
         let effects = app.update(joined(4, "alice")); // not resumed
-        assert_eq!(sent_chats(&effects), vec![(1, "still here?".to_owned())]);
+        // Typed for the earlier conversation: not sent to this one.
+        assert!(sent_chats(&effects).is_empty());
+        assert_eq!(deliveries(&app), vec![Delivery::Failed]);
         assert!(app.history.entries().iter().any(|e| matches!(
             e,
             Entry::System { event, .. }

@@ -11,12 +11,19 @@
 //! - Both sides derive the same [verification words](Keys::verification)
 //!   from the handshake hash. Read aloud, they expose a man in the middle,
 //!   whose two sessions have different hashes.
+//! - The right to resume a conversation is a secret both ends derive from
+//!   the handshake hash ([`resume_secret`]) and never send. A guest that
+//!   comes back proves it knows the secret of the last session with a
+//!   [`resume_proof`] bound to the new session's hash, and the host answers
+//!   with its own: a relay that runs its own sessions can neither make nor
+//!   pass on a proof. Each session gives a new secret.
 //! - Afterwards each frame is sealed with ChaCha20-Poly1305 under a counter
 //!   nonce. The two directions keep separate counters, so the reader task
 //!   and the writer task each own one half ([`Opener`], [`Sealer`]).
 
 use std::sync::Arc;
 
+use blake2::{Blake2s256, Digest};
 use snow::{HandshakeState, StatelessTransportState};
 use spake2::{Ed25519Group, Identity, Password, Spake2};
 
@@ -36,6 +43,55 @@ pub const MAX_NOISE_MESSAGE: usize = 65535;
 
 /// Identity both sides give SPAKE2, binding the key to this protocol.
 const PAKE_IDENTITY: &[u8] = b"duplex secret code v1";
+
+/// A BLAKE2s hash of `label` and `parts`, each part preceded by its length,
+/// so that no two different inputs hash the same bytes.
+fn derive(label: &str, parts: &[&[u8]]) -> [u8; 32] {
+    let mut hasher = Blake2s256::new();
+    hasher.update(b"duplex v3 ");
+    hasher.update(label.as_bytes());
+    for part in parts {
+        hasher.update((part.len() as u32).to_be_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
+
+/// The first 16 bytes of `bytes` as a number.
+fn first_u128(bytes: &[u8; 32]) -> u128 {
+    let mut head = [0; 16];
+    head.copy_from_slice(&bytes[..16]);
+    u128::from_be_bytes(head)
+}
+
+/// Which end makes a resume proof: the two ends' proofs differ, so one
+/// cannot be sent back as the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The guest, which asks to resume.
+    Guest,
+    /// The host, which answers.
+    Host,
+}
+
+/// The secret that lets the two ends of the session whose handshake hash
+/// is `binding` resume its conversation later. Both ends derive it; it is
+/// never sent.
+pub fn resume_secret(binding: &[u8]) -> u128 {
+    first_u128(&derive("resume secret", &[binding]))
+}
+
+/// Proof, for the session whose handshake hash is `binding`, that `side`
+/// knows `secret` (the resume secret of the conversation's last session).
+/// Bound to the session: a proof made for one session means nothing in
+/// another, so a relay that runs its own sessions cannot pass one on.
+pub fn resume_proof(secret: u128, binding: &[u8], side: Side) -> u128 {
+    let label = match side {
+        Side::Guest => "resume proof guest",
+        Side::Host => "resume proof host",
+    };
+    first_u128(&derive(label, &[&secret.to_be_bytes(), binding]))
+}
 
 /// Why encryption failed.
 #[derive(Debug, thiserror::Error)]
@@ -176,6 +232,11 @@ impl Keys {
     /// The words both sides show, e.g. `otter-violin-maple-cobalt`.
     pub fn verification(&self) -> String {
         words_for(&self.hash, SAS_WORDS)
+    }
+
+    /// The handshake hash: what binds anything to this session alone.
+    pub fn binding(&self) -> &[u8] {
+        &self.hash
     }
 
     /// Splits the keys into the sending and receiving halves.
@@ -340,6 +401,23 @@ mod tests {
         let mut host = Handshake::new(false, b"policy: open", None).unwrap();
         host.read(&guest.write().unwrap()).unwrap();
         assert!(guest.read(&host.write().unwrap()).is_err());
+    }
+
+    #[test]
+    fn resume_proofs_are_bound_to_their_session_and_side() {
+        let (guest, host) = pair(None, None).unwrap();
+        let (other, _) = pair(None, None).unwrap();
+        let secret = resume_secret(guest.binding());
+        assert_eq!(secret, resume_secret(host.binding()));
+        assert_ne!(secret, resume_secret(other.binding()));
+        let proof = resume_proof(secret, guest.binding(), Side::Guest);
+        assert_eq!(proof, resume_proof(secret, host.binding(), Side::Guest));
+        assert_ne!(proof, resume_proof(secret, guest.binding(), Side::Host));
+        assert_ne!(proof, resume_proof(secret, other.binding(), Side::Guest));
+        assert_ne!(
+            proof,
+            resume_proof(secret ^ 1, guest.binding(), Side::Guest)
+        );
     }
 
     #[test]

@@ -68,8 +68,9 @@ pub struct Hello {
     pub name: String,
     /// Name and version of the sending program, for diagnostics.
     pub software: String,
-    /// From a guest: the conversation it wants to resume, if any. From the
-    /// host: the conversation and the guest's token to resume it with later.
+    /// From a guest: the conversation it wants to resume, if any, with its
+    /// proof. From the host: the conversation, with the host's proof when
+    /// the guest resumed (see [`crate::protocol::crypto::resume_proof`]).
     pub resume: Option<Resume>,
     /// From the host: whether the guest's resume was accepted.
     pub resumed: bool,

@@ -1795,6 +1795,85 @@ async fn a_man_in_the_middle_shows_different_words() {
     assert_eq!(host_words, mitm_to_host);
 }
 
+/// The attack on resuming: a relay lets the first session through
+/// untouched (the words match), and when the guest comes back it answers
+/// with its own session, takes whatever the guest's hello carries to
+/// resume, and presents it to the host. Neither end may take the relay
+/// for the other: the right to resume is a secret of the first session,
+/// proved, never sent.
+#[tokio::test]
+async fn a_relay_cannot_resume_a_conversation_it_did_not_verify() {
+    let mut host = start_host();
+    let host_addr = host.addr;
+    // The first session: straight to the host.
+    let mut first = TcpStream::connect(host_addr).await.expect("reaches");
+    let one = handshake::guest(&mut first, &Hello::new("bob"), None)
+        .await
+        .expect("joins");
+    let (bob, _link) = expect_joined(&mut host.events).await;
+    assert_eq!(encrypted(&bob).0, one.verification, "the words match");
+    let resume = one.peer.resume.expect("a place in the conversation");
+    drop(first); // the relay resets it
+    expect_left(&mut host.events, bob.id).await;
+
+    let listener = TcpListener::bind((LOCALHOST, 0)).await.expect("binds");
+    let relay_addr = listener.local_addr().expect("local address");
+    let relay = tokio::spawn(async move {
+        let (mut downstream, guest_addr) = listener.accept().await.expect("the guest");
+        let Opening::Duplex(theirs) = handshake::read_opening(&mut downstream, None)
+            .await
+            .expect("an opening")
+        else {
+            panic!("the guest speaks duplex");
+        };
+        // Answers the guest with its own session, claiming it resumed.
+        let (_, taken) = handshake::host(
+            &mut downstream,
+            theirs,
+            guest_addr.ip(),
+            &HostPolicy::new(None),
+            |guest| {
+                let reply = Hello {
+                    resume: guest.resume,
+                    resumed: true,
+                    ..Hello::new("alice")
+                };
+                Ok::<_, String>((guest.resume, reply))
+            },
+        )
+        .await
+        .expect("the guest's handshake with the relay");
+        // Presents what the guest's hello carried to the host.
+        let mut upstream = TcpStream::connect(host_addr).await.expect("reaches");
+        let presented = Hello {
+            resume: taken,
+            ..Hello::new("bob")
+        };
+        handshake::guest(&mut upstream, &presented, None)
+            .await
+            .expect("the relay's handshake with the host");
+        (downstream, upstream)
+    });
+    let mut second = TcpStream::connect(relay_addr).await.expect("reaches");
+    let again = Hello {
+        resume: Some(resume),
+        ..Hello::new("bob")
+    };
+    let two = handshake::guest(&mut second, &again, None)
+        .await
+        .expect("a session with the relay");
+    assert!(
+        !two.peer.resumed,
+        "the guest took the relay for the host it verified"
+    );
+    let (on_host, _link) = expect_joined(&mut host.events).await;
+    assert!(
+        !on_host.resumed,
+        "the host took the relay for the guest it verified"
+    );
+    let _streams = relay.await.expect("the relay");
+}
+
 // ---------------------------------------------------------------------------
 // Secret codes
 
