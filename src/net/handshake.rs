@@ -6,6 +6,7 @@
 //! guest                                   host
 //!   preamble (10 bytes)         ───────▶
 //!                               ◀───────  preamble + policy byte
+//!                                         + commitment to its key (32)
 //!   [SPAKE2 message]            ───────▶                      (code only)
 //!                               ◀───────  [SPAKE2 message]
 //!   Noise message 1             ───────▶
@@ -32,7 +33,9 @@ use super::limiter::AttemptLimiter;
 use super::{PeerInfo, Security};
 use crate::domain::{Capabilities, Limits};
 use crate::protocol::codec::length_delimited;
-use crate::protocol::crypto::{CodeExchange, Handshake, Side, resume_proof, resume_secret};
+use crate::protocol::crypto::{
+    COMMITMENT_LEN, CodeExchange, Ephemeral, Handshake, Side, resume_proof, resume_secret,
+};
 use crate::protocol::handshake::{
     MAGIC, NOT_DUPLEX_REPLY, POLICY_CODE, POLICY_LOCKED, POLICY_OPEN,
 };
@@ -265,7 +268,9 @@ where
         }
         (other, _) => return Err(HandshakeError::UnknownPolicy(other)),
     };
-    let prologue = [&ours[..], &reply[..]].concat();
+    let mut commitment = [0; COMMITMENT_LEN];
+    stream.read_exact(&mut commitment).await?;
+    let prologue = [&ours[..], &reply[..], &commitment[..]].concat();
 
     let mut raw = Framed::new(stream, length_delimited());
     let psk = match code {
@@ -278,7 +283,7 @@ where
     if answer.is_empty() && psk.is_some() {
         return Err(HandshakeError::WrongCode { tries_left: None });
     }
-    noise.read(&answer)?;
+    noise.read_committed(&answer, &commitment)?;
     let keys = noise.finish()?;
     let verification = keys.verification();
     let binding = keys.binding().to_vec();
@@ -397,8 +402,11 @@ where
         (Some(_), None) => POLICY_CODE,
         (Some(_), Some(_)) => POLICY_LOCKED,
     };
+    // The key is made, and committed to, before the guest's is seen.
+    let ephemeral = Ephemeral::generate()?;
     let mut reply = Preamble::current().to_bytes().to_vec();
     reply.push(policy);
+    reply.extend_from_slice(&ephemeral.commitment());
     stream.write_all(&reply).await?;
     if let Some(lockout) = lockout {
         let _ = stream.shutdown().await;
@@ -419,7 +427,7 @@ where
         })?),
         None => None,
     };
-    let mut noise = Handshake::new(false, &prologue, psk.as_ref())?;
+    let mut noise = Handshake::responder(&prologue, psk.as_ref(), &ephemeral)?;
     let first = next_raw(&mut raw).await?;
     if let Err(err) = noise.read(&first) {
         if psk.is_none() {

@@ -11,6 +11,11 @@
 //! - Both sides derive the same [verification words](Keys::verification)
 //!   from the handshake hash. Read aloud, they expose a man in the middle,
 //!   whose two sessions have different hashes.
+//! - The host makes its ephemeral key before it sees the guest's and sends
+//!   a [commitment](Ephemeral::commitment) to it in the clear; the guest
+//!   checks the key against it ([`Handshake::read_committed`]). So nobody
+//!   playing the host can try key after key until the words match: each
+//!   handshake gives it one chance in 2³².
 //! - The right to resume a conversation is a secret both ends derive from
 //!   the handshake hash ([`resume_secret`]) and never send. A guest that
 //!   comes back proves it knows the secret of the last session with a
@@ -93,6 +98,45 @@ pub fn resume_proof(secret: u128, binding: &[u8], side: Side) -> u128 {
     first_u128(&derive(label, &[&secret.to_be_bytes(), binding]))
 }
 
+/// Length of the host's commitment to its ephemeral key.
+pub const COMMITMENT_LEN: usize = 32;
+
+/// Length of a Curve25519 public key, which opens the host's Noise message.
+const PUBLIC_KEY_LEN: usize = 32;
+
+/// The commitment to the ephemeral public key `public`.
+pub fn commit(public: &[u8]) -> [u8; COMMITMENT_LEN] {
+    derive("ephemeral commitment", &[public])
+}
+
+/// The host's ephemeral key pair, made before the guest's key is seen.
+pub struct Ephemeral {
+    private: Vec<u8>,
+    public: Vec<u8>,
+}
+
+impl std::fmt::Debug for Ephemeral {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ephemeral")
+    }
+}
+
+impl Ephemeral {
+    /// A fresh key pair.
+    pub fn generate() -> Result<Self, CryptoError> {
+        let pair = snow::Builder::new(NOISE_OPEN.parse()?).generate_keypair()?;
+        Ok(Self {
+            private: pair.private,
+            public: pair.public,
+        })
+    }
+
+    /// What the host sends before it sees the guest's key.
+    pub fn commitment(&self) -> [u8; COMMITMENT_LEN] {
+        commit(&self.public)
+    }
+}
+
 /// Why encryption failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
@@ -105,6 +149,13 @@ pub enum CryptoError {
     /// The SPAKE2 message was malformed.
     #[error("the secret-code exchange failed: {0}")]
     Pake(String),
+    /// The host's key is not the one it committed to: something tried to
+    /// choose its key after seeing ours.
+    #[error(
+        "the host's key does not match the commitment it sent first \
+         (someone in the middle tried to choose its key after seeing ours)"
+    )]
+    BrokenCommitment,
     /// The nonce counter ran out (after 2^64 frames).
     #[error("the session has sent too many frames")]
     Exhausted,
@@ -184,6 +235,44 @@ impl Handshake {
             builder.build_responder()?
         };
         Ok(Self { state })
+    }
+
+    /// Starts the host's handshake with the ephemeral key it committed to.
+    pub fn responder(
+        prologue: &[u8],
+        psk: Option<&[u8; 32]>,
+        ephemeral: &Ephemeral,
+    ) -> Result<Self, CryptoError> {
+        let pattern = if psk.is_some() {
+            NOISE_WITH_CODE
+        } else {
+            NOISE_OPEN
+        };
+        let mut builder = snow::Builder::new(pattern.parse()?)
+            .prologue(prologue)?
+            .fixed_ephemeral_key_for_testing_only(&ephemeral.private);
+        if let Some(psk) = psk {
+            builder = builder.psk(0, psk)?;
+        }
+        Ok(Self {
+            state: builder.build_responder()?,
+        })
+    }
+
+    /// Reads the host's message (the guest's side), first checking that
+    /// the ephemeral key it opens with is the one `commitment` named.
+    pub fn read_committed(
+        &mut self,
+        message: &[u8],
+        commitment: &[u8; COMMITMENT_LEN],
+    ) -> Result<(), CryptoError> {
+        let key = message
+            .get(..PUBLIC_KEY_LEN)
+            .ok_or(CryptoError::BrokenCommitment)?;
+        if commit(key) != *commitment {
+            return Err(CryptoError::BrokenCommitment);
+        }
+        self.read(message)
     }
 
     /// The next handshake message to send.
@@ -418,6 +507,43 @@ mod tests {
             proof,
             resume_proof(secret ^ 1, guest.binding(), Side::Guest)
         );
+    }
+
+    #[test]
+    fn the_host_uses_the_key_it_committed_to() {
+        let ephemeral = Ephemeral::generate().unwrap();
+        let commitment = ephemeral.commitment();
+        let mut guest = Handshake::new(true, b"p", None).unwrap();
+        let mut host = Handshake::responder(b"p", None, &ephemeral).unwrap();
+        host.read(&guest.write().unwrap()).unwrap();
+        guest
+            .read_committed(&host.write().unwrap(), &commitment)
+            .unwrap();
+        let (guest, host) = (guest.finish().unwrap(), host.finish().unwrap());
+        assert_eq!(guest.verification(), host.verification());
+    }
+
+    /// A host (or a man in the middle playing one) that answers with
+    /// another key than the one it committed to, as it would to try keys
+    /// until the words match, fails the guest's handshake.
+    #[test]
+    fn a_key_other_than_the_committed_one_fails_the_handshake() {
+        let committed = Ephemeral::generate().unwrap();
+        let chosen_later = Ephemeral::generate().unwrap();
+        let mut guest = Handshake::new(true, b"p", None).unwrap();
+        let mut host = Handshake::responder(b"p", None, &chosen_later).unwrap();
+        host.read(&guest.write().unwrap()).unwrap();
+        let answer = host.write().unwrap();
+        assert!(matches!(
+            guest.read_committed(&answer, &committed.commitment()),
+            Err(CryptoError::BrokenCommitment)
+        ));
+        let mut short = Handshake::new(true, b"p", None).unwrap();
+        short.write().unwrap();
+        assert!(matches!(
+            short.read_committed(&answer[..8], &committed.commitment()),
+            Err(CryptoError::BrokenCommitment)
+        ));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub const MAX_TEXT_LEN: usize = 32 * 1024;
 pub const MAX_NAME_LEN: usize = 256;
 
 /// The capabilities this build announces in its hello. Core v2 needs none:
-/// every kind below is part of protocol version 2 itself.
+/// every kind below has been part of the protocol since version 2.
 pub const CAPABILITIES: &[&str] = &[];
 
 /// Identifies one chat message across the whole conversation.
@@ -212,7 +212,7 @@ impl Frame {
     }
 
     /// The capability a peer must have announced before it is sent this
-    /// frame. Every kind of protocol version 2 is part of the version
+    /// frame. Every kind of protocol version 3 is part of the version
     /// itself; later optional features name theirs here.
     pub fn capability(&self) -> Option<&'static str> {
         None
