@@ -237,12 +237,14 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
             name,
             verification,
             words_changed,
+            compared,
             restarted,
         } => json!({
             "event": "resumed",
             "name": name,
             "verification": verification,
             "words_changed": words_changed,
+            "compared": compared,
             "restarted": restarted,
         }),
         SystemEvent::Undelivered { count, name, why } => {
@@ -367,6 +369,7 @@ mod tests {
                     name: "bob".into(),
                     verification: Some("a-b-c-d".into()),
                     words_changed: true,
+                    compared: false,
                     restarted: false,
                 }),
             ],
@@ -419,6 +422,7 @@ mod tests {
                 name: "b".into(),
                 verification: None,
                 words_changed: false,
+                compared: false,
                 restarted: false,
             },
             SystemEvent::Undelivered {

@@ -297,6 +297,12 @@ impl App {
         }
     }
 
+    /// Whether the person said they compared the verification words of
+    /// this conversation (`/verify ok`).
+    pub fn words_compared(&self) -> bool {
+        self.peer.as_ref().is_some_and(|peer| peer.compared)
+    }
+
     /// How many of our messages await the peer's acknowledgement.
     pub fn unacked(&self) -> usize {
         self.peer.as_ref().map_or(0, |peer| peer.outbox.len())
@@ -643,11 +649,27 @@ impl App {
             Command::Text(text) => text,
             Command::Verify => {
                 let text = match self.connected() {
-                    Some(peer) => verify_text(peer),
+                    Some(peer) => verify_text(peer, self.words_compared()),
                     None => "Nobody is connected: there is nothing to verify yet.".to_owned(),
                 };
                 self.set_scroll(Scroll::Live);
                 return self.system(SystemEvent::Info(text));
+            }
+            Command::VerifyOk => {
+                let connected = self
+                    .connected()
+                    .map(|peer| matches!(peer.security, crate::domain::Security::Encrypted { .. }));
+                let text = match (connected, self.peer.as_mut()) {
+                    (Some(true), Some(peer)) => {
+                        peer.compared = true;
+                        "Marked as compared: the status bar shows 🔒✓ for this conversation, \
+                         also after it resumes."
+                    }
+                    (Some(_), _) => "A plain text peer has no verification words to compare.",
+                    (None, _) => "Nobody is connected: there is nothing to verify yet.",
+                };
+                self.set_scroll(Scroll::Live);
+                return self.system(SystemEvent::Info(text.to_owned()));
             }
             Command::Help => {
                 let help = format!("{}\n{COMMANDS_HELP}", self.keymap.help_text());
@@ -1018,11 +1040,13 @@ impl App {
             peer.outbox.rewind();
             peer.waiting_since = None;
             let author = peer.author;
+            let compared = peer.compared;
             self.history.relabel(author, &info.name);
             let event = SystemEvent::Resumed {
                 name: self.history.author_name(author).into_owned(),
                 verification: words,
                 words_changed,
+                compared,
                 restarted: !self.had_peer,
             };
             effects.extend(self.system(event));
@@ -2188,7 +2212,63 @@ mod tests {
     }
 
     #[test]
+    fn verify_ok_marks_the_words_compared_for_the_conversation() {
+        let texts = |app: &App| -> Vec<String> {
+            app.history
+                .entries()
+                .iter()
+                .filter_map(|e| match e {
+                    Entry::System { event, .. } => Some(crate::present::system_text(event)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut app = guest();
+        app.update(Event::Submit("/verify ok".into()));
+        assert!(!app.words_compared(), "nobody to compare with");
+        app.update(joined(3, "alice"));
+        app.update(Event::Submit("/verify".into()));
+        assert!(texts(&app).last().unwrap().ends_with("type /verify ok."));
+        app.update(Event::Submit("/verify ok".into()));
+        assert!(app.words_compared());
+        app.update(Event::Submit("/verify".into()));
+        assert!(
+            texts(&app)
+                .last()
+                .unwrap()
+                .ends_with("You marked them as compared (/verify ok).")
+        );
+        // A resume (proved by the handshake) keeps the mark, and says so
+        // beside the new words.
+        app.update(left(3, LeftReason::Closed));
+        let mut info = peer(4, "alice");
+        info.resumed = true;
+        info.security = Security::Encrypted {
+            verification: "cobalt-maple-otter-violin".to_owned(),
+            with_code: false,
+        };
+        app.update(Event::Net(NetEvent::Joined {
+            info,
+            link: PeerLink::detached(4),
+        }));
+        assert!(app.words_compared());
+        assert!(
+            texts(&app)
+                .last()
+                .unwrap()
+                .ends_with("(still the conversation you compared: the resume proved it)"),
+            "{:?}",
+            texts(&app).last()
+        );
+        // A conversation the host does not prove is a new one: compare again.
+        app.update(left(4, LeftReason::Closed));
+        app.update(joined(5, "alice"));
+        assert!(!app.words_compared());
+    }
+
+    #[test]
     fn slash_commands_and_escapes() {
+        assert_eq!(command("/verify ok"), Command::VerifyOk);
         assert_eq!(command("/verify"), Command::Verify);
         assert_eq!(command(" /help "), Command::Help);
         assert_eq!(command("//shrug"), Command::Text("/shrug".into()));
