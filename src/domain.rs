@@ -19,13 +19,15 @@ pub type ConnId = u64;
 pub const EXIT_COMMAND: &str = "exit";
 
 /// What lets a guest come back to the same conversation after its
-/// connection dropped. Sent only inside the encrypted session, so nobody
-/// else can learn it and take the conversation over.
+/// connection dropped: the conversation, and the secret both ends of its
+/// last session derived from that session's handshake. The secret is never
+/// sent: in a `Hello`, `token` carries a proof of it bound to the new
+/// session instead, so only the two ends of the earlier session can resume.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Resume {
     /// The host's conversation: random per run of the host program.
     pub conversation: u64,
-    /// The guest's secret place in it, chosen by the host.
+    /// Kept: the secret of the last session. In a `Hello`: a proof of it.
     pub token: u128,
 }
 

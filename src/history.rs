@@ -65,6 +65,9 @@ pub enum SystemEvent {
         verification: Option<String>,
         /// Whether those words differ from the last session's.
         words_changed: bool,
+        /// Whether the person had compared the conversation's words
+        /// (`/verify ok`): the resume proved it is the same two ends.
+        compared: bool,
         /// Whether this run took over from one that was stopped (rather
         /// than the peer coming back to this run).
         restarted: bool,

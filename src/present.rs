@@ -42,6 +42,7 @@ pub fn system_text(event: &SystemEvent) -> String {
             name,
             verification,
             words_changed,
+            compared,
             restarted,
         } => {
             let mut text = if *restarted {
@@ -49,10 +50,15 @@ pub fn system_text(event: &SystemEvent) -> String {
             } else {
                 format!("{name} is back: the conversation goes on")
             };
-            if let (Some(words), true) = (verification, words_changed) {
-                text.push_str(&format!(
+            match (verification, words_changed, compared) {
+                (Some(words), true, false) => text.push_str(&format!(
                     " · new verification words: {words} (compare again)"
-                ));
+                )),
+                (Some(words), true, true) => text.push_str(&format!(
+                    " · new verification words: {words} (still the conversation you \
+                     compared: the resume proved it)"
+                )),
+                _ => {}
             }
             text
         }
@@ -121,11 +127,28 @@ mod tests {
     }
 
     #[test]
+    fn a_resume_of_compared_words_says_the_resume_proved_it() {
+        let text = system_text(&SystemEvent::Resumed {
+            name: "bob".into(),
+            verification: Some("a-b-c-d".into()),
+            words_changed: true,
+            compared: true,
+            restarted: false,
+        });
+        assert_eq!(
+            text,
+            "bob is back: the conversation goes on · new verification words: a-b-c-d \
+             (still the conversation you compared: the resume proved it)"
+        );
+    }
+
+    #[test]
     fn a_resume_with_new_words_says_to_compare_again() {
         let text = system_text(&SystemEvent::Resumed {
             name: "bob".into(),
             verification: Some("a-b-c-d".into()),
             words_changed: true,
+            compared: false,
             restarted: false,
         });
         assert_eq!(

@@ -4,7 +4,8 @@ use crate::domain::{PeerInfo, Security};
 
 /// What `/help` shows after the keys (which come from the keymap).
 pub const COMMANDS_HELP: &str = "The mouse wheel scrolls too. \
-Commands: exit (ends the chat for both) · /verify (the words to compare with your peer) · /help. \
+Commands: exit (ends the chat for both) · /verify (the words to compare with your peer) · \
+/verify ok (you compared them) · /help. \
 Start a message with // to send one starting with /.";
 
 /// What a typed line asks for.
@@ -14,6 +15,8 @@ pub(crate) enum Command {
     Text(String),
     /// `/verify`.
     Verify,
+    /// `/verify ok`: the words were compared.
+    VerifyOk,
     /// `/help`.
     Help,
     /// `/something` else.
@@ -29,14 +32,16 @@ pub(crate) fn command(line: &str) -> Command {
         return Command::Text(line.to_owned());
     };
     match rest.split_whitespace().next().unwrap_or("") {
+        "verify" if rest.split_whitespace().nth(1) == Some("ok") => Command::VerifyOk,
         "verify" => Command::Verify,
         "help" | "?" => Command::Help,
         other => Command::Unknown(other.to_owned()),
     }
 }
 
-/// How to check who is on the other end.
-pub(crate) fn verify_text(peer: &PeerInfo) -> String {
+/// How to check who is on the other end; `compared` says whether the
+/// person said they did (`/verify ok`).
+pub(crate) fn verify_text(peer: &PeerInfo, compared: bool) -> String {
     match &peer.security {
         Security::Encrypted {
             verification,
@@ -47,9 +52,14 @@ pub(crate) fn verify_text(peer: &PeerInfo) -> String {
             } else {
                 ""
             };
+            let done = if compared {
+                " You marked them as compared (/verify ok)."
+            } else {
+                " Once you have compared them, type /verify ok."
+            };
             format!(
                 "Encrypted{code}. Verification words: {verification} — read them to {}; \
-                 different words on their screen mean someone is in the middle.",
+                 different words on their screen mean someone is in the middle.{done}",
                 peer.name
             )
         }

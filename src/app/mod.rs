@@ -301,6 +301,12 @@ impl App {
         }
     }
 
+    /// Whether the person said they compared the verification words of
+    /// this conversation (`/verify ok`).
+    pub fn words_compared(&self) -> bool {
+        self.peer.as_ref().is_some_and(|peer| peer.compared)
+    }
+
     /// How many of our messages await the peer's acknowledgement.
     pub fn unacked(&self) -> usize {
         self.peer.as_ref().map_or(0, |peer| peer.outbox.len())
@@ -647,11 +653,27 @@ impl App {
             Command::Text(text) => text,
             Command::Verify => {
                 let text = match self.connected() {
-                    Some(peer) => verify_text(peer),
+                    Some(peer) => verify_text(peer, self.words_compared()),
                     None => "Nobody is connected: there is nothing to verify yet.".to_owned(),
                 };
                 self.set_scroll(Scroll::Live);
                 return self.system(SystemEvent::Info(text));
+            }
+            Command::VerifyOk => {
+                let connected = self
+                    .connected()
+                    .map(|peer| matches!(peer.security, crate::domain::Security::Encrypted { .. }));
+                let text = match (connected, self.peer.as_mut()) {
+                    (Some(true), Some(peer)) => {
+                        peer.compared = true;
+                        "Marked as compared: the status bar shows 🔒✓ for this conversation, \
+                         also after it resumes."
+                    }
+                    (Some(_), _) => "A plain text peer has no verification words to compare.",
+                    (None, _) => "Nobody is connected: there is nothing to verify yet.",
+                };
+                self.set_scroll(Scroll::Live);
+                return self.system(SystemEvent::Info(text.to_owned()));
             }
             Command::Help => {
                 let help = format!("{}\n{COMMANDS_HELP}", self.keymap.help_text());
@@ -1039,11 +1061,13 @@ impl App {
             peer.outbox.rewind();
             peer.waiting_since = None;
             let author = peer.author;
+            let compared = peer.compared;
             self.history.relabel(author, &info.name);
             let event = SystemEvent::Resumed {
                 name: self.history.author_name(author).into_owned(),
                 verification: words,
                 words_changed,
+                compared,
                 restarted: !self.had_peer,
             };
             effects.extend(self.system(event));
@@ -1055,6 +1079,18 @@ impl App {
                     "{} restarted duplex: this is a new conversation",
                     info.name
                 ))));
+                // The host did not prove it is the one we were talking to
+                // (a restarted host, or someone else at its address): what
+                // we typed for that conversation does not go to it.
+                if let Some(earlier) = earlier {
+                    self.peer = Some(earlier);
+                    effects.extend(self.fail_undelivered(
+                        "the host did not prove it is the same conversation (a restarted host, \
+                         or someone else at its address); type them again if you mean to"
+                            .to_owned(),
+                    ));
+                    self.peer = None;
+                }
             } else if let Some(earlier) = earlier.clone() {
                 // The host's lost guest did not come back; a new one did.
                 let name = self.history.author_name(earlier.author).into_owned();
@@ -1065,11 +1101,6 @@ impl App {
             let author = self.history.add_author(&info.name, self.peer_qualifier());
             let mut peer = Peer::new(author);
             peer.verification = words;
-            if guest_again && let Some(earlier) = earlier {
-                // What we typed was meant for this host: it still goes out.
-                peer.outbox = earlier.outbox;
-                peer.outbox.rewind();
-            }
             self.peer = Some(peer);
             effects.extend(self.system(SystemEvent::Joined {
                 name: self.history.author_name(author).into_owned(),
@@ -1863,11 +1894,19 @@ mod tests {
     }
 
     #[test]
-    fn a_restarted_guest_whose_host_also_restarted_still_delivers() {
+    fn a_restarted_guest_whose_host_does_not_prove_the_conversation_holds_its_messages() {
         let mut app = guest();
         app.update(Event::Restore(Box::new(saved_run(&[(1, "for alice")]))));
-        let effects = app.update(joined(3, "alice")); // not resumed
-        assert_eq!(sent_chats(&effects), vec![(1, "for alice".to_owned())]);
+        // Not resumed: a restarted host, or someone else at its address.
+        let effects = app.update(joined(3, "alice"));
+        assert!(sent_chats(&effects).is_empty());
+        assert!(effects.iter().any(|e| matches!(
+            e,
+            Effect::Output(Output::Delivery {
+                delivery: Delivery::Failed,
+                ..
+            })
+        )));
     }
 
     #[test]
@@ -2066,7 +2105,9 @@ mod tests {
         app.update(left(3, LeftReason::Closed));
         app.update(Event::Submit("still here?".into()));
         let effects = app.update(joined(4, "alice")); // not resumed
-        assert_eq!(sent_chats(&effects), vec![(1, "still here?".to_owned())]);
+        // Typed for the earlier conversation: not sent to this one.
+        assert!(sent_chats(&effects).is_empty());
+        assert_eq!(deliveries(&app), vec![Delivery::Failed]);
         assert!(app.history.entries().iter().any(|e| matches!(
             e,
             Entry::System { event, .. }
@@ -2226,7 +2267,63 @@ mod tests {
     }
 
     #[test]
+    fn verify_ok_marks_the_words_compared_for_the_conversation() {
+        let texts = |app: &App| -> Vec<String> {
+            app.history
+                .entries()
+                .iter()
+                .filter_map(|e| match e {
+                    Entry::System { event, .. } => Some(crate::present::system_text(event)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut app = guest();
+        app.update(Event::Submit("/verify ok".into()));
+        assert!(!app.words_compared(), "nobody to compare with");
+        app.update(joined(3, "alice"));
+        app.update(Event::Submit("/verify".into()));
+        assert!(texts(&app).last().unwrap().ends_with("type /verify ok."));
+        app.update(Event::Submit("/verify ok".into()));
+        assert!(app.words_compared());
+        app.update(Event::Submit("/verify".into()));
+        assert!(
+            texts(&app)
+                .last()
+                .unwrap()
+                .ends_with("You marked them as compared (/verify ok).")
+        );
+        // A resume (proved by the handshake) keeps the mark, and says so
+        // beside the new words.
+        app.update(left(3, LeftReason::Closed));
+        let mut info = peer(4, "alice");
+        info.resumed = true;
+        info.security = Security::Encrypted {
+            verification: "cobalt-maple-otter-violin".to_owned(),
+            with_code: false,
+        };
+        app.update(Event::Net(NetEvent::Joined {
+            info,
+            link: PeerLink::detached(4),
+        }));
+        assert!(app.words_compared());
+        assert!(
+            texts(&app)
+                .last()
+                .unwrap()
+                .ends_with("(still the conversation you compared: the resume proved it)"),
+            "{:?}",
+            texts(&app).last()
+        );
+        // A conversation the host does not prove is a new one: compare again.
+        app.update(left(4, LeftReason::Closed));
+        app.update(joined(5, "alice"));
+        assert!(!app.words_compared());
+    }
+
+    #[test]
     fn slash_commands_and_escapes() {
+        assert_eq!(command("/verify ok"), Command::VerifyOk);
         assert_eq!(command("/verify"), Command::Verify);
         assert_eq!(command(" /help "), Command::Help);
         assert_eq!(command("//shrug"), Command::Text("/shrug".into()));

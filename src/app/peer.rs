@@ -173,6 +173,10 @@ pub struct Peer {
     pub inbox: Inbox,
     /// The verification words of the last session with them.
     pub verification: Option<String>,
+    /// Whether the person said they compared the words (`/verify ok`).
+    /// Kept across resumes: a resume proves it is the same two ends as the
+    /// session whose words were compared.
+    pub compared: bool,
     /// When anything last arrived from them (monotonic ms).
     pub heard_at: i64,
     /// When we last sent them anything (monotonic ms).
@@ -190,6 +194,7 @@ impl Peer {
             outbox: Outbox::default(),
             inbox: Inbox::default(),
             verification: None,
+            compared: false,
             heard_at: 0,
             sent_at: 0,
             waiting_since: None,

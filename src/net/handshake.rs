@@ -6,6 +6,7 @@
 //! guest                                   host
 //!   preamble (10 bytes)         ───────▶
 //!                               ◀───────  preamble + policy byte
+//!                                         + commitment to its key (32)
 //!   [SPAKE2 message]            ───────▶                      (code only)
 //!                               ◀───────  [SPAKE2 message]
 //!   Noise message 1             ───────▶
@@ -32,11 +33,15 @@ use super::limiter::AttemptLimiter;
 use super::{PeerInfo, Security};
 use crate::domain::{Capabilities, Limits};
 use crate::protocol::codec::length_delimited;
-use crate::protocol::crypto::{CodeExchange, Handshake};
+use crate::protocol::crypto::{
+    COMMITMENT_LEN, CodeExchange, Ephemeral, Handshake, Side, resume_proof, resume_secret,
+};
 use crate::protocol::handshake::{
     MAGIC, NOT_DUPLEX_REPLY, POLICY_CODE, POLICY_LOCKED, POLICY_OPEN,
 };
-use crate::protocol::{CodecError, Frame, FrameCodec, HandshakeError, Hello, Preamble, Versions};
+use crate::protocol::{
+    CodecError, Frame, FrameCodec, HandshakeError, Hello, Preamble, Resume, Versions,
+};
 use crate::text::{sanitize_name, sanitize_text};
 
 /// A connection whose handshake succeeded.
@@ -263,7 +268,9 @@ where
         }
         (other, _) => return Err(HandshakeError::UnknownPolicy(other)),
     };
-    let prologue = [&ours[..], &reply[..]].concat();
+    let mut commitment = [0; COMMITMENT_LEN];
+    stream.read_exact(&mut commitment).await?;
+    let prologue = [&ours[..], &reply[..], &commitment[..]].concat();
 
     let mut raw = Framed::new(stream, length_delimited());
     let psk = match code {
@@ -276,14 +283,25 @@ where
     if answer.is_empty() && psk.is_some() {
         return Err(HandshakeError::WrongCode { tries_left: None });
     }
-    noise.read(&answer)?;
+    noise.read_committed(&answer, &commitment)?;
     let keys = noise.finish()?;
     let verification = keys.verification();
+    let binding = keys.binding().to_vec();
     let (sealer, opener) = keys.split();
 
+    // The resume secret never leaves: the hello carries a proof of it,
+    // bound to this session.
+    let asked = hello.resume;
+    let sent = Hello {
+        resume: asked.map(|resume| Resume {
+            conversation: resume.conversation,
+            token: resume_proof(resume.token, &binding, Side::Guest),
+        }),
+        ..hello.clone()
+    };
     let mut framed = raw.map_codec(|_| FrameCodec::encrypted(sealer, opener));
-    framed.send(Frame::Hello(hello.clone())).await?;
-    let peer = match framed.next().await {
+    framed.send(Frame::Hello(sent)).await?;
+    let mut peer = match framed.next().await {
         Some(Ok(Frame::Hello(host))) => host,
         Some(Ok(Frame::Refused { reason })) => {
             return Err(HandshakeError::Refused(sanitize_text(&reason).into_owned()));
@@ -292,6 +310,20 @@ where
         Some(Err(err)) => return Err(err.into()),
         None => return Err(HandshakeError::Closed),
     };
+    // Resumed only if the host proved it holds the conversation's secret:
+    // whoever else answers at its address is a new conversation.
+    peer.resumed = peer.resumed
+        && matches!(
+            (asked, peer.resume),
+            (Some(ours), Some(theirs))
+                if ours.conversation == theirs.conversation
+                    && theirs.token == resume_proof(ours.token, &binding, Side::Host)
+        );
+    // The next resume needs this session's secret.
+    peer.resume = peer.resume.map(|resume| Resume {
+        conversation: resume.conversation,
+        token: resume_secret(&binding),
+    });
     let parts = framed.into_parts();
     Ok(Established {
         peer,
@@ -316,6 +348,22 @@ pub async fn host<S, T>(
     peer_ip: IpAddr,
     auth: &HostPolicy,
     admit: impl FnOnce(&Hello) -> Result<(T, Hello), String>,
+) -> Result<(Established, T), HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    host_session(stream, theirs, peer_ip, auth, |guest, _| admit(guest)).await
+}
+
+/// [`host`], giving `admit` the session's handshake hash too, to check a
+/// resuming guest's proof and make the host's (see
+/// [`crate::protocol::crypto::resume_proof`]).
+pub async fn host_session<S, T>(
+    stream: &mut S,
+    theirs: [u8; Preamble::HEAD_LEN],
+    peer_ip: IpAddr,
+    auth: &HostPolicy,
+    admit: impl FnOnce(&Hello, &[u8]) -> Result<(T, Hello), String>,
 ) -> Result<(Established, T), HandshakeError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -354,8 +402,11 @@ where
         (Some(_), None) => POLICY_CODE,
         (Some(_), Some(_)) => POLICY_LOCKED,
     };
+    // The key is made, and committed to, before the guest's is seen.
+    let ephemeral = Ephemeral::generate()?;
     let mut reply = Preamble::current().to_bytes().to_vec();
     reply.push(policy);
+    reply.extend_from_slice(&ephemeral.commitment());
     stream.write_all(&reply).await?;
     if let Some(lockout) = lockout {
         let _ = stream.shutdown().await;
@@ -376,7 +427,7 @@ where
         })?),
         None => None,
     };
-    let mut noise = Handshake::new(false, &prologue, psk.as_ref())?;
+    let mut noise = Handshake::responder(&prologue, psk.as_ref(), &ephemeral)?;
     let first = next_raw(&mut raw).await?;
     if let Err(err) = noise.read(&first) {
         if psk.is_none() {
@@ -392,6 +443,7 @@ where
     raw.send(Bytes::from(noise.write()?)).await?;
     let keys = noise.finish()?;
     let verification = keys.verification();
+    let binding = keys.binding().to_vec();
     let (sealer, opener) = keys.split();
 
     let mut framed = raw.map_codec(|_| FrameCodec::encrypted(sealer, opener));
@@ -407,7 +459,7 @@ where
         Some(Err(err)) => return Err(err.into()),
         None => return Err(HandshakeError::Closed),
     };
-    match admit(&guest) {
+    match admit(&guest, &binding) {
         Ok((held, reply)) => {
             framed.send(Frame::Hello(reply)).await?;
             let parts = framed.into_parts();

@@ -22,6 +22,7 @@ use super::handshake::{self, Established, HostPolicy, Opening, PLAIN_GRACE};
 use super::plain;
 use super::{NetError, NetEvent, PeerInfo, Security};
 use crate::domain::RejectKind;
+use crate::protocol::crypto::{Side, resume_proof, resume_secret};
 use crate::protocol::{CodecError, HandshakeError, Hello, Resume};
 use crate::text::sanitize_name;
 
@@ -278,14 +279,29 @@ impl Handshakes {
 }
 
 /// The conversation a host holds, and the one place that decides whether
-/// a guest resumes it: only the guest in its seat may, by the token it was
-/// given. A new guest gets a new token and the seat; an earlier guest's
-/// token stops working then, so it can never take over what was meant for
-/// the one after it.
+/// a guest resumes it: only the guest that proves it holds the seat's
+/// secret may. The secret is derived from the handshake of the seat's last
+/// session by both its ends and never sent (see
+/// [`crate::protocol::crypto::resume_proof`]); each session replaces it. A
+/// new guest gets the seat with its own session's secret, so an earlier
+/// guest can never take over what was meant for the one after it.
 #[derive(Debug)]
 pub struct Conversation {
     id: u64,
     seat: Option<u128>,
+}
+
+/// What [`Conversation::admit`] decided for one guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seat {
+    /// For the guest's hello: the conversation, and the host's proof when
+    /// the guest resumed (0 otherwise).
+    pub reply: Resume,
+    /// What this end keeps (and journals) to be resumed next time: the
+    /// conversation and this session's secret.
+    pub kept: Resume,
+    /// Whether the guest proved its place and resumed it.
+    pub resumed: bool,
 }
 
 impl Default for Conversation {
@@ -303,8 +319,8 @@ impl Conversation {
         }
     }
 
-    /// The conversation of a host that was stopped, for the guest that
-    /// holds `resume` to come back to.
+    /// The conversation of a host that was stopped, for the guest whose
+    /// session's secret `resume` holds to come back to.
     pub fn restored(resume: Resume) -> Self {
         Self {
             id: resume.conversation,
@@ -312,25 +328,29 @@ impl Conversation {
         }
     }
 
-    /// Admits a guest: resumes its place if it brings the seat's token, or
-    /// gives it the seat with a new token. Returns the guest's token and
-    /// whether it resumed.
-    pub fn admit(&mut self, asked: Option<Resume>) -> (Resume, bool) {
-        if let Some(asked) = asked
-            && asked.conversation == self.id
-            && self.seat == Some(asked.token)
-        {
-            return (asked, true);
-        }
-        let token = rand::random();
-        self.seat = Some(token);
-        (
-            Resume {
+    /// Admits a guest in the session whose handshake hash is `binding`:
+    /// resumes its place if `asked` proves the seat's secret, or gives it
+    /// the seat. Either way the seat's secret becomes this session's.
+    pub fn admit(&mut self, asked: Option<Resume>, binding: &[u8]) -> Seat {
+        let proved = match (asked, self.seat) {
+            (Some(asked), Some(secret)) if asked.conversation == self.id => {
+                (asked.token == resume_proof(secret, binding, Side::Guest)).then_some(secret)
+            }
+            _ => None,
+        };
+        let secret = resume_secret(binding);
+        self.seat = Some(secret);
+        Seat {
+            reply: Resume {
                 conversation: self.id,
-                token,
+                token: proved.map_or(0, |old| resume_proof(old, binding, Side::Host)),
             },
-            false,
-        )
+            kept: Resume {
+                conversation: self.id,
+                token: secret,
+            },
+            resumed: proved.is_some(),
+        }
     }
 }
 
@@ -371,21 +391,21 @@ async fn admit(
                 return Err(handshake::turn_away_plain(&mut stream, &initial).await);
             }
         };
-        handshake::host(&mut stream, theirs, addr.ip(), auth, |guest| {
+        handshake::host_session(&mut stream, theirs, addr.ip(), auth, |guest, binding| {
             let slot = guest_slots
                 .clone()
                 .try_acquire_owned()
                 .map_err(|_| BUSY.to_owned())?;
-            let (resume, resumed) = conversation
+            let seat = conversation
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .admit(guest.resume);
+                .admit(guest.resume, binding);
             let reply = Hello {
-                resume: Some(resume),
-                resumed,
+                resume: Some(seat.reply),
+                resumed: seat.resumed,
                 ..hello.clone()
             };
-            Ok(((slot, resume, resumed), reply))
+            Ok(((slot, seat.kept, seat.resumed), reply))
         })
         .await
         .map(|(established, (slot, resume, resumed))| {
@@ -496,28 +516,59 @@ mod tests {
     }
 
     #[test]
-    fn a_guest_resumes_only_with_its_own_token() {
+    fn a_guest_resumes_only_by_proving_its_sessions_secret() {
+        let (one, two, three) = ([1; 32], [2; 32], [3; 32]);
         let mut conversation = Conversation::new();
-        let (first, resumed) = conversation.admit(None);
-        assert!(!resumed);
-        assert_eq!(conversation.admit(Some(first)), (first, true));
-        let forged = Resume {
-            token: first.token ^ 1,
-            ..first
+        let first = conversation.admit(None, &one);
+        assert!(!first.resumed);
+        assert_eq!(first.reply.token, 0, "nothing to prove to a new guest");
+        assert_eq!(first.kept.token, resume_secret(&one));
+        let proof = |secret: u128, binding: &[u8]| Resume {
+            conversation: first.kept.conversation,
+            token: resume_proof(secret, binding, Side::Guest),
         };
-        let (other, resumed) = conversation.admit(Some(forged));
-        assert!(!resumed);
-        assert_ne!(other.token, forged.token);
+        // The guest proves the secret of the last session, in the new one.
+        let back = conversation.admit(Some(proof(first.kept.token, &two)), &two);
+        assert!(back.resumed);
+        assert_eq!(
+            back.reply.token,
+            resume_proof(first.kept.token, &two, Side::Host)
+        );
+        // The secret rotated: the first session's no longer works.
+        let mut probe = Conversation::restored(back.kept);
+        assert!(
+            !probe
+                .admit(Some(proof(first.kept.token, &three)), &three)
+                .resumed
+        );
+        // A proof made for another session, the secret itself, or another
+        // conversation resume nothing.
+        let mut restored = Conversation::restored(back.kept);
+        assert!(
+            !restored
+                .admit(Some(proof(back.kept.token, &two)), &three)
+                .resumed
+        );
+        let mut restored = Conversation::restored(back.kept);
+        assert!(!restored.admit(Some(back.kept), &three).resumed);
+        let mut restored = Conversation::restored(back.kept);
         let elsewhere = Resume {
-            conversation: first.conversation ^ 1,
-            ..first
+            conversation: back.kept.conversation ^ 1,
+            ..proof(back.kept.token, &three)
         };
-        assert!(!conversation.admit(Some(elsewhere)).1);
-        // The forged token's guest took the seat: the first one's token is dead.
-        assert!(!conversation.admit(Some(first)).1);
-        let mut restored = Conversation::restored(first);
-        assert_eq!(restored.admit(Some(first)), (first, true));
-        assert!(!restored.admit(Some(forged)).1);
+        assert!(!restored.admit(Some(elsewhere), &three).resumed);
+        // A failed proof gave the seat away: the real guest's secret is dead.
+        assert!(
+            !restored
+                .admit(Some(proof(back.kept.token, &one)), &one)
+                .resumed
+        );
+        let mut restored = Conversation::restored(back.kept);
+        assert!(
+            restored
+                .admit(Some(proof(back.kept.token, &three)), &three)
+                .resumed
+        );
     }
 
     #[test]

@@ -11,12 +11,24 @@
 //! - Both sides derive the same [verification words](Keys::verification)
 //!   from the handshake hash. Read aloud, they expose a man in the middle,
 //!   whose two sessions have different hashes.
+//! - The host makes its ephemeral key before it sees the guest's and sends
+//!   a [commitment](Ephemeral::commitment) to it in the clear; the guest
+//!   checks the key against it ([`Handshake::read_committed`]). So nobody
+//!   playing the host can try key after key until the words match: each
+//!   handshake gives it one chance in 2³².
+//! - The right to resume a conversation is a secret both ends derive from
+//!   the handshake hash ([`resume_secret`]) and never send. A guest that
+//!   comes back proves it knows the secret of the last session with a
+//!   [`resume_proof`] bound to the new session's hash, and the host answers
+//!   with its own: a relay that runs its own sessions can neither make nor
+//!   pass on a proof. Each session gives a new secret.
 //! - Afterwards each frame is sealed with ChaCha20-Poly1305 under a counter
 //!   nonce. The two directions keep separate counters, so the reader task
 //!   and the writer task each own one half ([`Opener`], [`Sealer`]).
 
 use std::sync::Arc;
 
+use blake2::{Blake2s256, Digest};
 use snow::{HandshakeState, StatelessTransportState};
 use spake2::{Ed25519Group, Identity, Password, Spake2};
 
@@ -37,6 +49,94 @@ pub const MAX_NOISE_MESSAGE: usize = 65535;
 /// Identity both sides give SPAKE2, binding the key to this protocol.
 const PAKE_IDENTITY: &[u8] = b"duplex secret code v1";
 
+/// A BLAKE2s hash of `label` and `parts`, each part preceded by its length,
+/// so that no two different inputs hash the same bytes.
+fn derive(label: &str, parts: &[&[u8]]) -> [u8; 32] {
+    let mut hasher = Blake2s256::new();
+    hasher.update(b"duplex v3 ");
+    hasher.update(label.as_bytes());
+    for part in parts {
+        hasher.update((part.len() as u32).to_be_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
+
+/// The first 16 bytes of `bytes` as a number.
+fn first_u128(bytes: &[u8; 32]) -> u128 {
+    let mut head = [0; 16];
+    head.copy_from_slice(&bytes[..16]);
+    u128::from_be_bytes(head)
+}
+
+/// Which end makes a resume proof: the two ends' proofs differ, so one
+/// cannot be sent back as the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The guest, which asks to resume.
+    Guest,
+    /// The host, which answers.
+    Host,
+}
+
+/// The secret that lets the two ends of the session whose handshake hash
+/// is `binding` resume its conversation later. Both ends derive it; it is
+/// never sent.
+pub fn resume_secret(binding: &[u8]) -> u128 {
+    first_u128(&derive("resume secret", &[binding]))
+}
+
+/// Proof, for the session whose handshake hash is `binding`, that `side`
+/// knows `secret` (the resume secret of the conversation's last session).
+/// Bound to the session: a proof made for one session means nothing in
+/// another, so a relay that runs its own sessions cannot pass one on.
+pub fn resume_proof(secret: u128, binding: &[u8], side: Side) -> u128 {
+    let label = match side {
+        Side::Guest => "resume proof guest",
+        Side::Host => "resume proof host",
+    };
+    first_u128(&derive(label, &[&secret.to_be_bytes(), binding]))
+}
+
+/// Length of the host's commitment to its ephemeral key.
+pub const COMMITMENT_LEN: usize = 32;
+
+/// Length of a Curve25519 public key, which opens the host's Noise message.
+const PUBLIC_KEY_LEN: usize = 32;
+
+/// The commitment to the ephemeral public key `public`.
+pub fn commit(public: &[u8]) -> [u8; COMMITMENT_LEN] {
+    derive("ephemeral commitment", &[public])
+}
+
+/// The host's ephemeral key pair, made before the guest's key is seen.
+pub struct Ephemeral {
+    private: Vec<u8>,
+    public: Vec<u8>,
+}
+
+impl std::fmt::Debug for Ephemeral {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ephemeral")
+    }
+}
+
+impl Ephemeral {
+    /// A fresh key pair.
+    pub fn generate() -> Result<Self, CryptoError> {
+        let pair = snow::Builder::new(NOISE_OPEN.parse()?).generate_keypair()?;
+        Ok(Self {
+            private: pair.private,
+            public: pair.public,
+        })
+    }
+
+    /// What the host sends before it sees the guest's key.
+    pub fn commitment(&self) -> [u8; COMMITMENT_LEN] {
+        commit(&self.public)
+    }
+}
+
 /// Why encryption failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
@@ -49,6 +149,13 @@ pub enum CryptoError {
     /// The SPAKE2 message was malformed.
     #[error("the secret-code exchange failed: {0}")]
     Pake(String),
+    /// The host's key is not the one it committed to: something tried to
+    /// choose its key after seeing ours.
+    #[error(
+        "the host's key does not match the commitment it sent first \
+         (someone in the middle tried to choose its key after seeing ours)"
+    )]
+    BrokenCommitment,
     /// The nonce counter ran out (after 2^64 frames).
     #[error("the session has sent too many frames")]
     Exhausted,
@@ -130,6 +237,44 @@ impl Handshake {
         Ok(Self { state })
     }
 
+    /// Starts the host's handshake with the ephemeral key it committed to.
+    pub fn responder(
+        prologue: &[u8],
+        psk: Option<&[u8; 32]>,
+        ephemeral: &Ephemeral,
+    ) -> Result<Self, CryptoError> {
+        let pattern = if psk.is_some() {
+            NOISE_WITH_CODE
+        } else {
+            NOISE_OPEN
+        };
+        let mut builder = snow::Builder::new(pattern.parse()?)
+            .prologue(prologue)?
+            .fixed_ephemeral_key_for_testing_only(&ephemeral.private);
+        if let Some(psk) = psk {
+            builder = builder.psk(0, psk)?;
+        }
+        Ok(Self {
+            state: builder.build_responder()?,
+        })
+    }
+
+    /// Reads the host's message (the guest's side), first checking that
+    /// the ephemeral key it opens with is the one `commitment` named.
+    pub fn read_committed(
+        &mut self,
+        message: &[u8],
+        commitment: &[u8; COMMITMENT_LEN],
+    ) -> Result<(), CryptoError> {
+        let key = message
+            .get(..PUBLIC_KEY_LEN)
+            .ok_or(CryptoError::BrokenCommitment)?;
+        if commit(key) != *commitment {
+            return Err(CryptoError::BrokenCommitment);
+        }
+        self.read(message)
+    }
+
     /// The next handshake message to send.
     pub fn write(&mut self) -> Result<Vec<u8>, CryptoError> {
         let mut buf = vec![0; MAX_NOISE_MESSAGE];
@@ -176,6 +321,11 @@ impl Keys {
     /// The words both sides show, e.g. `otter-violin-maple-cobalt`.
     pub fn verification(&self) -> String {
         words_for(&self.hash, SAS_WORDS)
+    }
+
+    /// The handshake hash: what binds anything to this session alone.
+    pub fn binding(&self) -> &[u8] {
+        &self.hash
     }
 
     /// Splits the keys into the sending and receiving halves.
@@ -340,6 +490,60 @@ mod tests {
         let mut host = Handshake::new(false, b"policy: open", None).unwrap();
         host.read(&guest.write().unwrap()).unwrap();
         assert!(guest.read(&host.write().unwrap()).is_err());
+    }
+
+    #[test]
+    fn resume_proofs_are_bound_to_their_session_and_side() {
+        let (guest, host) = pair(None, None).unwrap();
+        let (other, _) = pair(None, None).unwrap();
+        let secret = resume_secret(guest.binding());
+        assert_eq!(secret, resume_secret(host.binding()));
+        assert_ne!(secret, resume_secret(other.binding()));
+        let proof = resume_proof(secret, guest.binding(), Side::Guest);
+        assert_eq!(proof, resume_proof(secret, host.binding(), Side::Guest));
+        assert_ne!(proof, resume_proof(secret, guest.binding(), Side::Host));
+        assert_ne!(proof, resume_proof(secret, other.binding(), Side::Guest));
+        assert_ne!(
+            proof,
+            resume_proof(secret ^ 1, guest.binding(), Side::Guest)
+        );
+    }
+
+    #[test]
+    fn the_host_uses_the_key_it_committed_to() {
+        let ephemeral = Ephemeral::generate().unwrap();
+        let commitment = ephemeral.commitment();
+        let mut guest = Handshake::new(true, b"p", None).unwrap();
+        let mut host = Handshake::responder(b"p", None, &ephemeral).unwrap();
+        host.read(&guest.write().unwrap()).unwrap();
+        guest
+            .read_committed(&host.write().unwrap(), &commitment)
+            .unwrap();
+        let (guest, host) = (guest.finish().unwrap(), host.finish().unwrap());
+        assert_eq!(guest.verification(), host.verification());
+    }
+
+    /// A host (or a man in the middle playing one) that answers with
+    /// another key than the one it committed to, as it would to try keys
+    /// until the words match, fails the guest's handshake.
+    #[test]
+    fn a_key_other_than_the_committed_one_fails_the_handshake() {
+        let committed = Ephemeral::generate().unwrap();
+        let chosen_later = Ephemeral::generate().unwrap();
+        let mut guest = Handshake::new(true, b"p", None).unwrap();
+        let mut host = Handshake::responder(b"p", None, &chosen_later).unwrap();
+        host.read(&guest.write().unwrap()).unwrap();
+        let answer = host.write().unwrap();
+        assert!(matches!(
+            guest.read_committed(&answer, &committed.commitment()),
+            Err(CryptoError::BrokenCommitment)
+        ));
+        let mut short = Handshake::new(true, b"p", None).unwrap();
+        short.write().unwrap();
+        assert!(matches!(
+            short.read_committed(&answer[..8], &committed.commitment()),
+            Err(CryptoError::BrokenCommitment)
+        ));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub const MAX_TEXT_LEN: usize = 32 * 1024;
 pub const MAX_NAME_LEN: usize = 256;
 
 /// The capabilities this build announces in its hello. Core v2 needs none:
-/// every kind below is part of protocol version 2 itself.
+/// every kind below has been part of the protocol since version 2.
 pub const CAPABILITIES: &[&str] = &[];
 
 /// Identifies one chat message across the whole conversation.
@@ -68,8 +68,9 @@ pub struct Hello {
     pub name: String,
     /// Name and version of the sending program, for diagnostics.
     pub software: String,
-    /// From a guest: the conversation it wants to resume, if any. From the
-    /// host: the conversation and the guest's token to resume it with later.
+    /// From a guest: the conversation it wants to resume, if any, with its
+    /// proof. From the host: the conversation, with the host's proof when
+    /// the guest resumed (see [`crate::protocol::crypto::resume_proof`]).
     pub resume: Option<Resume>,
     /// From the host: whether the guest's resume was accepted.
     pub resumed: bool,
@@ -211,7 +212,7 @@ impl Frame {
     }
 
     /// The capability a peer must have announced before it is sent this
-    /// frame. Every kind of protocol version 2 is part of the version
+    /// frame. Every kind of protocol version 3 is part of the version
     /// itself; later optional features name theirs here.
     pub fn capability(&self) -> Option<&'static str> {
         None

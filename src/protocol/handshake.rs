@@ -18,10 +18,10 @@ use super::crypto::CryptoError;
 pub const MAGIC: [u8; 6] = *b"DUPLEX";
 
 /// The newest protocol version this build speaks.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// The oldest protocol version this build speaks.
-pub const MIN_PROTOCOL_VERSION: u16 = 2;
+pub const MIN_PROTOCOL_VERSION: u16 = 3;
 
 /// The not-duplex reply sent to a client that is not duplex before closing it.
 pub const NOT_DUPLEX_REPLY: &str = "This is a duplex chat host and it speaks only the duplex protocol. \
@@ -268,7 +268,7 @@ mod tests {
         );
         assert_eq!(
             err.to_string(),
-            "the peer speaks duplex protocol version 1, this program speaks version 2; \
+            "the peer speaks duplex protocol version 1, this program speaks version 3; \
              update the older duplex"
         );
     }
@@ -280,6 +280,8 @@ mod tests {
         assert_eq!(newer.common(Versions::CURRENT), Some(PROTOCOL_VERSION));
         let far = Versions { min: 4, max: 5 };
         assert_eq!(Versions::CURRENT.common(far), None);
+        let older = Versions { min: 2, max: 2 };
+        assert_eq!(Versions::CURRENT.common(older), None);
         let mut bytes = Preamble { versions: far }.to_bytes();
         let err = Preamble::parse(&bytes).unwrap_err();
         assert!(err.to_string().contains("versions 4 to 5"), "{err}");

@@ -41,7 +41,7 @@ pub struct Session {
 }
 
 /// What a guest needs to connect again: where, as whom, with which code,
-/// and (once it has one) its token to resume the conversation.
+/// and (once it has one) its secret to resume the conversation.
 #[derive(Debug, Clone)]
 struct Rejoin {
     target: Target,

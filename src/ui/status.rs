@@ -162,6 +162,9 @@ fn join_commands(
 pub fn view_text(app: &App, width: usize) -> String {
     let candidates = match (app.scroll, &app.link) {
         (Scroll::Live, Link::Connected(peer)) => match &peer.security {
+            Security::Encrypted { verification, .. } if app.words_compared() => {
+                vec![format!("🔒✓ {verification}"), "🔒✓ /verify".to_owned()]
+            }
             Security::Encrypted { verification, .. } => {
                 vec![format!("🔒 {verification}"), "🔒 /verify".to_owned()]
             }
@@ -260,6 +263,33 @@ mod tests {
         assert_eq!(fit("hello world", 6), "hello…");
         assert_eq!(fit("你好世界", 5), "你好…");
         assert_eq!(fit("abc", 0), "");
+    }
+
+    #[test]
+    fn compared_words_are_marked() {
+        use crate::app::Event;
+        use crate::domain::{PeerInfo, Security};
+        use crate::net::{NetEvent, PeerLink};
+        let mut app = App::new("alice", Role::Guest, 1);
+        app.update(Event::Net(NetEvent::Joined {
+            info: PeerInfo {
+                id: 3,
+                name: "bob".to_owned(),
+                addr: "127.0.0.1:5000".parse().unwrap(),
+                security: Security::Encrypted {
+                    verification: "amber-otter-violin-maple".to_owned(),
+                    with_code: false,
+                },
+                resumed: false,
+                resume: None,
+                caps: Default::default(),
+            },
+            link: PeerLink::detached(3),
+        }));
+        assert_eq!(view_text(&app, 80), "🔒 amber-otter-violin-maple");
+        app.update(Event::Submit("/verify ok".into()));
+        assert_eq!(view_text(&app, 80), "🔒✓ amber-otter-violin-maple");
+        assert_eq!(view_text(&app, 12), "🔒✓ /verify");
     }
 
     #[test]

@@ -136,10 +136,16 @@ fn a_guest_reconnects_to_a_restarted_host_as_a_new_conversation() -> Result {
             && s.status().contains("· connected")
     })?;
     assert!(!screen.status().contains("reconnecting"), "{screen}");
-    alice.wait_for("what bob typed meanwhile", |s| {
-        shows(s, "bob", "anyone?", "")
+    // What bob typed for the earlier conversation does not go to a host
+    // that could not prove it is the same one: bob is told, alice never
+    // sees it.
+    bob.wait_for("the message given up", |s| {
+        shows(s, "bob", "anyone?", "✗ not delivered")
+            && system_line(s, "1 message to alice was not delivered")
     })?;
-    bob.wait_for("its delivery", |s| shows(s, "bob", "anyone?", "✓✓"))?;
+    bob.send_line("hello again")?;
+    let screen = alice.wait_for("bob's new message", |s| shows(s, "bob", "hello again", ""))?;
+    assert_eq!(count(&screen, "bob", "anyone?"), 0, "{screen}");
     Ok(())
 }
 

@@ -28,7 +28,7 @@ use duplex::net::{
     self, ConnId, Host, LeftReason, NetError, NetEvent, PeerInfo, PeerLink, Security, Target,
 };
 use duplex::protocol::codec::{decode_body, encode_body};
-use duplex::protocol::crypto::{Handshake, Opener, Sealer};
+use duplex::protocol::crypto::{COMMITMENT_LEN, CryptoError, Ephemeral, Handshake, Opener, Sealer};
 use duplex::protocol::frame::{MAX_NAME_LEN, MAX_TEXT_LEN};
 use duplex::protocol::handshake::{NOT_DUPLEX_REPLY, POLICY_CODE, POLICY_OPEN};
 use duplex::protocol::{
@@ -360,22 +360,31 @@ async fn read_message(stream: &mut TcpStream) -> Vec<u8> {
         .expect("a message arrives")
 }
 
-/// What an open host answers to our preamble: its preamble and the policy.
+/// What an open host answers to our preamble, before its commitment: its
+/// preamble and the policy.
 fn open_host_reply() -> Vec<u8> {
     let mut reply = Preamble::current().to_bytes().to_vec();
     reply.push(POLICY_OPEN);
     reply
 }
 
-/// The Noise prologue of a guest that talks to an open host.
-fn open_prologue() -> Vec<u8> {
-    [&Preamble::current().to_bytes()[..], &open_host_reply()].concat()
+/// The Noise prologue of a guest that talks to an open host that sent
+/// `commitment`.
+fn open_prologue(commitment: &[u8]) -> Vec<u8> {
+    [
+        &Preamble::current().to_bytes()[..],
+        &open_host_reply(),
+        commitment,
+    ]
+    .concat()
 }
 
-/// A guest's first Noise message for an open host (it does not depend on
-/// anything the host sends, so it can be written before the host answers).
+/// A guest's first Noise message for an open host (its payload is empty
+/// and not yet encrypted, so the host reads it whatever the prologue: it
+/// can be written before the host answers).
 fn noise_message_one() -> Vec<u8> {
-    let mut noise = Handshake::new(true, &open_prologue(), None).expect("a Noise state");
+    let mut noise =
+        Handshake::new(true, &open_prologue(&[0; COMMITMENT_LEN]), None).expect("a Noise state");
     noise.write().expect("message one")
 }
 
@@ -414,20 +423,23 @@ async fn manual_guest(addr: SocketAddr) -> Manual {
         .write_all(&Preamble::current().to_bytes())
         .await
         .expect("writes the preamble");
-    let mut reply = [0; Preamble::LEN + 1];
+    let mut reply = [0; Preamble::LEN + 1 + COMMITMENT_LEN];
     tokio::time::timeout(WAIT, stream.read_exact(&mut reply))
         .await
         .expect("the host answers")
-        .expect("its preamble and policy");
-    assert_eq!(reply[..], open_host_reply()[..]);
-    let mut noise = Handshake::new(true, &open_prologue(), None).expect("a Noise state");
+        .expect("its preamble, policy and commitment");
+    assert_eq!(reply[..=Preamble::LEN], open_host_reply()[..]);
+    let commitment: [u8; COMMITMENT_LEN] = reply[Preamble::LEN + 1..].try_into().expect("32");
+    let mut noise = Handshake::new(true, &open_prologue(&commitment), None).expect("a Noise state");
     let one = noise.write().expect("message one");
     stream
         .write_all(&length_prefixed(&one))
         .await
         .expect("writes message one");
     let two = read_message(&mut stream).await;
-    noise.read(&two).expect("the host's Noise message");
+    noise
+        .read_committed(&two, &commitment)
+        .expect("the host's Noise message");
     let (sealer, opener) = noise.finish().expect("session keys").split();
     Manual {
         stream,
@@ -443,8 +455,12 @@ async fn manual_host(listener: &TcpListener) -> (Manual, Hello) {
     let mut theirs = [0; Preamble::LEN];
     stream.read_exact(&mut theirs).await.expect("a preamble");
     assert_eq!(theirs, Preamble::current().to_bytes());
-    stream.write_all(&open_host_reply()).await.expect("answers");
-    let mut noise = Handshake::new(false, &open_prologue(), None).expect("a Noise state");
+    let ephemeral = Ephemeral::generate().expect("a key");
+    let commitment = ephemeral.commitment();
+    let reply = [&open_host_reply()[..], &commitment].concat();
+    stream.write_all(&reply).await.expect("answers");
+    let mut noise =
+        Handshake::responder(&open_prologue(&commitment), None, &ephemeral).expect("a Noise state");
     noise
         .read(&read_message(&mut stream).await)
         .expect("the guest's Noise message");
@@ -1091,7 +1107,7 @@ async fn hostile_handshakes_are_rejected_and_the_host_keeps_accepting() {
     let one = length_prefixed(&noise_message_one());
     // A newer duplex that no longer speaks our version.
     let other_version = Preamble {
-        versions: Versions { min: 3, max: 3 },
+        versions: Versions { min: 4, max: 4 },
     }
     .to_bytes();
     let mut unsealed_hello = BytesMut::new();
@@ -1143,7 +1159,7 @@ async fn a_guest_of_another_version_is_told_ours() {
     let mut host = start_host();
     let mut stream = TcpStream::connect(host.addr).await.expect("connects");
     let other_version = Preamble {
-        versions: Versions { min: 3, max: 3 },
+        versions: Versions { min: 4, max: 4 },
     }
     .to_bytes();
     stream.write_all(&other_version).await.expect("writes");
@@ -1795,6 +1811,126 @@ async fn a_man_in_the_middle_shows_different_words() {
     assert_eq!(host_words, mitm_to_host);
 }
 
+/// The attack on resuming: a relay lets the first session through
+/// untouched (the words match), and when the guest comes back it answers
+/// with its own session, takes whatever the guest's hello carries to
+/// resume, and presents it to the host. Neither end may take the relay
+/// for the other: the right to resume is a secret of the first session,
+/// proved, never sent.
+#[tokio::test]
+async fn a_relay_cannot_resume_a_conversation_it_did_not_verify() {
+    let mut host = start_host();
+    let host_addr = host.addr;
+    // The first session: straight to the host.
+    let mut first = TcpStream::connect(host_addr).await.expect("reaches");
+    let one = handshake::guest(&mut first, &Hello::new("bob"), None)
+        .await
+        .expect("joins");
+    let (bob, _link) = expect_joined(&mut host.events).await;
+    assert_eq!(encrypted(&bob).0, one.verification, "the words match");
+    let resume = one.peer.resume.expect("a place in the conversation");
+    drop(first); // the relay resets it
+    expect_left(&mut host.events, bob.id).await;
+
+    let listener = TcpListener::bind((LOCALHOST, 0)).await.expect("binds");
+    let relay_addr = listener.local_addr().expect("local address");
+    let relay = tokio::spawn(async move {
+        let (mut downstream, guest_addr) = listener.accept().await.expect("the guest");
+        let Opening::Duplex(theirs) = handshake::read_opening(&mut downstream, None)
+            .await
+            .expect("an opening")
+        else {
+            panic!("the guest speaks duplex");
+        };
+        // Answers the guest with its own session, claiming it resumed.
+        let (_, taken) = handshake::host(
+            &mut downstream,
+            theirs,
+            guest_addr.ip(),
+            &HostPolicy::new(None),
+            |guest| {
+                let reply = Hello {
+                    resume: guest.resume,
+                    resumed: true,
+                    ..Hello::new("alice")
+                };
+                Ok::<_, String>((guest.resume, reply))
+            },
+        )
+        .await
+        .expect("the guest's handshake with the relay");
+        // Presents what the guest's hello carried to the host.
+        let mut upstream = TcpStream::connect(host_addr).await.expect("reaches");
+        let presented = Hello {
+            resume: taken,
+            ..Hello::new("bob")
+        };
+        handshake::guest(&mut upstream, &presented, None)
+            .await
+            .expect("the relay's handshake with the host");
+        (downstream, upstream)
+    });
+    let mut second = TcpStream::connect(relay_addr).await.expect("reaches");
+    let again = Hello {
+        resume: Some(resume),
+        ..Hello::new("bob")
+    };
+    let two = handshake::guest(&mut second, &again, None)
+        .await
+        .expect("a session with the relay");
+    assert!(
+        !two.peer.resumed,
+        "the guest took the relay for the host it verified"
+    );
+    let (on_host, _link) = expect_joined(&mut host.events).await;
+    assert!(
+        !on_host.resumed,
+        "the host took the relay for the guest it verified"
+    );
+    let _streams = relay.await.expect("the relay");
+}
+
+/// Grinding: a man in the middle that plays the host would like to pick
+/// its key after seeing the guest's, trying keys until the words match.
+/// The opening makes it commit to its key first: one that answers with any
+/// other key (here, one made after the guest's message arrived) fails the
+/// guest's handshake, so each handshake gives it one chance in 2³².
+#[tokio::test]
+async fn a_host_cannot_choose_its_key_after_seeing_the_guests() {
+    let listener = TcpListener::bind((LOCALHOST, 0)).await.expect("binds");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accepts");
+        let mut theirs = [0; Preamble::LEN];
+        stream.read_exact(&mut theirs).await.expect("a preamble");
+        let committed = Ephemeral::generate().expect("a key");
+        let commitment = committed.commitment();
+        let reply = [&open_host_reply()[..], &commitment].concat();
+        stream.write_all(&reply).await.expect("answers");
+        let one = read_message(&mut stream).await;
+        // Only now, with the guest's key in hand, does it pick its own.
+        let chosen = Ephemeral::generate().expect("a key");
+        let mut noise = Handshake::responder(&open_prologue(&commitment), None, &chosen)
+            .expect("a Noise state");
+        noise.read(&one).expect("the guest's message");
+        let two = noise.write().expect("message two");
+        let _ = stream.write_all(&length_prefixed(&two)).await;
+        let _ = read_to_close(&mut stream).await;
+    });
+    let mut stream = TcpStream::connect(addr).await.expect("connects");
+    let err = tokio::time::timeout(
+        WAIT,
+        handshake::guest(&mut stream, &Hello::new("bob"), None),
+    )
+    .await
+    .expect("the guest decides")
+    .expect_err("a key other than the committed one");
+    assert!(
+        matches!(err, HandshakeError::Crypto(CryptoError::BrokenCommitment)),
+        "{err}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Secret codes
 
@@ -2133,7 +2269,7 @@ async fn join_plain_talks_lines_with_a_netcat_like_server() {
 // ---------------------------------------------------------------------------
 // Versions and capabilities: a protocol that can grow
 
-/// A peer that speaks protocol versions 2 and 3 (a newer duplex), announces
+/// A peer that speaks protocol versions 3 and 4 (a newer duplex), announces
 /// a capability this build does not know, and sends frames of a kind this
 /// build does not know (optional: even) between its messages.
 #[tokio::test]
@@ -2143,10 +2279,10 @@ async fn a_newer_peer_with_unknown_capabilities_and_frames_chats_normally() {
     let mut hello = Hello::new("nova");
     hello.capabilities = vec!["hologram".to_owned()];
     let established =
-        handshake::guest_speaking(&mut stream, &hello, None, Versions { min: 2, max: 3 })
+        handshake::guest_speaking(&mut stream, &hello, None, Versions { min: 3, max: 4 })
             .await
             .expect("a newer guest is admitted");
-    assert_eq!(established.version, PROTOCOL_VERSION, "both use version 2");
+    assert_eq!(established.version, PROTOCOL_VERSION, "both use version 3");
     let (nova, link) = expect_joined(&mut host.events).await;
     assert!(nova.caps.has("hologram"), "{:?}", nova.caps);
     let mut framed = Framed::from_parts(FramedParts::new(stream, established.codec));
@@ -2221,12 +2357,12 @@ async fn a_version_1_guest_is_told_the_versions_on_both_sides() {
     let mut stream = TcpStream::connect(host.addr).await.expect("connects");
     stream.write_all(b"DUPLEX\x00\x01").await.expect("writes");
     let reply = read_to_close(&mut stream).await;
-    // What a version 1 duplex reads first: the magic and our version 2.
-    assert_eq!(&reply[..8], b"DUPLEX\x00\x02", "{reply:?}");
+    // What a version 1 duplex reads first: the magic and our version 3.
+    assert_eq!(&reply[..8], b"DUPLEX\x00\x03", "{reply:?}");
     let (_, reason) = expect_rejected(&mut host.events).await;
     assert_eq!(
         reason,
-        "the peer speaks duplex protocol version 1, this program speaks version 2; \
+        "the peer speaks duplex protocol version 1, this program speaks version 3; \
          update the older duplex"
     );
 }
@@ -2242,14 +2378,14 @@ async fn a_host_that_shares_no_version_is_named_with_both_versions() {
         let mut theirs = [0; Preamble::LEN];
         stream.read_exact(&mut theirs).await.expect("reads");
         let future = Preamble {
-            versions: Versions { min: 3, max: 4 },
+            versions: Versions { min: 4, max: 5 },
         };
         stream.write_all(&future.to_bytes()).await.expect("answers");
     });
     let err = join(addr, "bob").await.err().expect("no common version");
     assert!(
         err.to_string().contains(
-            "the peer speaks duplex protocol versions 3 to 4, this program speaks version 2"
+            "the peer speaks duplex protocol versions 4 to 5, this program speaks version 3"
         ),
         "{err}"
     );

@@ -191,7 +191,7 @@ fn the_numbers_of_docs_protocol_md() {
     use std::time::Duration;
 
     // §1: magic, highest version, lowest version (big-endian); policy.
-    assert_eq!(&Preamble::current().to_bytes(), b"DUPLEX\x00\x02\x00\x02");
+    assert_eq!(&Preamble::current().to_bytes(), b"DUPLEX\x00\x03\x00\x03");
     assert_eq!((POLICY_OPEN, POLICY_CODE, POLICY_LOCKED), (0, 1, 2));
     // §3: the kinds, first in every frame's plaintext.
     let kinds = [

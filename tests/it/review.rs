@@ -1,8 +1,7 @@
 //! Reproductions from the attacker's and careless user's review of core
 //! v2. Each test states the promise it holds the code to; each failed on the
-//! reviewed code. The two marked ignored belong to the trust issue (resume
-//! bound to the verified session; a returning guest finds its seat) and
-//! still fail: they are kept here for it.
+//! reviewed code. The one marked ignored belongs to the trust issue (a
+//! returning guest finds its seat) and still fails: it is kept here for it.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -287,9 +286,10 @@ fn a_guest_that_cannot_reconnect_says_why() {
 /// at once, to an unverified session, before the user could compare the
 /// new verification words. The host should prove it holds the
 /// conversation (for example the token as a pre-shared key of the resumed
-/// session), and a new host should not receive the queue unasked.
+/// session), and a new host should not receive the queue unasked. (Now the
+/// host proves the resume secret of the verified session, and a guest
+/// whose host does not holds back what it queued.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 10 (resume bound to the verified session; a new conversation never receives old messages silently)"]
 async fn queued_messages_do_not_go_to_whoever_takes_over_the_hosts_address() {
     let mut host = Duplex::host("alice", &["--json"]);
     let port = port_of(&host.event("listening"));
