@@ -14,9 +14,10 @@ use encoding_rs::{Decoder, Encoding};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::sync::mpsc;
 
 use super::connection::{Outgoing, PeerLink, Queues, announce};
+use super::seat::Seat;
 use super::{ConnId, LeftReason, NetEvent, PeerInfo};
 use crate::domain::EXIT_COMMAND;
 use crate::protocol::frame::MAX_TEXT_LEN;
@@ -124,14 +125,18 @@ pub async fn spawn(
     initial: Vec<u8>,
     encoding: &'static Encoding,
     events: mpsc::Sender<NetEvent>,
-    slot: Option<OwnedSemaphorePermit>,
+    seat: Option<Seat>,
 ) -> PeerLink {
     let id = info.id;
-    let (read_half, write_half, link, queues) = announce(stream, info, &events).await;
+    let (read_half, write_half, link, queues) =
+        match announce(stream, info, seat.as_ref(), &events).await {
+            Ok(parts) => parts,
+            Err(link) => return link,
+        };
     tokio::spawn(async move {
         let reason = read_lines(id, read_half, initial, encoding, &events).await;
         tracing::info!(conn = id, ?reason, "plain connection ended");
-        drop(slot);
+        drop(seat);
         let _ = events.send(NetEvent::Left { from: id, reason }).await;
     });
     tokio::spawn(write_lines(write_half, TextCodec::new(encoding), queues));
