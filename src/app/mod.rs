@@ -1153,9 +1153,11 @@ impl App {
         effects
     }
 
-    /// What follows a peer's departure: `exit` ends everyone; a dropped
-    /// connection is waited for (host) or reconnected (guest); a guest whose
-    /// host left is done; a host waits for the next guest.
+    /// What follows a peer's departure: `exit` ends everyone, but a host's
+    /// plain peer's ends only its own connection (the host serves the next
+    /// client, as a socket server's accept loop does); a dropped connection
+    /// is waited for (host) or reconnected (guest); a guest whose host left
+    /// is done; a host waits for the next guest.
     fn peer_left(&mut self, info: PeerInfo, reason: LeftReason) -> Vec<Effect> {
         let name = self.peer.as_ref().map_or_else(
             || info.name.clone(),
@@ -1188,6 +1190,7 @@ impl App {
             effects.extend(self.fail_undelivered(format!("{name} left")));
         }
         let exit = match (&reason, self.is_host()) {
+            (LeftReason::Bye, true) if plain => return effects,
             (LeftReason::Bye, _) => Exit {
                 code: 0,
                 message: Some(format!("{name} ended the conversation.")),
@@ -1428,6 +1431,37 @@ mod tests {
     fn peer_exit_ends_this_side_too() {
         let mut app = host();
         app.update(joined(3, "bob"));
+        let effects = app.update(left(3, LeftReason::Bye));
+        assert_eq!(quits(&effects).map(|e| e.code), Some(0));
+    }
+
+    #[test]
+    fn a_plain_clients_exit_or_idleness_ends_only_its_conversation() {
+        for reason in [
+            LeftReason::Bye,
+            LeftReason::Idle(std::time::Duration::from_secs(600)),
+        ] {
+            let mut app = host();
+            let mut info = peer(3, "plain@127.0.0.1");
+            info.security = Security::Plain { encoding: "UTF-8" };
+            app.update(Event::Net(NetEvent::Joined {
+                info,
+                link: PeerLink::detached(3),
+            }));
+            app.update(Event::Submit("hi".into()));
+            let effects = app.update(left(3, reason.clone()));
+            assert!(quits(&effects).is_none(), "{reason:?}: {effects:?}");
+            assert_eq!(app.link, Link::Waiting);
+            assert_eq!(deliveries(&app), vec![Delivery::Sent], "never ✗");
+        }
+        // A guest of a plain server still ends when the server says exit.
+        let mut app = guest();
+        let mut info = peer(3, "plain@127.0.0.1");
+        info.security = Security::Plain { encoding: "UTF-8" };
+        app.update(Event::Net(NetEvent::Joined {
+            info,
+            link: PeerLink::detached(3),
+        }));
         let effects = app.update(left(3, LeftReason::Bye));
         assert_eq!(quits(&effects).map(|e| e.code), Some(0));
     }

@@ -465,6 +465,7 @@ async fn admit(
                 auth.encoding,
                 events.clone(),
                 Some(slot),
+                Some(auth.limits.plain_idle),
             )
             .await;
             return Ok(());
