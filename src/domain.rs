@@ -133,6 +133,9 @@ pub enum LeftReason {
     Incompatible(String),
     /// The connection failed; the text says how.
     Error(String),
+    /// A plain peer sent nothing for this long: its place goes to the next
+    /// one (it cannot send heartbeats, so silence is all there is to go by).
+    Idle(Duration),
 }
 
 impl LeftReason {
@@ -158,6 +161,7 @@ impl LeftReason {
             LeftReason::Stalled(_) => "stalled",
             LeftReason::Incompatible(_) => "incompatible",
             LeftReason::Error(_) => "error",
+            LeftReason::Idle(_) => "idle",
         }
     }
 
@@ -171,6 +175,10 @@ impl LeftReason {
             )),
             LeftReason::Stalled(limit) => Some(format!(
                 "it took nothing we sent for {}",
+                crate::domain::seconds(*limit)
+            )),
+            LeftReason::Idle(limit) => Some(format!(
+                "it sent nothing for {}",
                 crate::domain::seconds(*limit)
             )),
             LeftReason::Incompatible(why) | LeftReason::Error(why) => Some(why.clone()),
@@ -256,6 +264,9 @@ pub struct Limits {
     pub history_entries: usize,
     /// Most bytes of message text the screen's history keeps.
     pub history_bytes: usize,
+    /// How long a host's plain peer may send nothing before it is dropped
+    /// and the host waits for the next guest.
+    pub plain_idle: Duration,
 }
 
 impl Default for Limits {
@@ -276,6 +287,7 @@ impl Limits {
         input_budget: 1024 * 1024,
         history_entries: 100_000,
         history_bytes: 64 * 1024 * 1024,
+        plain_idle: Duration::from_secs(10 * 60),
     };
 
     /// The limits, with any overrides from `DUPLEX_TEST_LIMITS` in debug
@@ -316,6 +328,7 @@ impl Limits {
                 ("silence", Some(d), _) => self.silence = d,
                 ("stall", Some(d), _) => self.stall = d,
                 ("ack_delay", Some(d), _) => self.ack_delay = d,
+                ("plain_idle", Some(d), _) => self.plain_idle = d,
                 ("window", _, Some(b)) => self.window = b,
                 ("input_budget", _, Some(b)) => self.input_budget = b,
                 ("history_entries", _, Some(n)) => self.history_entries = n,
@@ -334,8 +347,9 @@ mod tests {
     #[test]
     fn overrides_shorten_limits_and_ignore_junk() {
         let limits = Limits::default()
-            .with_overrides("silence=300ms, stall=2s,window=100,bogus=1,heartbeat=x");
+            .with_overrides("silence=300ms, stall=2s,window=100,bogus=1,heartbeat=x,plain_idle=1s");
         assert_eq!(limits.silence, Duration::from_millis(300));
+        assert_eq!(limits.plain_idle, Duration::from_secs(1));
         assert_eq!(limits.stall, Duration::from_secs(2));
         assert_eq!(limits.window, 100);
         assert_eq!(limits.heartbeat, Limits::default().heartbeat);
@@ -354,5 +368,6 @@ mod tests {
         assert!(LeftReason::Silent(Duration::from_secs(1)).is_drop());
         assert!(!LeftReason::Bye.is_drop());
         assert!(!LeftReason::Incompatible("x".into()).is_drop());
+        assert!(!LeftReason::Idle(Duration::from_secs(1)).is_drop());
     }
 }

@@ -503,6 +503,7 @@ mod tests {
             LeftReason::Stalled(limit),
             LeftReason::Incompatible(String::new()),
             LeftReason::Error(String::new()),
+            LeftReason::Idle(limit),
         ] {
             let code = format!("`{}`", reason.code());
             assert!(

@@ -37,6 +37,9 @@ pub fn system_text(event: &SystemEvent) -> String {
                 format!("lost {name}: {}", reason.detail().unwrap_or_default())
             }
             LeftReason::Incompatible(why) => format!("{name} cannot go on: {why}"),
+            LeftReason::Idle(_) => {
+                format!("dropped {name}: {}", reason.detail().unwrap_or_default())
+            }
         },
         SystemEvent::Resumed {
             name,

@@ -24,7 +24,9 @@ use std::time::Instant;
 use chrono::FixedOffset;
 use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
 
-use crate::domain::{ConnId, EXIT_COMMAND, LeftReason, Limits, PeerInfo, RejectKind};
+use crate::domain::{
+    Capabilities, ConnId, EXIT_COMMAND, LeftReason, Limits, PeerInfo, RejectKind, Security,
+};
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
 use crate::input::Input;
 use crate::journal::{Record, Saved};
@@ -147,6 +149,15 @@ pub enum Event {
     },
     /// The host wants a secret code the guest was not given: ask for it.
     CodeNeeded,
+    /// A restarted guest's first attempt to get back into its conversation
+    /// was refused (the host is busy with someone else): it goes on as
+    /// after a drop, trying again.
+    Refused {
+        /// The host's address.
+        addr: SocketAddr,
+        /// What the host said, for a person.
+        reason: String,
+    },
 }
 
 /// Something the runtime must do for the app.
@@ -454,6 +465,30 @@ impl App {
             Event::CodeNeeded => {
                 self.prompt = Some(CodePrompt::default());
                 Vec::new()
+            }
+            Event::Refused { addr, reason } => {
+                // Whom we wait for is named once it answers.
+                self.link = Link::Dropped {
+                    peer: PeerInfo {
+                        id: 0,
+                        name: "the host".to_owned(),
+                        addr,
+                        security: Security::Encrypted {
+                            verification: String::new(),
+                            with_code: false,
+                        },
+                        resumed: false,
+                        resume: None,
+                        caps: Capabilities::default(),
+                    },
+                    retry_at_ms: None,
+                    attempts: 0,
+                    failure: None,
+                };
+                self.on_net(NetEvent::ConnectFailed {
+                    reason,
+                    wrong_code: false,
+                })
             }
         }
     }
@@ -1118,9 +1153,11 @@ impl App {
         effects
     }
 
-    /// What follows a peer's departure: `exit` ends everyone; a dropped
-    /// connection is waited for (host) or reconnected (guest); a guest whose
-    /// host left is done; a host waits for the next guest.
+    /// What follows a peer's departure: `exit` ends everyone, but a host's
+    /// plain peer's ends only its own connection (the host serves the next
+    /// client, as a socket server's accept loop does); a dropped connection
+    /// is waited for (host) or reconnected (guest); a guest whose host left
+    /// is done; a host waits for the next guest.
     fn peer_left(&mut self, info: PeerInfo, reason: LeftReason) -> Vec<Effect> {
         let name = self.peer.as_ref().map_or_else(
             || info.name.clone(),
@@ -1153,6 +1190,7 @@ impl App {
             effects.extend(self.fail_undelivered(format!("{name} left")));
         }
         let exit = match (&reason, self.is_host()) {
+            (LeftReason::Bye, true) if plain => return effects,
             (LeftReason::Bye, _) => Exit {
                 code: 0,
                 message: Some(format!("{name} ended the conversation.")),
@@ -1393,6 +1431,37 @@ mod tests {
     fn peer_exit_ends_this_side_too() {
         let mut app = host();
         app.update(joined(3, "bob"));
+        let effects = app.update(left(3, LeftReason::Bye));
+        assert_eq!(quits(&effects).map(|e| e.code), Some(0));
+    }
+
+    #[test]
+    fn a_plain_clients_exit_or_idleness_ends_only_its_conversation() {
+        for reason in [
+            LeftReason::Bye,
+            LeftReason::Idle(std::time::Duration::from_secs(600)),
+        ] {
+            let mut app = host();
+            let mut info = peer(3, "plain@127.0.0.1");
+            info.security = Security::Plain { encoding: "UTF-8" };
+            app.update(Event::Net(NetEvent::Joined {
+                info,
+                link: PeerLink::detached(3),
+            }));
+            app.update(Event::Submit("hi".into()));
+            let effects = app.update(left(3, reason.clone()));
+            assert!(quits(&effects).is_none(), "{reason:?}: {effects:?}");
+            assert_eq!(app.link, Link::Waiting);
+            assert_eq!(deliveries(&app), vec![Delivery::Sent], "never ✗");
+        }
+        // A guest of a plain server still ends when the server says exit.
+        let mut app = guest();
+        let mut info = peer(3, "plain@127.0.0.1");
+        info.security = Security::Plain { encoding: "UTF-8" };
+        app.update(Event::Net(NetEvent::Joined {
+            info,
+            link: PeerLink::detached(3),
+        }));
         let effects = app.update(left(3, LeftReason::Bye));
         assert_eq!(quits(&effects).map(|e| e.code), Some(0));
     }
@@ -1666,6 +1735,50 @@ mod tests {
             matches!(app.link, Link::Dropped { .. }),
             "and it will resume"
         );
+    }
+
+    #[test]
+    fn a_restarted_guest_told_busy_at_start_keeps_trying() {
+        let mut app = guest();
+        let effects = app.update(Event::Refused {
+            addr: "127.0.0.1:7878".parse().unwrap(),
+            reason: "the host refused the connection: busy".into(),
+        });
+        assert!(quits(&effects).is_none(), "{effects:?}");
+        assert!(
+            effects.iter().any(|effect| matches!(effect,
+                Effect::Output(Output::System(SystemEvent::Error(text)))
+                    if text == "cannot reconnect yet: the host refused the connection: busy")),
+            "{effects:?}"
+        );
+        let Link::Dropped {
+            retry_at_ms: Some(at),
+            ..
+        } = app.link
+        else {
+            panic!("{:?}", app.link);
+        };
+        assert!(at > 0, "it backs off as after a failed attempt");
+        app.clock = Clock::Fixed(at);
+        assert_eq!(
+            app.update(Event::Tick),
+            vec![Effect::Connect { code: None }]
+        );
+        // Still busy: it keeps trying, and says so only once.
+        let effects = app.update(Event::Net(NetEvent::ConnectFailed {
+            reason: "the host refused the connection: busy".into(),
+            wrong_code: false,
+        }));
+        assert!(effects.is_empty(), "{effects:?}");
+        assert!(matches!(
+            app.link,
+            Link::Dropped {
+                retry_at_ms: Some(_),
+                ..
+            }
+        ));
+        app.update(joined(3, "alice"));
+        assert_eq!(app.connected().map(|p| p.name.as_str()), Some("alice"));
     }
 
     #[test]

@@ -25,10 +25,11 @@ use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{Notify, OwnedSemaphorePermit, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::codec::{FramedRead, FramedWrite};
 
+use super::seat::Seat;
 use super::{ConnId, LeftReason, NetEvent, PeerInfo};
 use crate::domain::Limits;
 use crate::protocol::{CodecError, Frame, FrameCodec};
@@ -297,42 +298,53 @@ impl Queues {
 /// Splits an admitted connection, makes its lanes and link, and sends
 /// [`NetEvent::Joined`], so every later event of the connection comes after
 /// it. Returns the halves for the reader and writer tasks, the link, and the
-/// queues the writer drains.
+/// queues the writer drains; or, when the connection's `seat` was taken
+/// over before it could start (its guest came back on another one), the
+/// link alone, and the socket is closed without a word to the app.
 pub(crate) async fn announce(
     stream: TcpStream,
     info: PeerInfo,
+    seat: Option<&Seat>,
     events: &mpsc::Sender<NetEvent>,
-) -> (OwnedReadHalf, OwnedWriteHalf, PeerLink, Queues) {
+) -> Result<(OwnedReadHalf, OwnedWriteHalf, PeerLink, Queues), PeerLink> {
     let _ = stream.set_nodelay(true);
-    let (read_half, write_half) = stream.into_split();
     let (link, queues) = PeerLink::new(info.id);
+    if seat.is_some_and(|seat| !seat.hold(&link)) {
+        tracing::info!(conn = info.id, "its seat was taken over; not starting");
+        return Err(link);
+    }
+    let (read_half, write_half) = stream.into_split();
     let _ = events
         .send(NetEvent::Joined {
             info,
             link: link.clone(),
         })
         .await;
-    (read_half, write_half, link, queues)
+    Ok((read_half, write_half, link, queues))
 }
 
 /// Starts the reader and writer tasks of a connection whose handshake is done.
 ///
 /// Sends [`NetEvent::Joined`] first, so every later event of this connection
 /// comes after it. `codec` holds the session's keys; `leftover` holds bytes
-/// the handshake read past its last frame; `slot` is released when the
-/// connection ends.
+/// the handshake read past its last frame; `seat` (a host's guest) is freed
+/// when the connection ends.
 pub async fn spawn(
     stream: TcpStream,
     info: PeerInfo,
     codec: FrameCodec,
     leftover: BytesMut,
     events: mpsc::Sender<NetEvent>,
-    slot: Option<OwnedSemaphorePermit>,
+    seat: Option<Seat>,
     limits: Limits,
 ) -> PeerLink {
     let (read_codec, write_codec) = codec.split();
     let id = info.id;
-    let (read_half, write_half, link, queues) = announce(stream, info, &events).await;
+    let (read_half, write_half, link, queues) =
+        match announce(stream, info, seat.as_ref(), &events).await {
+            Ok(parts) => parts,
+            Err(link) => return link,
+        };
     let shared = queues.shared.clone();
 
     // Bytes the handshake read past its last frame are read first: a frame
@@ -341,9 +353,9 @@ pub async fn spawn(
     tokio::spawn(async move {
         let reason = read_frames(id, &mut reader, &events, &shared).await;
         tracing::info!(conn = id, ?reason, "connection ended");
-        // Free the place in the conversation before saying so, so the next
-        // guest is never refused as busy after the host saw this one leave.
-        drop(slot);
+        // Free the seat before saying so, so the next guest is never
+        // refused as busy after the host saw this one leave.
+        drop(seat);
         let _ = events.send(NetEvent::Left { from: id, reason }).await;
     });
     let progress = Progress::default();

@@ -135,7 +135,16 @@ pub async fn connect_plain(
         resume: None,
         caps: Default::default(),
     };
-    let link = plain::spawn(stream, info.clone(), Vec::new(), encoding, events, None).await;
+    let link = plain::spawn(
+        stream,
+        info.clone(),
+        Vec::new(),
+        encoding,
+        events,
+        None,
+        None,
+    )
+    .await;
     Ok((info, link))
 }
 

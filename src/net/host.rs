@@ -3,8 +3,9 @@
 //!
 //! Each accepted socket gets its own handshake task, so a slow or hostile
 //! client never holds up the next one. A limited number of handshakes may be
-//! in progress, and a limited number of guests (one, today) may be in the
-//! conversation; the rest are turned away with a reason.
+//! in progress, and one guest may hold the conversation's seat (see
+//! [`super::seat`]); the rest are turned away with a reason, except the
+//! seat's own guest coming back, which takes it over at once.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -14,13 +15,14 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinHandle};
 
 use super::connection::{self, next_conn_id};
 use super::handshake::{self, Established, HostPolicy, Opening, PLAIN_GRACE};
 use super::plain;
-use super::{NetError, NetEvent, PeerInfo, Security};
+use super::seat::{Seat, Seats};
+use super::{LeftReason, NetError, NetEvent, PeerInfo, Security};
 use crate::domain::RejectKind;
 use crate::protocol::crypto::{Side, resume_proof, resume_secret};
 use crate::protocol::{CodecError, HandshakeError, Hello, Resume};
@@ -28,9 +30,6 @@ use crate::text::sanitize_name;
 
 /// The port duplex uses unless told otherwise.
 pub const DEFAULT_PORT: u16 = 7878;
-
-/// Guests that may be in the conversation at once.
-pub const MAX_GUESTS: usize = 1;
 
 /// Handshakes that may be in progress at once; a connection beyond that
 /// evicts the oldest.
@@ -179,7 +178,7 @@ async fn accept_loop(
     auth: HostPolicy,
     events: mpsc::Sender<NetEvent>,
 ) {
-    let guest_slots = Arc::new(Semaphore::new(MAX_GUESTS));
+    let seats = Seats::default();
     let mut handshakes = Handshakes::default();
     let conversation = Arc::new(Mutex::new(
         auth.conversation
@@ -205,19 +204,10 @@ async fn accept_loop(
         let hello = hello.clone();
         let auth = auth.clone();
         let events = events.clone();
-        let guest_slots = guest_slots.clone();
+        let seats = seats.clone();
         let conversation = conversation.clone();
         let task = tokio::spawn(async move {
-            let outcome = admit(
-                stream,
-                addr,
-                &hello,
-                &auth,
-                &events,
-                guest_slots,
-                &conversation,
-            )
-            .await;
+            let outcome = admit(stream, addr, &hello, &auth, &events, &seats, &conversation).await;
             if let Err(err) = outcome {
                 tracing::info!(%addr, %err, "connection turned away");
                 let _ = events
@@ -293,7 +283,7 @@ pub struct Conversation {
 
 /// What [`Conversation::admit`] decided for one guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Seat {
+pub struct Admission {
     /// For the guest's hello: the conversation, and the host's proof when
     /// the guest resumed (0 otherwise).
     pub reply: Resume,
@@ -328,19 +318,38 @@ impl Conversation {
         }
     }
 
-    /// Admits a guest in the session whose handshake hash is `binding`:
-    /// resumes its place if `asked` proves the seat's secret, or gives it
-    /// the seat. Either way the seat's secret becomes this session's.
-    pub fn admit(&mut self, asked: Option<Resume>, binding: &[u8]) -> Seat {
-        let proved = match (asked, self.seat) {
+    /// The seat's secret, if `asked` proves it in the session whose
+    /// handshake hash is `binding`.
+    fn proved(&self, asked: Option<Resume>, binding: &[u8]) -> Option<u128> {
+        match (asked, self.seat) {
             (Some(asked), Some(secret)) if asked.conversation == self.id => {
                 (asked.token == resume_proof(secret, binding, Side::Guest)).then_some(secret)
             }
             _ => None,
-        };
+        }
+    }
+
+    /// Whether `asked` proves the seat's secret in the session whose
+    /// handshake hash is `binding`: the seat's own guest is back. Decides
+    /// nothing: [`Conversation::admit`] does.
+    pub fn proves(&self, asked: Option<Resume>, binding: &[u8]) -> bool {
+        self.proved(asked, binding).is_some()
+    }
+
+    /// Someone who cannot resume (a plain client) took the seat: the last
+    /// guest's secret stops working.
+    pub fn give_away(&mut self) {
+        self.seat = None;
+    }
+
+    /// Admits a guest in the session whose handshake hash is `binding`:
+    /// resumes its place if `asked` proves the seat's secret, or gives it
+    /// the seat. Either way the seat's secret becomes this session's.
+    pub fn admit(&mut self, asked: Option<Resume>, binding: &[u8]) -> Admission {
+        let proved = self.proved(asked, binding);
         let secret = resume_secret(binding);
         self.seat = Some(secret);
-        Seat {
+        Admission {
             reply: Resume {
                 conversation: self.id,
                 token: proved.map_or(0, |old| resume_proof(old, binding, Side::Host)),
@@ -357,11 +366,14 @@ impl Conversation {
 /// What a guest is told when the conversation already has one.
 const BUSY: &str = "the host is already in a conversation with someone else; try again later";
 
+/// Why the connection of a guest that came back on a new one is ended.
+const CAME_BACK: &str = "the guest came back on a new connection";
+
 /// A connection that got past the opening.
 enum Admitted {
     /// A duplex guest with its session, its place in the conversation, and
     /// whether it resumed that place.
-    Duplex(Box<Established>, OwnedSemaphorePermit, Resume, bool),
+    Duplex(Box<Established>, Seat, Resume, bool),
     /// A plain text client, with the bytes it sent first.
     Plain(Vec<u8>),
 }
@@ -373,7 +385,7 @@ async fn admit(
     hello: &Hello,
     auth: &HostPolicy,
     events: &mpsc::Sender<NetEvent>,
-    guest_slots: Arc<Semaphore>,
+    seats: &Seats,
     conversation: &Mutex<Conversation>,
 ) -> Result<(), HandshakeError> {
     let _ = stream.set_nodelay(true);
@@ -392,14 +404,18 @@ async fn admit(
             }
         };
         handshake::host_session(&mut stream, theirs, addr.ip(), auth, |guest, binding| {
-            let slot = guest_slots
-                .clone()
-                .try_acquire_owned()
-                .map_err(|_| BUSY.to_owned())?;
-            let seat = conversation
+            let mut conversation = conversation
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .admit(guest.resume, binding);
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // The seat's own guest is never busy: its old connection may
+            // be dead without the host knowing yet, and it holds the right
+            // to resume. Anyone else waits for a free seat.
+            let slot = if conversation.proves(guest.resume, binding) {
+                seats.take_over(&LeftReason::Error(CAME_BACK.to_owned()))
+            } else {
+                seats.take().ok_or_else(|| BUSY.to_owned())?
+            };
+            let seat = conversation.admit(guest.resume, binding);
             let reply = Hello {
                 resume: Some(seat.reply),
                 resumed: seat.resumed,
@@ -420,12 +436,17 @@ async fn admit(
             (*established, slot, resume, resumed)
         }
         Admitted::Plain(initial) => {
-            let Ok(slot) = guest_slots.try_acquire_owned() else {
+            let Some(slot) = seats.take() else {
                 let _ = stream
                     .write_all(format!("duplex: {BUSY}\r\n").as_bytes())
                     .await;
                 return Err(HandshakeError::Refused(BUSY.to_owned()));
             };
+            // A new participant: the last guest's secret stops working.
+            conversation
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .give_away();
             let info = PeerInfo {
                 id: next_conn_id(),
                 name: sanitize_name(&format!("plain@{}", addr.ip())),
@@ -444,6 +465,7 @@ async fn admit(
                 auth.encoding,
                 events.clone(),
                 Some(slot),
+                Some(auth.limits.plain_idle),
             )
             .await;
             return Ok(());

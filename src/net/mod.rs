@@ -12,6 +12,7 @@ pub mod handshake;
 pub mod host;
 pub mod limiter;
 pub mod plain;
+pub mod seat;
 
 use std::net::SocketAddr;
 

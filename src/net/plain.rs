@@ -5,8 +5,10 @@
 //! newline becomes a message once the peer has been quiet for
 //! [`PLAIN_PAUSE`], because simple programs often send without newlines.
 //! Our messages go out as lines of text in the chosen encoding. A line that
-//! is exactly `exit` ends the conversation, as a duplex peer's `exit` does.
-//! Nothing is encrypted or verified, and the screen says so.
+//! is exactly `exit` ends the conversation with that peer. A host's plain
+//! peer that sends nothing for [`Limits::plain_idle`](crate::domain::Limits)
+//! is dropped, so an idle socket cannot hold the seat for ever. Nothing is
+//! encrypted or verified, and the screen says so.
 
 use std::time::Duration;
 
@@ -14,9 +16,10 @@ use encoding_rs::{Decoder, Encoding};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::sync::mpsc;
 
 use super::connection::{Outgoing, PeerLink, Queues, announce};
+use super::seat::Seat;
 use super::{ConnId, LeftReason, NetEvent, PeerInfo};
 use crate::domain::EXIT_COMMAND;
 use crate::protocol::frame::MAX_TEXT_LEN;
@@ -117,21 +120,27 @@ impl TextCodec {
 }
 
 /// Starts the reader and writer tasks for a plain text peer. `initial` holds
-/// bytes already read while telling the peer apart from a duplex program.
+/// bytes already read while telling the peer apart from a duplex program;
+/// with `idle`, a peer that sends nothing for that long is dropped.
 pub async fn spawn(
     stream: TcpStream,
     info: PeerInfo,
     initial: Vec<u8>,
     encoding: &'static Encoding,
     events: mpsc::Sender<NetEvent>,
-    slot: Option<OwnedSemaphorePermit>,
+    seat: Option<Seat>,
+    idle: Option<Duration>,
 ) -> PeerLink {
     let id = info.id;
-    let (read_half, write_half, link, queues) = announce(stream, info, &events).await;
+    let (read_half, write_half, link, queues) =
+        match announce(stream, info, seat.as_ref(), &events).await {
+            Ok(parts) => parts,
+            Err(link) => return link,
+        };
     tokio::spawn(async move {
-        let reason = read_lines(id, read_half, initial, encoding, &events).await;
+        let reason = read_lines(id, read_half, initial, encoding, idle, &events).await;
         tracing::info!(conn = id, ?reason, "plain connection ended");
-        drop(slot);
+        drop(seat);
         let _ = events.send(NetEvent::Left { from: id, reason }).await;
     });
     tokio::spawn(write_lines(write_half, TextCodec::new(encoding), queues));
@@ -156,6 +165,7 @@ async fn read_lines(
     mut reader: OwnedReadHalf,
     initial: Vec<u8>,
     encoding: &'static Encoding,
+    idle: Option<Duration>,
     events: &mpsc::Sender<NetEvent>,
 ) -> LeftReason {
     let mut codec = TextCodec::new(encoding);
@@ -172,17 +182,20 @@ async fn read_lines(
                 return LeftReason::Closed;
             }
         }
-        // Wait for more; a quiet peer's unfinished line is shown after a pause.
-        let read = if codec.pending.is_empty() {
-            reader.read(&mut buf).await
-        } else {
-            match tokio::time::timeout(PLAIN_PAUSE, reader.read(&mut buf)).await {
+        // Wait for more; a quiet peer's unfinished line is shown after a
+        // pause, and an idle one is dropped at the limit.
+        let pause = !codec.pending.is_empty();
+        let limit = if pause { Some(PLAIN_PAUSE) } else { idle };
+        let read = match limit {
+            None => reader.read(&mut buf).await,
+            Some(limit) => match tokio::time::timeout(limit, reader.read(&mut buf)).await {
                 Ok(read) => read,
-                Err(_) => {
+                Err(_) if pause => {
                     fresh.extend(codec.flush());
                     continue;
                 }
-            }
+                Err(_) => return LeftReason::Idle(limit),
+            },
         };
         match read {
             Ok(0) => {

@@ -79,6 +79,7 @@ impl Session {
         };
         let conversation = restored.as_ref().and_then(|saved| saved.conversation);
         let mut ask_code = false;
+        let mut refused = None;
         let mut rejoin = None;
         let role = match mode {
             Mode::Host(host) => {
@@ -110,6 +111,16 @@ impl Session {
                         error: HandshakeError::CodeRequired,
                         ..
                     }) if can_ask => ask_code = true,
+                    // The host of our conversation is busy with someone
+                    // else (or has not noticed yet that we are back): keep
+                    // trying, as after any drop.
+                    Err(NetError::Handshake {
+                        addr,
+                        error: error @ HandshakeError::Refused(_),
+                    }) if conversation.is_some() => {
+                        let reason = NetError::Handshake { addr, error }.to_string();
+                        refused = Some(Event::Refused { addr, reason });
+                    }
                     Err(err) => return Err(err),
                 }
                 rejoin = Some(Rejoin {
@@ -138,6 +149,9 @@ impl Session {
         }
         if ask_code {
             session.handle(Event::CodeNeeded);
+        }
+        if let Some(refused) = refused {
+            session.handle(refused);
         }
         Ok(session)
     }

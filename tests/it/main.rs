@@ -25,4 +25,5 @@ mod net;
 mod readme;
 mod resilience;
 mod review;
+mod seat;
 mod ui;

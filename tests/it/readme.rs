@@ -236,6 +236,7 @@ fn the_numbers_of_docs_protocol_md() {
     assert_eq!(limits.stall, Duration::from_secs(30));
     assert_eq!(limits.ack_delay, Duration::from_millis(5));
     assert_eq!(limits.window, 256 * 1024);
+    assert_eq!(limits.plain_idle, Duration::from_secs(10 * 60));
     assert_eq!(duplex::net::host::MAX_PENDING_HANDSHAKES, 64);
 }
 

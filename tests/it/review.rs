@@ -1,7 +1,6 @@
 //! Reproductions from the attacker's and careless user's review of core
 //! v2. Each test states the promise it holds the code to; each failed on the
-//! reviewed code. The one marked ignored belongs to the trust issue (a
-//! returning guest finds its seat) and still fails: it is kept here for it.
+//! reviewed code.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -103,11 +102,11 @@ async fn optional_frames_from_a_newer_peer_are_signs_of_life() {
 /// before the host saw its old one end (its network changed: the old
 /// socket is half-open on the host). `app::on_joined` says it "replaces the
 /// current one", and `Conversation` says only the seat's token resumes;
-/// but the guest slot of the old connection is still held, so the seat's
-/// own token is refused as "busy" until the host's silence limit ends the
-/// old connection.
+/// but the guest slot of the old connection was still held, so the seat's
+/// own token was refused as "busy" until the host's silence limit ended the
+/// old connection. Now it takes its seat over, and the host ends the old
+/// connection at once.
 #[tokio::test]
-#[ignore = "issue 10 (a guest that comes back finds its seat): the seat's own token is refused as busy while its old connection lingers"]
 async fn the_seats_own_guest_resumes_while_its_old_connection_lingers() {
     let host = Host::bind(Some(LOCALHOST), 0).expect("binds");
     let addr: SocketAddr = host.local_addr();
@@ -119,7 +118,8 @@ async fn the_seats_own_guest_resumes_while_its_old_connection_lingers() {
         .await
         .expect("the first handshake");
     let token = established.peer.resume.expect("the host gives a token");
-    let Some(NetEvent::Joined { .. }) = tokio::time::timeout(WAIT, events.recv()).await.unwrap()
+    let Some(NetEvent::Joined { info: old, .. }) =
+        tokio::time::timeout(WAIT, events.recv()).await.unwrap()
     else {
         panic!("joined")
     };
@@ -129,7 +129,6 @@ async fn the_seats_own_guest_resumes_while_its_old_connection_lingers() {
     again.resume = Some(token);
     let mut second = TcpStream::connect(addr).await.expect("connects");
     let outcome = handshake::guest(&mut second, &again, None).await;
-    task.abort();
     match outcome {
         Ok(established) => assert!(established.peer.resumed, "resumed"),
         Err(HandshakeError::Refused(reason)) => {
@@ -137,7 +136,40 @@ async fn the_seats_own_guest_resumes_while_its_old_connection_lingers() {
         }
         Err(err) => panic!("{err}"),
     }
-    drop(first);
+    // The host ends the old connection, and the new one is the guest's.
+    let mut joined_again = false;
+    let mut old_left = false;
+    while !(joined_again && old_left) {
+        match tokio::time::timeout(WAIT, events.recv()).await {
+            Ok(Some(NetEvent::Joined { info, .. })) => {
+                assert!(info.resumed, "the new connection resumes");
+                assert_ne!(info.id, old.id);
+                joined_again = true;
+            }
+            Ok(Some(NetEvent::Left { from, .. })) => {
+                assert_eq!(from, old.id, "only the old connection ends");
+                old_left = true;
+            }
+            Ok(Some(_)) => {}
+            other => panic!("expected the resume and the old connection's end: {other:?}"),
+        }
+    }
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(
+        WAIT,
+        tokio::io::AsyncReadExt::read_to_end(&mut first, &mut rest),
+    )
+    .await
+    .expect("the host closes the old connection");
+    // Someone else is still turned away.
+    let mut third = TcpStream::connect(addr).await.expect("connects");
+    let outcome = handshake::guest(&mut third, &Hello::new("mallory"), None).await;
+    assert!(
+        matches!(outcome, Err(HandshakeError::Refused(_))),
+        "busy: {outcome:?}"
+    );
+    task.abort();
+    drop(second);
 }
 
 /// A peer acknowledges messages that were never sent to it (an ack "from
