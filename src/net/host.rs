@@ -279,6 +279,11 @@ impl Handshakes {
 pub struct Conversation {
     id: u64,
     seat: Option<u128>,
+    /// The secret the seat's guest proved last, until it proves the newer
+    /// one: a connection cut after the host rotated the secret but before
+    /// the guest got the host's hello leaves the guest with only this one,
+    /// and it must still be able to come back (nothing lost).
+    previous: Option<u128>,
 }
 
 /// What [`Conversation::admit`] decided for one guest.
@@ -306,6 +311,7 @@ impl Conversation {
         Self {
             id: rand::random(),
             seat: None,
+            previous: None,
         }
     }
 
@@ -315,18 +321,18 @@ impl Conversation {
         Self {
             id: resume.conversation,
             seat: Some(resume.token),
+            previous: None,
         }
     }
 
     /// The seat's secret, if `asked` proves it in the session whose
     /// handshake hash is `binding`.
     fn proved(&self, asked: Option<Resume>, binding: &[u8]) -> Option<u128> {
-        match (asked, self.seat) {
-            (Some(asked), Some(secret)) if asked.conversation == self.id => {
-                (asked.token == resume_proof(secret, binding, Side::Guest)).then_some(secret)
-            }
-            _ => None,
-        }
+        let asked = asked.filter(|asked| asked.conversation == self.id)?;
+        [self.seat, self.previous]
+            .into_iter()
+            .flatten()
+            .find(|&secret| asked.token == resume_proof(secret, binding, Side::Guest))
     }
 
     /// Whether `asked` proves the seat's secret in the session whose
@@ -340,6 +346,7 @@ impl Conversation {
     /// guest's secret stops working.
     pub fn give_away(&mut self) {
         self.seat = None;
+        self.previous = None;
     }
 
     /// Admits a guest in the session whose handshake hash is `binding`:
@@ -349,6 +356,9 @@ impl Conversation {
         let proved = self.proved(asked, binding);
         let secret = resume_secret(binding);
         self.seat = Some(secret);
+        // The guest surely holds what it just proved; the new secret only
+        // once it gets our hello.
+        self.previous = proved;
         Admission {
             reply: Resume {
                 conversation: self.id,
@@ -535,6 +545,29 @@ mod tests {
             "DUPLEX_SECRET=amber-otter-violin duplex join 192.168.1.5:7878"
         );
         assert_eq!(hint.with_code(None), "duplex join 192.168.1.5:7878");
+    }
+
+    #[test]
+    fn a_guest_cut_off_before_the_hosts_hello_can_still_come_back() {
+        let (one, two, three, four) = ([1; 32], [2; 32], [3; 32], [4; 32]);
+        let mut conversation = Conversation::new();
+        let first = conversation.admit(None, &one);
+        let proof = |secret: u128, binding: &[u8]| Resume {
+            conversation: first.kept.conversation,
+            token: resume_proof(secret, binding, Side::Guest),
+        };
+        // Resumed, and the secret rotated: but the cut came before the
+        // guest got the hello with the new one.
+        let cut = conversation.admit(Some(proof(first.kept.token, &two)), &two);
+        assert!(cut.resumed);
+        // It comes back with the secret it holds: still its seat.
+        let again = conversation.admit(Some(proof(first.kept.token, &three)), &three);
+        assert!(again.resumed, "the interrupted rotation lost the seat");
+        // Once a new guest takes the seat, neither old secret works.
+        let stranger = conversation.admit(None, &four);
+        assert!(!stranger.resumed);
+        assert!(!conversation.proves(Some(proof(first.kept.token, &four)), &four));
+        assert!(!conversation.proves(Some(proof(again.kept.token, &four)), &four));
     }
 
     #[test]
