@@ -503,29 +503,42 @@ async fn unless_stalled<F>(step: F, progress: &Progress, limit: Duration) -> Res
 where
     F: std::future::Future<Output = Result<(), CodecError>>,
 {
+    use futures::FutureExt;
+
     tokio::pin!(step);
+    // Most steps finish at once (the frame goes into the buffer, the
+    // socket takes the flush): no timer for those, only for a step that
+    // has to wait for the peer.
+    if let Some(done) = (&mut step).now_or_never() {
+        return outcome(done);
+    }
     // Waiting for a write to start counts from now, not from the last one.
     progress.touch();
     loop {
         let since = progress.last();
         tokio::select! {
             biased;
-            done = &mut step => return match done {
-                Ok(()) => Ok(()),
-                Err(CodecError::OutgoingTooLarge { len }) => {
-                    tracing::error!(len, "not sending an oversized frame");
-                    Ok(())
-                }
-                Err(err) => {
-                    tracing::warn!(%err, "write failed");
-                    Err(WriteFailed::Io)
-                }
-            },
+            done = &mut step => return outcome(done),
             () = tokio::time::sleep_until(since + limit) => {
                 if progress.last() == since {
                     return Err(WriteFailed::Stalled);
                 }
             }
+        }
+    }
+}
+
+/// What a finished write step means for the writer.
+fn outcome(done: Result<(), CodecError>) -> Result<(), WriteFailed> {
+    match done {
+        Ok(()) => Ok(()),
+        Err(CodecError::OutgoingTooLarge { len }) => {
+            tracing::error!(len, "not sending an oversized frame");
+            Ok(())
+        }
+        Err(err) => {
+            tracing::warn!(%err, "write failed");
+            Err(WriteFailed::Io)
         }
     }
 }
