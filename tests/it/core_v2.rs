@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 
 use serde_json::Value;
 
-use crate::common::headless::{Duplex, Setup};
+use crate::common::headless::{Duplex, Setup, port_of};
 use crate::common::{Result, Tui, chat_row};
 
 /// A silence limit of three seconds (not fifteen), heartbeats well within
@@ -26,13 +26,6 @@ const FAST: (&str, &str) = (
 /// How many lines the backlog tests pipe in: more than the 4,096 frames
 /// duplex's send queue once held, and more than one window.
 const BACKLOG: usize = 10_000;
-
-fn port_of(listening: &Value) -> u16 {
-    listening["port"]
-        .as_u64()
-        .and_then(|port| u16::try_from(port).ok())
-        .expect("a port")
-}
 
 fn host_args() -> Vec<&'static str> {
     vec![

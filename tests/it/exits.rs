@@ -7,18 +7,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::headless::{Duplex, Setup};
+use crate::common::headless::{Duplex, Setup, port_of};
 use crate::common::{
     ENTER_ALT_SCREEN, Error, LEAVE_ALT_SCREEN, MOUSE_OFF, MOUSE_ON, Reading, Result, TIMEOUT, Tui,
     find, rfind, system_row,
 };
-
-fn port_of(listening: &Value) -> u16 {
-    listening["port"]
-        .as_u64()
-        .and_then(|port| u16::try_from(port).ok())
-        .expect("a port")
-}
 
 /// The next `message` event `who` prints (skipping anything else).
 fn next_message(who: &Duplex) -> Value {

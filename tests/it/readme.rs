@@ -4,16 +4,7 @@
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 
-use serde_json::Value;
-
-use crate::common::headless::{Duplex, Setup};
-
-fn port_of(listening: &Value) -> u16 {
-    listening["port"]
-        .as_u64()
-        .and_then(|port| u16::try_from(port).ok())
-        .expect("a port")
-}
+use crate::common::headless::{Duplex, Setup, port_of};
 
 /// "`duplex host` listens on TCP port 7878 on all interfaces, IPv4 and
 /// IPv6" (here on a free port: the same bind, without `--bind`).

@@ -16,17 +16,10 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::codec::{Framed, FramedParts};
 
-use crate::common::headless::{Duplex, Setup};
+use crate::common::headless::{Duplex, Setup, port_of};
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const WAIT: Duration = Duration::from_secs(10);
-
-fn port_of(listening: &serde_json::Value) -> u16 {
-    listening["port"]
-        .as_u64()
-        .and_then(|port| u16::try_from(port).ok())
-        .expect("a port")
-}
 
 /// docs/protocol.md: "a peer from which nothing at all arrived for 15 s is
 /// gone", and even kinds are how newer peers add features (a typing

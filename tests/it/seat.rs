@@ -8,14 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::headless::{Duplex, Setup};
-
-fn port_of(listening: &Value) -> u16 {
-    listening["port"]
-        .as_u64()
-        .and_then(|port| u16::try_from(port).ok())
-        .expect("a port")
-}
+use crate::common::headless::{Duplex, Setup, port_of};
 
 /// The next event of `duplex` named `name`, skipping others.
 fn until(duplex: &Duplex, name: &str) -> Value {

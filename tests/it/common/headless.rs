@@ -201,6 +201,14 @@ impl Duplex {
     }
 }
 
+/// The port of a `listening` event.
+pub fn port_of(listening: &Value) -> u16 {
+    listening["port"]
+        .as_u64()
+        .and_then(|port| u16::try_from(port).ok())
+        .expect("a port")
+}
+
 /// Whether a JSON event only tells how far our own messages got.
 pub fn is_progress(value: &Value) -> bool {
     matches!(
