@@ -11,6 +11,10 @@ use crate::history::{Entry, History};
 use crate::present::{delivery_mark, system_text};
 use crate::text::{Row, display_width, wrap};
 
+/// Fewest cells the first row must leave for text before it starts on
+/// the next row instead.
+const MIN_FIRST_ROOM: usize = 6;
+
 /// Width of the `HH:MM ` time column.
 pub const TIME_WIDTH: usize = 6;
 
@@ -79,9 +83,22 @@ pub fn layout_entry(history: &History, entry: &Entry, width: usize) -> EntryLayo
     } else {
         TIME_WIDTH.min(width / 2)
     };
-    let first = width.saturating_sub(prefix_width).max(1);
+    let room = width.saturating_sub(prefix_width);
     let rest = width.saturating_sub(indent).max(1);
-    let rows = wrap(&text, first, rest);
+    // When the time and name leave (almost) no room on the first row, the
+    // text starts on the next one: a first row of one cell would be drawn
+    // past the row's end, and its letters lost.
+    let rows = if room >= MIN_FIRST_ROOM || (room > 0 && display_width(&text) <= room) {
+        wrap(&text, room, rest)
+    } else {
+        let mut rows = vec![Row {
+            start: 0,
+            end: 0,
+            width: 0,
+        }];
+        rows.extend(wrap(&text, rest, rest));
+        rows
+    };
     EntryLayout {
         text,
         rows,
@@ -274,6 +291,29 @@ mod tests {
         assert_eq!(layout.prefix_width, 11);
         assert_eq!(layout.indent, 11);
         assert_eq!(layout.rows.len(), 2);
+    }
+
+    #[test]
+    fn no_letter_is_lost_when_the_name_nearly_fills_the_row() {
+        let mut history = History::new("alice");
+        let twin = history.add_author("alice", "guest");
+        history.push(Entry::Chat {
+            at_ms: 0,
+            author: twin,
+            id: MessageId { session: 1, seq: 1 },
+            text: "hello from the twin".into(),
+            delivery: Delivery::Received,
+        });
+        // "12:00 alice (guest): " takes 21 cells of 20.
+        let layout = layout_entry(&history, &history.entries()[0], 20);
+        assert_eq!((layout.rows[0].start, layout.rows[0].end), (0, 0));
+        assert_eq!(layout.rows[1].start, 0, "the text starts whole on the next row");
+        let shown: String = layout.rows.iter().map(|r| &layout.text[r.start..r.end]).collect();
+        assert_eq!(shown.replace(' ', ""), "hellofromthetwin");
+        // With room enough, the text starts beside the name as before.
+        let wide = layout_entry(&history, &history.entries()[0], 40);
+        assert_eq!(wide.rows[0].start, 0);
+        assert!(wide.rows[0].end > 0);
     }
 
     #[test]
