@@ -307,8 +307,15 @@ mod tests {
         // "12:00 alice (guest): " takes 21 cells of 20.
         let layout = layout_entry(&history, &history.entries()[0], 20);
         assert_eq!((layout.rows[0].start, layout.rows[0].end), (0, 0));
-        assert_eq!(layout.rows[1].start, 0, "the text starts whole on the next row");
-        let shown: String = layout.rows.iter().map(|r| &layout.text[r.start..r.end]).collect();
+        assert_eq!(
+            layout.rows[1].start, 0,
+            "the text starts whole on the next row"
+        );
+        let shown: String = layout
+            .rows
+            .iter()
+            .map(|r| &layout.text[r.start..r.end])
+            .collect();
         assert_eq!(shown.replace(' ', ""), "hellofromthetwin");
         // With room enough, the text starts beside the name as before.
         let wide = layout_entry(&history, &history.entries()[0], 40);
