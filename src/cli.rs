@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::Exit;
+use crate::domain::{HeldMessages, Newcomers};
 use crate::headless::{self, Output};
 use crate::net::host::DEFAULT_PORT;
 use crate::net::plain::encoding_for;
@@ -41,6 +42,12 @@ pub enum Command {
         /// programs): unencrypted and unverified, and marked so on screen.
         #[arg(long)]
         allow_plain: bool,
+        /// While your guest is away (its connection dropped and it may come
+        /// back), what to do with someone new: ask you (the chat screen's
+        /// default), refuse (headless default) or admit (the guest's place
+        /// is given up).
+        #[arg(long, value_enum, value_name = "WHAT")]
+        newcomers: Option<NewcomersArg>,
         /// Options both subcommands take.
         #[command(flatten)]
         common: Common,
@@ -54,10 +61,38 @@ pub enum Command {
         /// instead of a duplex host: lines of text, no encryption.
         #[arg(long)]
         plain: bool,
+        /// When the host turns out to be a new conversation (it started
+        /// afresh, or someone else answers there), what to do with messages
+        /// typed for the earlier one: ask (hold them and ask; headless:
+        /// hold them until `/held send` or `/held discard`), send, discard.
+        #[arg(long, value_enum, value_name = "WHAT", default_value = "ask")]
+        held_messages: HeldArg,
         /// Options both subcommands take.
         #[command(flatten)]
         common: Common,
     },
+}
+
+/// `--newcomers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NewcomersArg {
+    /// Ask the person at the chat screen.
+    Ask,
+    /// Turn them away: the seat waits for the guest.
+    Refuse,
+    /// Let them in, giving up the away guest's place.
+    Admit,
+}
+
+/// `--held-messages`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HeldArg {
+    /// Hold them and ask.
+    Ask,
+    /// Send them to the new conversation.
+    Send,
+    /// Drop them.
+    Discard,
 }
 
 /// Options both subcommands take.
@@ -289,9 +324,56 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let journal = journal_key
         .filter(|_| !common.ephemeral)
         .and_then(|key| crate::journal::default_dir().map(|dir| (dir, key)));
+    let newcomers = match (&cli.command, headless) {
+        (
+            Command::Host {
+                newcomers: Some(NewcomersArg::Ask),
+                ..
+            },
+            true,
+        ) => {
+            anyhow::bail!(
+                "--newcomers ask needs the chat screen: use refuse or admit with --headless"
+            )
+        }
+        (
+            Command::Host {
+                newcomers: Some(NewcomersArg::Ask),
+                ..
+            },
+            false,
+        )
+        | (
+            Command::Host {
+                newcomers: None, ..
+            },
+            false,
+        ) => Newcomers::Ask,
+        (
+            Command::Host {
+                newcomers: Some(NewcomersArg::Admit),
+                ..
+            },
+            _,
+        ) => Newcomers::Admit,
+        _ => Newcomers::Refuse,
+    };
+    let held = match &cli.command {
+        Command::Join {
+            held_messages: HeldArg::Send,
+            ..
+        } => HeldMessages::Send,
+        Command::Join {
+            held_messages: HeldArg::Discard,
+            ..
+        } => HeldMessages::Discard,
+        _ => HeldMessages::Ask,
+    };
     let options = Options {
         name,
         code,
+        newcomers,
+        held,
         can_ask: !headless,
         allow_plain,
         encoding,

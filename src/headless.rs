@@ -251,6 +251,9 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
         SystemEvent::Undelivered { count, name, why } => {
             json!({"event": "undelivered", "count": count, "name": name, "reason": why})
         }
+        SystemEvent::Held { count, name } => {
+            json!({"event": "held", "count": count, "name": name, "message": system_text(event)})
+        }
         SystemEvent::Rejected {
             addr,
             kind,
@@ -265,7 +268,8 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
             "message": system_text(event),
         }),
         // Only the screen's history drops entries; said as information.
-        SystemEvent::Forgotten { .. } | SystemEvent::Info(_) => {
+        // Knocks are asked about on the chat screen only; said as information.
+        SystemEvent::Forgotten { .. } | SystemEvent::Knock { .. } | SystemEvent::Info(_) => {
             json!({"event": "info", "message": system_text(event)})
         }
         SystemEvent::Error(text) => json!({"event": "error", "message": text}),
@@ -432,6 +436,15 @@ mod tests {
                 why: "b left".into(),
             },
             SystemEvent::Leaving { waiting: 2 },
+            SystemEvent::Held {
+                count: 2,
+                name: "b".into(),
+            },
+            SystemEvent::Knock {
+                name: "c".into(),
+                addr,
+                away: "b".into(),
+            },
             SystemEvent::Rejected {
                 addr,
                 kind: crate::domain::RejectKind::Busy,
@@ -449,6 +462,8 @@ mod tests {
                 | SystemEvent::Resumed { .. }
                 | SystemEvent::Undelivered { .. }
                 | SystemEvent::Leaving { .. }
+                | SystemEvent::Held { .. }
+                | SystemEvent::Knock { .. }
                 | SystemEvent::Rejected { .. }
                 | SystemEvent::Forgotten { .. }
                 | SystemEvent::Info(_)
@@ -519,6 +534,7 @@ mod tests {
             RejectKind::WrongCode,
             RejectKind::NoCode,
             RejectKind::Busy,
+            RejectKind::Away,
             RejectKind::OverLimit,
             RejectKind::Failed,
         ] {
@@ -530,6 +546,7 @@ mod tests {
                 | RejectKind::WrongCode
                 | RejectKind::NoCode
                 | RejectKind::Busy
+                | RejectKind::Away
                 | RejectKind::OverLimit
                 | RejectKind::Failed => {}
             }

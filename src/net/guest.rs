@@ -191,6 +191,9 @@ fn connect_why(err: &std::io::Error) -> String {
     }
 }
 
+/// The longest a host may ask us to wait for its person's decision.
+const MAX_WAIT_SECONDS: u32 = 300;
+
 async fn open(
     mut stream: TcpStream,
     addr: SocketAddr,
@@ -200,12 +203,35 @@ async fn open(
     limits: Limits,
 ) -> Result<(PeerInfo, PeerLink), NetError> {
     let _ = stream.set_nodelay(true);
-    let handshake = handshake::guest(&mut stream, hello, code);
-    let established = tokio::time::timeout(limits.handshake, handshake)
-        .await
-        .map_err(|_| HandshakeError::Timeout(limits.handshake))
-        .and_then(|r| r)
-        .map_err(|error| NetError::Handshake { addr, error })?;
+    // The host may ask us to wait while its person decides whether to let
+    // us in: then the time limit grows by what the host says it may take.
+    let (waiting_tx, mut waiting_rx) = tokio::sync::watch::channel(None::<(String, u32)>);
+    let mut on_wait = move |reason: &str, seconds: u32| {
+        waiting_tx.send_replace(Some((reason.to_owned(), seconds)));
+    };
+    let established = {
+        let handshake = handshake::guest_waiting(&mut stream, hello, code, &mut on_wait);
+        tokio::pin!(handshake);
+        let deadline = tokio::time::sleep(limits.handshake);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                result = &mut handshake => break result,
+                Ok(()) = waiting_rx.changed() => {
+                    let Some((reason, seconds)) = waiting_rx.borrow_and_update().clone() else {
+                        continue;
+                    };
+                    let more = Duration::from_secs(u64::from(seconds.min(MAX_WAIT_SECONDS)));
+                    deadline
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + more + limits.handshake);
+                    let _ = events.send(NetEvent::Waiting { reason }).await;
+                }
+                () = &mut deadline => break Err(HandshakeError::Timeout(limits.handshake)),
+            }
+        }
+    }
+    .map_err(|error| NetError::Handshake { addr, error })?;
     let info = established.peer_info(addr, established.peer.resumed, established.peer.resume);
     let link = connection::spawn(
         stream,

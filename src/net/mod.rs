@@ -68,6 +68,15 @@ pub enum NetEvent {
         /// prompt, but a guest does not reconnect on its own.
         wrong_code: bool,
     },
+    /// The host asks us to wait while its person decides whether to let
+    /// us in.
+    Waiting {
+        /// The host's words, sanitized.
+        reason: String,
+    },
+    /// Someone new wants the seat of a guest the host is waiting for: the
+    /// host's person decides ([`Knock::answer`]).
+    Knock(Knock),
     /// A host turned a connection attempt away or its handshake failed.
     Rejected {
         /// Where the attempt came from.
@@ -77,6 +86,53 @@ pub enum NetEvent {
         /// What went wrong, for a person.
         reason: String,
     },
+}
+
+/// A newcomer waiting at the door while the seat's guest is away.
+#[derive(Debug, Clone)]
+pub struct Knock {
+    /// Tells this knock apart from others.
+    pub id: u64,
+    /// The newcomer's name (sanitized).
+    pub name: String,
+    /// Where it connects from.
+    pub addr: SocketAddr,
+    /// How long the newcomer waits for the answer.
+    pub patience: std::time::Duration,
+    answer: std::sync::Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<bool>>>>,
+}
+
+impl Knock {
+    /// A knock whose answer arrives on the returned receiver.
+    pub fn new(
+        name: String,
+        addr: SocketAddr,
+        patience: std::time::Duration,
+    ) -> (Self, tokio::sync::oneshot::Receiver<bool>) {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let knock = Self {
+            id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            name,
+            addr,
+            patience,
+            answer: std::sync::Arc::new(std::sync::Mutex::new(Some(tx))),
+        };
+        (knock, rx)
+    }
+
+    /// Lets the newcomer in (`true`) or turns it away. Only the first
+    /// answer counts; one for a newcomer that gave up does nothing.
+    pub fn answer(&self, admit: bool) {
+        let sender = self
+            .answer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(sender) = sender {
+            let _ = sender.send(admit);
+        }
+    }
 }
 
 /// Why the network could not be set up.

@@ -153,6 +153,7 @@ impl Session {
                     }
                 }
                 Effect::Disconnect { conn, reason } => self.registry.disconnect(conn, reason),
+                Effect::Answer { knock, admit } => self.registry.answer(knock, admit),
                 Effect::Connect { code } => match &mut self.rejoin {
                     Some(rejoin) => {
                         if code.is_some() {

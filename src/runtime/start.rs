@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use tokio::sync::mpsc;
 
 use crate::app::{App, Event, Role};
-use crate::domain::Limits;
+use crate::domain::{HeldMessages, Limits, Newcomers};
 use crate::journal::Journal;
 use crate::net::handshake::HostPolicy;
 use crate::net::{self, Host, NetError, NetEvent, Target};
@@ -37,6 +37,10 @@ pub struct Options {
     pub name: String,
     /// The secret code: the host's to require, the guest's to give.
     pub code: Option<String>,
+    /// What a host does with newcomers while its guest is away.
+    pub newcomers: Newcomers,
+    /// What a guest does with messages typed for an earlier conversation.
+    pub held: HeldMessages,
     /// Whether a guest whose host wants a code it does not have may ask for
     /// it (in the TUI).
     pub can_ask: bool,
@@ -58,6 +62,8 @@ impl Session {
         let Options {
             name,
             code,
+            newcomers,
+            held,
             can_ask,
             allow_plain,
             encoding,
@@ -94,6 +100,7 @@ impl Session {
                     encoding,
                     conversation,
                     limits,
+                    newcomers,
                     ..HostPolicy::new(code)
                 };
                 host.spawn(hello, policy, tx);
@@ -135,6 +142,7 @@ impl Session {
         };
         let mut app = App::new(&name, role, session);
         app.limits = limits;
+        app.held_policy = held;
         app.history
             .set_limit(limits.history_entries, limits.history_bytes);
         let mut session = Self::new(app, events, rejoin, journal);

@@ -81,6 +81,11 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
 fn hints(app: &App) -> String {
     let key = |action| app.keymap.hint(action);
     let mut parts = Vec::new();
+    if app.question.is_some() {
+        parts.push("y yes · n no".to_owned());
+        parts.extend(key(Action::Leave).map(|k| format!("{k} leave")));
+        return format!(" {} ", parts.join(" · "));
+    }
     match &app.prompt {
         Some(prompt) => {
             let join = key(Action::Send).map(|k| format!("{k} to join"));

@@ -6,6 +6,7 @@
 
 pub mod input;
 pub mod messages;
+pub mod question;
 pub mod status;
 
 use ratatui::Frame;
@@ -17,6 +18,9 @@ use crate::view::layout;
 pub fn render(app: &App, frame: &mut Frame<'_>) {
     let areas = layout(app.input_rows(frame.area().width), frame.area());
     messages::render(frame, areas.messages, &app.history, app.scroll, app.zone);
+    if let Some(question) = &app.question {
+        question::render(frame, areas.messages, question);
+    }
     input::render(frame, areas.rule, areas.input, app);
     status::render(frame, areas.status, app);
 }

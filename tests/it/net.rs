@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use duplex::domain::Limits;
+use duplex::domain::{Limits, Newcomers, RejectKind};
 use duplex::net::handshake::{self, HostPolicy, Opening, PLAIN_GRACE};
 use duplex::net::limiter;
 use duplex::net::plain::PLAIN_PAUSE;
@@ -1359,17 +1359,158 @@ async fn a_second_guest_is_refused_while_one_is_connected() {
 }
 
 #[tokio::test]
-async fn a_guest_that_drops_its_link_frees_the_slot() {
+async fn a_guest_that_leaves_frees_the_seat() {
     let mut host = start_host();
     let bob = join(host.addr, "bob").await.expect("bob joins");
     let (bob_on_host, _) = expect_joined(&mut host.events).await;
-    // Dropping every link closes the socket without a goodbye.
-    drop(bob);
+    bob.link.send(Frame::Leave).expect("queued");
+    bob.link.close().await;
+    assert_eq!(
+        expect_left(&mut host.events, bob_on_host.id).await,
+        LeftReason::Left
+    );
+    a_guest_can_still_join(&mut host).await;
+}
+
+/// A host whose guest is away, with `newcomers` for the next one: bob
+/// joined and his connection dropped (no goodbye). Returns the host and
+/// what bob needs to come back.
+async fn host_with_bob_away(newcomers: Newcomers) -> (TestHost, Hello) {
+    let mut host = start_host_with(
+        "alice",
+        HostPolicy {
+            newcomers,
+            ..HostPolicy::new(None)
+        },
+    );
+    let bob = join(host.addr, "bob").await.expect("bob joins");
+    let (bob_on_host, _) = expect_joined(&mut host.events).await;
+    let back = Hello {
+        resume: bob.info.resume,
+        ..Hello::new("bob")
+    };
+    drop(bob); // closed without a goodbye
     assert_eq!(
         expect_left(&mut host.events, bob_on_host.id).await,
         LeftReason::Closed
     );
+    (host, back)
+}
+
+#[tokio::test]
+async fn a_lost_guests_seat_is_not_given_to_a_newcomer_unasked() {
+    let (mut host, back) = host_with_bob_away(Newcomers::Refuse).await;
+    let refused = handshake_error(join(host.addr, "carol").await);
+    assert!(
+        matches!(&refused, HandshakeError::Refused(why) if why.contains("waiting for its guest")),
+        "{refused}"
+    );
+    match next(&mut host.events).await {
+        NetEvent::Rejected { kind, .. } => assert_eq!(kind, RejectKind::Away),
+        other => panic!("expected Rejected, got {other:?}"),
+    }
+    // Bob still has his place, and resumes it.
+    let (tx, _events) = mpsc::channel(EVENTS);
+    let (info, _link) = net::connect(&target(host.addr), &back, None, tx, Limits::default())
+        .await
+        .expect("bob comes back");
+    assert!(info.resumed, "bob's place was kept");
+    let (on_host, _) = expect_joined(&mut host.events).await;
+    assert!(on_host.resumed);
+}
+
+#[tokio::test]
+async fn a_guest_that_broke_its_connection_keeps_no_seat() {
+    let mut host = start_host();
+    let mut rude = raw_guest(host.addr, "mallory").await;
+    let (on_host, _) = expect_joined(&mut host.events).await;
+    rude.write(&[0, 0, 0, 5, 1, 2, 3, 4, 5]).await; // not a sealed frame
+    expect_left(&mut host.events, on_host.id).await;
     a_guest_can_still_join(&mut host).await;
+}
+
+#[tokio::test]
+async fn the_hosts_person_decides_whether_a_newcomer_takes_an_away_guests_seat() {
+    let (mut host, _back) = host_with_bob_away(Newcomers::Ask).await;
+    for admit in [false, true] {
+        let addr = host.addr;
+        let carol = tokio::spawn(async move { join(addr, "carol").await });
+        let knock = match next(&mut host.events).await {
+            NetEvent::Knock(knock) => knock,
+            other => panic!("expected a knock, got {other:?}"),
+        };
+        assert_eq!(knock.name, "carol");
+        knock.answer(admit);
+        let carol = carol.await.expect("carol's task");
+        if admit {
+            let mut carol = carol.expect("let in");
+            match next(&mut carol.events).await {
+                NetEvent::Waiting { reason } => assert!(reason.contains("asking the host")),
+                other => panic!("expected Waiting first, got {other:?}"),
+            }
+            let (on_host, _) = expect_joined(&mut host.events).await;
+            assert_eq!(on_host.name, "carol");
+            assert!(!on_host.resumed);
+        } else {
+            let refused = handshake_error(carol);
+            assert!(matches!(refused, HandshakeError::Refused(_)), "{refused}");
+            match next(&mut host.events).await {
+                NetEvent::Rejected { kind, .. } => assert_eq!(kind, RejectKind::Away),
+                other => panic!("expected Rejected, got {other:?}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_newcomer_that_cannot_wait_is_refused_without_asking() {
+    let (mut host, _back) = host_with_bob_away(Newcomers::Ask).await;
+    let mut stream = TcpStream::connect(host.addr).await.expect("connects");
+    let mut old = Hello::new("carol");
+    old.capabilities.clear(); // an earlier duplex: it would time out waiting
+    let refused = handshake::guest(&mut stream, &old, None)
+        .await
+        .expect_err("refused");
+    assert!(matches!(refused, HandshakeError::Refused(_)), "{refused}");
+    match next(&mut host.events).await {
+        NetEvent::Rejected { kind, .. } => assert_eq!(kind, RejectKind::Away),
+        other => panic!("expected Rejected and no knock, got {other:?}"),
+    }
+}
+
+/// A host that skips optional frames it does not know is matched by a
+/// guest that does the same before the host's hello.
+#[tokio::test]
+async fn a_guest_skips_unknown_optional_frames_before_the_hosts_hello() {
+    let listener = TcpListener::bind((LOCALHOST, 0)).await.expect("binds");
+    let addr = listener.local_addr().expect("local address");
+    let newer_host = tokio::spawn(async move {
+        let (mut stream, peer) = listener.accept().await.expect("the guest");
+        let Opening::Duplex(theirs) = handshake::read_opening(&mut stream, None)
+            .await
+            .expect("an opening")
+        else {
+            panic!("duplex");
+        };
+        let mut pending =
+            handshake::host_open(&mut stream, theirs, peer.ip(), &HostPolicy::new(None))
+                .await
+                .expect("the guest's hello");
+        pending.wait("a moment", 1).await.expect("waiting sent");
+        let _ = pending.accept(Hello::new("alice")).await.expect("accepted");
+        stream
+    });
+    let mut waited = Vec::new();
+    let mut stream = TcpStream::connect(addr).await.expect("connects");
+    let established =
+        handshake::guest_waiting(&mut stream, &Hello::new("bob"), None, &mut |why, secs| {
+            waited.push((why.to_owned(), secs))
+        })
+        .await
+        .expect("joins after waiting");
+    assert_eq!(established.peer.name, "alice");
+    assert_eq!(waited, [("a moment".to_owned(), 1)]);
+    let _ = newer_host.await;
 }
 
 #[tokio::test]
@@ -1705,7 +1846,8 @@ async fn both_sides_show_the_same_verification_words() {
     assert!(words.iter().all(|w| duplex::words::WORDS.contains(w)));
 
     // Another session with the same host has other words.
-    drop(guest);
+    guest.link.send(Frame::Leave).expect("queued");
+    guest.link.close().await;
     expect_left(&mut host.events, bob.id).await;
     let again = join(host.addr, "bob").await.expect("bob joins again");
     let (bob_again, _) = expect_joined(&mut host.events).await;
@@ -1819,7 +1961,14 @@ async fn a_man_in_the_middle_shows_different_words() {
 /// proved, never sent.
 #[tokio::test]
 async fn a_relay_cannot_resume_a_conversation_it_did_not_verify() {
-    let mut host = start_host();
+    // Even a host that lets newcomers take an away guest's seat.
+    let mut host = start_host_with(
+        "alice",
+        HostPolicy {
+            newcomers: Newcomers::Admit,
+            ..HostPolicy::new(None)
+        },
+    );
     let host_addr = host.addr;
     // The first session: straight to the host.
     let mut first = TcpStream::connect(host_addr).await.expect("reaches");
@@ -2278,10 +2427,15 @@ async fn a_newer_peer_with_unknown_capabilities_and_frames_chats_normally() {
     let mut stream = TcpStream::connect(host.addr).await.expect("connects");
     let mut hello = Hello::new("nova");
     hello.capabilities = vec!["hologram".to_owned()];
-    let established =
-        handshake::guest_speaking(&mut stream, &hello, None, Versions { min: 3, max: 4 })
-            .await
-            .expect("a newer guest is admitted");
+    let established = handshake::guest_speaking(
+        &mut stream,
+        &hello,
+        None,
+        Versions { min: 3, max: 4 },
+        &mut |_, _| {},
+    )
+    .await
+    .expect("a newer guest is admitted");
     assert_eq!(established.version, PROTOCOL_VERSION, "both use version 3");
     let (nova, link) = expect_joined(&mut host.events).await;
     assert!(nova.caps.has("hologram"), "{:?}", nova.caps);

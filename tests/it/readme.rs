@@ -141,10 +141,10 @@ fn a_plain_peer_joins_with_its_encoding() {
 }
 
 /// The `undelivered` event: "messages given up (the peer left, or a new
-/// guest took its place)", with "`count`, `name`, `reason`".
+/// guest was let in in its place)", with "`count`, `name`, `reason`".
 #[test]
 fn messages_given_up_for_a_new_guest_are_an_event() {
-    let mut host = Duplex::host("alice", &["--json"]);
+    let mut host = Duplex::host("alice", &["--json", "--newcomers", "admit"]);
     let port = port_of(&host.event("listening"));
     let bob = Duplex::join("bob", port, &["--json"]);
     assert_eq!(host.event("joined")["name"], "bob");
@@ -154,7 +154,7 @@ fn messages_given_up_for_a_new_guest_are_an_event() {
     host.send("never read");
     bob.signal(libc::SIGKILL);
     assert_eq!(host.event("disconnected")["name"], "bob");
-    // Carol is a new guest: what bob never got is given up.
+    // Carol is a new guest, let in: what bob never got is given up.
     let carol = Duplex::join("carol", port, &["--json"]);
     let mut undelivered = None;
     for _ in 0..3 {
