@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["protocol"],
     &["journal", "history"],
     &["present"],
-    &["view"],
+    &["view", "theme"],
     &["net"],
     &["keymap", "input"],
     &["app"],

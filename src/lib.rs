@@ -7,7 +7,8 @@
 //! - [`protocol`]: the wire format, pure and free of IO;
 //! - [`journal`], [`history`]: what a killed duplex needs to carry on; the
 //!   conversation as shown, by participant;
-//! - [`present`], [`view`]: events put into words; the screen's geometry;
+//! - [`present`], [`view`], [`theme`]: events put into words; the screen's
+//!   geometry; its palette;
 //! - [`net`]: the host's accept loop, the guest's connect, and per
 //!   connection a reader task and a writer task;
 //! - [`keymap`], [`input`]: which key does what, as data; editing by
@@ -38,6 +39,7 @@ pub mod protocol;
 pub mod runtime;
 pub mod stdin;
 pub mod text;
+pub mod theme;
 pub mod tui;
 pub mod ui;
 pub mod view;
