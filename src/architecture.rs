@@ -25,7 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["app"],
     &["ui"],
     &["runtime", "stdin"],
-    &["headless", "tui"],
+    &["headless", "tui", "config"],
     &["cli"],
 ];
 

@@ -17,7 +17,8 @@
 //! - [`ui`]: pure rendering of the state with ratatui;
 //! - [`runtime`], [`stdin`]: starting a session and carrying out effects;
 //!   reading piped input;
-//! - [`tui`], [`headless`], [`cli`]: the two front ends and the command line.
+//! - [`tui`], [`headless`], [`config`]: the two front ends; the config file;
+//! - [`cli`]: the command line.
 
 // The other lints are in the `[lints]` table of Cargo.toml. The library
 // forbids unsafe code (the table only denies it, for tests that call libc);
@@ -27,6 +28,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod domain;
 pub mod headless;
 pub mod history;
