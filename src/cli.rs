@@ -73,7 +73,7 @@ pub enum Command {
     },
     /// Join a host: ADDR is host, host:port, [v6]:port or a hostname (port 7878 by default).
     #[command(
-        after_help = "Examples:\n  duplex join 192.168.1.5\n  duplex join [fe80::1%eth0]:7878\n  duplex join localhost:9000 --plain"
+        after_help = "Examples:\n  duplex join 192.168.1.5\n  duplex join [2001:db8::5]:7878\n  duplex join localhost:9000 --plain"
     )]
     Join {
         /// The host to join.
