@@ -218,6 +218,11 @@ impl<'de> Deserialize<'de> for Keys {
                     })?;
                     keys.0.push((action.0, chords));
                 }
+                if keys.keymap().hint(Action::Leave).is_none() {
+                    return Err(de::Error::custom(
+                        "no key would be left to leave: give leave a key of its own",
+                    ));
+                }
                 Ok(keys)
             }
         }
@@ -477,6 +482,15 @@ mod tests {
         assert!(help.contains("\nCtrl-Q: leave"), "{help}");
         assert!(help.contains("\nF2 / Ctrl-C: back to live"), "{help}");
         assert!(!help.contains("Esc"), "{help}");
+        // A key given to another action does that instead.
+        let keymap = parsed("[keys]\nleave = \"F10\"\nlive = \"Ctrl-C\"\n")
+            .keys
+            .keymap();
+        let ctrl_c = crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char('c'),
+            crossterm::event::KeyModifiers::CONTROL,
+        );
+        assert_eq!(keymap.action(&ctrl_c), Some(Action::Live));
         // A list with no key leaves an action without one.
         let keymap = parsed("[keys]\noldest = []\n").keys.keymap();
         assert_eq!(keymap.hint(Action::Oldest), None);
@@ -537,6 +551,12 @@ mod tests {
                 "types a character",
             ),
             ("[keys]\nleave = []", 2, "keys.leave", "no way to leave"),
+            (
+                "[keys]\nlive = \"Ctrl-C\"",
+                1,
+                "keys",
+                "no key would be left to leave",
+            ),
             ("[keys]\nleave = 3", 2, "keys.leave", "expected a key"),
             (
                 "[keys]\nleave = \"F2\"\nlive = \"f2\"",
