@@ -36,6 +36,7 @@ use crate::net::{JoinHint, NetEvent};
 use crate::protocol::frame::MAX_TEXT_LEN;
 use crate::protocol::{ChatMessage, Frame, MessageId};
 use crate::text::sanitize_text;
+use crate::theme::Theme;
 use crate::view::{Anchor, Pane, Scroll, layout};
 
 pub use command::COMMANDS_HELP;
@@ -303,6 +304,8 @@ pub struct App {
     pub input: Input,
     /// What the keys do.
     pub keymap: Keymap,
+    /// The styles the screen is drawn with.
+    pub theme: Theme,
     /// Where the message pane looks.
     pub scroll: Scroll,
     /// Entries that arrived while scrolled back.
@@ -350,6 +353,7 @@ impl App {
             history: History::new(me),
             input: Input::new(),
             keymap: Keymap::default(),
+            theme: Theme::default(),
             scroll: Scroll::Live,
             unread: 0,
             seen_shift: 0,

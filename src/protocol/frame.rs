@@ -158,7 +158,7 @@ pub mod kind {
     /// [`super::Frame::Heartbeat`].
     pub const HEARTBEAT: u32 = 4;
     /// [`super::Frame::Waiting`].
-    pub const WAITING: u32 = 10;
+    pub const WAITING: u32 = 12;
 
     /// Whether a receiver that does not know `kind` must refuse it.
     pub fn is_required(kind: u32) -> bool {

@@ -10,9 +10,11 @@ use tokio::sync::mpsc;
 use crate::app::{App, Event, Role};
 use crate::domain::{HeldMessages, Limits, Newcomers};
 use crate::journal::Journal;
+use crate::keymap::Keymap;
 use crate::net::handshake::HostPolicy;
 use crate::net::{self, Host, NetError, NetEvent, Target};
 use crate::protocol::{HandshakeError, Hello};
+use crate::theme::Theme;
 
 use super::{Rejoin, Session};
 
@@ -53,6 +55,10 @@ pub struct Options {
     pub journal: Option<(PathBuf, String)>,
     /// The time limits and budgets to run by.
     pub limits: Limits,
+    /// What the keys do.
+    pub keymap: Keymap,
+    /// The styles the screen is drawn with.
+    pub theme: Theme,
 }
 
 impl Session {
@@ -69,6 +75,8 @@ impl Session {
             encoding,
             journal,
             limits,
+            keymap,
+            theme,
         } = options;
         let (tx, events) = mpsc::channel(EVENT_QUEUE_LEN);
         let mut hello = Hello::new(&name);
@@ -143,6 +151,8 @@ impl Session {
         let mut app = App::new(&name, role, session);
         app.limits = limits;
         app.held_policy = held;
+        app.keymap = keymap;
+        app.theme = theme;
         app.history
             .set_limit(limits.history_entries, limits.history_bytes);
         let mut session = Self::new(app, events, rejoin, journal);

@@ -4,7 +4,6 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
-use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 
 use crate::app::App;
@@ -13,7 +12,7 @@ use crate::text::display_width;
 
 /// Draws the rule and the input text, and places the cursor.
 pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
-    let rule_style = Style::new().fg(Color::DarkGray);
+    let rule_style = app.theme.rule;
     let width = rule.width as usize;
     let hint_text = hints(app);
     let hint_text = hint_text.as_str();
@@ -23,7 +22,7 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
         ""
     };
     let rule_style = if app.prompt.as_ref().is_some_and(|p| p.error.is_some()) {
-        Style::new().fg(Color::Red)
+        app.theme.rule_error
     } else {
         rule_style
     };

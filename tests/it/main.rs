@@ -26,5 +26,6 @@ mod readme;
 mod resilience;
 mod review;
 mod seat;
+mod shell;
 mod trust;
 mod ui;

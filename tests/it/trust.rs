@@ -126,7 +126,9 @@ fn a_guest_holds_what_it_typed_for_an_earlier_conversation() {
     let mut bob = Duplex::start("bob", &["join", &addr, "--name", "bob", "--json"]);
     until(&alice, "joined");
     until(&bob, "joined");
+    let mut alice = alice;
     alice.signal(libc::SIGKILL);
+    let _ = alice.child.wait(); // its port is free once it is gone
     until(&bob, "disconnected");
     bob.send("anyone?");
     let sent = until(&bob, "sent");
@@ -159,8 +161,13 @@ fn the_host_is_asked_on_screen_before_a_newcomer_takes_a_lost_guests_place() -> 
     alice.wait_for("bob", |s| s.contains("bob joined"))?;
     bob.signal(libc::SIGSTOP);
     alice.send_line("for bob")?;
+    alice.wait_for("the message sent", |s| {
+        s.pane().iter().any(|row| row.contains("for bob"))
+    })?;
     bob.signal(libc::SIGKILL);
-    alice.wait_for("bob lost", |s| s.contains("bob disconnected"))?;
+    alice.wait_for("bob lost", |s| {
+        s.status().contains("waiting for them to come back")
+    })?;
 
     let mut carol = Duplex::join("carol", port, &["--json"]);
     let screen = alice.wait_for("the question", |s| {

@@ -68,6 +68,14 @@ impl Duplex {
             .args(args)
             .env_remove("RUST_LOG")
             .env("XDG_STATE_HOME", state)
+            // No config file but one the test writes there, and no setting
+            // from the environment of whoever runs the tests.
+            .env("XDG_CONFIG_HOME", state)
+            .env_remove("DUPLEX_CONFIG")
+            .env_remove("DUPLEX_NAME")
+            .env_remove("DUPLEX_PORT")
+            .env_remove("DUPLEX_ENCODING")
+            .env_remove("DUPLEX_HISTORY_LIMIT")
             .envs(setup.env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
