@@ -34,9 +34,10 @@ pub enum Command {
         /// TCP port to listen on (0 picks a free one).
         #[arg(short, long, default_value_t = DEFAULT_PORT)]
         port: u16,
-        /// Listen on this address only [default: all interfaces, IPv4 and IPv6].
-        #[arg(short, long, value_name = "IP")]
-        bind: Option<IpAddr>,
+        /// Listen on this address only: an IP address or a host name
+        /// [default: all interfaces, IPv4 and IPv6].
+        #[arg(short, long, value_name = "ADDR")]
+        bind: Option<String>,
         /// Also chat with plain text clients (netcat, simple socket
         /// programs): unencrypted and unverified, and marked so on screen.
         #[arg(long)]
@@ -45,11 +46,15 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Join a host: ADDR is host, host:port, [v6]:port or a hostname (port 7878 by default).
+    /// Join a host: ADDR is host, host:port, [v6]:port or a hostname (port
+    /// 7878 by default); `duplex join HOST PORT` works too.
     Join {
         /// The host to join.
         #[arg(value_name = "ADDR")]
         addr: String,
+        /// The port, when not given in ADDR (as with netcat: HOST PORT).
+        #[arg(value_name = "PORT")]
+        port: Option<String>,
         /// Chat with a plain text server (nc -l, a small socket program)
         /// instead of a duplex host: lines of text, no encryption.
         #[arg(long)]
@@ -116,12 +121,21 @@ impl Command {
     }
 }
 
+/// The login name: `$USER`, else `$LOGNAME`, else the password database's
+/// name for this user (a service or a container may set neither variable).
+fn login_name() -> String {
+    ["USER", "LOGNAME"]
+        .into_iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .find(|name| !name.trim().is_empty())
+        .or_else(|| whoami::username().ok())
+        .unwrap_or_default()
+}
+
 /// Checks a chosen name; the default is the login name.
 fn resolve_name(name: Option<&str>) -> anyhow::Result<String> {
     let Some(name) = name else {
-        let login = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_default();
+        let login = login_name();
         let clean = sanitize_name(&login);
         return Ok(if clean == "anonymous" || clean.is_empty() {
             "guest".to_owned()
@@ -137,6 +151,45 @@ fn resolve_name(name: Option<&str>) -> anyhow::Result<String> {
     }
     debug_assert!(display_width(&clean) <= MAX_NAME_WIDTH);
     Ok(clean)
+}
+
+/// The address `duplex join` is to parse: ADDR alone, or netcat's `HOST PORT`.
+fn join_address(addr: &str, port: Option<&str>) -> anyhow::Result<String> {
+    let Some(port) = port else {
+        return Ok(addr.to_owned());
+    };
+    let host = addr.trim();
+    let bracketed = host.starts_with('[');
+    if (bracketed && host.contains("]:")) || (!bracketed && host.matches(':').count() == 1) {
+        anyhow::bail!(
+            "the port is given twice ('{addr}' and '{port}'): use duplex join HOST PORT or duplex join HOST:PORT"
+        );
+    }
+    Ok(if host.contains(':') && !bracketed {
+        format!("[{host}]:{}", port.trim())
+    } else {
+        format!("{host}:{}", port.trim())
+    })
+}
+
+/// The address `--bind` names: an IP address, or a host name, resolved
+/// (its first IPv4 address, else its first IPv6 one).
+async fn bind_address(bind: &str) -> anyhow::Result<IpAddr> {
+    let bind = bind.trim();
+    if let Ok(ip) = bind.trim_start_matches('[').trim_end_matches(']').parse() {
+        return Ok(ip);
+    }
+    let addrs: Vec<IpAddr> = tokio::net::lookup_host((bind, 0))
+        .await
+        .with_context(|| format!("cannot resolve --bind '{bind}'"))?
+        .map(|addr| addr.ip())
+        .collect();
+    addrs
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .with_context(|| format!("cannot resolve --bind '{bind}': the name has no addresses"))
 }
 
 /// Sends diagnostics to a file; never to the terminal, which the TUI owns.
@@ -270,20 +323,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         );
     }
     let mode = match &cli.command {
-        Command::Host { port, bind, .. } => Mode::Host(Host::bind(*bind, *port)?),
+        Command::Host { port, bind, .. } => {
+            let bind = match bind {
+                Some(bind) => Some(bind_address(bind).await?),
+                None => None,
+            };
+            Mode::Host(Host::bind(bind, *port)?)
+        }
         Command::Join {
-            addr, plain: true, ..
-        } => Mode::JoinPlain(addr.parse::<Target>()?),
-        Command::Join { addr, .. } => Mode::Join(addr.parse::<Target>()?),
+            addr, port, plain, ..
+        } => {
+            let target = join_address(addr, port.as_deref())?.parse::<Target>()?;
+            if *plain {
+                Mode::JoinPlain(target)
+            } else {
+                Mode::Join(target)
+            }
+        }
     };
     // A journal per conversation: the host's by its port (a random port
     // could not be found again), the guest's by the address it joins.
     let journal_key = match &cli.command {
         Command::Host { port: 0, .. } | Command::Join { plain: true, .. } => None,
         Command::Host { port, .. } => Some(format!("host-{port}")),
-        Command::Join { addr, .. } => addr
-            .parse::<Target>()
+        Command::Join { addr, port, .. } => join_address(addr, port.as_deref())
             .ok()
+            .and_then(|addr| addr.parse::<Target>().ok())
             .map(|target| format!("join-{target}")),
     };
     let journal = journal_key
@@ -358,5 +423,70 @@ mod tests {
         );
         assert!(history_limit(&["duplex", "host", "--history-limit", "1"]).is_err());
         assert!(history_limit(&["duplex", "host", "--history-limit", "x"]).is_err());
+    }
+
+    fn join_target(args: &[&str]) -> anyhow::Result<Target> {
+        let cli = Cli::try_parse_from(args)?;
+        let Command::Join { addr, port, .. } = &cli.command else {
+            anyhow::bail!("not a join");
+        };
+        Ok(join_address(addr, port.as_deref())?.parse::<Target>()?)
+    }
+
+    #[test]
+    fn join_takes_host_and_port_as_two_arguments_like_netcat() {
+        let target = |host: &str, port| Target {
+            host: host.to_owned(),
+            port,
+        };
+        assert_eq!(
+            join_target(&["duplex", "join", "example.com", "9000"]).unwrap(),
+            target("example.com", 9000)
+        );
+        assert_eq!(
+            join_target(&["duplex", "join", "::1", "9000", "--plain"]).unwrap(),
+            target("::1", 9000)
+        );
+        assert_eq!(
+            join_target(&["duplex", "join", "[::1]", "9000"]).unwrap(),
+            target("::1", 9000)
+        );
+        assert_eq!(
+            join_target(&["duplex", "join", "10.0.0.2:9000"]).unwrap(),
+            target("10.0.0.2", 9000)
+        );
+        let twice = join_target(&["duplex", "join", "host:1", "2"]).unwrap_err();
+        assert!(twice.to_string().contains("port is given twice"), "{twice}");
+        let bad = join_target(&["duplex", "join", "host", "http"]).unwrap_err();
+        assert!(bad.to_string().contains("number from 1 to 65535"), "{bad}");
+    }
+
+    #[test]
+    fn join_with_a_url_says_what_to_type_instead() {
+        let err = join_target(&["duplex", "join", "http://host:7878"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "duplex join takes an address, not a URL: try duplex join host:7878"
+        );
+    }
+
+    #[tokio::test]
+    async fn bind_takes_an_ip_address_or_a_host_name() {
+        assert_eq!(
+            bind_address("127.0.0.1").await.unwrap(),
+            IpAddr::from([127, 0, 0, 1])
+        );
+        assert_eq!(
+            bind_address("::1").await.unwrap(),
+            "::1".parse::<IpAddr>().unwrap()
+        );
+        assert!(bind_address("localhost").await.unwrap().is_loopback());
+        let err = bind_address("no-such-host.invalid").await.unwrap_err();
+        assert!(
+            format!("{err:#}").contains("cannot resolve --bind 'no-such-host.invalid'"),
+            "{err:#}"
+        );
+        let cli = Cli::try_parse_from(["duplex", "host", "--bind", "localhost"]).unwrap();
+        assert!(matches!(cli.command, Command::Host { bind: Some(b), .. } if b == "localhost"));
     }
 }

@@ -51,6 +51,12 @@ impl std::str::FromStr for Target {
         if trimmed.is_empty() {
             return Err(invalid("the address is empty"));
         }
+        if let Some((_, rest)) = trimmed.split_once("://") {
+            return Err(NetError::Url {
+                input: input.to_owned(),
+                suggestion: address_in_url(rest),
+            });
+        }
         let (host, port) = if let Some(rest) = trimmed.strip_prefix('[') {
             let (host, after) = rest
                 .split_once(']')
@@ -98,6 +104,24 @@ impl std::str::FromStr for Target {
             host: host.to_owned(),
             port,
         })
+    }
+}
+
+/// The `host:port` inside what follows a URL's `scheme://`: without any
+/// user, path, query or fragment, and with the default port if it has none.
+fn address_in_url(rest: &str) -> String {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let has_port = match authority.strip_prefix('[') {
+        Some(v6) => v6.contains("]:"),
+        None => authority.contains(':'),
+    };
+    match (authority.is_empty(), has_port) {
+        (true, _) => format!("HOST:{DEFAULT_PORT}"),
+        (false, true) => authority.to_owned(),
+        (false, false) => format!("{authority}:{DEFAULT_PORT}"),
     }
 }
 
@@ -261,6 +285,26 @@ mod tests {
         ] {
             let err = parse(input).unwrap_err().to_string();
             assert!(err.contains(needle), "{input:?} gave {err:?}");
+        }
+    }
+
+    #[test]
+    fn a_url_is_told_apart_with_the_address_to_use_instead() {
+        for (input, suggestion) in [
+            ("http://host:7878", "host:7878"),
+            ("https://example.com/chat?x=1", "example.com:7878"),
+            ("tcp://me@[::1]:9000/", "[::1]:9000"),
+            ("duplex://", "HOST:7878"),
+        ] {
+            let err = parse(input).unwrap_err();
+            assert!(
+                matches!(&err, NetError::Url { suggestion: s, .. } if s == suggestion),
+                "{input:?} gave {err:?}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!("duplex join takes an address, not a URL: try duplex join {suggestion}")
+            );
         }
     }
 

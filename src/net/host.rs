@@ -226,7 +226,9 @@ async fn accept_loop(
 /// The kind of a handshake's failure, for folding a flood of them by kind.
 fn reject_kind(err: &HandshakeError) -> RejectKind {
     match err {
-        HandshakeError::NotDuplex { .. } => RejectKind::NotDuplex,
+        HandshakeError::NotDuplex { .. } | HandshakeError::PlainServer { .. } => {
+            RejectKind::NotDuplex
+        }
         HandshakeError::VersionMismatch { .. } | HandshakeError::UnknownPolicy(_) => {
             RejectKind::Version
         }

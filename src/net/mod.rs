@@ -110,6 +110,14 @@ pub enum NetError {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// A URL was given where an address belongs.
+    #[error("duplex join takes an address, not a URL: try duplex join {suggestion}")]
+    Url {
+        /// What the user typed.
+        input: String,
+        /// The address inside it, as `duplex join` takes it.
+        suggestion: String,
+    },
     /// The host name did not resolve.
     #[error("cannot resolve '{host}': {why}")]
     Resolve {

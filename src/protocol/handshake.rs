@@ -160,6 +160,16 @@ pub enum HandshakeError {
         /// The peer's first bytes, escaped for display.
         first_bytes: String,
     },
+    /// The host answered with something that is not a duplex preamble: a
+    /// plain text server, most likely.
+    #[error(
+        "the server does not speak the duplex protocol (it sent \"{first_bytes}\"): \
+         to chat with a plain text server, use duplex join --plain"
+    )]
+    PlainServer {
+        /// The server's first bytes, escaped for display.
+        first_bytes: String,
+    },
     /// The peer speaks no protocol version that we speak.
     #[error(
         "the peer speaks duplex protocol {theirs}, this program speaks {ours}; \

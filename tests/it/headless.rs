@@ -3,7 +3,7 @@
 //!
 //! Every step waits for the line it needs (with a timeout), never for time.
 
-use crate::common::headless::Duplex;
+use crate::common::headless::{Duplex, Setup};
 use serde_json::Value;
 
 /// Checks the `listening` event and returns the port.
@@ -208,4 +208,28 @@ fn a_flood_of_piped_lines_arrives_whole_at_the_networks_pace() {
     std::io::Write::write_all(&mut stdin, b"exit\n").expect("writes exit");
     drop(stdin);
     assert!(guest.exit().success());
+}
+
+/// A guest started where neither `$USER` nor `$LOGNAME` is set (a service,
+/// a container) takes its name from the password database, as `id -un`
+/// tells it.
+#[test]
+fn without_user_or_logname_the_name_comes_from_the_password_database() {
+    let login = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .expect("runs id -un");
+    let login = String::from_utf8(login.stdout).expect("a name in UTF-8");
+    let login = login.trim();
+    assert!(!login.is_empty(), "id -un gave no name");
+    let host = Duplex::host("alice", &["--json"]);
+    let port = listening(&host);
+    let addr = format!("127.0.0.1:{port}");
+    let _guest = Duplex::start_without(
+        "guest",
+        &["join", &addr, "--json"],
+        Setup::default(),
+        &["USER", "LOGNAME"],
+    );
+    assert_joined(&host.event("joined"), login);
 }

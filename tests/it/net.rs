@@ -2266,6 +2266,27 @@ async fn join_plain_talks_lines_with_a_netcat_like_server() {
     assert_eq!(expect_left(&mut events, info.id).await, LeftReason::Closed);
 }
 
+/// `duplex join` (not `--plain`) meets a text server that greets first,
+/// as many socket servers do: the error says it is one, and names `--plain`.
+#[tokio::test]
+async fn join_meeting_a_plain_text_server_suggests_plain() {
+    let listener = TcpListener::bind((LOCALHOST, 0)).await.expect("binds");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accepts");
+        stream.write_all(b"Welcome!\r\n").await.expect("greets");
+        // And stays open, as a text server does, waiting for a line.
+        let _ = read_to_close(&mut stream).await;
+    });
+    let err = join(addr, "bob").await.err().expect("not a duplex host");
+    let err = err.to_string();
+    assert!(
+        err.contains("does not speak the duplex protocol (it sent \"Welc"),
+        "{err}"
+    );
+    assert!(err.ends_with("use duplex join --plain"), "{err}");
+}
+
 // ---------------------------------------------------------------------------
 // Versions and capabilities: a protocol that can grow
 
