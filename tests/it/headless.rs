@@ -233,3 +233,43 @@ fn without_user_or_logname_the_name_comes_from_the_password_database() {
     );
     assert_joined(&host.event("joined"), login);
 }
+
+/// `--bind` takes a host name: `localhost` listens on 127.0.0.1 (its first
+/// IPv4 address), and `duplex join HOST PORT` joins it.
+#[test]
+fn bind_takes_a_host_name_and_join_takes_host_and_port_apart() {
+    let host = Duplex::start(
+        "alice",
+        &[
+            "host",
+            "--port",
+            "0",
+            "--bind",
+            "localhost",
+            "--name",
+            "alice",
+            "--json",
+        ],
+    );
+    let listening = host.event("listening");
+    let port = crate::common::headless::port_of(&listening);
+    assert_eq!(listening["addr"], format!("127.0.0.1:{port}"));
+    let port = port.to_string();
+    let guest = Duplex::start(
+        "bob",
+        &["join", "127.0.0.1", &port, "--name", "bob", "--json"],
+    );
+    assert_joined(&host.event("joined"), "bob");
+    assert_eq!(guest.event("joined")["name"], "alice");
+}
+
+/// A URL gets its own error, naming the address to type instead.
+#[test]
+fn join_with_a_url_says_what_to_type_instead() {
+    let mut guest = Duplex::start("bob", &["join", "http://example.com:7878/", "--json"]);
+    assert_eq!(
+        guest.event("error")["message"],
+        "duplex join takes an address, not a URL: try duplex join example.com:7878"
+    );
+    assert!(!guest.exit().success());
+}
