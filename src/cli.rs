@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::app::Exit;
 use crate::headless::{self, Output};
 use crate::net::host::DEFAULT_PORT;
-use crate::net::plain::encoding_for;
+use crate::net::plain::{ByteOrder, Framing, encoding_for};
 use crate::net::{Host, Target};
 use crate::runtime::{Mode, Options, Session};
 use crate::text::{MAX_NAME_WIDTH, display_width, sanitize_name};
@@ -42,6 +42,15 @@ pub enum Command {
         /// programs): unencrypted and unverified, and marked so on screen.
         #[arg(long)]
         allow_plain: bool,
+        /// How plain text clients frame their messages.
+        #[arg(
+            long,
+            value_name = "HOW",
+            value_enum,
+            default_value_t,
+            requires = "allow_plain"
+        )]
+        plain_framing: PlainFraming,
         /// Options both subcommands take.
         #[command(flatten)]
         common: Common,
@@ -59,10 +68,43 @@ pub enum Command {
         /// instead of a duplex host: lines of text, no encryption.
         #[arg(long)]
         plain: bool,
+        /// How the plain text server frames its messages.
+        #[arg(
+            long,
+            value_name = "HOW",
+            value_enum,
+            default_value_t,
+            requires = "plain"
+        )]
+        plain_framing: PlainFraming,
         /// Options both subcommands take.
         #[command(flatten)]
         common: Common,
     },
+}
+
+/// How a plain peer marks where one message ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PlainFraming {
+    /// One message per line.
+    #[default]
+    Line,
+    /// A 4-byte little-endian length, then the message: Python's
+    /// struct.pack('i', len(data)) + data on x86 and ARM.
+    Length,
+    /// A 4-byte big-endian (network order) length, then the message:
+    /// struct.pack('!i', len(data)) + data.
+    LengthBe,
+}
+
+impl From<PlainFraming> for Framing {
+    fn from(framing: PlainFraming) -> Self {
+        match framing {
+            PlainFraming::Line => Framing::Line,
+            PlainFraming::Length => Framing::Length(ByteOrder::Little),
+            PlainFraming::LengthBe => Framing::Length(ByteOrder::Big),
+        }
+    }
 }
 
 /// Options both subcommands take.
@@ -114,6 +156,15 @@ pub struct Common {
 }
 
 impl Command {
+    /// How plain peers frame their messages.
+    fn plain_framing(&self) -> Framing {
+        match self {
+            Command::Host { plain_framing, .. } | Command::Join { plain_framing, .. } => {
+                (*plain_framing).into()
+            }
+        }
+    }
+
     fn common(&self) -> &Common {
         match self {
             Command::Host { common, .. } | Command::Join { common, .. } => common,
@@ -360,6 +411,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         can_ask: !headless,
         allow_plain,
         encoding,
+        plain_framing: cli.command.plain_framing(),
         journal,
         limits: crate::domain::Limits {
             history_entries: common.history_limit as usize,
@@ -492,5 +544,47 @@ mod tests {
         );
         let cli = Cli::try_parse_from(["duplex", "host", "--bind", "localhost"]).unwrap();
         assert!(matches!(cli.command, Command::Host { bind: Some(b), .. } if b == "localhost"));
+    }
+
+    fn framing(args: &[&str]) -> Result<Framing, clap::Error> {
+        Cli::try_parse_from(args).map(|cli| cli.command.plain_framing())
+    }
+
+    #[test]
+    fn plain_framing_is_a_flag_of_plain_peers_only() {
+        assert_eq!(
+            framing(&["duplex", "host", "--allow-plain"]).unwrap(),
+            Framing::Line
+        );
+        assert_eq!(
+            framing(&[
+                "duplex",
+                "host",
+                "--allow-plain",
+                "--plain-framing",
+                "length"
+            ])
+            .unwrap(),
+            Framing::Length(ByteOrder::Little)
+        );
+        assert_eq!(
+            framing(&[
+                "duplex",
+                "join",
+                "h",
+                "--plain",
+                "--plain-framing",
+                "length-be"
+            ])
+            .unwrap(),
+            Framing::Length(ByteOrder::Big)
+        );
+        assert_eq!(
+            framing(&["duplex", "join", "h", "--plain", "--plain-framing", "line"]).unwrap(),
+            Framing::Line
+        );
+        assert!(framing(&["duplex", "host", "--plain-framing", "length"]).is_err());
+        assert!(framing(&["duplex", "join", "h", "--plain-framing", "length"]).is_err());
+        assert!(framing(&["duplex", "join", "h", "--plain", "--plain-framing", "json"]).is_err());
     }
 }

@@ -3,14 +3,13 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use encoding_rs::Encoding;
-
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::connection::{self, PeerLink, next_conn_id};
 use super::host::DEFAULT_PORT;
-use super::{NetError, NetEvent, PeerInfo, Security, handshake, plain};
+use super::plain::{self, Dialect};
+use super::{NetError, NetEvent, PeerInfo, Security, handshake};
 use crate::domain::Limits;
 use crate::protocol::{HandshakeError, Hello};
 use crate::text::sanitize_name;
@@ -141,19 +140,21 @@ pub async fn connect(
 }
 
 /// Connects to a plain text server (netcat, a small socket program): no
-/// handshake, no encryption; lines of text in `encoding` both ways.
+/// handshake, no encryption; text in the `dialect`'s encoding and framing
+/// (an encoding alone: lines) both ways.
 pub async fn connect_plain(
     target: &Target,
-    encoding: &'static Encoding,
+    dialect: impl Into<Dialect>,
     events: mpsc::Sender<NetEvent>,
 ) -> Result<(PeerInfo, PeerLink), NetError> {
+    let dialect = dialect.into();
     let (stream, addr) = dial(target).await?;
     let info = PeerInfo {
         id: next_conn_id(),
         name: sanitize_name(&format!("plain@{}", addr.ip())),
         addr,
         security: Security::Plain {
-            encoding: encoding.name(),
+            encoding: dialect.encoding.name(),
         },
         resumed: false,
         resume: None,
@@ -163,7 +164,7 @@ pub async fn connect_plain(
         stream,
         info.clone(),
         Vec::new(),
-        encoding,
+        dialect,
         events,
         None,
         None,

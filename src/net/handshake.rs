@@ -97,6 +97,8 @@ pub struct HostPolicy {
     pub allow_plain: bool,
     /// The text encoding plain clients speak.
     pub encoding: &'static Encoding,
+    /// How plain clients frame their messages.
+    pub framing: super::plain::Framing,
     /// A conversation to carry on (this host was stopped and restarted),
     /// with the place of the guest that may resume it.
     pub conversation: Option<crate::protocol::Resume>,
@@ -113,6 +115,7 @@ impl HostPolicy {
             limiter: Arc::default(),
             allow_plain: false,
             encoding: encoding_rs::UTF_8,
+            framing: super::plain::Framing::Line,
             conversation: None,
             limits: Limits::default(),
         }

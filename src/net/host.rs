@@ -474,7 +474,10 @@ async fn admit(
                 stream,
                 info,
                 initial,
-                auth.encoding,
+                plain::Dialect {
+                    encoding: auth.encoding,
+                    framing: auth.framing,
+                },
                 events.clone(),
                 Some(slot),
                 Some(auth.limits.plain_idle),

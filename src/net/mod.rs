@@ -52,6 +52,14 @@ pub enum NetEvent {
         /// Our newest message the peer has.
         up_to: MessageId,
     },
+    /// Something to tell the user about a connection (not from the peer):
+    /// a character of ours a plain peer's encoding cannot write.
+    Notice {
+        /// The connection.
+        from: ConnId,
+        /// What to tell, for a person.
+        text: String,
+    },
     /// A peer is gone.
     Left {
         /// The connection that ended.

@@ -273,3 +273,65 @@ fn join_with_a_url_says_what_to_type_instead() {
     );
     assert!(!guest.exit().success());
 }
+
+/// A character the plain client's encoding cannot write goes out as `?`,
+/// and the host is told once, as an `info` event.
+#[test]
+fn a_character_gbk_cannot_write_is_sent_as_a_question_mark_and_told_once() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut host = Duplex::host("alice", &["--json", "--allow-plain", "--encoding", "gbk"]);
+    let port = crate::common::headless::port_of(&host.event("listening"));
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connects");
+    client.write_all(b"hi\n").expect("writes");
+    assert_eq!(host.event("joined")["encoding"], "GBK");
+    assert_eq!(host.event("message")["text"], "hi");
+    host.send("smile 😀");
+    host.send("thumbs 👍");
+    let mut lines = BufReader::new(client);
+    for expected in ["smile ?\n", "thumbs ?\n"] {
+        let mut line = String::new();
+        lines.read_line(&mut line).expect("reads a line");
+        assert_eq!(line, expected);
+    }
+    assert_eq!(
+        host.event("info")["message"],
+        "😀 (U+1F600) cannot be written in GBK: sent as ?"
+    );
+    host.close_stdin();
+    let rest = host.rest_of_stdout();
+    assert!(
+        !rest.iter().any(|line| line.contains("cannot be written")),
+        "told once: {rest:?}"
+    );
+}
+
+/// `--plain-framing length`: a Python client's `struct.pack('i', n) + data`
+/// messages arrive whole, and ours go back the same way.
+#[test]
+fn a_host_with_length_framing_chats_with_a_struct_pack_client() {
+    use std::io::{Read, Write};
+    let frame = |data: &[u8]| {
+        let mut frame = i32::try_from(data.len())
+            .expect("fits")
+            .to_le_bytes()
+            .to_vec();
+        frame.extend_from_slice(data);
+        frame
+    };
+    let mut host = Duplex::host(
+        "alice",
+        &["--json", "--allow-plain", "--plain-framing", "length"],
+    );
+    let port = crate::common::headless::port_of(&host.event("listening"));
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connects");
+    client
+        .write_all(&[frame(b"hello"), frame("two\nlines".as_bytes())].concat())
+        .expect("writes");
+    assert_eq!(host.event("joined")["plaintext"], true);
+    assert_eq!(host.event("message")["text"], "hello");
+    assert_eq!(host.event("message")["text"], "two\nlines");
+    host.send("hi python");
+    let mut got = [0; 13];
+    client.read_exact(&mut got).expect("reads a frame");
+    assert_eq!(&got, b"\x09\x00\x00\x00hi python");
+}
