@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio_util::io::InspectReader;
 
 use super::connection::{self, PeerLink, next_conn_id};
 use super::host::DEFAULT_PORT;
@@ -225,12 +226,25 @@ async fn open(
     limits: Limits,
 ) -> Result<(PeerInfo, PeerLink), NetError> {
     let _ = stream.set_nodelay(true);
-    let handshake = handshake::guest(&mut stream, hello, code);
-    let established = tokio::time::timeout(limits.handshake, handshake)
+    // Whether the host sent anything: a duplex host answers at once, and a
+    // plain text server (nc -l) that says nothing is told apart by that.
+    let mut heard = false;
+    let outcome = {
+        let mut watched = InspectReader::new(&mut stream, |bytes: &[u8]| {
+            heard |= !bytes.is_empty();
+        });
+        tokio::time::timeout(
+            limits.handshake,
+            handshake::guest(&mut watched, hello, code),
+        )
         .await
-        .map_err(|_| HandshakeError::Timeout(limits.handshake))
-        .and_then(|r| r)
-        .map_err(|error| NetError::Handshake { addr, error })?;
+    };
+    let established = match outcome {
+        Ok(result) => result,
+        Err(_) if !heard => Err(HandshakeError::SilentHost(limits.handshake)),
+        Err(_) => Err(HandshakeError::Timeout(limits.handshake)),
+    }
+    .map_err(|error| NetError::Handshake { addr, error })?;
     let info = established.peer_info(addr, established.peer.resumed, established.peer.resume);
     let link = connection::spawn(
         stream,

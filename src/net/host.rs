@@ -232,7 +232,7 @@ fn reject_kind(err: &HandshakeError) -> RejectKind {
         HandshakeError::VersionMismatch { .. } | HandshakeError::UnknownPolicy(_) => {
             RejectKind::Version
         }
-        HandshakeError::Timeout(_) => RejectKind::TimedOut,
+        HandshakeError::Timeout(_) | HandshakeError::SilentHost(_) => RejectKind::TimedOut,
         HandshakeError::WrongCode { .. } | HandshakeError::LockedOut(_) => RejectKind::WrongCode,
         HandshakeError::NoCodeGiven
         | HandshakeError::CodeRequired

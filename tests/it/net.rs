@@ -1602,14 +1602,14 @@ async fn joining_a_server_that_never_answers_times_out() {
         matches!(
             &err,
             NetError::Handshake {
-                error: HandshakeError::Timeout(_),
+                error: HandshakeError::SilentHost(_),
                 ..
             }
         ),
         "{err:?}"
     );
     assert!(
-        matches!(&err, NetError::Handshake { error: HandshakeError::Timeout(limit), .. } if *limit == FAST.handshake)
+        matches!(&err, NetError::Handshake { error: HandshakeError::SilentHost(limit), .. } if *limit == FAST.handshake)
     );
     assert!(started.elapsed() >= FAST.handshake);
     drop(hold_tx);
@@ -2475,6 +2475,25 @@ async fn join_plain_speaks_length_framing_in_network_order() {
         assert!(server.receive_more().await, "closed early");
     }
     assert_eq!(server.received, b"\x00\x00\x00\x02hi");
+}
+
+/// `duplex join` meets `nc -l`, which says nothing and waits: once the
+/// handshake's time is up, the error says a duplex host would have
+/// answered, and names `--plain`.
+#[tokio::test]
+async fn join_meeting_a_silent_server_suggests_plain() {
+    let listener = TcpListener::bind((LOCALHOST, 0)).await.expect("binds");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accepts");
+        let _ = read_to_close(&mut stream).await;
+    });
+    let err = handshake_error(join_within(addr, "bob", None, FAST).await);
+    assert!(matches!(err, HandshakeError::SilentHost(_)), "{err:?}");
+    assert!(
+        err.to_string().ends_with("use duplex join --plain"),
+        "{err}"
+    );
 }
 
 /// `duplex join` (not `--plain`) meets a text server that greets first,
