@@ -206,7 +206,8 @@ fn resolve_name(name: Option<&str>) -> anyhow::Result<String> {
 
 /// The address `duplex join` is to parse: ADDR alone, or netcat's `HOST PORT`.
 fn join_address(addr: &str, port: Option<&str>) -> anyhow::Result<String> {
-    let Some(port) = port else {
+    // A URL is told apart when the address is parsed, port or not.
+    let Some(port) = port.filter(|_| !addr.contains("://")) else {
         return Ok(addr.to_owned());
     };
     let host = addr.trim();
@@ -515,11 +516,16 @@ mod tests {
 
     #[test]
     fn join_with_a_url_says_what_to_type_instead() {
-        let err = join_target(&["duplex", "join", "http://host:7878"]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "duplex join takes an address, not a URL: try duplex join host:7878"
-        );
+        for args in [
+            &["duplex", "join", "http://host:7878"][..],
+            &["duplex", "join", "http://host:7878/", "7878"],
+        ] {
+            let err = join_target(args).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "duplex join takes an address, not a URL: try duplex join host:7878"
+            );
+        }
     }
 
     #[tokio::test]
