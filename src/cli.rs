@@ -42,7 +42,7 @@ pub enum Command {
         /// programs): unencrypted and unverified, and marked so on screen.
         #[arg(long)]
         allow_plain: bool,
-        /// How plain text clients frame their messages.
+        /// How plain text clients frame their messages (with --allow-plain).
         #[arg(
             long,
             value_name = "HOW",
@@ -68,7 +68,7 @@ pub enum Command {
         /// instead of a duplex host: lines of text, no encryption.
         #[arg(long)]
         plain: bool,
-        /// How the plain text server frames its messages.
+        /// How the plain text server frames its messages (with --plain).
         #[arg(
             long,
             value_name = "HOW",
