@@ -153,6 +153,22 @@ pub enum NetError {
 }
 
 impl NetError {
+    /// The same failure of an attempt to get back to a host that spoke
+    /// duplex before: a host that sent nothing is slow or stopped, not
+    /// perhaps a plain text server, so no `--plain` hint.
+    pub fn reconnecting(self) -> Self {
+        match self {
+            NetError::Handshake {
+                addr,
+                error: HandshakeError::SilentHost(limit),
+            } => NetError::Handshake {
+                addr,
+                error: HandshakeError::Timeout(limit),
+            },
+            other => other,
+        }
+    }
+
     /// Whether the host did not take our secret code: a wrong one, none
     /// when it wants one, or one when it uses none. A person at a prompt
     /// may try again; a guest reconnecting on its own must not (a fake
@@ -167,5 +183,27 @@ impl NetError {
                 ..
             }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_silent_host_met_again_is_a_timeout_without_the_plain_hint() {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 7878));
+        let limit = std::time::Duration::from_secs(10);
+        let first = NetError::Handshake {
+            addr,
+            error: HandshakeError::SilentHost(limit),
+        };
+        assert!(first.to_string().contains("--plain"), "{first}");
+        let again = first.reconnecting();
+        assert!(
+            matches!(&again, NetError::Handshake { error: HandshakeError::Timeout(l), .. } if *l == limit),
+            "{again:?}"
+        );
+        assert!(!again.to_string().contains("--plain"), "{again}");
     }
 }
