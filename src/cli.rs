@@ -19,7 +19,7 @@ use crate::domain::{HeldMessages, Newcomers};
 use crate::headless::{self, Output};
 use crate::keymap::Keymap;
 use crate::net::host::DEFAULT_PORT;
-use crate::net::plain::encoding_for;
+use crate::net::plain::{ByteOrder, Framing, encoding_for};
 use crate::net::{Host, Target};
 use crate::runtime::{Mode, Options, Session};
 use crate::text::{MAX_NAME_WIDTH, sanitize_name};
@@ -61,9 +61,10 @@ pub enum Command {
         /// TCP port to listen on (0 picks a free one) [default: 7878].
         #[arg(short, long, env = "DUPLEX_PORT")]
         port: Option<u16>,
-        /// Listen on this address only [default: all interfaces, IPv4 and IPv6].
-        #[arg(short, long, value_name = "IP")]
-        bind: Option<IpAddr>,
+        /// Listen on this address only: an IP address or a host name
+        /// [default: all interfaces, IPv4 and IPv6].
+        #[arg(short, long, value_name = "ADDR")]
+        bind: Option<String>,
         /// Also chat with plain text clients (netcat, simple socket
         /// programs): unencrypted and unverified, and marked so on screen.
         #[arg(long)]
@@ -74,18 +75,31 @@ pub enum Command {
         /// is given up).
         #[arg(long, value_enum, value_name = "WHAT")]
         newcomers: Option<NewcomersArg>,
+        /// How plain text clients frame their messages (with --allow-plain).
+        #[arg(
+            long,
+            value_name = "HOW",
+            value_enum,
+            default_value_t,
+            requires = "allow_plain"
+        )]
+        plain_framing: PlainFraming,
         /// Options both subcommands take.
         #[command(flatten)]
         common: Common,
     },
-    /// Join a host: ADDR is host, host:port, [v6]:port or a hostname (port 7878 by default).
+    /// Join a host: ADDR is host, host:port, [v6]:port or a hostname (port
+    /// 7878 by default); `duplex join HOST PORT` works too.
     #[command(
-        after_help = "Examples:\n  duplex join 192.168.1.5\n  duplex join [2001:db8::5]:7878\n  duplex join localhost:9000 --plain"
+        after_help = "Examples:\n  duplex join 192.168.1.5\n  duplex join [2001:db8::5]:7878\n  duplex join 192.168.1.5 9000\n  duplex join localhost:9000 --plain"
     )]
     Join {
         /// The host to join.
         #[arg(value_name = "ADDR")]
         addr: String,
+        /// The port, when not given in ADDR (as with netcat: HOST PORT).
+        #[arg(value_name = "PORT")]
+        port: Option<String>,
         /// Chat with a plain text server (nc -l, a small socket program)
         /// instead of a duplex host: lines of text, no encryption.
         #[arg(long)]
@@ -96,6 +110,15 @@ pub enum Command {
         /// hold them until `/held send` or `/held discard`), send, discard.
         #[arg(long, value_enum, value_name = "WHAT", default_value = "ask")]
         held_messages: HeldArg,
+        /// How the plain text server frames its messages (with --plain).
+        #[arg(
+            long,
+            value_name = "HOW",
+            value_enum,
+            default_value_t,
+            requires = "plain"
+        )]
+        plain_framing: PlainFraming,
         /// Options both subcommands take.
         #[command(flatten)]
         common: Common,
@@ -134,6 +157,30 @@ pub enum HeldArg {
     Send,
     /// Drop them.
     Discard,
+}
+
+/// How a plain peer marks where one message ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PlainFraming {
+    /// One message per line.
+    #[default]
+    Line,
+    /// A 4-byte little-endian length, then the message: Python's
+    /// struct.pack('i', len(data)) + data on x86 and ARM.
+    Length,
+    /// A 4-byte big-endian (network order) length, then the message:
+    /// struct.pack('!i', len(data)) + data.
+    LengthBe,
+}
+
+impl From<PlainFraming> for Framing {
+    fn from(framing: PlainFraming) -> Self {
+        match framing {
+            PlainFraming::Line => Framing::Line,
+            PlainFraming::Length => Framing::Length(ByteOrder::Little),
+            PlainFraming::LengthBe => Framing::Length(ByteOrder::Big),
+        }
+    }
 }
 
 /// Options both subcommands take.
@@ -195,6 +242,16 @@ pub struct Common {
 }
 
 impl Command {
+    /// How plain peers frame their messages.
+    fn plain_framing(&self) -> Framing {
+        match self {
+            Command::Host { plain_framing, .. } | Command::Join { plain_framing, .. } => {
+                (*plain_framing).into()
+            }
+            Command::Completions { .. } | Command::Man => Framing::default(),
+        }
+    }
+
     /// The options of `host` and `join`; `None` for the others.
     pub fn common(&self) -> Option<&Common> {
         match self {
@@ -350,12 +407,21 @@ fn print_generated(command: &Command) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The login name: `$USER`, else `$LOGNAME`, else the password database's
+/// name for this user (a service or a container may set neither variable).
+fn login_name() -> String {
+    ["USER", "LOGNAME"]
+        .into_iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .find(|name| !name.trim().is_empty())
+        .or_else(|| whoami::username().ok())
+        .unwrap_or_default()
+}
+
 /// Checks a chosen name; the default is the login name.
 fn resolve_name(name: Option<&str>) -> anyhow::Result<String> {
     let Some(name) = name else {
-        let login = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_default();
+        let login = login_name();
         let clean = sanitize_name(&login);
         return Ok(if clean == "anonymous" || clean.is_empty() {
             "guest".to_owned()
@@ -368,6 +434,46 @@ fn resolve_name(name: Option<&str>) -> anyhow::Result<String> {
             "invalid --name {name:?}: use up to {MAX_NAME_WIDTH} columns of visible characters"
         )
     })
+}
+
+/// The address `duplex join` is to parse: ADDR alone, or netcat's `HOST PORT`.
+fn join_address(addr: &str, port: Option<&str>) -> anyhow::Result<String> {
+    // A URL is told apart when the address is parsed, port or not.
+    let Some(port) = port.filter(|_| !addr.contains("://")) else {
+        return Ok(addr.to_owned());
+    };
+    let host = addr.trim();
+    let bracketed = host.starts_with('[');
+    if (bracketed && host.contains("]:")) || (!bracketed && host.matches(':').count() == 1) {
+        anyhow::bail!(
+            "the port is given twice ('{addr}' and '{port}'): use duplex join HOST PORT or duplex join HOST:PORT"
+        );
+    }
+    Ok(if host.contains(':') && !bracketed {
+        format!("[{host}]:{}", port.trim())
+    } else {
+        format!("{host}:{}", port.trim())
+    })
+}
+
+/// The address `--bind` names: an IP address, or a host name, resolved
+/// (its first IPv4 address, else its first IPv6 one).
+async fn bind_address(bind: &str) -> anyhow::Result<IpAddr> {
+    let bind = bind.trim();
+    if let Ok(ip) = bind.trim_start_matches('[').trim_end_matches(']').parse() {
+        return Ok(ip);
+    }
+    let addrs: Vec<IpAddr> = tokio::net::lookup_host((bind, 0))
+        .await
+        .with_context(|| format!("cannot resolve --bind '{bind}'"))?
+        .map(|addr| addr.ip())
+        .collect();
+    addrs
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .with_context(|| format!("cannot resolve --bind '{bind}': the name has no addresses"))
 }
 
 /// Sends diagnostics to a file; never to the terminal, which the TUI owns.
@@ -536,11 +642,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         _ => DEFAULT_PORT,
     };
     let mode = match &cli.command {
-        Command::Host { bind, .. } => Mode::Host(Host::bind(*bind, host_port)?),
+        Command::Host { bind, .. } => {
+            let bind = match bind {
+                Some(bind) => Some(bind_address(bind).await?),
+                None => None,
+            };
+            Mode::Host(Host::bind(bind, host_port)?)
+        }
         Command::Join {
-            addr, plain: true, ..
-        } => Mode::JoinPlain(addr.parse::<Target>()?),
-        Command::Join { addr, .. } => Mode::Join(addr.parse::<Target>()?),
+            addr, port, plain, ..
+        } => {
+            let target = join_address(addr, port.as_deref())?.parse::<Target>()?;
+            if *plain {
+                Mode::JoinPlain(target)
+            } else {
+                Mode::Join(target)
+            }
+        }
         Command::Completions { .. } | Command::Man => {
             return Ok(Exit {
                 code: 0,
@@ -554,9 +672,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Host { .. } if host_port == 0 => None,
         Command::Join { plain: true, .. } | Command::Completions { .. } | Command::Man => None,
         Command::Host { .. } => Some(format!("host-{host_port}")),
-        Command::Join { addr, .. } => addr
-            .parse::<Target>()
+        Command::Join { addr, port, .. } => join_address(addr, port.as_deref())
             .ok()
+            .and_then(|addr| addr.parse::<Target>().ok())
             .map(|target| format!("join-{target}")),
     };
     let journal = journal_key
@@ -615,6 +733,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         can_ask: !headless,
         allow_plain,
         encoding,
+        plain_framing: cli.command.plain_framing(),
         journal,
         limits: {
             let limits = crate::domain::Limits::from_env();
@@ -848,5 +967,121 @@ mod tests {
         assert_eq!(common.color, Some(ColorChoice::Never));
         assert!(common_of(&["duplex", "host", "--theme", "pink"]).is_err());
         assert!(common_of(&["duplex", "host", "--color", "sometimes"]).is_err());
+    }
+
+    fn join_target(args: &[&str]) -> anyhow::Result<Target> {
+        let cli = Cli::try_parse_from(args)?;
+        let Command::Join { addr, port, .. } = &cli.command else {
+            anyhow::bail!("not a join");
+        };
+        Ok(join_address(addr, port.as_deref())?.parse::<Target>()?)
+    }
+
+    #[test]
+    fn join_takes_host_and_port_as_two_arguments_like_netcat() {
+        let target = |host: &str, port| Target {
+            host: host.to_owned(),
+            port,
+        };
+        assert_eq!(
+            join_target(&["duplex", "join", "example.com", "9000"]).unwrap(),
+            target("example.com", 9000)
+        );
+        assert_eq!(
+            join_target(&["duplex", "join", "::1", "9000", "--plain"]).unwrap(),
+            target("::1", 9000)
+        );
+        assert_eq!(
+            join_target(&["duplex", "join", "[::1]", "9000"]).unwrap(),
+            target("::1", 9000)
+        );
+        assert_eq!(
+            join_target(&["duplex", "join", "10.0.0.2:9000"]).unwrap(),
+            target("10.0.0.2", 9000)
+        );
+        let twice = join_target(&["duplex", "join", "host:1", "2"]).unwrap_err();
+        assert!(twice.to_string().contains("port is given twice"), "{twice}");
+        let bad = join_target(&["duplex", "join", "host", "http"]).unwrap_err();
+        assert!(bad.to_string().contains("number from 1 to 65535"), "{bad}");
+    }
+
+    #[test]
+    fn join_with_a_url_says_what_to_type_instead() {
+        for args in [
+            &["duplex", "join", "http://host:7878"][..],
+            &["duplex", "join", "http://host:7878/", "7878"],
+        ] {
+            let err = join_target(args).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "duplex join takes an address, not a URL: try duplex join host:7878"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn bind_takes_an_ip_address_or_a_host_name() {
+        assert_eq!(
+            bind_address("127.0.0.1").await.unwrap(),
+            IpAddr::from([127, 0, 0, 1])
+        );
+        assert_eq!(
+            bind_address("::1").await.unwrap(),
+            "::1".parse::<IpAddr>().unwrap()
+        );
+        // localhost has both on most machines: IPv4 first.
+        assert_eq!(
+            bind_address("localhost").await.unwrap(),
+            IpAddr::from([127, 0, 0, 1])
+        );
+        let err = bind_address("no-such-host.invalid").await.unwrap_err();
+        assert!(
+            format!("{err:#}").contains("cannot resolve --bind 'no-such-host.invalid'"),
+            "{err:#}"
+        );
+        let cli = Cli::try_parse_from(["duplex", "host", "--bind", "localhost"]).unwrap();
+        assert!(matches!(cli.command, Command::Host { bind: Some(b), .. } if b == "localhost"));
+    }
+
+    fn framing(args: &[&str]) -> Result<Framing, clap::Error> {
+        Cli::try_parse_from(args).map(|cli| cli.command.plain_framing())
+    }
+
+    #[test]
+    fn plain_framing_is_a_flag_of_plain_peers_only() {
+        assert_eq!(
+            framing(&["duplex", "host", "--allow-plain"]).unwrap(),
+            Framing::Line
+        );
+        assert_eq!(
+            framing(&[
+                "duplex",
+                "host",
+                "--allow-plain",
+                "--plain-framing",
+                "length"
+            ])
+            .unwrap(),
+            Framing::Length(ByteOrder::Little)
+        );
+        assert_eq!(
+            framing(&[
+                "duplex",
+                "join",
+                "h",
+                "--plain",
+                "--plain-framing",
+                "length-be"
+            ])
+            .unwrap(),
+            Framing::Length(ByteOrder::Big)
+        );
+        assert_eq!(
+            framing(&["duplex", "join", "h", "--plain", "--plain-framing", "line"]).unwrap(),
+            Framing::Line
+        );
+        assert!(framing(&["duplex", "host", "--plain-framing", "length"]).is_err());
+        assert!(framing(&["duplex", "join", "h", "--plain-framing", "length"]).is_err());
+        assert!(framing(&["duplex", "join", "h", "--plain", "--plain-framing", "json"]).is_err());
     }
 }

@@ -1206,6 +1206,12 @@ impl App {
                 self.peer_left(info, reason)
             }
             NetEvent::Rejected { addr, kind, reason } => self.on_rejected(addr, kind, reason),
+            NetEvent::Notice { from, text } => {
+                if self.connected().is_none_or(|info| info.id != from) {
+                    return Vec::new(); // about a connection that is gone
+                }
+                self.system(SystemEvent::Info(text))
+            }
         }
     }
 
@@ -1704,6 +1710,27 @@ mod tests {
         }));
         let effects = app.update(left(3, LeftReason::Bye));
         assert_eq!(quits(&effects).map(|e| e.code), Some(0));
+    }
+
+    #[test]
+    fn a_notice_about_the_connected_peer_is_an_info_line_and_a_stale_one_is_not() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        let text = "😀 (U+1F600) cannot be written in GBK: sent as ?".to_owned();
+        let effects = app.update(Event::Net(NetEvent::Notice {
+            from: 3,
+            text: text.clone(),
+        }));
+        assert!(
+            effects.contains(&Effect::Output(Output::System(SystemEvent::Info(
+                text.clone()
+            )))),
+            "{effects:?}"
+        );
+        let before = app.history.len();
+        let effects = app.update(Event::Net(NetEvent::Notice { from: 9, text }));
+        assert!(effects.is_empty(), "{effects:?}");
+        assert_eq!(app.history.len(), before);
     }
 
     #[test]

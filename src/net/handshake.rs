@@ -97,6 +97,8 @@ pub struct HostPolicy {
     pub allow_plain: bool,
     /// The text encoding plain clients speak.
     pub encoding: &'static Encoding,
+    /// How plain clients frame their messages.
+    pub framing: super::plain::Framing,
     /// A conversation to carry on (this host was stopped and restarted),
     /// with the place of the guest that may resume it.
     pub conversation: Option<crate::protocol::Resume>,
@@ -115,6 +117,7 @@ impl HostPolicy {
             limiter: Arc::default(),
             allow_plain: false,
             encoding: encoding_rs::UTF_8,
+            framing: super::plain::Framing::Line,
             conversation: None,
             limits: Limits::default(),
             newcomers: crate::domain::Newcomers::Refuse,
@@ -253,8 +256,16 @@ where
     let ours = Preamble { versions }.to_bytes();
     stream.write_all(&ours).await?;
     let mut reply = [0; Preamble::LEN + 1];
-    let mut head = [0; Preamble::HEAD_LEN];
-    stream.read_exact(&mut head).await?;
+    // Text instead of a preamble: a plain text server (nc -l, a socket
+    // program) that greets or echoes.
+    let head = match read_opening(stream, None).await? {
+        Opening::Duplex(head) => head,
+        Opening::Plain(first_bytes) => {
+            return Err(HandshakeError::PlainServer {
+                first_bytes: first_bytes.escape_ascii().to_string(),
+            });
+        }
+    };
     let max = Preamble::parse_head(&head)?;
     reply[..Preamble::HEAD_LEN].copy_from_slice(&head);
     stream
@@ -815,6 +826,6 @@ mod tests {
             let _ = b.write_all(b"HTTP/1.1 400 Bad Request\r\n").await;
         });
         let err = guest(&mut a, &hello("guest"), None).await.unwrap_err();
-        assert!(matches!(err, HandshakeError::NotDuplex { .. }), "{err}");
+        assert!(matches!(err, HandshakeError::PlainServer { .. }), "{err}");
     }
 }

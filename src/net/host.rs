@@ -231,11 +231,13 @@ async fn accept_loop(
 /// The kind of a handshake's failure, for folding a flood of them by kind.
 fn reject_kind(err: &HandshakeError) -> RejectKind {
     match err {
-        HandshakeError::NotDuplex { .. } => RejectKind::NotDuplex,
+        HandshakeError::NotDuplex { .. } | HandshakeError::PlainServer { .. } => {
+            RejectKind::NotDuplex
+        }
         HandshakeError::VersionMismatch { .. } | HandshakeError::UnknownPolicy(_) => {
             RejectKind::Version
         }
-        HandshakeError::Timeout(_) => RejectKind::TimedOut,
+        HandshakeError::Timeout(_) | HandshakeError::SilentHost(_) => RejectKind::TimedOut,
         HandshakeError::WrongCode { .. } | HandshakeError::LockedOut(_) => RejectKind::WrongCode,
         HandshakeError::NoCodeGiven
         | HandshakeError::CodeRequired
@@ -560,7 +562,10 @@ async fn admit_plain(
         stream,
         info,
         initial,
-        auth.encoding,
+        plain::Dialect {
+            encoding: auth.encoding,
+            framing: auth.framing,
+        },
         events.clone(),
         Some(slot),
         Some(auth.limits.plain_idle),

@@ -52,6 +52,14 @@ pub enum NetEvent {
         /// Our newest message the peer has.
         up_to: MessageId,
     },
+    /// Something to tell the user about a connection (not from the peer):
+    /// a character of ours a plain peer's encoding cannot write.
+    Notice {
+        /// The connection.
+        from: ConnId,
+        /// What to tell, for a person.
+        text: String,
+    },
     /// A peer is gone.
     Left {
         /// The connection that ended.
@@ -166,6 +174,14 @@ pub enum NetError {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// A URL was given where an address belongs.
+    #[error("duplex join takes an address, not a URL: try duplex join {suggestion}")]
+    Url {
+        /// What the user typed.
+        input: String,
+        /// The address inside it, as `duplex join` takes it.
+        suggestion: String,
+    },
     /// The host name did not resolve.
     #[error("cannot resolve '{host}': {why}")]
     Resolve {
@@ -193,6 +209,22 @@ pub enum NetError {
 }
 
 impl NetError {
+    /// The same failure of an attempt to get back to a host that spoke
+    /// duplex before: a host that sent nothing is slow or stopped, not
+    /// perhaps a plain text server, so no `--plain` hint.
+    pub fn reconnecting(self) -> Self {
+        match self {
+            NetError::Handshake {
+                addr,
+                error: HandshakeError::SilentHost(limit),
+            } => NetError::Handshake {
+                addr,
+                error: HandshakeError::Timeout(limit),
+            },
+            other => other,
+        }
+    }
+
     /// Whether the host did not take our secret code: a wrong one, none
     /// when it wants one, or one when it uses none. A person at a prompt
     /// may try again; a guest reconnecting on its own must not (a fake
@@ -207,5 +239,27 @@ impl NetError {
                 ..
             }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_silent_host_met_again_is_a_timeout_without_the_plain_hint() {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 7878));
+        let limit = std::time::Duration::from_secs(10);
+        let first = NetError::Handshake {
+            addr,
+            error: HandshakeError::SilentHost(limit),
+        };
+        assert!(first.to_string().contains("--plain"), "{first}");
+        let again = first.reconnecting();
+        assert!(
+            matches!(&again, NetError::Handshake { error: HandshakeError::Timeout(l), .. } if *l == limit),
+            "{again:?}"
+        );
+        assert!(!again.to_string().contains("--plain"), "{again}");
     }
 }

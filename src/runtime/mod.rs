@@ -67,6 +67,7 @@ impl Rejoin {
             )
             .await
             {
+                let err = err.reconnecting();
                 tracing::info!(%err, "connecting again failed");
                 let wrong_code = err.is_wrong_code();
                 let _ = this

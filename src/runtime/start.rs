@@ -50,6 +50,8 @@ pub struct Options {
     pub allow_plain: bool,
     /// The text encoding of plain peers.
     pub encoding: &'static encoding_rs::Encoding,
+    /// How plain peers frame their messages.
+    pub plain_framing: net::plain::Framing,
     /// Where to keep this conversation's [`Journal`]: a directory and a key
     /// (`None`: keep nothing on disk).
     pub journal: Option<(PathBuf, String)>,
@@ -73,6 +75,7 @@ impl Session {
             can_ask,
             allow_plain,
             encoding,
+            plain_framing,
             journal,
             limits,
             keymap,
@@ -106,6 +109,7 @@ impl Session {
                 let policy = HostPolicy {
                     allow_plain,
                     encoding,
+                    framing: plain_framing,
                     conversation,
                     limits,
                     newcomers,
@@ -115,7 +119,11 @@ impl Session {
                 role
             }
             Mode::JoinPlain(target) => {
-                net::connect_plain(&target, encoding, tx).await?;
+                let dialect = net::plain::Dialect {
+                    encoding,
+                    framing: plain_framing,
+                };
+                net::connect_plain(&target, dialect, tx).await?;
                 Role::Guest
             }
             Mode::Join(target) => {

@@ -23,7 +23,7 @@ use bytes::BytesMut;
 use duplex::domain::{Limits, Newcomers, RejectKind};
 use duplex::net::handshake::{self, HostPolicy, Opening, PLAIN_GRACE};
 use duplex::net::limiter;
-use duplex::net::plain::PLAIN_PAUSE;
+use duplex::net::plain::{ByteOrder, Dialect, Framing, PLAIN_PAUSE};
 use duplex::net::{
     self, ConnId, Host, LeftReason, NetError, NetEvent, PeerInfo, PeerLink, Security, Target,
 };
@@ -97,6 +97,27 @@ fn start_plain_host(encoding: &'static encoding_rs::Encoding) -> TestHost {
         ..HostPolicy::new(None)
     };
     start_host_with("alice", policy)
+}
+
+/// A host named alice that chats with plain text clients framed as `framing`.
+fn start_framed_plain_host(encoding: &'static encoding_rs::Encoding, framing: Framing) -> TestHost {
+    let policy = HostPolicy {
+        allow_plain: true,
+        encoding,
+        framing,
+        ..HostPolicy::new(None)
+    };
+    start_host_with("alice", policy)
+}
+
+/// What Python's `struct.pack('i', len(data)) + data` sends (x86, ARM).
+fn python_frame(data: &[u8]) -> Vec<u8> {
+    let mut frame = i32::try_from(data.len())
+        .expect("fits")
+        .to_le_bytes()
+        .to_vec();
+    frame.extend_from_slice(data);
+    frame
 }
 
 fn target(addr: SocketAddr) -> Target {
@@ -558,6 +579,26 @@ impl PlainSocket {
                 self.receive_more().await,
                 "closed before a whole line arrived; got {:?}",
                 String::from_utf8_lossy(&self.received)
+            );
+        }
+    }
+
+    /// The next length-framed message received (a little-endian i32
+    /// length, then the bytes), as Python's `struct.unpack('i', ...)` reads it.
+    async fn length_frame(&mut self) -> Vec<u8> {
+        loop {
+            if self.received.len() >= 4 {
+                let header: [u8; 4] = self.received[..4].try_into().expect("4 bytes");
+                let len = usize::try_from(i32::from_le_bytes(header)).expect("not negative");
+                if self.received.len() >= 4 + len {
+                    let frame: Vec<u8> = self.received.drain(..4 + len).collect();
+                    return frame[4..].to_vec();
+                }
+            }
+            assert!(
+                self.receive_more().await,
+                "closed before a whole frame arrived; got {:?}",
+                self.received
             );
         }
     }
@@ -1670,10 +1711,10 @@ async fn joining_a_server_that_speaks_http_is_not_duplex() {
     let err = join(addr, "bob").await.err().expect("not a duplex host");
     match &err {
         NetError::Handshake {
-            error: HandshakeError::NotDuplex { first_bytes },
+            error: HandshakeError::PlainServer { first_bytes },
             ..
         } => assert_eq!(first_bytes, "HTTP/1.1"),
-        other => panic!("expected NotDuplex, got {other:?}"),
+        other => panic!("expected PlainServer, got {other:?}"),
     }
     // The guest spoke first, with its preamble.
     assert_eq!(
@@ -1702,14 +1743,14 @@ async fn joining_a_server_that_never_answers_times_out() {
         matches!(
             &err,
             NetError::Handshake {
-                error: HandshakeError::Timeout(_),
+                error: HandshakeError::SilentHost(_),
                 ..
             }
         ),
         "{err:?}"
     );
     assert!(
-        matches!(&err, NetError::Handshake { error: HandshakeError::Timeout(limit), .. } if *limit == FAST.handshake)
+        matches!(&err, NetError::Handshake { error: HandshakeError::SilentHost(limit), .. } if *limit == FAST.handshake)
     );
     assert!(started.elapsed() >= FAST.handshake);
     drop(hold_tx);
@@ -2377,6 +2418,147 @@ async fn a_plain_client_is_told_when_the_host_is_busy() {
     assert!(reason.contains("refused"), "{reason}");
 }
 
+/// A character GBK cannot write reaches the client as `?`, not as an HTML
+/// reference (`&#128512;`), and the sender is told once per connection.
+#[tokio::test]
+async fn a_character_the_encoding_cannot_write_goes_out_as_a_question_mark_told_once() {
+    let mut host = start_plain_host(encoding_rs::GBK);
+    let mut client = PlainSocket::connect(host.addr);
+    client.send(&gbk("在吗\n"));
+    let (info, to_client) = expect_plain_joined(&mut host, "GBK").await;
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "在吗");
+    to_client.send(chat(1, "在 😀!")).expect("queued");
+    assert_eq!(client.line().await, gbk("在 ?!"));
+    match next(&mut host.events).await {
+        NetEvent::Notice { from, text } => {
+            assert_eq!(from, info.id);
+            assert_eq!(text, "😀 (U+1F600) cannot be written in GBK: sent as ?");
+        }
+        other => panic!("expected a notice, got {other:?}"),
+    }
+    // Told once: another such character goes out as `?` without a word.
+    to_client.send(chat(2, "👍 again")).expect("queued");
+    assert_eq!(client.line().await, b"? again");
+    client.send(b"ok\n");
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "ok");
+}
+
+/// A Python client of the "sticky packets" tutorials: each message is
+/// `struct.pack('i', len(data)) + data`. Its first bytes are binary, yet
+/// the host tells it from a duplex guest, and answers in kind.
+#[tokio::test]
+async fn a_length_framed_client_chats_with_a_host_that_expects_it() {
+    let mut host = start_framed_plain_host(encoding_rs::GBK, Framing::Length(ByteOrder::Little));
+    let mut client = PlainSocket::connect(host.addr);
+    // Two messages in one write (stuck together), one with a newline.
+    client.send(&[python_frame(&gbk("你好")), python_frame(&gbk("two\nlines"))].concat());
+    let (info, to_client) = expect_plain_joined(&mut host, "GBK").await;
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "你好");
+    assert_eq!(
+        expect_chat(&mut host.events, info.id).await.text,
+        "two\nlines"
+    );
+    to_client.send(chat(1, "在，你好\n第二行")).expect("queued");
+    assert_eq!(client.length_frame().await, gbk("在，你好\n第二行"));
+    // A header split from its message, then `exit` framed.
+    let frame = python_frame(b"split");
+    client.send(&frame[..2]);
+    client.send(&frame[2..]);
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "split");
+    client.send(&python_frame(b"exit"));
+    assert_eq!(
+        expect_left(&mut host.events, info.id).await,
+        LeftReason::Bye
+    );
+}
+
+/// A length over the message limit ends that client's connection with a
+/// reason that names the limit; the host takes the next one.
+#[tokio::test]
+async fn a_length_over_the_limit_ends_only_that_client() {
+    let mut host = start_framed_plain_host(encoding_rs::UTF_8, Framing::Length(ByteOrder::Little));
+    let mut client = PlainSocket::connect(host.addr);
+    client.send(&python_frame(b"fine"));
+    let (info, _) = expect_plain_joined(&mut host, "UTF-8").await;
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "fine");
+    client.send(&1_000_000i32.to_le_bytes());
+    let reason = expect_left(&mut host.events, info.id).await;
+    assert_eq!(
+        reason,
+        LeftReason::Incompatible(format!(
+            "the peer announced a message of 1000000 bytes, over the limit of {MAX_TEXT_LEN} bytes \
+             (messages are framed with a 4-byte length, --plain-framing length)"
+        ))
+    );
+    let mut next_client = PlainSocket::connect(host.addr);
+    next_client.send(&python_frame(b"my turn"));
+    let (next_info, _) = expect_plain_joined(&mut host, "UTF-8").await;
+    assert_eq!(
+        expect_chat(&mut host.events, next_info.id).await.text,
+        "my turn"
+    );
+}
+
+/// The real thing, where python3 is installed: the tutorial's client.
+#[tokio::test]
+async fn a_real_python_client_with_struct_pack_chats_with_the_host() {
+    let Ok(status) = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+    else {
+        eprintln!(
+            "skipped: python3 is not installed (the in-process client above speaks the same bytes)"
+        );
+        return;
+    };
+    assert!(status.status.success(), "python3 --version failed");
+    const CLIENT: &str = r#"
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+def send(text):
+    data = text.encode("gbk")
+    s.sendall(struct.pack("i", len(data)) + data)
+def recv_exact(n):
+    buf = b""
+    while len(buf) < n:
+        more = s.recv(n - len(buf))
+        if not more:
+            sys.exit("closed")
+        buf += more
+    return buf
+send("hello from python")
+send("你好")
+n, = struct.unpack("i", recv_exact(4))
+print(recv_exact(n).decode("gbk"), flush=True)
+send("exit")
+s.close()
+"#;
+    let mut host = start_framed_plain_host(encoding_rs::GBK, Framing::Length(ByteOrder::Little));
+    let python = tokio::process::Command::new("python3")
+        .args(["-c", CLIENT, &host.addr.port().to_string()])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts python3");
+    let (info, to_client) = expect_plain_joined(&mut host, "GBK").await;
+    assert_eq!(
+        expect_chat(&mut host.events, info.id).await.text,
+        "hello from python"
+    );
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "你好");
+    to_client.send(chat(1, "hi python, 再见")).expect("queued");
+    assert_eq!(
+        expect_left(&mut host.events, info.id).await,
+        LeftReason::Bye
+    );
+    let output = tokio::time::timeout(WAIT, python.wait_with_output())
+        .await
+        .expect("python3 ends")
+        .expect("python3 ran");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "hi python, 再见\n");
+}
+
 // ---------------------------------------------------------------------------
 // join --plain
 
@@ -2413,6 +2595,75 @@ async fn join_plain_talks_lines_with_a_netcat_like_server() {
     server.close();
     assert_eq!(expect_chat(&mut events, info.id).await.text, "goodbye");
     assert_eq!(expect_left(&mut events, info.id).await, LeftReason::Closed);
+}
+
+/// `join --plain` with network-order length framing: a server that reads
+/// `struct.unpack('!i', ...)`.
+#[tokio::test]
+async fn join_plain_speaks_length_framing_in_network_order() {
+    let listener = std::net::TcpListener::bind((LOCALHOST, 0)).expect("binds");
+    let addr = listener.local_addr().expect("local address");
+    let (tx, mut events) = mpsc::channel(EVENTS);
+    let dialect = Dialect {
+        encoding: encoding_rs::UTF_8,
+        framing: Framing::Length(ByteOrder::Big),
+    };
+    let (info, link) = net::connect_plain(&target(addr), dialect, tx)
+        .await
+        .expect("connects");
+    expect_joined(&mut events).await;
+    let (stream, _) = tokio::task::spawn_blocking(move || listener.accept())
+        .await
+        .expect("accept thread")
+        .expect("accepts");
+    let mut server = PlainSocket::new(stream);
+    server.send(b"\x00\x00\x00\x05hello");
+    assert_eq!(expect_chat(&mut events, info.id).await.text, "hello");
+    link.send(chat(1, "hi")).expect("queued");
+    while server.received.len() < 6 {
+        assert!(server.receive_more().await, "closed early");
+    }
+    assert_eq!(server.received, b"\x00\x00\x00\x02hi");
+}
+
+/// `duplex join` meets `nc -l`, which says nothing and waits: once the
+/// handshake's time is up, the error says a duplex host would have
+/// answered, and names `--plain`.
+#[tokio::test]
+async fn join_meeting_a_silent_server_suggests_plain() {
+    let listener = TcpListener::bind((LOCALHOST, 0)).await.expect("binds");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accepts");
+        let _ = read_to_close(&mut stream).await;
+    });
+    let err = handshake_error(join_within(addr, "bob", None, FAST).await);
+    assert!(matches!(err, HandshakeError::SilentHost(_)), "{err:?}");
+    assert!(
+        err.to_string().ends_with("use duplex join --plain"),
+        "{err}"
+    );
+}
+
+/// `duplex join` (not `--plain`) meets a text server that greets first,
+/// as many socket servers do: the error says it is one, and names `--plain`.
+#[tokio::test]
+async fn join_meeting_a_plain_text_server_suggests_plain() {
+    let listener = TcpListener::bind((LOCALHOST, 0)).await.expect("binds");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accepts");
+        stream.write_all(b"Welcome!\r\n").await.expect("greets");
+        // And stays open, as a text server does, waiting for a line.
+        let _ = read_to_close(&mut stream).await;
+    });
+    let err = join(addr, "bob").await.err().expect("not a duplex host");
+    let err = err.to_string();
+    assert!(
+        err.contains("does not speak the duplex protocol (it sent \"Welc"),
+        "{err}"
+    );
+    assert!(err.ends_with("use duplex join --plain"), "{err}");
 }
 
 // ---------------------------------------------------------------------------
