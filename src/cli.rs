@@ -617,6 +617,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Some(_) => None, // asked for in the TUI if the host wants one
     };
     let custom = given.map(normalize_code).filter(|code| !code.is_empty());
+    // A code duplex made up works once; one the person chose stays.
+    let single_use = is_host && code.is_some() && custom.is_none();
     for warning in code_warnings(is_host, on_command_line == Some(true), custom.as_deref()) {
         eprintln!("duplex: warning: {warning}");
     }
@@ -728,6 +730,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let options = Options {
         name,
         code,
+        single_use,
         newcomers,
         held,
         can_ask: !headless,

@@ -161,6 +161,13 @@ fn print(out: &mut impl Write, output: Output, happened: Vec<Happened>) -> std::
             // Text mode says only what a person reading along needs:
             // undelivered messages come as a system line.
             (Happened::Sent { .. } | Happened::Delivery { .. }, Output::Text) => {}
+            // Whoever runs a headless host needs the next code itself.
+            (Happened::System(SystemEvent::CodeChanged { code }), Output::Text) => {
+                eprintln!(
+                    "duplex: the secret code let one guest in and no longer works; \
+                     the next guest's code: {code}"
+                );
+            }
             (Happened::System(event), Output::Text) => {
                 eprintln!("duplex: {}", system_text(&event));
             }
@@ -268,6 +275,9 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
             "message": system_text(event),
         }),
         // Only the screen's history drops entries; said as information.
+        SystemEvent::CodeChanged { code } => {
+            json!({"event": "code", "code": code, "message": system_text(event)})
+        }
         // Knocks are asked about on the chat screen only; said as information.
         SystemEvent::Forgotten { .. } | SystemEvent::Knock { .. } | SystemEvent::Info(_) => {
             json!({"event": "info", "message": system_text(event)})
@@ -445,6 +455,7 @@ mod tests {
                 addr,
                 away: "b".into(),
             },
+            SystemEvent::CodeChanged { code: "c".into() },
             SystemEvent::Rejected {
                 addr,
                 kind: crate::domain::RejectKind::Busy,
@@ -464,6 +475,7 @@ mod tests {
                 | SystemEvent::Leaving { .. }
                 | SystemEvent::Held { .. }
                 | SystemEvent::Knock { .. }
+                | SystemEvent::CodeChanged { .. }
                 | SystemEvent::Rejected { .. }
                 | SystemEvent::Forgotten { .. }
                 | SystemEvent::Info(_)

@@ -95,6 +95,12 @@ pub enum SystemEvent {
         /// Who the new conversation is with.
         name: String,
     },
+    /// The host's single-use secret code was used: the next guest needs
+    /// this one (host only; the screen does not show it in the history).
+    CodeChanged {
+        /// The new code.
+        code: String,
+    },
     /// Someone new wants in while the guest is away: the host's person
     /// decides (host only).
     Knock {

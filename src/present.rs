@@ -84,6 +84,9 @@ pub fn system_text(event: &SystemEvent) -> String {
             if *count == 1 { "it" } else { "them" },
             if *count == 1 { "it" } else { "them" },
         ),
+        SystemEvent::CodeChanged { .. } => "the secret code let one guest in and no longer works: \
+            the next guest needs a new one, shown in the join command when the seat is free"
+            .to_owned(),
         SystemEvent::Knock { name, addr, away } => format!(
             "{name} ({addr}) wants to join while {away} is away; {away} keeps the place unless \
              you let {name} in"

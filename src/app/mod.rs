@@ -1141,6 +1141,16 @@ impl App {
         match event {
             NetEvent::Joined { info, .. } => self.on_joined(info),
             NetEvent::Waiting { reason } => self.system(SystemEvent::Info(reason)),
+            NetEvent::CodeChanged { code } => {
+                // Kept for a restarted run: the code it started with no
+                // longer works.
+                let mut effects = vec![Effect::Remember(Record::Code(code.clone()))];
+                if let Role::Host { code: current, .. } = &mut self.role {
+                    *current = Some(code.clone());
+                    effects.extend(self.system(SystemEvent::CodeChanged { code }));
+                }
+                effects
+            }
             NetEvent::Knock(knock) => {
                 let away = self
                     .peer_name()
@@ -1429,6 +1439,10 @@ impl App {
             return effects;
         }
         self.link = Link::Waiting;
+        // The next guest needs the code: back on the status bar.
+        if let Role::Host { show_code, .. } = &mut self.role {
+            *show_code = true;
+        }
         // The conversation is over (on purpose, or a plain peer's
         // connection closed): nothing to resume.
         effects.push(Effect::Remember(Record::Ended));
@@ -2552,6 +2566,31 @@ mod tests {
         assert!(sent_chats(&effects).is_empty());
         assert_eq!(deliveries(&app), vec![Delivery::Failed]);
         assert!(app.question.is_none());
+    }
+
+    #[test]
+    fn the_next_code_is_kept_and_shown_once_the_seat_is_free() {
+        let mut app = host();
+        app.role = Role::Host {
+            local: "0.0.0.0:7878".parse().unwrap(),
+            hints: vec![],
+            code: Some("amber-otter-violin".into()),
+            show_code: true,
+        };
+        app.update(joined(3, "bob"));
+        let effects = app.update(Event::Net(NetEvent::CodeChanged {
+            code: "cobalt-maple-otter".into(),
+        }));
+        assert!(effects.contains(&Effect::Remember(Record::Code("cobalt-maple-otter".into()))));
+        let shown = |app: &App| match &app.role {
+            Role::Host {
+                code, show_code, ..
+            } => (code.clone(), *show_code),
+            Role::Guest => (None, false),
+        };
+        assert_eq!(shown(&app), (Some("cobalt-maple-otter".into()), false));
+        app.update(left(3, LeftReason::Left));
+        assert_eq!(shown(&app), (Some("cobalt-maple-otter".into()), true));
     }
 
     #[test]

@@ -740,7 +740,7 @@ mod tests {
             },
             Record::Conversation(RESUME),
         ]);
-        raw_record(14, b"something a newer duplex noted", &mut bytes);
+        raw_record(16, b"something a newer duplex noted", &mut bytes);
         encode(&Record::Sent(msg(1, "undelivered")), &mut bytes);
         left_behind(dir.path(), &bytes);
         let (journal, restored) = Journal::open(dir.path(), "k", 7).unwrap();

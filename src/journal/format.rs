@@ -29,12 +29,13 @@
 //! | 7 | [`Record::Acked`] `{ up_to: u64 }` | required: without it delivered messages would be sent again |
 //! | 9 | [`Record::GaveUp`] (empty) | required: without it messages shown as not delivered would go out after all |
 //! | 11 | [`Record::Ended`] (empty) | required: without it an ended conversation would be resumed |
+//! | 14 | [`Record::Code`] `{ code: string }` | optional: the secret code to come back with once the host's single-use code changed; a duplex that skips it gives the code it was started with, which the host then refuses (its user is told) |
 //! | 12 | [`Record::Received`] `{ session: u64, seq: u64 }` | optional: the newest message taken in from that sending session (ids only, never text); a duplex that skips it shows again what the peer resends after a restart, as releases before it did, and loses nothing |
 //!
-//! Every kind but 12 is required: each changes what a restarted duplex
+//! Every kind but 12 and 14 is required: each changes what a restarted duplex
 //! sends or resumes. Even kinds are for what an older duplex can safely
 //! drop (it drops them at its next compaction): 12 only keeps repeats off
-//! the screen, and refusing the whole file for it would lose the resume
+//! the screen (and 14 only saves its user typing the new code), and refusing the whole file for it would lose the resume
 //! token and every undelivered message.
 //!
 //! Reading stops without complaint only at the end of the file: a record
@@ -84,6 +85,7 @@ const ACKED: u32 = 7;
 const GAVE_UP: u32 = 9;
 const ENDED: u32 = 11;
 const RECEIVED: u32 = 12;
+const CODE: u32 = 14;
 
 /// Whether a reader that does not know `kind` must refuse the file.
 fn is_required(kind: u32) -> bool {
@@ -157,6 +159,7 @@ fn kind_and_body(record: &Record) -> postcard::Result<Vec<u8>> {
                 seq: id.seq,
             },
         )),
+        Record::Code(code) => postcard::to_stdvec(&(CODE, code)),
     }
 }
 
@@ -346,6 +349,7 @@ fn read_record(bytes: &[u8]) -> Result<Option<Record>, Unread> {
             let ReceivedBody { session, seq } = body(bytes)?;
             Record::Received(MessageId { session, seq })
         }
+        CODE => Record::Code(body(bytes)?),
         kind if is_required(kind) => return Err(Unread::Required(kind)),
         _ => return Ok(None),
     };
@@ -512,7 +516,7 @@ pub(super) mod testing {
                 Record::GaveUp => V1Record::GaveUp,
                 Record::Ended => V1Record::Ended,
                 // Version 1 had no such record.
-                Record::Received(_) => continue,
+                Record::Received(_) | Record::Code(_) => continue,
             };
             let bytes = postcard::to_stdvec(&v1).unwrap();
             let len = u32::try_from(bytes.len()).unwrap().to_le_bytes();
@@ -540,6 +544,7 @@ pub(super) mod testing {
             Just(Record::Ended),
             (any::<u64>(), any::<u64>())
                 .prop_map(|(session, seq)| Record::Received(MessageId { session, seq })),
+            "[a-z-]{0,30}".prop_map(Record::Code),
         ]
     }
 }
@@ -782,7 +787,9 @@ mod tests {
             3 => (record(), prop_oneof![Just(Vec::new()), prop::collection::vec(any::<u8>(), 0..8)])
                 .prop_map(|(record, extra)| Entry::Known(record, extra)),
             1 => (0..u32::MAX / 2, prop::collection::vec(any::<u8>(), 0..40))
-                .prop_filter("a kind this build knows", |(half, _)| half * 2 != RECEIVED)
+                .prop_filter("a kind this build knows", |(half, _)| {
+                    half * 2 != RECEIVED && half * 2 != CODE
+                })
                 .prop_map(|(half, body)| Entry::Optional(half * 2, body)),
         ]
     }

@@ -35,6 +35,9 @@ pub enum Record {
     /// A message from the peer was taken in (written before it is shown or
     /// printed): its id only, never its text.
     Received(MessageId),
+    /// The secret code that lets the guest in from now on (the host's
+    /// codes are single-use): a restarted duplex uses it, not the used one.
+    Code(String),
 }
 
 /// Sending sessions whose newest message id is kept; the oldest goes first.
@@ -57,6 +60,8 @@ pub struct Saved {
     /// [`MAX_SENDERS`], the one heard from last at the back), so that a
     /// restarted duplex drops what the peer sends again.
     pub inbox: VecDeque<MessageId>,
+    /// The secret code of the conversation from now on, if it changed.
+    pub code: Option<String>,
 }
 
 impl Saved {
@@ -68,6 +73,7 @@ impl Saved {
             conversation: None,
             outbox: VecDeque::new(),
             inbox: VecDeque::new(),
+            code: None,
         }
     }
 
@@ -100,7 +106,9 @@ impl Saved {
                 self.conversation = None;
                 self.outbox.clear();
                 self.inbox.clear();
+                self.code = None;
             }
+            Record::Code(code) => self.code = Some(code.clone()),
             Record::Received(id) => {
                 let newest = match self
                     .inbox
@@ -138,6 +146,7 @@ impl Saved {
         records.extend(self.conversation.map(Record::Conversation));
         records.extend(self.outbox.iter().cloned().map(Record::Sent));
         records.extend(self.inbox.iter().copied().map(Record::Received));
+        records.extend(self.code.clone().map(Record::Code));
         records
     }
 }
@@ -173,6 +182,7 @@ mod tests {
             Record::Received(MessageId { session: 9, seq: 4 }),
             Record::Received(MessageId { session: 8, seq: 1 }),
             Record::Received(MessageId { session: 9, seq: 5 }),
+            Record::Code("amber-otter-violin".into()),
         ] {
             saved.apply(&record);
         }

@@ -269,6 +269,10 @@ async fn open(
         None => Err(HandshakeError::Timeout(limits.handshake)),
     }
     .map_err(|error| NetError::Handshake { addr, error })?;
+    // The host's codes are single-use: the one to come back with.
+    if let Some(code) = established.peer.next_code.clone() {
+        let _ = events.send(NetEvent::CodeChanged { code }).await;
+    }
     let info = established.peer_info(addr, established.peer.resumed, established.peer.resume);
     let link = connection::spawn(
         stream,

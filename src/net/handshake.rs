@@ -86,11 +86,65 @@ impl Established {
     }
 }
 
+/// A host's secret code, shared by all its connections: fixed (a code the
+/// person chose), or single-use (one duplex made up: once a guest joined
+/// with it, a new one takes its place).
+#[derive(Debug, Clone)]
+pub struct CodeBook {
+    current: Arc<Mutex<String>>,
+    single_use: bool,
+}
+
+impl CodeBook {
+    /// A code that stays as it is.
+    pub fn fixed(code: String) -> Self {
+        Self {
+            current: Arc::new(Mutex::new(code)),
+            single_use: false,
+        }
+    }
+
+    /// A code that works for one new guest; then the next is made up.
+    pub fn single_use(code: String) -> Self {
+        Self {
+            single_use: true,
+            ..Self::fixed(code)
+        }
+    }
+
+    /// The code a guest must give now.
+    pub fn current(&self) -> String {
+        self.lock().clone()
+    }
+
+    /// Whether codes are single-use.
+    pub fn is_single_use(&self) -> bool {
+        self.single_use
+    }
+
+    /// A new guest got in with the current code: for single-use codes, the
+    /// next one replaces it (and is returned).
+    pub fn used(&self) -> Option<String> {
+        if !self.single_use {
+            return None;
+        }
+        let next = crate::words::generate_code();
+        *self.lock() = next.clone();
+        Some(next)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, String> {
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// What a host asks of, and allows, its guests.
 #[derive(Debug, Clone)]
 pub struct HostPolicy {
     /// The secret code guests must know, if any.
-    pub code: Option<String>,
+    pub code: Option<CodeBook>,
     /// Wrong attempts so far, shared by all connections.
     pub limiter: Arc<Mutex<AttemptLimiter>>,
     /// Whether plain text clients (netcat, simple socket programs) may chat.
@@ -113,7 +167,7 @@ impl HostPolicy {
     /// duplex guests.
     pub fn new(code: Option<String>) -> Self {
         Self {
-            code,
+            code: code.map(CodeBook::fixed),
             limiter: Arc::default(),
             allow_plain: false,
             encoding: encoding_rs::UTF_8,
@@ -549,13 +603,17 @@ where
     // A guest without the code hangs up here (to ask its user): with our
     // message unread, its close may arrive as a reset.
     let psk = match &auth.code {
-        Some(code) => Some(exchange_code(&mut raw, code).await.map_err(|err| {
-            if hung_up(&err) {
-                HandshakeError::NoCodeGiven
-            } else {
-                err
-            }
-        })?),
+        Some(code) => Some(
+            exchange_code(&mut raw, &code.current())
+                .await
+                .map_err(|err| {
+                    if hung_up(&err) {
+                        HandshakeError::NoCodeGiven
+                    } else {
+                        err
+                    }
+                })?,
+        ),
         None => None,
     };
     let mut noise = Handshake::responder(&prologue, psk.as_ref(), &ephemeral)?;

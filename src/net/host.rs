@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinHandle};
 
 use super::connection::{self, next_conn_id};
-use super::handshake::{self, HostPolicy, Opening, PLAIN_GRACE};
+use super::handshake::{self, CodeBook, HostPolicy, Opening, PLAIN_GRACE};
 use super::plain;
 use super::seat::{Seat, Seats};
 use super::{Knock, LeftReason, NetError, NetEvent, PeerInfo, Security};
@@ -469,11 +469,19 @@ async fn admit(
         }
         None => return Err(pending.refuse(BUSY.to_owned()).await),
     };
+    // A single-use code did its job once a new guest is in: the next one
+    // takes its place, and the guest is given it to come back with.
+    let codes = auth.code.as_ref().filter(|codes| codes.is_single_use());
+    let used = codes.filter(|_| !seat.resumed).and_then(CodeBook::used);
     let reply = Hello {
         resume: Some(seat.reply),
         resumed: seat.resumed,
+        next_code: codes.map(CodeBook::current),
         ..hello.clone()
     };
+    if let Some(code) = used {
+        let _ = events.send(NetEvent::CodeChanged { code }).await;
+    }
     let established = tokio::time::timeout(limit, pending.accept(reply))
         .await
         .map_err(timed_out)??;

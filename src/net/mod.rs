@@ -82,6 +82,12 @@ pub enum NetEvent {
         /// The host's words, sanitized.
         reason: String,
     },
+    /// The secret code a guest must give from now on (single-use codes):
+    /// on a host, the next guest's; on a guest, the one to come back with.
+    CodeChanged {
+        /// The code.
+        code: String,
+    },
     /// Someone new wants the seat of a guest the host is waiting for: the
     /// host's person decides ([`Knock::answer`]).
     Knock(Knock),

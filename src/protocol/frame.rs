@@ -82,6 +82,12 @@ pub struct Hello {
     pub resumed: bool,
     /// The optional features the sender understands, by name.
     pub capabilities: Vec<String>,
+    /// From a host whose secret codes are single-use: the code the guest
+    /// must give to come back after a drop (the one it joined with no
+    /// longer works). An appended field: written only when set, and an
+    /// older peer stops reading before it.
+    #[serde(skip)]
+    pub next_code: Option<String>,
 }
 
 impl Hello {
@@ -93,6 +99,7 @@ impl Hello {
             resume: None,
             resumed: false,
             capabilities: CAPABILITIES.iter().map(|&name| name.to_owned()).collect(),
+            next_code: None,
         }
     }
 }
@@ -258,7 +265,13 @@ impl Frame {
     pub fn encode(&self) -> Result<Vec<u8>, postcard::Error> {
         let mut out = postcard::to_stdvec(&self.kind())?;
         let fields = match self {
-            Frame::Hello(hello) => postcard::to_stdvec(hello)?,
+            Frame::Hello(hello) => {
+                let mut fields = postcard::to_stdvec(hello)?;
+                if hello.next_code.is_some() {
+                    fields.extend(postcard::to_stdvec(&hello.next_code)?);
+                }
+                fields
+            }
             Frame::Chat(msg) => postcard::to_stdvec(msg)?,
             Frame::Refused { reason } => postcard::to_stdvec(reason)?,
             Frame::Ack { up_to } => postcard::to_stdvec(up_to)?,
@@ -282,8 +295,15 @@ impl Frame {
         }
         Ok(match kind {
             kind::HELLO => {
-                let hello: Hello = take(fields)?;
+                let (mut hello, appended) = postcard::take_from_bytes::<Hello>(fields)?;
                 within("a name", hello.name.len(), MAX_NAME_LEN)?;
+                // An older peer appends nothing: no code.
+                hello.next_code = postcard::take_from_bytes::<Option<String>>(appended)
+                    .ok()
+                    .and_then(|(code, _)| code);
+                if let Some(code) = &hello.next_code {
+                    within("a secret code", code.len(), MAX_NAME_LEN)?;
+                }
                 Frame::Hello(hello)
             }
             kind::CHAT => {
@@ -317,6 +337,28 @@ impl Frame {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The next code is an appended field: a hello without one has the
+    /// bytes it always had, and an older peer reading one with it stops
+    /// before it.
+    #[test]
+    fn the_next_code_is_an_appended_field() {
+        let plain = Frame::Hello(Hello::new("alice"));
+        let old_bytes = plain.encode().unwrap();
+        assert_eq!(Frame::decode(&old_bytes).unwrap(), plain);
+        let mut hello = Hello::new("alice");
+        hello.next_code = Some("amber-otter-violin".into());
+        let bytes = Frame::Hello(hello.clone()).encode().unwrap();
+        assert!(bytes.starts_with(&old_bytes));
+        assert_eq!(Frame::decode(&bytes).unwrap(), Frame::Hello(hello));
+        let mut long = Hello::new("alice");
+        long.next_code = Some("x".repeat(MAX_NAME_LEN + 1));
+        let bytes = Frame::Hello(long).encode().unwrap();
+        assert!(matches!(
+            Frame::decode(&bytes),
+            Err(BodyError::OverLimit { .. })
+        ));
+    }
     use proptest::prelude::*;
 
     fn chat(text: &str) -> Frame {

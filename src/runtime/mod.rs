@@ -117,6 +117,10 @@ impl Session {
             {
                 rejoin.hello.resume = info.resume;
             }
+            // The host's single-use code changed: come back with the new one.
+            if let (NetEvent::CodeChanged { code }, Some(rejoin)) = (net, self.rejoin.as_mut()) {
+                rejoin.code = Some(code.clone());
+            }
         }
         let mut effects = self.app.update(event);
         // Written down before any frame goes out (frames leave from the

@@ -11,7 +11,7 @@ use crate::app::{App, Event, Role};
 use crate::domain::{HeldMessages, Limits, Newcomers};
 use crate::journal::Journal;
 use crate::keymap::Keymap;
-use crate::net::handshake::HostPolicy;
+use crate::net::handshake::{CodeBook, HostPolicy};
 use crate::net::{self, Host, NetError, NetEvent, Target};
 use crate::protocol::{HandshakeError, Hello};
 use crate::theme::Theme;
@@ -39,6 +39,9 @@ pub struct Options {
     pub name: String,
     /// The secret code: the host's to require, the guest's to give.
     pub code: Option<String>,
+    /// Whether the host's code is single-use (one duplex made up): once a
+    /// guest joined with it, the next one replaces it.
+    pub single_use: bool,
     /// What a host does with newcomers while its guest is away.
     pub newcomers: Newcomers,
     /// What a guest does with messages typed for an earlier conversation.
@@ -70,6 +73,7 @@ impl Session {
         let Options {
             name,
             code,
+            single_use,
             newcomers,
             held,
             can_ask,
@@ -95,6 +99,12 @@ impl Session {
             },
         };
         let conversation = restored.as_ref().and_then(|saved| saved.conversation);
+        // A single-use code changed while the conversation was on: the one
+        // this run was started with no longer works.
+        let code = match restored.as_ref().and_then(|saved| saved.code.clone()) {
+            Some(kept) if single_use || matches!(mode, Mode::Join(_)) => Some(kept),
+            _ => code,
+        };
         let mut ask_code = false;
         let mut refused = None;
         let mut rejoin = None;
@@ -113,7 +123,14 @@ impl Session {
                     conversation,
                     limits,
                     newcomers,
-                    ..HostPolicy::new(code)
+                    code: code.map(|code| {
+                        if single_use {
+                            CodeBook::single_use(code)
+                        } else {
+                            CodeBook::fixed(code)
+                        }
+                    }),
+                    ..HostPolicy::new(None)
                 };
                 host.spawn(hello, policy, tx);
                 role

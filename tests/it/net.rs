@@ -2795,3 +2795,64 @@ async fn a_host_that_shares_no_version_is_named_with_both_versions() {
         "{err}"
     );
 }
+
+/// A code duplex made up works once: the guest that joined with it is
+/// given the next one (to come back with), the host is told it, and the
+/// used code lets nobody else in. A code the person chose stays.
+#[tokio::test]
+async fn a_single_use_code_lets_one_guest_in_and_the_next_takes_its_place() {
+    let mut host = start_host_with(
+        "alice",
+        HostPolicy {
+            code: Some(handshake::CodeBook::single_use(CODE.to_owned())),
+            ..HostPolicy::new(None)
+        },
+    );
+    let mut bob = join_with_code(host.addr, "bob", Some(CODE))
+        .await
+        .expect("bob joins with the code");
+    let next = match next(&mut host.events).await {
+        NetEvent::CodeChanged { code } => code,
+        other => panic!("expected the next code, got {other:?}"),
+    };
+    assert_ne!(next, CODE);
+    let (bob_on_host, _) = expect_joined(&mut host.events).await;
+    match next_within(&mut bob.events, WAIT).await {
+        NetEvent::CodeChanged { code } => assert_eq!(code, next, "bob comes back with it"),
+        other => panic!("expected the code to come back with, got {other:?}"),
+    }
+    // Someone who saw the first code on the host's screen gets nowhere.
+    let stale = handshake_error(join_with_code(host.addr, "mallory", Some(CODE)).await);
+    assert!(matches!(stale, HandshakeError::WrongCode { .. }), "{stale}");
+    expect_rejected(&mut host.events).await;
+    // Bob's connection drops; he comes back with the code he was given.
+    let back = Hello {
+        resume: bob.info.resume,
+        ..Hello::new("bob")
+    };
+    drop(bob);
+    expect_left(&mut host.events, bob_on_host.id).await;
+    let (tx, _events) = mpsc::channel(EVENTS);
+    let (info, _link) = net::connect(
+        &target(host.addr),
+        &back,
+        Some(&next),
+        tx,
+        Limits::default(),
+    )
+    .await
+    .expect("bob comes back with the new code");
+    assert!(info.resumed);
+}
+
+#[tokio::test]
+async fn a_code_the_person_chose_stays() {
+    let mut host = start_host_with_code();
+    let _bob = join_with_code(host.addr, "bob", Some(CODE))
+        .await
+        .expect("bob joins");
+    match next(&mut host.events).await {
+        NetEvent::Joined { .. } => {}
+        other => panic!("expected only the join, got {other:?}"),
+    }
+}

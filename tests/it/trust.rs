@@ -196,3 +196,56 @@ fn the_host_is_asked_on_screen_before_a_newcomer_takes_a_lost_guests_place() -> 
     assert_eq!(until(&dave, "joined")["name"], "alice");
     Ok(())
 }
+
+/// README: "a code duplex made up lets one guest in" and "a guest comes
+/// back with the next one, also when started again". Bob joins with the
+/// code alice's host made up; the host makes the next one (a `code` event);
+/// the first no longer works for anyone; bob, killed and started again the
+/// same way (the old code in his environment), resumes all the same.
+#[test]
+fn a_made_up_code_works_once_and_its_guest_comes_back_with_the_next() {
+    let alice = Duplex::host("alice", &["--json", "--secret"]);
+    let listening = alice.event("listening");
+    let port = port_of(&listening);
+    let join = listening["join"][0].as_str().expect("a join command");
+    let code = join
+        .strip_prefix("DUPLEX_SECRET=")
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the code in the join command")
+        .to_owned();
+    let state = tempfile::tempdir().expect("a state directory");
+    let addr = format!("127.0.0.1:{port}");
+    let bob_args = ["join", addr.as_str(), "--name", "bob", "--json"];
+    let env = [("DUPLEX_SECRET", code.as_str())];
+    let bob_setup = || Setup {
+        env: &env,
+        state: Some(state.path()),
+    };
+    let bob = Duplex::start_with("bob", &bob_args, bob_setup());
+    let next = until(&alice, "code");
+    let next = next["code"].as_str().expect("the next code").to_owned();
+    assert_ne!(next, code);
+    until(&alice, "joined");
+    until(&bob, "joined");
+
+    let mut carol = Duplex::start_with(
+        "carol",
+        &["join", addr.as_str(), "--name", "carol", "--json"],
+        Setup {
+            env: &env,
+            state: None,
+        },
+    );
+    let rejected = until(&alice, "rejected");
+    assert_eq!(rejected["kind"], "wrong-code", "{rejected}");
+    until(&carol, "error");
+    assert!(!carol.exit().success());
+
+    bob.signal(libc::SIGKILL);
+    until(&alice, "disconnected");
+    let bob = Duplex::start_with("bob", &bob_args, bob_setup());
+    let resumed = until(&alice, "resumed");
+    assert_eq!(resumed["name"], "bob", "{resumed}");
+    // Nothing was owed either way: for bob's new run, alice just joined.
+    assert_eq!(until(&bob, "joined")["name"], "alice");
+}
