@@ -178,6 +178,7 @@ fn envelope(body: &[u8]) {
                 kind::REFUSED,
                 kind::ACK,
                 kind::HEARTBEAT,
+                kind::WAITING,
             ];
             assert!(
                 known.contains(&frame.kind()),
@@ -185,11 +186,25 @@ fn envelope(body: &[u8]) {
             );
             for extra in appended(body) {
                 let longer = [body, &extra].concat();
-                assert_eq!(
-                    Frame::decode(&longer).ok().as_ref(),
-                    Some(&frame),
-                    "appended bytes {extra:?} change the frame"
-                );
+                let again = Frame::decode(&longer);
+                match (&frame, again) {
+                    // A hello without a next code: appended bytes may be read
+                    // as one (the field this build knows after the others),
+                    // and nothing else changes; one over the limit is refused.
+                    (Frame::Hello(hello), Ok(Frame::Hello(mut read)))
+                        if hello.next_code.is_none() =>
+                    {
+                        read.next_code = None;
+                        assert_eq!(&read, hello, "appended bytes {extra:?} change the hello");
+                    }
+                    (Frame::Hello(hello), Err(BodyError::OverLimit { .. }))
+                        if hello.next_code.is_none() => {}
+                    (_, again) => assert_eq!(
+                        again.ok().as_ref(),
+                        Some(&frame),
+                        "appended bytes {extra:?} change the frame"
+                    ),
+                }
             }
             round_trip(&frame);
         }
@@ -217,7 +232,10 @@ fn envelope(body: &[u8]) {
             );
         }
         Err(BodyError::OverLimit { len, limit, .. }) => {
-            assert!(len > limit, "refused at {len} bytes under the {limit}-byte limit");
+            assert!(
+                len > limit,
+                "refused at {len} bytes under the {limit}-byte limit"
+            );
             assert!(
                 matches!(via_codec, Err(CodecError::OverLimit { .. })),
                 "decode_body: {via_codec:?}"

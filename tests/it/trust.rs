@@ -249,3 +249,22 @@ fn a_made_up_code_works_once_and_its_guest_comes_back_with_the_next() {
     // Nothing was owed either way: for bob's new run, alice just joined.
     assert_eq!(until(&bob, "joined")["name"], "alice");
 }
+
+/// README: `--newcomers ask` needs the chat screen; headless there is
+/// nobody to ask, so it is refused with a clear error instead of hanging
+/// newcomers.
+#[test]
+fn asking_about_newcomers_needs_the_chat_screen() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_duplex"))
+        .args(["host", "--headless", "--newcomers", "ask", "--port", "0"])
+        .env("XDG_STATE_HOME", std::env::temp_dir())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--newcomers ask needs the chat screen"),
+        "{stderr}"
+    );
+}
