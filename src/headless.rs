@@ -87,9 +87,14 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
         if let Some(exit) = session.handle(event) {
             break exit;
         }
-        // Whatever else the network already delivered, then one
-        // acknowledgement for all of it.
-        if let Some(exit) = session.handle_burst() {
+        // Printed at once: a message is written down as received before
+        // it is printed, and nothing may come between the two.
+        print(&mut out, output, session.take_outputs())?;
+        // Whatever else the network already delivered, each printed as it
+        // is taken in, then one acknowledgement for all of it.
+        if let Some(exit) =
+            session.handle_burst_then(|session| print(&mut out, output, session.take_outputs()))?
+        {
             break exit;
         }
     };

@@ -196,15 +196,31 @@ impl Session {
     /// Handles the network events already waiting (up to [`MAX_BURST`]),
     /// then [`Event::Flush`]. Returns how to exit if the app quits.
     pub fn handle_burst(&mut self) -> Option<Exit> {
+        match self.handle_burst_then(|_| Ok::<(), std::convert::Infallible>(())) {
+            Ok(exit) => exit,
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`Session::handle_burst`], calling `after_each` after each event of
+    /// the burst: a front end that prints does so at once, so what was
+    /// written down as received is printed before anything else happens
+    /// (a process killed mid-burst has printed all it recorded but the
+    /// message it was on).
+    pub fn handle_burst_then<E>(
+        &mut self,
+        mut after_each: impl FnMut(&mut Self) -> Result<(), E>,
+    ) -> Result<Option<Exit>, E> {
         for _ in 0..MAX_BURST {
             let Ok(net) = self.events.try_recv() else {
                 break;
             };
             if let Some(exit) = self.handle(Event::Net(net)) {
-                return Some(exit);
+                return Ok(Some(exit));
             }
+            after_each(self)?;
         }
-        self.handle(Event::Flush)
+        Ok(self.handle(Event::Flush))
     }
 
     /// Whether more of our input may be read now: the app has room for it,
@@ -254,5 +270,81 @@ impl Session {
             .connected()
             .filter(|info| info.is_plain())
             .and_then(|info| self.registry.link(info.id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::Role;
+    use crate::domain::{PeerInfo, Security};
+    use crate::net::PeerLink;
+    use crate::protocol::{ChatMessage, MessageId};
+
+    fn bob() -> PeerInfo {
+        PeerInfo {
+            id: 3,
+            name: "bob".into(),
+            addr: "127.0.0.1:1".parse().expect("an address"),
+            security: Security::Encrypted {
+                verification: "a-b-c-d".into(),
+                with_code: false,
+            },
+            resumed: false,
+            resume: None,
+            caps: Default::default(),
+        }
+    }
+
+    /// Exactly once across a kill: each message of a burst is written
+    /// down as received, then handed to the front end to print, before the
+    /// next one is taken in; never a whole burst recorded and then printed.
+    #[test]
+    fn each_message_of_a_burst_is_printed_right_after_it_is_recorded() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let (journal, _) = Journal::open(dir.path(), "k", 1).expect("a journal");
+        let (tx, events) = mpsc::channel(16);
+        let app = App::new("alice", Role::Guest, 1);
+        let mut session = Session::new(app, events, None, Some(journal));
+        session.handle(Event::Net(NetEvent::Joined {
+            info: bob(),
+            link: PeerLink::detached(3),
+        }));
+        session.take_outputs();
+        for seq in 1..=3 {
+            let msg = ChatMessage {
+                id: MessageId { session: 9, seq },
+                sent_at_ms: 0,
+                text: format!("m{seq}"),
+            };
+            tx.try_send(NetEvent::Chat { from: 3, msg })
+                .expect("queued");
+        }
+        let path = dir.path().join(crate::journal::file::file_name("k"));
+        let mut printed = Vec::new();
+        let exit = session
+            .handle_burst_then(|session| {
+                let outputs = session.take_outputs();
+                let bytes = std::fs::read(&path).map_err(|err| err.to_string())?;
+                let saved = crate::journal::decode(&bytes)
+                    .map_err(|err| err.to_string())?
+                    .saved
+                    .ok_or("nothing saved")?;
+                for output in outputs {
+                    if let Output::Message { id, .. } = output {
+                        assert!(saved.inbox.contains(&id), "printed before recorded");
+                        printed.push(id.seq);
+                    }
+                }
+                // One at a time: nothing recorded but not printed.
+                assert_eq!(
+                    saved.inbox.iter().map(|id| id.seq).max(),
+                    printed.last().copied()
+                );
+                Ok::<(), String>(())
+            })
+            .expect("no error");
+        assert!(exit.is_none());
+        assert_eq!(printed, [1, 2, 3]);
     }
 }
