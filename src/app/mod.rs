@@ -1336,6 +1336,20 @@ impl App {
         if let Role::Host { show_code, .. } = &mut self.role {
             *show_code = false;
         }
+        // The lost guest came back while a newcomer was being asked about:
+        // the question is moot, and the newcomer is turned away at once.
+        let mut moot = Vec::new();
+        if let Some(Question::Knock { knock, name, .. }) = &self.question
+            && info.resumed
+        {
+            moot.push(Effect::Answer {
+                knock: *knock,
+                admit: false,
+            });
+            let text = format!("{name} was not let in: {} came back", info.name);
+            self.question = None;
+            moot.extend(self.system(SystemEvent::Info(text)));
+        }
         // Our place in the conversation, for a run that takes over from this one.
         let mut effects: Vec<Effect> = info
             .resume
@@ -1406,7 +1420,8 @@ impl App {
         self.had_peer = true;
         self.link = Link::Connected(info);
         effects.extend(self.pump());
-        effects
+        moot.extend(effects);
+        moot
     }
 
     /// What follows a peer's departure: `exit` ends everyone, but a host's
@@ -2565,6 +2580,29 @@ mod tests {
         let (app, effects) = guest_holding(HeldMessages::Discard);
         assert!(sent_chats(&effects).is_empty());
         assert_eq!(deliveries(&app), vec![Delivery::Failed]);
+        assert!(app.question.is_none());
+    }
+
+    #[test]
+    fn a_lost_guest_coming_back_answers_a_pending_knock() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        app.update(left(3, LeftReason::Closed));
+        let addr: SocketAddr = "10.0.0.7:4000".parse().unwrap();
+        let (knock, _answer) =
+            crate::net::Knock::new("carol".into(), addr, std::time::Duration::from_secs(60));
+        let id = knock.id;
+        app.update(Event::Net(NetEvent::Knock(knock)));
+        let mut back = peer(4, "bob");
+        back.resumed = true;
+        let effects = app.update(Event::Net(NetEvent::Joined {
+            info: back,
+            link: PeerLink::detached(4),
+        }));
+        assert!(effects.contains(&Effect::Answer {
+            knock: id,
+            admit: false
+        }));
         assert!(app.question.is_none());
     }
 
