@@ -1209,6 +1209,7 @@ impl App {
             NetEvent::Chat { msg, .. } => self.on_chat(msg),
             NetEvent::Ack { up_to, .. } => self.on_ack(up_to),
             NetEvent::Heartbeat { .. } => Vec::new(),
+            NetEvent::Transfer { .. } => Vec::new(),
             NetEvent::Left { from, reason } => {
                 let Some(info) = self.connected().filter(|info| info.id == from).cloned() else {
                     return Vec::new();
