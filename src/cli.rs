@@ -786,6 +786,15 @@ fn default_downloads() -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+
+    /// README: files land by default in the download folder's `duplex`
+    /// subfolder.
+    #[test]
+    fn files_land_in_a_duplex_subfolder_by_default() {
+        let dir = super::default_downloads();
+        assert_eq!(dir.file_name().and_then(|n| n.to_str()), Some("duplex"));
+    }
+
     use clap::Parser;
 
     use super::*;

@@ -652,6 +652,144 @@ fn summary(offer: &crate::protocol::transfer::Offer) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::{Event, Role};
+    use crate::domain::{Capabilities, PeerInfo, Security};
+    use crate::net::{NetEvent, PeerLink};
+    use crate::protocol::transfer::{EntryKind, Offer, OfferEntry};
+
+    fn connected(security: Security, caps: &[&str]) -> App {
+        let mut app = App::new("alice", Role::Guest, 1);
+        let info = PeerInfo {
+            id: 3,
+            name: "bob".into(),
+            addr: "127.0.0.1:1".parse().unwrap(),
+            security,
+            resumed: false,
+            resume: None,
+            caps: Capabilities::from_names(caps.iter().copied()),
+        };
+        app.update(Event::Net(NetEvent::Joined {
+            info,
+            link: PeerLink::detached(3),
+        }));
+        app
+    }
+
+    fn encrypted() -> App {
+        connected(
+            Security::Encrypted {
+                verification: "a-b-c-d".into(),
+                with_code: false,
+            },
+            &["files"],
+        )
+    }
+
+    fn offer(path: &str, size: u64) -> Event {
+        Event::Net(NetEvent::Transfer {
+            from: 3,
+            frame: TransferFrame::Offer(Offer {
+                id: 9,
+                entries: vec![OfferEntry {
+                    path: path.into(),
+                    size,
+                    kind: EntryKind::File,
+                }],
+                total: size,
+            }),
+        })
+    }
+
+    fn declined(effects: &[Effect]) -> Option<String> {
+        effects.iter().find_map(|effect| match effect {
+            Effect::Send {
+                frame: Frame::Transfer(TransferFrame::Decline { reason, .. }),
+                ..
+            } => Some(reason.clone()),
+            _ => None,
+        })
+    }
+
+    fn errors(effects: &[Effect]) -> Vec<String> {
+        effects
+            .iter()
+            .filter_map(|effect| match effect {
+                Effect::Output(Output::System(SystemEvent::Error(text))) => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_offer_with_a_hostile_name_is_declined_and_nothing_is_written() {
+        let mut app = encrypted();
+        let effects = app.update(offer("../../.ssh/authorized_keys", 10));
+        let reason = declined(&effects).expect("a decline");
+        assert!(reason.contains("unsafe name"), "{reason}");
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Files(_))));
+    }
+
+    #[test]
+    fn an_offer_over_the_size_limit_is_declined() {
+        let mut app = encrypted();
+        app.transfers.options.max_file_size = Some(100);
+        let effects = app.update(offer("big.iso", 101));
+        let reason = declined(&effects).expect("a decline");
+        assert!(reason.contains("limit"), "{reason}");
+        let mut app = encrypted();
+        app.transfers.options.max_file_size = Some(100);
+        assert_eq!(declined(&app.update(offer("ok.txt", 100))), None);
+    }
+
+    #[test]
+    fn nothing_is_prepared_before_accepting_unless_auto_accept() {
+        let mut app = encrypted();
+        let effects = app.update(offer("a.txt", 3));
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Files(_))));
+        let effects = app.update(Event::Submit("/accept".into()));
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::Files(Action::Prepare { .. })))
+        );
+        let mut app = encrypted();
+        app.transfers.options.auto_accept = true;
+        let effects = app.update(offer("a.txt", 3));
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::Files(Action::Prepare { .. })))
+        );
+    }
+
+    #[test]
+    fn a_plain_peer_or_an_older_duplex_cannot_be_sent_files() {
+        let mut app = connected(
+            Security::Plain {
+                encoding: "UTF-8".into(),
+            },
+            &[],
+        );
+        let effects = app.update(Event::Submit("/send a.txt".into()));
+        assert!(
+            errors(&effects)[0].contains("plain text program"),
+            "{effects:?}"
+        );
+        let mut app = connected(
+            Security::Encrypted {
+                verification: "a-b-c-d".into(),
+                with_code: false,
+            },
+            &[],
+        );
+        let effects = app.update(Event::Submit("/send a.txt".into()));
+        assert!(
+            errors(&effects)[0].contains("cannot receive files"),
+            "{effects:?}"
+        );
+        let effects = encrypted().update(Event::Submit("/send a.txt".into()));
+        assert!(matches!(&effects[..], [Effect::Files(Action::Scan { .. })]));
+    }
 
     #[test]
     fn paths_split_on_spaces_unless_quoted_or_escaped() {

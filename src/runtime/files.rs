@@ -347,7 +347,7 @@ mod tests {
         // Someone takes the name meanwhile.
         fs::write(&paths[0], "other").unwrap();
         let got = finish(&part, &paths[0]).unwrap();
-        assert_eq!(got, dir.path().join("a (2).txt"));
+        assert_eq!(got, dir.path().join("a (1) (1).txt"));
         assert_eq!(fs::read(dir.path().join("a.txt")).unwrap(), b"old");
         assert_eq!(fs::read(&got).unwrap(), b"new");
         assert!(!part.exists());

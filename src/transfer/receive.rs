@@ -34,6 +34,9 @@ pub struct Receiver {
     pub received: u64,
     /// Where the files went (final names), for the person.
     pub saved: Vec<PathBuf>,
+    /// The last confirmation sent (a `Done` back to the sender), to send
+    /// again if it was lost in a drop.
+    confirmed: Option<TransferFrame>,
 }
 
 impl Receiver {
@@ -74,6 +77,7 @@ impl Receiver {
             since_credit: 0,
             received: 0,
             saved: Vec::new(),
+            confirmed: None,
         })
     }
 
@@ -146,6 +150,15 @@ impl Receiver {
     /// After a reconnect: tell the sender where we are, and open the
     /// window again (chunks in flight were lost).
     pub fn reconnected(&mut self) -> Vec<Action> {
+        if matches!(self.phase, Phase::Done(_)) {
+            // Our last word may have been lost with the connection.
+            return self
+                .confirmed
+                .clone()
+                .map(Action::Send)
+                .into_iter()
+                .collect();
+        }
         if self.phase.is_over() || self.paths.is_empty() {
             return Vec::new();
         }
@@ -298,11 +311,13 @@ impl Receiver {
                 self.created = false;
                 self.hasher = blake3::Hasher::new();
                 self.phase = Phase::Moving;
-                let mut actions = vec![Action::Send(TransferFrame::Done {
+                let done = TransferFrame::Done {
                     id: self.id(),
                     entry,
                     hash,
-                })];
+                };
+                self.confirmed = Some(done.clone());
+                let mut actions = vec![Action::Send(done)];
                 actions.extend(self.skip_folders());
                 if self.phase == Phase::Done(String::new()) {
                     self.phase = Phase::Done(short_hash(&hash));
@@ -335,11 +350,13 @@ impl Receiver {
             // Nothing but folders: the sender waits for a word.
             let hash = *blake3::Hasher::new().finalize().as_bytes();
             self.phase = Phase::Done(short_hash(&hash));
-            return vec![Action::Send(TransferFrame::Done {
+            let done = TransferFrame::Done {
                 id: self.id(),
                 entry: 0,
                 hash,
-            })];
+            };
+            self.confirmed = Some(done.clone());
+            return vec![Action::Send(done)];
         }
         Vec::new()
     }

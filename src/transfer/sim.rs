@@ -283,6 +283,21 @@ fn a_cancel_from_the_sender_removes_the_partial_file() {
 }
 
 #[test]
+fn a_cancel_from_the_receiver_removes_the_partial_file_and_stops_the_sender() {
+    let mut world = World::new(&[("a", bytes(3_000_000, 3))], &[]);
+    world.accept();
+    for _ in 0..3 {
+        world.step();
+    }
+    assert!(world.fs.0.contains_key(Path::new("/dl/a.part")));
+    let actions = world.receiver.cancel("no room after all");
+    world.run(actions, true);
+    while world.step() {}
+    assert!(matches!(&world.sender.phase, Phase::Failed(r) if r.contains("no room after all")));
+    assert!(world.fs.0.keys().all(|p| !p.starts_with("/dl")));
+}
+
+#[test]
 fn an_offer_with_a_hostile_name_is_refused_before_anything() {
     let offer = crate::protocol::transfer::Offer {
         id: 1,

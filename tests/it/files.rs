@@ -54,6 +54,12 @@ fn a_file_and_a_folder_arrive_byte_identical_while_chat_goes_on() {
     std::fs::create_dir_all(folder.join("empty")).unwrap();
     std::fs::create_dir_all(folder.join("sub")).unwrap();
     std::fs::write(folder.join("sub/a.txt"), "hello\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let executable = std::fs::Permissions::from_mode(0o4755);
+        std::fs::set_permissions(folder.join("sub/a.txt"), executable).unwrap();
+    }
     std::fs::write(folder.join("zero"), "").unwrap();
     let dl = downloads.path().to_str().unwrap().to_owned();
     let (host, mut guest) = pair(&["--auto-accept", "--downloads", &dl]);
@@ -92,6 +98,15 @@ fn a_file_and_a_folder_arrive_byte_identical_while_chat_goes_on() {
     );
     assert_eq!(std::fs::read(got.join("folder/zero")).unwrap(), b"");
     assert!(got.join("folder/empty").is_dir());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(got.join("folder/sub/a.txt"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7111, 0, "{mode:o}: no executable or setuid bit");
+    }
     assert_no_part_files(got);
 }
 
