@@ -764,12 +764,7 @@ mod tests {
 
     #[test]
     fn a_plain_peer_or_an_older_duplex_cannot_be_sent_files() {
-        let mut app = connected(
-            Security::Plain {
-                encoding: "UTF-8".into(),
-            },
-            &[],
-        );
+        let mut app = connected(Security::Plain { encoding: "UTF-8" }, &[]);
         let effects = app.update(Event::Submit("/send a.txt".into()));
         assert!(
             errors(&effects)[0].contains("plain text program"),

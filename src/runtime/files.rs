@@ -382,7 +382,7 @@ mod tests {
         fs::create_dir_all(top.join("empty")).unwrap();
         fs::write(top.join("a.txt"), "aaa").unwrap();
         std::os::unix::fs::symlink("/etc/passwd", top.join("link")).unwrap();
-        let listing = scan(&[top.clone()]).unwrap();
+        let listing = scan(std::slice::from_ref(&top)).unwrap();
         let paths: Vec<_> = listing.iter().map(|l| l.path.as_str()).collect();
         assert_eq!(paths, ["top", "top/a.txt", "top/empty"]);
         let err = scan(&[top.join("link")]).unwrap_err();
