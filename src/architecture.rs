@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["words", "text"],
     &["domain"],
     &["protocol"],
-    &["journal", "history"],
+    &["journal", "history", "transfer"],
     &["present"],
     &["view", "theme"],
     &["net"],

@@ -236,6 +236,16 @@ pub struct Common {
     /// (bold and reverse video only) [default: auto].
     #[arg(long, value_enum, value_name = "WHEN", env = "DUPLEX_COLOR")]
     pub color: Option<ColorChoice>,
+    /// Where received files land [default: your download folder's duplex
+    /// subfolder, e.g. ~/Downloads/duplex].
+    #[arg(long, value_name = "DIR", env = "DUPLEX_DOWNLOADS")]
+    pub downloads: Option<PathBuf>,
+    /// Accept every file offer at once, into --downloads (for scripts).
+    #[arg(long)]
+    pub auto_accept: bool,
+    /// Decline offers with a file larger than this many bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
     // ── More options go here. One that the config file can also set is an
     // `Option` (no `default_value`, so that an absent flag lets the file
     // speak) with `env = "DUPLEX_…"`; take it in `run` where it says so.
@@ -747,6 +757,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         },
         keymap,
         theme,
+        files: crate::app::transfer::FileOptions {
+            downloads: common.downloads.clone().unwrap_or_else(default_downloads),
+            auto_accept: common.auto_accept,
+            max_file_size: common.max_file_size,
+        },
     };
     let session = Session::start(mode, options).await?;
     if headless {
@@ -756,8 +771,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     }
 }
 
+/// Where received files land by default: the platform's download folder
+/// (or the home folder's Downloads), in a `duplex` subfolder.
+fn default_downloads() -> PathBuf {
+    directories::UserDirs::new()
+        .and_then(|dirs| {
+            dirs.download_dir()
+                .map(PathBuf::from)
+                .or_else(|| Some(dirs.home_dir().join("Downloads")))
+        })
+        .unwrap_or_else(|| PathBuf::from("Downloads"))
+        .join("duplex")
+}
+
 #[cfg(test)]
 mod tests {
+
+    /// README: files land by default in the download folder's `duplex`
+    /// subfolder.
+    #[test]
+    fn files_land_in_a_duplex_subfolder_by_default() {
+        let dir = super::default_downloads();
+        assert_eq!(dir.file_name().and_then(|n| n.to_str()), Some("duplex"));
+    }
+
     use clap::Parser;
 
     use super::*;

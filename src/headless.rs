@@ -179,6 +179,26 @@ fn print(out: &mut impl Write, output: Output, happened: Vec<Happened>) -> std::
             (Happened::System(event), Output::Json) => {
                 writeln!(out, "{}", system_json(&event))?;
             }
+            (Happened::Transfer(note), Output::Text) => {
+                if note.event != "progress" {
+                    eprintln!("duplex: {}", note.text);
+                }
+            }
+            (Happened::Transfer(note), Output::Json) => {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({
+                        "event": format!("transfer_{}", note.event),
+                        "id": note.id,
+                        "direction": if note.sending { "send" } else { "receive" },
+                        "name": note.name,
+                        "bytes": note.bytes,
+                        "total": note.total,
+                        "text": note.text,
+                    })
+                )?;
+            }
         }
     }
     out.flush()

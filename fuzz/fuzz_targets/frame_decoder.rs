@@ -27,6 +27,7 @@
 use bytes::BytesMut;
 use duplex::protocol::codec::{decode_body, encode_body};
 use duplex::protocol::frame::{BodyError, kind};
+use duplex::protocol::transfer;
 use duplex::protocol::{CodecError, Frame, FrameCodec};
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::{Decoder, Encoder};
@@ -179,6 +180,14 @@ fn envelope(body: &[u8]) {
                 kind::ACK,
                 kind::HEARTBEAT,
                 kind::WAITING,
+                transfer::kind::OFFER,
+                transfer::kind::ACCEPT,
+                transfer::kind::DECLINE,
+                transfer::kind::CHUNK,
+                transfer::kind::CREDIT,
+                transfer::kind::DONE,
+                transfer::kind::CANCEL,
+                transfer::kind::RESUME_FROM,
             ];
             assert!(
                 known.contains(&frame.kind()),

@@ -16,6 +16,7 @@
 pub mod command;
 pub mod output;
 pub mod peer;
+pub mod transfer;
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -142,6 +143,8 @@ pub enum Event {
     Flush,
     /// A run that was killed left this behind: carry on from it.
     Restore(Box<Saved>),
+    /// The runtime did file IO a transfer asked for.
+    Files(crate::transfer::IoDone),
     /// The journal cannot be kept (at start, or it failed since).
     JournalFailed {
         /// What went wrong.
@@ -197,6 +200,8 @@ pub enum Effect {
     Remember(Record),
     /// Tell the front end what happened.
     Output(Output),
+    /// Do file IO for a transfer, and report back with [`Event::Files`].
+    Files(crate::transfer::Action),
     /// Stop the program.
     Quit(Exit),
 }
@@ -341,6 +346,8 @@ pub struct App {
     leaving: Option<LeaveKind>,
     session: u64,
     next_seq: u64,
+    /// Files moving, both ways.
+    pub transfers: transfer::Transfers,
 }
 
 impl App {
@@ -371,6 +378,7 @@ impl App {
             leaving: None,
             session,
             next_seq: 1,
+            transfers: transfer::Transfers::default(),
         }
     }
 
@@ -526,6 +534,7 @@ impl App {
                 message: None,
             })],
             Event::Net(net) => self.on_net(net),
+            Event::Files(done) => self.on_files_io(done),
             Event::Tick => self.on_tick(),
             Event::Flush => {
                 let ack = self.peer.as_mut().and_then(|peer| peer.inbox.take_ack());
@@ -875,6 +884,9 @@ impl App {
         if line.trim().is_empty() {
             return Vec::new();
         }
+        if let Some(effects) = self.transfer_command(&line) {
+            return effects;
+        }
         let line = match command(&line) {
             Command::Text(text) => text,
             Command::Verify => {
@@ -1127,6 +1139,7 @@ impl App {
         let from = match &event {
             NetEvent::Chat { from, .. }
             | NetEvent::Ack { from, .. }
+            | NetEvent::Transfer { from, .. }
             | NetEvent::Heartbeat { from } => Some(*from),
             _ => None,
         };
@@ -1139,7 +1152,14 @@ impl App {
             }
         }
         match event {
-            NetEvent::Joined { info, .. } => self.on_joined(info),
+            NetEvent::Joined { info, .. } => {
+                let resumed = info.resumed;
+                let mut effects = self.on_joined(info);
+                if resumed {
+                    effects.extend(self.transfers_reconnected());
+                }
+                effects
+            }
             NetEvent::Waiting { reason } => self.system(SystemEvent::Info(reason)),
             NetEvent::CodeChanged { code } => {
                 // Kept for a restarted run: the code it started with no
@@ -1209,11 +1229,17 @@ impl App {
             NetEvent::Chat { msg, .. } => self.on_chat(msg),
             NetEvent::Ack { up_to, .. } => self.on_ack(up_to),
             NetEvent::Heartbeat { .. } => Vec::new(),
+            NetEvent::Transfer { frame, .. } => self.on_transfer_frame(frame),
             NetEvent::Left { from, reason } => {
                 let Some(info) = self.connected().filter(|info| info.id == from).cloned() else {
                     return Vec::new();
                 };
-                self.peer_left(info, reason)
+                let mut effects = Vec::new();
+                if !reason.is_drop() {
+                    effects.extend(self.transfers_ended("the conversation ended"));
+                }
+                effects.extend(self.peer_left(info, reason));
+                effects
             }
             NetEvent::Rejected { addr, kind, reason } => self.on_rejected(addr, kind, reason),
             NetEvent::Notice { from, text } => {

@@ -42,4 +42,6 @@ pub enum Output {
     },
     /// A system event (also in the history).
     System(SystemEvent),
+    /// Something happened to a file transfer.
+    Transfer(super::transfer::TransferNote),
 }

@@ -21,6 +21,7 @@ pub use connection::{Lane, PeerLink, SendError};
 pub use guest::{Target, connect, connect_plain};
 pub use host::{Host, JoinHint};
 
+use crate::protocol::transfer::TransferFrame;
 use crate::protocol::{ChatMessage, HandshakeError, MessageId};
 
 /// Something that happened on the network.
@@ -44,6 +45,13 @@ pub enum NetEvent {
     Heartbeat {
         /// The connection it came on.
         from: ConnId,
+    },
+    /// A frame of a file transfer arrived.
+    Transfer {
+        /// The connection it came on.
+        from: ConnId,
+        /// The frame, not yet checked against any transfer.
+        frame: TransferFrame,
     },
     /// The peer received our messages up to this one.
     Ack {

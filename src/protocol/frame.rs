@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::domain::Resume;
 
+use super::transfer::TransferFrame;
+
 /// Longest chat message text, in bytes, that a peer may send.
 pub const MAX_TEXT_LEN: usize = 32 * 1024;
 
@@ -29,12 +31,14 @@ pub const MAX_NAME_LEN: usize = 256;
 
 /// The capabilities this build announces in its hello: the optional kinds
 /// added after version 3 that it understands.
-pub const CAPABILITIES: &[&str] = &[capability::WAITING];
+pub const CAPABILITIES: &[&str] = &[capability::WAITING, capability::FILES];
 
 /// Names of optional features, as announced in [`Hello::capabilities`].
 pub mod capability {
     /// The guest understands [`super::Frame::Waiting`] before the host's hello.
     pub const WAITING: &str = "waiting";
+    /// The peer can receive files: [`super::Frame::Transfer`] (kinds 14–28).
+    pub const FILES: &str = "files";
 }
 
 /// Identifies one chat message across the whole conversation.
@@ -138,6 +142,8 @@ pub enum Frame {
         /// How long the host may take to decide.
         seconds: u32,
     },
+    /// A frame of a file transfer (capability `files`).
+    Transfer(TransferFrame),
     /// A frame of an optional kind this build does not know: received from a
     /// newer peer (and skipped), or sent by tests that play one.
     Unknown {
@@ -218,6 +224,7 @@ impl Frame {
             Frame::Ack { .. } => "ack",
             Frame::Heartbeat => "heartbeat",
             Frame::Waiting { .. } => "waiting",
+            Frame::Transfer(frame) => frame.name(),
             Frame::Unknown { .. } => "unknown",
         }
     }
@@ -233,6 +240,7 @@ impl Frame {
             Frame::Ack { .. } => kind::ACK,
             Frame::Heartbeat => kind::HEARTBEAT,
             Frame::Waiting { .. } => kind::WAITING,
+            Frame::Transfer(frame) => frame.kind(),
             Frame::Unknown { kind, .. } => *kind,
         }
     }
@@ -243,6 +251,7 @@ impl Frame {
     pub fn capability(&self) -> Option<&'static str> {
         match self {
             Frame::Waiting { .. } => Some(capability::WAITING),
+            Frame::Transfer(_) => Some(capability::FILES),
             _ => None,
         }
     }
@@ -257,6 +266,7 @@ impl Frame {
                 Frame::Hello(hello) => hello.name.len() + hello.software.len(),
                 Frame::Refused { reason } | Frame::Waiting { reason, .. } => reason.len(),
                 Frame::Unknown { body, .. } => body.len(),
+                Frame::Transfer(frame) => frame.fields_len(),
                 Frame::Leave | Frame::Bye | Frame::Ack { .. } | Frame::Heartbeat => 0,
             }
     }
@@ -278,6 +288,7 @@ impl Frame {
             Frame::Waiting { reason, seconds } => postcard::to_stdvec(&(reason, seconds))?,
             Frame::Leave | Frame::Bye | Frame::Heartbeat => Vec::new(),
             Frame::Unknown { body, .. } => body.clone(),
+            Frame::Transfer(frame) => frame.encode_fields()?,
         };
         out.extend_from_slice(&fields);
         Ok(out)
@@ -326,9 +337,12 @@ impl Frame {
                 Frame::Waiting { reason, seconds }
             }
             other if kind::is_required(other) => return Err(BodyError::UnknownRequired(other)),
-            other => Frame::Unknown {
-                kind: other,
-                body: fields.to_vec(),
+            other => match TransferFrame::decode(other, fields) {
+                Some(frame) => Frame::Transfer(frame?),
+                None => Frame::Unknown {
+                    kind: other,
+                    body: fields.to_vec(),
+                },
             },
         })
     }

@@ -21,6 +21,7 @@ pub mod codec;
 pub mod crypto;
 pub mod frame;
 pub mod handshake;
+pub mod transfer;
 
 pub use codec::{CodecError, FrameCodec, MAX_FRAME_LEN};
 pub use frame::{ChatMessage, Frame, Hello, MessageId, Resume};

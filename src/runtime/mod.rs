@@ -8,6 +8,7 @@
 //! - this module: interpreting effects, and the deadline to wake up for;
 //! - [`registry`]: the open connections.
 
+pub mod files;
 pub mod registry;
 pub mod start;
 
@@ -107,9 +108,23 @@ impl Session {
         }
     }
 
-    /// Feeds one event to the app and carries out its effects. Returns how to
+    /// Feeds one event to the app and carries out its effects, then the
+    /// results of the file IO they asked for, in order. Returns how to
     /// exit once the app asks to quit.
     pub fn handle(&mut self, event: Event) -> Option<Exit> {
+        let mut done = std::collections::VecDeque::new();
+        let mut exit = self.handle_one(event, &mut done);
+        while let Some(io) = done.pop_front() {
+            exit = exit.or(self.handle_one(Event::Files(io), &mut done));
+        }
+        exit
+    }
+
+    fn handle_one(
+        &mut self,
+        event: Event,
+        done: &mut std::collections::VecDeque<crate::transfer::IoDone>,
+    ) -> Option<Exit> {
         if let Event::Net(net) = &event {
             self.registry.observe(net);
             if let (NetEvent::Joined { info, .. }, Some(rejoin)) = (net, self.rejoin.as_mut())
@@ -169,6 +184,7 @@ impl Session {
                     None => tracing::warn!("asked to connect, but this side is the host"),
                 },
                 Effect::Output(output) => self.outputs.push(output),
+                Effect::Files(action) => done.extend(files::perform(action)),
                 Effect::Quit(how) => exit = exit.or(Some(how)),
                 Effect::Remember(_) => {}
             }

@@ -64,7 +64,13 @@ impl Registry {
         {
             return Err(Refused::NotAnnounced(needed));
         }
-        Ok(link.send_on(Lane::Conversation, frame)?)
+        // A file's chunks (and the hash that follows them) wait behind
+        // every chat line.
+        let lane = match &frame {
+            Frame::Transfer(transfer) if transfer.is_bulk() => Lane::Bulk,
+            _ => Lane::Conversation,
+        };
+        Ok(link.send_on(lane, frame)?)
     }
 
     /// Answers a newcomer's knock (nothing if it gave up or was answered).

@@ -64,6 +64,8 @@ pub struct Options {
     pub keymap: Keymap,
     /// The styles the screen is drawn with.
     pub theme: Theme,
+    /// Where received files land and what is accepted.
+    pub files: crate::app::transfer::FileOptions,
 }
 
 impl Session {
@@ -84,6 +86,7 @@ impl Session {
             limits,
             keymap,
             theme,
+            files,
         } = options;
         let (tx, events) = mpsc::channel(EVENT_QUEUE_LEN);
         let mut hello = Hello::new(&name);
@@ -178,6 +181,7 @@ impl Session {
         app.held_policy = held;
         app.keymap = keymap;
         app.theme = theme;
+        app.transfers.options = files;
         app.history
             .set_limit(limits.history_entries, limits.history_bytes);
         let mut session = Self::new(app, events, rejoin, journal);

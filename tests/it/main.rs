@@ -20,6 +20,7 @@ mod e2e;
 mod e2e_reliability;
 mod e2e_security;
 mod exits;
+mod files;
 mod headless;
 mod net;
 mod readme;

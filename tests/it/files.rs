@@ -1,0 +1,198 @@
+//! Files inside the conversation, with the real binary headless: what
+//! README's "Sending files" section says.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::common::headless::{Duplex, port_of};
+
+/// The next transfer event that is not progress, skipping everything else.
+fn transfer_event(duplex: &Duplex) -> Value {
+    loop {
+        let value = duplex.json_all();
+        let event = value["event"].as_str().unwrap_or_default();
+        if event.starts_with("transfer_") && event != "transfer_progress" {
+            return value;
+        }
+    }
+}
+
+/// A host and a guest in JSON mode, the host with `host_extra`.
+fn pair(host_extra: &[&str]) -> (Duplex, Duplex) {
+    let mut args = vec!["--json"];
+    args.extend_from_slice(host_extra);
+    let host = Duplex::host("alice", &args);
+    let port = port_of(&host.event("listening"));
+    let guest = Duplex::join("bob", port, &["--json"]);
+    assert_eq!(host.event("joined")["name"], "bob");
+    assert_eq!(guest.event("joined")["name"], "alice");
+    (host, guest)
+}
+
+fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// README: "`/send PATH…` offers files and folders"; "--auto-accept";
+/// "byte for byte"; "empty folders are kept"; chat goes on meanwhile.
+#[test]
+fn a_file_and_a_folder_arrive_byte_identical_while_chat_goes_on() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let big = pseudo_random(20 * 1024 * 1024 + 123, 7);
+    std::fs::write(src.path().join("big.bin"), &big).unwrap();
+    let folder = src.path().join("folder");
+    std::fs::create_dir_all(folder.join("empty")).unwrap();
+    std::fs::create_dir_all(folder.join("sub")).unwrap();
+    std::fs::write(folder.join("sub/a.txt"), "hello\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let executable = std::fs::Permissions::from_mode(0o4755);
+        std::fs::set_permissions(folder.join("sub/a.txt"), executable).unwrap();
+    }
+    std::fs::write(folder.join("zero"), "").unwrap();
+    let dl = downloads.path().to_str().unwrap().to_owned();
+    let (host, mut guest) = pair(&["--auto-accept", "--downloads", &dl]);
+
+    guest.send(&format!(
+        "/send {} {}",
+        src.path().join("big.bin").display(),
+        folder.display()
+    ));
+    guest.send("still here");
+    let offer = transfer_event(&guest);
+    assert_eq!(offer["event"], "transfer_offer", "{offer}");
+    assert_eq!(offer["direction"], "send");
+    // The chat line arrives while the file moves.
+    loop {
+        let value = host.json_all();
+        if value["event"] == "message" {
+            assert_eq!(value["text"], "still here");
+            break;
+        }
+        assert_ne!(value["event"], "transfer_done", "{value}");
+        assert_ne!(value["event"], "transfer_failed", "{value}");
+    }
+    let done = transfer_event(&host);
+    assert_eq!(done["event"], "transfer_done", "{done}");
+    assert_eq!(done["direction"], "receive");
+    assert_eq!(done["bytes"], big.len() + 6);
+    let sent = transfer_event(&guest);
+    assert_eq!(sent["event"], "transfer_done", "{sent}");
+
+    let got = downloads.path();
+    assert!(std::fs::read(got.join("big.bin")).unwrap() == big);
+    assert_eq!(
+        std::fs::read_to_string(got.join("folder/sub/a.txt")).unwrap(),
+        "hello\n"
+    );
+    assert_eq!(std::fs::read(got.join("folder/zero")).unwrap(), b"");
+    assert!(got.join("folder/empty").is_dir());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(got.join("folder/sub/a.txt"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7111, 0, "{mode:o}: no executable or setuid bit");
+    }
+    assert_no_part_files(got);
+}
+
+fn assert_no_part_files(dir: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert!(!name.ends_with(".part"), "{name} left behind");
+        if entry.file_type().unwrap().is_dir() {
+            assert_no_part_files(&entry.path());
+        }
+    }
+}
+
+/// README: "a name already taken gets a number: nothing is overwritten".
+#[test]
+fn a_taken_name_gets_a_number_and_the_old_file_stays() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("notes.txt"), "new").unwrap();
+    std::fs::write(downloads.path().join("notes.txt"), "old").unwrap();
+    let dl = downloads.path().to_str().unwrap().to_owned();
+    let (host, mut guest) = pair(&["--auto-accept", "--downloads", &dl]);
+    guest.send(&format!("/send {}", src.path().join("notes.txt").display()));
+    assert_eq!(transfer_event(&host)["event"], "transfer_offer");
+    assert_eq!(transfer_event(&host)["event"], "transfer_done");
+    assert_eq!(
+        std::fs::read_to_string(downloads.path().join("notes.txt")).unwrap(),
+        "old"
+    );
+    assert_eq!(
+        std::fs::read_to_string(downloads.path().join("notes (1).txt")).unwrap(),
+        "new"
+    );
+}
+
+/// README: "nothing is written before you accept"; `/decline`;
+/// `/cancel` from the sender; `/accept DIR`.
+#[test]
+fn offers_wait_for_an_answer_and_either_side_can_stop() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("a.txt"), "aaa").unwrap();
+    let dl = downloads.path().to_str().unwrap().to_owned();
+    let (mut host, mut guest) = pair(&["--downloads", &dl]);
+    let file = src.path().join("a.txt");
+
+    // Declined by the receiver.
+    guest.send(&format!("/send {}", file.display()));
+    assert_eq!(transfer_event(&host)["event"], "transfer_offer");
+    assert_eq!(transfer_event(&guest)["event"], "transfer_offer");
+    assert_eq!(std::fs::read_dir(downloads.path()).unwrap().count(), 0);
+    host.send("/decline");
+    let failed = transfer_event(&guest);
+    assert_eq!(failed["event"], "transfer_failed", "{failed}");
+    assert!(
+        failed["text"].as_str().unwrap().contains("declined"),
+        "{failed}"
+    );
+    assert_eq!(transfer_event(&host)["event"], "transfer_failed");
+
+    // Cancelled by the sender before an answer.
+    guest.send(&format!("/send {}", file.display()));
+    assert_eq!(transfer_event(&host)["event"], "transfer_offer");
+    assert_eq!(transfer_event(&guest)["event"], "transfer_offer");
+    guest.send("/cancel");
+    assert_eq!(transfer_event(&guest)["event"], "transfer_failed");
+    let failed = transfer_event(&host);
+    assert_eq!(failed["event"], "transfer_failed", "{failed}");
+    assert!(
+        failed["text"]
+            .as_str()
+            .unwrap()
+            .contains("cancelled by the peer"),
+        "{failed}"
+    );
+
+    // Accepted into another folder.
+    guest.send(&format!("/send {}", file.display()));
+    assert_eq!(transfer_event(&host)["event"], "transfer_offer");
+    host.send(&format!("/accept {}", elsewhere.path().display()));
+    assert_eq!(transfer_event(&host)["event"], "transfer_done");
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.path().join("a.txt")).unwrap(),
+        "aaa"
+    );
+    assert_eq!(std::fs::read_dir(downloads.path()).unwrap().count(), 0);
+}
