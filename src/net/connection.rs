@@ -443,6 +443,7 @@ where
             Frame::Chat(msg) => NetEvent::Chat { from: id, msg },
             Frame::Ack { up_to } => NetEvent::Ack { from: id, up_to },
             Frame::Heartbeat => NetEvent::Heartbeat { from: id },
+            Frame::Typing { state } => NetEvent::Typing { from: id, state },
             Frame::Leave => return LeftReason::Left.into(),
             Frame::Bye => return LeftReason::Bye.into(),
             // A newer peer's optional frame is skipped, as the protocol says,

@@ -64,6 +64,10 @@ pub struct Options {
     pub keymap: Keymap,
     /// The styles the screen is drawn with.
     pub theme: Theme,
+    /// Whether typing is sent, shown and announced (`--no-typing`: no).
+    pub typing: bool,
+    /// `--quiet`: no bell, no desktop notifications.
+    pub quiet: bool,
 }
 
 impl Session {
@@ -84,9 +88,17 @@ impl Session {
             limits,
             keymap,
             theme,
+            typing,
+            quiet,
         } = options;
         let (tx, events) = mpsc::channel(EVENT_QUEUE_LEN);
         let mut hello = Hello::new(&name);
+        if !typing {
+            // Not announced: a peer sends none.
+            hello
+                .capabilities
+                .retain(|name| name != crate::protocol::frame::capability::TYPING);
+        }
         let session = rand::random();
         let (journal, restored, journal_error) = match journal {
             None => (None, None, None),
@@ -178,6 +190,8 @@ impl Session {
         app.held_policy = held;
         app.keymap = keymap;
         app.theme = theme;
+        app.presence.enabled = typing;
+        app.attention.quiet = quiet;
         app.history
             .set_limit(limits.history_entries, limits.history_bytes);
         let mut session = Self::new(app, events, rejoin, journal);
