@@ -134,16 +134,17 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
     let exit = loop {
         // The screen shows the state; what happened is already in it.
         session.take_outputs();
+        // Bell, notification, title: what the app asked for, before the
+        // frame that shows why.
+        for alert in session.take_alerts() {
+            write_now(&osc::bytes(&alert, style));
+        }
         if dirty {
             guard
                 .terminal
                 .draw(|frame| ui::render(&session.app, frame))?;
             dirty = false;
             panic_if_asked_to_for_tests();
-        }
-        // Bell, notification, title: what the app asked for, between frames.
-        for alert in session.take_alerts() {
-            write_now(&osc::bytes(&alert, style));
         }
         let deadline = session.deadline();
         let event = tokio::select! {
