@@ -256,8 +256,10 @@ mod tests {
 
     #[test]
     fn the_marker_is_above_the_first_message_of_an_absence_until_a_send() {
-        let mut a = Attention::default();
-        a.focused = false;
+        let mut a = Attention {
+            focused: false,
+            ..Attention::default()
+        };
         a.message(0, false, 10, "bob");
         a.message(0, false, 11, "bob");
         assert_eq!(a.marker(0), Some(10));

@@ -201,3 +201,26 @@ fn a_hostile_peer_cannot_put_a_sequence_into_the_notification() -> Result {
     );
     Ok(())
 }
+
+/// A script (`--json`) sees the person at the chat screen type: `typing`
+/// `active`, then `done` as the message arrives; it sends none itself.
+#[test]
+fn json_reports_the_peer_typing() -> Result {
+    let host = crate::common::headless::Duplex::host("alice", &["--json"]);
+    let port = crate::common::headless::port_of(&host.event("listening"));
+    let guest = Tui::guest("bob", port, "alice", ROWS, COLS)?;
+    assert_eq!(host.event("joined")["name"], "bob");
+    guest.send_keys("hel")?;
+    let typing = host.event("typing");
+    assert_eq!(
+        (&typing["name"], &typing["state"]),
+        (&"bob".into(), &"active".into())
+    );
+    guest.send_keys("lo")?;
+    guest.enter()?;
+    // Another `active` only if 3 s passed (a slow machine); then `done`.
+    while host.event("typing")["state"] != "done" {}
+    assert_eq!(host.event("message")["text"], "hello");
+    assert!(!guest.raw().windows(9).any(|w| w == b"is typing"));
+    Ok(())
+}
