@@ -469,6 +469,13 @@ mod tests {
     }
 
     #[test]
+    fn quiet_and_typing_are_read() {
+        let config = parsed("quiet = true\ntyping = false\n");
+        assert_eq!((config.quiet, config.typing), (Some(true), Some(false)));
+        assert!(error("quiet = \"yes\"\n").contains("quiet"));
+    }
+
+    #[test]
     fn an_empty_file_sets_nothing() {
         let config = parsed("# nothing yet\n");
         assert!(config.name.is_none() && config.port.is_none() && config.theme.is_none());

@@ -139,18 +139,25 @@ fn a_message_while_unfocused_rings_notifies_and_counts_in_the_title() -> Result 
     Ok(())
 }
 
+/// `--quiet`, or `quiet = true` in the config file.
 #[test]
 fn quiet_rings_nothing_but_still_counts() -> Result {
-    let (host, guest) = pair(&["--quiet"])?;
-    unfocus(&host)?;
-    guest.send_line("psst")?;
-    wait_message(&host, "bob", "psst")?;
-    let effects = host.side_effects();
-    assert_eq!(effects.bells, 0, "{effects:?}");
-    assert!(effects.other_osc.is_empty(), "{effects:?}");
-    assert_eq!(effects.titles, ["duplex (1)"]);
-    let raw = host.raw();
-    assert!(find(&raw, b"\x07").is_none());
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "quiet = true\n")?;
+    let config = config.to_string_lossy().into_owned();
+    for extra in [&["--quiet"][..], &["--config", &config][..]] {
+        let (host, guest) = pair(extra)?;
+        unfocus(&host)?;
+        guest.send_line("psst")?;
+        wait_message(&host, "bob", "psst")?;
+        let effects = host.side_effects();
+        assert_eq!(effects.bells, 0, "{extra:?}: {effects:?}");
+        assert!(effects.other_osc.is_empty(), "{effects:?}");
+        assert_eq!(effects.titles, ["duplex (1)"]);
+        let raw = host.raw();
+        assert!(find(&raw, b"\x07").is_none());
+    }
     Ok(())
 }
 
