@@ -25,7 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["app"],
     &["ui"],
     &["runtime", "stdin"],
-    &["headless", "tui", "config"],
+    &["headless", "tui", "config", "osc"],
     &["cli"],
 ];
 

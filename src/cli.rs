@@ -246,6 +246,13 @@ pub struct Common {
     /// Decline offers with a file larger than this many bytes.
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
+    /// No bell and no desktop notifications when a message arrives while
+    /// you are away (the window title still counts them).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Neither tell the peer when you type nor show when it does.
+    #[arg(long)]
+    pub no_typing: bool,
     // ── More options go here. One that the config file can also set is an
     // `Option` (no `default_value`, so that an absent flag lets the file
     // speak) with `env = "DUPLEX_…"`; take it in `run` where it says so.
@@ -584,6 +591,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let color = common.color.or(config.color).unwrap_or_default();
     let mut keymap = Keymap::default();
     config.keys.apply(&mut keymap);
+    let quiet = common.quiet || config.quiet.unwrap_or(false);
+    let typing = !common.no_typing && config.typing.unwrap_or(true);
     // ── More settings are taken here, one line each:
     // `let emoji = common.emoji.or(config.emoji).unwrap_or_default();`
     let colour = color.colour(
@@ -762,6 +771,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             auto_accept: common.auto_accept,
             max_file_size: common.max_file_size,
         },
+        typing,
+        quiet,
     };
     let session = Session::start(mode, options).await?;
     if headless {

@@ -150,6 +150,10 @@ pub struct Config {
     /// `encoding`: the text encoding of plain peers (a WHATWG label).
     #[serde(default, deserialize_with = "encoding")]
     pub encoding: Option<String>,
+    /// `quiet`: `true` for no bell and no notifications (`--quiet`).
+    pub quiet: Option<bool>,
+    /// `typing`: `false` to neither send nor show typing (`--no-typing`).
+    pub typing: Option<bool>,
     // ── More settings go here, one line each, as an `Option` of a type that
     // implements `Deserialize` (its errors then name the file, line and key
     // by themselves; a `clap::ValueEnum` can use [`choice`]), e.g. `pub emoji: Option<EmojiMode>,` for `emoji =
@@ -462,6 +466,13 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn quiet_and_typing_are_read() {
+        let config = parsed("quiet = true\ntyping = false\n");
+        assert_eq!((config.quiet, config.typing), (Some(true), Some(false)));
+        assert!(error("quiet = \"yes\"\n").contains("quiet"));
     }
 
     #[test]

@@ -52,8 +52,13 @@ pub async fn run(mut session: Session, output: Output) -> anyhow::Result<Exit> {
         emit_listening(&mut out, output, *local, &hints)?;
     }
 
+    // Lines come whole, and a line put back in the box (an unknown
+    // command) is nobody typing.
+    session.app.presence.sends = false;
     let exit = loop {
         print(&mut out, output, session.take_outputs())?;
+        // No terminal to ring here (and headless is never away).
+        session.take_alerts();
         // Piped input is read only while the app can take it: a host reads
         // nothing until a guest is connected, so piped lines wait in the
         // pipe instead of being lost; after a drop, lines are read and
@@ -165,7 +170,20 @@ fn print(out: &mut impl Write, output: Output, happened: Vec<Happened>) -> std::
             }
             // Text mode says only what a person reading along needs:
             // undelivered messages come as a system line.
-            (Happened::Sent { .. } | Happened::Delivery { .. }, Output::Text) => {}
+            (Happened::Typing { name, state }, Output::Json) => {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"event": "typing", "name": name, "state": state.name()})
+                )?;
+            }
+            // Text mode says only what a person reading along needs:
+            // undelivered messages come as a system line, and nobody reads
+            // "is typing" after the fact.
+            (
+                Happened::Sent { .. } | Happened::Delivery { .. } | Happened::Typing { .. },
+                Output::Text,
+            ) => {}
             // Whoever runs a headless host needs the next code itself.
             (Happened::System(SystemEvent::CodeChanged { code }), Output::Text) => {
                 eprintln!(
@@ -517,6 +535,10 @@ mod tests {
             Happened::Delivery {
                 id,
                 delivery: Delivery::Delivered,
+            },
+            Happened::Typing {
+                name: "b".into(),
+                state: crate::protocol::TypingState::Active,
             },
         ];
         all.extend(systems.into_iter().map(Happened::System));

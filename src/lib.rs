@@ -37,6 +37,7 @@ pub mod input;
 pub mod journal;
 pub mod keymap;
 pub mod net;
+pub mod osc;
 pub mod present;
 pub mod protocol;
 pub mod runtime;

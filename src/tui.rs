@@ -12,8 +12,9 @@
 use std::io::{self, Write};
 
 use crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind,
+    DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
+    EnableFocusChange, EnableMouseCapture, Event as TermEvent, EventStream, KeyCode, KeyEvent,
+    KeyEventKind, KeyModifiers, MouseEventKind,
 };
 use crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, enable_raw_mode};
 use futures::StreamExt;
@@ -21,6 +22,7 @@ use ratatui::DefaultTerminal;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::app::{Event, Exit};
+use crate::osc;
 use crate::runtime::Session;
 use crate::ui;
 
@@ -41,7 +43,15 @@ impl TerminalGuard {
             disable_reporting();
             previous(info);
         }));
-        crossterm::execute!(io::stdout(), EnableMouseCapture, EnableBracketedPaste)?;
+        crossterm::execute!(
+            io::stdout(),
+            EnableMouseCapture,
+            EnableBracketedPaste,
+            EnableFocusChange
+        )?;
+        // The window title is changed only to count unread messages; the
+        // terminal's own is kept to be put back.
+        write_now(osc::PUSH_TITLE);
         Ok(Self { terminal })
     }
 }
@@ -69,8 +79,10 @@ impl TerminalGuard {
             EnterAlternateScreen,
             Clear(ClearType::All),
             EnableMouseCapture,
-            EnableBracketedPaste
+            EnableBracketedPaste,
+            EnableFocusChange
         )?;
+        write_now(osc::PUSH_TITLE);
         // At rest the buffer to draw into is blank and the other holds the
         // last frame; swapping blanks that one too, so the next frame is
         // drawn whole. (`Terminal::clear` would ask the terminal where its
@@ -89,7 +101,19 @@ impl Drop for TerminalGuard {
 
 fn disable_reporting() {
     let mut stdout = io::stdout();
-    let _ = crossterm::execute!(stdout, DisableMouseCapture, DisableBracketedPaste);
+    let _ = crossterm::execute!(
+        stdout,
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        DisableFocusChange
+    );
+    write_now(osc::POP_TITLE);
+}
+
+/// Writes bytes duplex itself makes (see [`osc`]) to the terminal at once.
+fn write_now(bytes: &[u8]) {
+    let mut stdout = io::stdout();
+    let _ = stdout.write_all(bytes);
     let _ = stdout.flush();
 }
 
@@ -105,10 +129,16 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
     session.handle(Event::Resize(size.width, size.height));
     let mut input = EventStream::new();
     let mut dirty = true;
+    let style = osc::Style::detect(|name| std::env::var(name).ok());
 
     let exit = loop {
         // The screen shows the state; what happened is already in it.
         session.take_outputs();
+        // Bell, notification, title: what the app asked for, before the
+        // frame that shows why.
+        for alert in session.take_alerts() {
+            write_now(&osc::bytes(&alert, style));
+        }
         if dirty {
             guard
                 .terminal
@@ -207,6 +237,7 @@ fn to_event(event: TermEvent) -> Option<Event> {
         TermEvent::Mouse(_) => None,
         TermEvent::Paste(text) => Some(Event::Paste(text)),
         TermEvent::Resize(columns, rows) => Some(Event::Resize(columns, rows)),
-        TermEvent::FocusGained | TermEvent::FocusLost => None,
+        TermEvent::FocusGained => Some(Event::Focus(true)),
+        TermEvent::FocusLost => Some(Event::Focus(false)),
     }
 }

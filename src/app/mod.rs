@@ -13,9 +13,11 @@
 //! reconnection to start, a countdown to redraw) and the runtime sends
 //! [`Event::Tick`] then. There is no other timer.
 
+pub mod attention;
 pub mod command;
 pub mod output;
 pub mod peer;
+pub mod presence;
 pub mod transfer;
 
 use std::net::SocketAddr;
@@ -40,10 +42,12 @@ use crate::text::sanitize_text;
 use crate::theme::Theme;
 use crate::view::{Anchor, Pane, Scroll, layout};
 
+pub use attention::{Alert, Attention, Notification, Title};
 pub use command::COMMANDS_HELP;
 use command::{Command, LeaveKind, command, verify_text};
 pub use output::Output;
 pub use peer::{Inbox, Outbox, Peer};
+pub use presence::Presence;
 
 /// Rows one turn of the mouse wheel scrolls.
 pub const WHEEL_ROWS: usize = 3;
@@ -124,6 +128,8 @@ pub enum Event {
     Paste(String),
     /// The terminal is now this many columns and rows.
     Resize(u16, u16),
+    /// The terminal gained (`true`) or lost the focus.
+    Focus(bool),
     /// A complete line to send, as from standard input in headless mode.
     Submit(String),
     /// Standard input ended (headless): leave.
@@ -202,6 +208,8 @@ pub enum Effect {
     Output(Output),
     /// Do file IO for a transfer, and report back with [`Event::Files`].
     Files(crate::transfer::Action),
+    /// Get the person's attention: bell, notification, window title.
+    Attention(Alert),
     /// Stop the program.
     Quit(Exit),
 }
@@ -315,6 +323,10 @@ pub struct App {
     pub scroll: Scroll,
     /// Entries that arrived while scrolled back.
     pub unread: usize,
+    /// The typing indicator, both ways.
+    pub presence: Presence,
+    /// Bell, notifications, title and the unread marker.
+    pub attention: Attention,
     /// [`History::shift`] when the scroll anchor last followed it.
     seen_shift: u64,
     /// Terminal size, columns and rows.
@@ -363,6 +375,8 @@ impl App {
             theme: Theme::default(),
             scroll: Scroll::Live,
             unread: 0,
+            presence: Presence::default(),
+            attention: Attention::default(),
             seen_shift: 0,
             size: (80, 24),
             zone: *chrono::Local::now().offset(),
@@ -438,11 +452,15 @@ impl App {
             area.messages.width as usize,
             area.messages.height as usize,
         )
+        .with_marker(self.marker())
     }
 
     /// When the app next needs an [`Event::Tick`] (monotonic ms), if ever.
     pub fn next_deadline(&self) -> Option<i64> {
-        let link = self.link_deadline();
+        let link = match (self.link_deadline(), self.presence.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         match &self.question {
             Some(Question::Knock { until_ms, .. }) => {
                 Some(link.map_or(*until_ms, |at| at.min(*until_ms)))
@@ -482,8 +500,10 @@ impl App {
 
     /// Applies one event and returns what the runtime must do.
     pub fn update(&mut self, event: Event) -> Vec<Effect> {
-        let effects = self.apply(event);
+        let mut effects = self.apply(event);
         self.follow_history();
+        effects.extend(self.typing_step());
+        effects.extend(self.settle_attention());
         effects
     }
 
@@ -533,9 +553,17 @@ impl App {
                 code: 128 + 1,
                 message: None,
             })],
+            Event::Focus(focused) => {
+                self.attention.focused = focused;
+                Vec::new()
+            }
             Event::Net(net) => self.on_net(net),
             Event::Files(done) => self.on_files_io(done),
-            Event::Tick => self.on_tick(),
+            Event::Tick => {
+                let mut effects: Vec<Effect> = self.typing_tick().into_iter().collect();
+                effects.extend(self.on_tick());
+                effects
+            }
             Event::Flush => {
                 let ack = self.peer.as_mut().and_then(|peer| peer.inbox.take_ack());
                 match (ack, self.connected().map(|info| info.id)) {
@@ -975,6 +1003,8 @@ impl App {
         self.next_seq = self.next_seq.saturating_add(1);
         // Sending is a deliberate act: show the conversation's end.
         self.set_scroll(Scroll::Live);
+        self.presence.sent(self.input.text());
+        self.attention.sent();
         let mut effects = Vec::new();
         if let Some(to) = plain_to {
             // Plain peers never acknowledge: sent is as far as it gets, and
@@ -1140,6 +1170,7 @@ impl App {
             NetEvent::Chat { from, .. }
             | NetEvent::Ack { from, .. }
             | NetEvent::Transfer { from, .. }
+            | NetEvent::Typing { from, .. }
             | NetEvent::Heartbeat { from } => Some(*from),
             _ => None,
         };
@@ -1230,6 +1261,7 @@ impl App {
             NetEvent::Ack { up_to, .. } => self.on_ack(up_to),
             NetEvent::Heartbeat { .. } => Vec::new(),
             NetEvent::Transfer { frame, .. } => self.on_transfer_frame(frame),
+            NetEvent::Typing { state, .. } => self.on_typing(state),
             NetEvent::Left { from, reason } => {
                 let Some(info) = self.connected().filter(|info| info.id == from).cloned() else {
                     return Vec::new();
@@ -1271,17 +1303,25 @@ impl App {
             delivery: Delivery::Received,
         });
         self.note_arrival();
+        let from = self.history.author_name(author).into_owned();
         // Taken in: written down before it is shown or printed, so a run
         // killed after showing it drops the peer's repeat.
         let remember = (!plain).then_some(Effect::Remember(Record::Received(msg.id)));
         let shown = Effect::Output(Output::Message {
             author,
-            from: self.history.author_name(author).into_owned(),
+            from: from.clone(),
             id: msg.id,
             sent_at_ms: msg.sent_at_ms,
             text,
         });
-        remember.into_iter().chain([shown]).collect()
+        let typed = self.typing_stopped();
+        let alert = self.alert_arrival(&from);
+        remember
+            .into_iter()
+            .chain(typed)
+            .chain([shown])
+            .chain(alert)
+            .collect()
     }
 
     fn on_ack(&mut self, up_to: MessageId) -> Vec<Effect> {
@@ -1444,6 +1484,7 @@ impl App {
             peer.sent_at = now;
         }
         self.had_peer = true;
+        self.presence.reset();
         self.link = Link::Connected(info);
         effects.extend(self.pump());
         moot.extend(effects);
@@ -1460,10 +1501,12 @@ impl App {
             || info.name.clone(),
             |peer| self.history.author_name(peer.author).into_owned(),
         );
-        let mut effects = self.system(SystemEvent::Left {
+        let mut effects: Vec<Effect> = self.typing_stopped().into_iter().collect();
+        self.presence.reset();
+        effects.extend(self.system(SystemEvent::Left {
             name: name.clone(),
             reason: reason.clone(),
-        });
+        }));
         let plain = info.is_plain();
         if reason.is_drop() && !plain {
             if let Some(peer) = self.peer.as_mut() {

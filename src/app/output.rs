@@ -40,6 +40,14 @@ pub enum Output {
         /// Where it is now.
         delivery: Delivery,
     },
+    /// The peer started typing (`Active`) or stopped (`Done`: it paused,
+    /// cleared its draft, sent it, or the indicator expired).
+    Typing {
+        /// Its name as shown.
+        name: String,
+        /// `Active` or `Done`.
+        state: crate::protocol::TypingState,
+    },
     /// A system event (also in the history).
     System(SystemEvent),
     /// Something happened to a file transfer.

@@ -444,6 +444,7 @@ where
             Frame::Ack { up_to } => NetEvent::Ack { from: id, up_to },
             Frame::Heartbeat => NetEvent::Heartbeat { from: id },
             Frame::Transfer(frame) => NetEvent::Transfer { from: id, frame },
+            Frame::Typing { state } => NetEvent::Typing { from: id, state },
             Frame::Leave => return LeftReason::Left.into(),
             Frame::Bye => return LeftReason::Bye.into(),
             // A newer peer's optional frame is skipped, as the protocol says,

@@ -41,6 +41,13 @@ pub enum NetEvent {
         /// The message, text not yet sanitized.
         msg: ChatMessage,
     },
+    /// The peer's person is typing (or stopped): a `Typing` frame arrived.
+    Typing {
+        /// The connection it came on.
+        from: ConnId,
+        /// What they are doing.
+        state: crate::protocol::TypingState,
+    },
     /// The peer is still there: a heartbeat arrived.
     Heartbeat {
         /// The connection it came on.

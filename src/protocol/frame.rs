@@ -31,7 +31,7 @@ pub const MAX_NAME_LEN: usize = 256;
 
 /// The capabilities this build announces in its hello: the optional kinds
 /// added after version 3 that it understands.
-pub const CAPABILITIES: &[&str] = &[capability::WAITING, capability::FILES];
+pub const CAPABILITIES: &[&str] = &[capability::WAITING, capability::FILES, capability::TYPING];
 
 /// Names of optional features, as announced in [`Hello::capabilities`].
 pub mod capability {
@@ -39,6 +39,51 @@ pub mod capability {
     pub const WAITING: &str = "waiting";
     /// The peer can receive files: [`super::Frame::Transfer`] (kinds 14–28).
     pub const FILES: &str = "files";
+    /// The peer understands [`super::Frame::Typing`] (and wants it: a
+    /// duplex started with `--no-typing` does not announce it).
+    pub const TYPING: &str = "typing";
+}
+
+/// What a person is doing with their draft, as IRCv3's `+typing` tag says
+/// it: typing now, stopped with text still in the box, or no draft any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TypingState {
+    /// Typing now; shown for a few seconds unless repeated.
+    Active,
+    /// Stopped typing, with a draft left in the box.
+    Paused,
+    /// The draft was cleared (or sent).
+    Done,
+}
+
+impl TypingState {
+    /// Its byte on the wire.
+    pub fn to_byte(self) -> u8 {
+        match self {
+            TypingState::Active => 0,
+            TypingState::Paused => 1,
+            TypingState::Done => 2,
+        }
+    }
+
+    /// The state a byte names; a state a newer peer added is read as
+    /// `Done` (whatever it is, it is not "typing now").
+    pub fn from_byte(byte: u8) -> Self {
+        match byte {
+            0 => TypingState::Active,
+            1 => TypingState::Paused,
+            _ => TypingState::Done,
+        }
+    }
+
+    /// Its name, as IRCv3 and `--json` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TypingState::Active => "active",
+            TypingState::Paused => "paused",
+            TypingState::Done => "done",
+        }
+    }
 }
 
 /// Identifies one chat message across the whole conversation.
@@ -144,6 +189,12 @@ pub enum Frame {
     },
     /// A frame of a file transfer (capability `files`).
     Transfer(TransferFrame),
+    /// The sender is typing (or stopped): shown as "alice is typing…".
+    /// Optional, and sent only to a peer that announced `typing`.
+    Typing {
+        /// What the sender's person is doing.
+        state: TypingState,
+    },
     /// A frame of an optional kind this build does not know: received from a
     /// newer peer (and skipped), or sent by tests that play one.
     Unknown {
@@ -170,6 +221,8 @@ pub mod kind {
     pub const ACK: u32 = 2;
     /// [`super::Frame::Heartbeat`].
     pub const HEARTBEAT: u32 = 4;
+    /// [`super::Frame::Typing`].
+    pub const TYPING: u32 = 8;
     /// [`super::Frame::Waiting`].
     pub const WAITING: u32 = 12;
 
@@ -225,6 +278,7 @@ impl Frame {
             Frame::Heartbeat => "heartbeat",
             Frame::Waiting { .. } => "waiting",
             Frame::Transfer(frame) => frame.name(),
+            Frame::Typing { .. } => "typing",
             Frame::Unknown { .. } => "unknown",
         }
     }
@@ -241,6 +295,7 @@ impl Frame {
             Frame::Heartbeat => kind::HEARTBEAT,
             Frame::Waiting { .. } => kind::WAITING,
             Frame::Transfer(frame) => frame.kind(),
+            Frame::Typing { .. } => kind::TYPING,
             Frame::Unknown { kind, .. } => *kind,
         }
     }
@@ -252,6 +307,7 @@ impl Frame {
         match self {
             Frame::Waiting { .. } => Some(capability::WAITING),
             Frame::Transfer(_) => Some(capability::FILES),
+            Frame::Typing { .. } => Some(capability::TYPING),
             _ => None,
         }
     }
@@ -267,7 +323,11 @@ impl Frame {
                 Frame::Refused { reason } | Frame::Waiting { reason, .. } => reason.len(),
                 Frame::Unknown { body, .. } => body.len(),
                 Frame::Transfer(frame) => frame.fields_len(),
-                Frame::Leave | Frame::Bye | Frame::Ack { .. } | Frame::Heartbeat => 0,
+                Frame::Leave
+                | Frame::Bye
+                | Frame::Ack { .. }
+                | Frame::Heartbeat
+                | Frame::Typing { .. } => 0,
             }
     }
 
@@ -286,6 +346,7 @@ impl Frame {
             Frame::Refused { reason } => postcard::to_stdvec(reason)?,
             Frame::Ack { up_to } => postcard::to_stdvec(up_to)?,
             Frame::Waiting { reason, seconds } => postcard::to_stdvec(&(reason, seconds))?,
+            Frame::Typing { state } => vec![state.to_byte()],
             Frame::Leave | Frame::Bye | Frame::Heartbeat => Vec::new(),
             Frame::Unknown { body, .. } => body.clone(),
             Frame::Transfer(frame) => frame.encode_fields()?,
@@ -336,6 +397,13 @@ impl Frame {
                 within("a reason", reason.len(), MAX_TEXT_LEN)?;
                 Frame::Waiting { reason, seconds }
             }
+            kind::TYPING => Frame::Typing {
+                state: TypingState::from_byte(
+                    *fields
+                        .first()
+                        .ok_or(postcard::Error::DeserializeUnexpectedEnd)?,
+                ),
+            },
             other if kind::is_required(other) => return Err(BodyError::UnknownRequired(other)),
             other => match TransferFrame::decode(other, fields) {
                 Some(frame) => Frame::Transfer(frame?),
@@ -419,6 +487,15 @@ mod tests {
                 up_to: MessageId { session: 1, seq: 2 },
             },
             Frame::Heartbeat,
+            Frame::Typing {
+                state: TypingState::Active,
+            },
+            Frame::Typing {
+                state: TypingState::Paused,
+            },
+            Frame::Typing {
+                state: TypingState::Done,
+            },
             Frame::Unknown {
                 kind: 1000,
                 body: vec![1, 2, 3],
@@ -427,6 +504,26 @@ mod tests {
             let bytes = frame.encode().unwrap();
             assert_eq!(Frame::decode(&bytes).unwrap(), frame);
         }
+    }
+
+    /// Typing is optional (even), needs its capability, reads a state a
+    /// newer peer added as not typing, and ignores appended bytes.
+    #[test]
+    fn typing_is_an_optional_kind_behind_its_capability() {
+        assert!(!kind::is_required(kind::TYPING));
+        let frame = Frame::Typing {
+            state: TypingState::Active,
+        };
+        assert_eq!(frame.capability(), Some(capability::TYPING));
+        assert!(CAPABILITIES.contains(&capability::TYPING));
+        assert_eq!(frame.encode().unwrap(), vec![8, 0]);
+        assert_eq!(
+            Frame::decode(&[8, 9, 1, 2]).unwrap(),
+            Frame::Typing {
+                state: TypingState::Done
+            }
+        );
+        assert!(Frame::decode(&[8]).is_err());
     }
 
     #[test]

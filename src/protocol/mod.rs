@@ -24,5 +24,5 @@ pub mod handshake;
 pub mod transfer;
 
 pub use codec::{CodecError, FrameCodec, MAX_FRAME_LEN};
-pub use frame::{ChatMessage, Frame, Hello, MessageId, Resume};
+pub use frame::{ChatMessage, Frame, Hello, MessageId, Resume, TypingState};
 pub use handshake::{HandshakeError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, Preamble, Versions};

@@ -14,7 +14,7 @@ pub mod start;
 
 use tokio::sync::mpsc;
 
-use crate::app::{App, Effect, Event, Exit, Output};
+use crate::app::{Alert, App, Effect, Event, Exit, Output};
 use crate::domain::Limits;
 use crate::journal::Journal;
 use crate::net::{self, Lane, NetEvent, Target};
@@ -35,6 +35,9 @@ pub struct Session {
     /// What happened, for the front end to show; it takes them with
     /// [`Session::take_outputs`].
     outputs: Vec<Output>,
+    /// Attention the app asked for, for the TUI to carry out (headless
+    /// mode has no terminal to ring, and drops them).
+    alerts: Vec<Alert>,
     /// Where a guest connects again from within the session.
     rejoin: Option<Rejoin>,
     /// What a restarted run needs, kept on disk.
@@ -103,6 +106,7 @@ impl Session {
             events,
             registry: Registry::default(),
             outputs: Vec::new(),
+            alerts: Vec::new(),
             rejoin,
             journal,
         }
@@ -185,6 +189,7 @@ impl Session {
                 },
                 Effect::Output(output) => self.outputs.push(output),
                 Effect::Files(action) => done.extend(files::perform(action)),
+                Effect::Attention(alert) => self.alerts.push(alert),
                 Effect::Quit(how) => exit = exit.or(Some(how)),
                 Effect::Remember(_) => {}
             }
@@ -195,6 +200,11 @@ impl Session {
     /// Takes what happened since the last call, oldest first.
     pub fn take_outputs(&mut self) -> Vec<Output> {
         std::mem::take(&mut self.outputs)
+    }
+
+    /// Takes the attention asked for since the last call, oldest first.
+    pub fn take_alerts(&mut self) -> Vec<Alert> {
+        std::mem::take(&mut self.alerts)
     }
 
     /// Writes what the journal took; if the disk says no, carries on

@@ -66,6 +66,10 @@ pub struct Options {
     pub theme: Theme,
     /// Where received files land and what is accepted.
     pub files: crate::app::transfer::FileOptions,
+    /// Whether typing is sent, shown and announced (`--no-typing`: no).
+    pub typing: bool,
+    /// `--quiet`: no bell, no desktop notifications.
+    pub quiet: bool,
 }
 
 impl Session {
@@ -87,9 +91,17 @@ impl Session {
             keymap,
             theme,
             files,
+            typing,
+            quiet,
         } = options;
         let (tx, events) = mpsc::channel(EVENT_QUEUE_LEN);
         let mut hello = Hello::new(&name);
+        if !typing {
+            // Not announced: a peer sends none.
+            hello
+                .capabilities
+                .retain(|name| name != crate::protocol::frame::capability::TYPING);
+        }
         let session = rand::random();
         let (journal, restored, journal_error) = match journal {
             None => (None, None, None),
@@ -182,6 +194,8 @@ impl Session {
         app.keymap = keymap;
         app.theme = theme;
         app.transfers.options = files;
+        app.presence.enabled = typing;
+        app.attention.quiet = quiet;
         app.history
             .set_limit(limits.history_entries, limits.history_bytes);
         let mut session = Self::new(app, events, rejoin, journal);

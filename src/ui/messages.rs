@@ -28,16 +28,17 @@ fn clock(at_ms: i64, zone: FixedOffset) -> String {
         .unwrap_or_else(|| "--:--".to_owned())
 }
 
-/// Draws the visible part of the history into `area`.
+/// Draws the visible part of the history into `area`, with the unread
+/// marker above entry `marker`.
 pub fn render(
     frame: &mut Frame<'_>,
     area: Rect,
     history: &History,
-    scroll: Scroll,
+    (scroll, marker): (Scroll, Option<usize>),
     zone: FixedOffset,
     theme: &Theme,
 ) {
-    let pane = Pane::new(history, area.width as usize, area.height as usize);
+    let pane = Pane::new(history, area.width as usize, area.height as usize).with_marker(marker);
     let time_style = theme.time;
     let system_style = theme.notice;
     let error_style = theme.error;
@@ -63,6 +64,12 @@ pub fn render(
             let Some(row) = layout.rows.get(row_index) else {
                 continue;
             };
+            if layout.marker && row_index == 0 {
+                let rule = super::marker::line(area.width as usize, theme);
+                frame.render_widget(rule, Rect::new(area.x, y, area.width, 1));
+                y += 1;
+                continue;
+            }
             // The delivery mark, at the end of the text, is dimmed.
             let mark_start = layout.text.len() - layout.mark_len;
             let split = mark_start.clamp(row.start, row.end);
@@ -77,7 +84,7 @@ pub fn render(
                 Span::styled(layout.text[row.start..split].to_owned(), text_style),
                 Span::styled(layout.text[split..row.end].to_owned(), mark_style),
             ];
-            let line = if row_index == 0 {
+            let line = if row_index == layout.first_row() {
                 let mut spans = vec![Span::styled(
                     format!("{} ", clock(entry.at_ms(), zone)),
                     time_style,

@@ -5,6 +5,7 @@
 //! key hints, then the text, growing to a few rows), and a one-row status bar.
 
 pub mod input;
+pub mod marker;
 pub mod messages;
 pub mod question;
 pub mod status;
@@ -21,7 +22,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
         frame,
         areas.messages,
         &app.history,
-        app.scroll,
+        (app.scroll, app.marker()),
         app.zone,
         &app.theme,
     );

@@ -52,7 +52,19 @@ pub fn connection_text(app: &App, width: usize) -> String {
             } else {
                 ""
             };
-            format!("● {} ({host}{}) · connected", peer.name, peer.addr)
+            let who = format!("● {} ({host}{})", peer.name, peer.addr);
+            match app.typing() {
+                // The news first: kept whole when the address must go.
+                Some(name) => {
+                    let long = format!("{who} · {name} is typing…");
+                    if display_width(&long) <= width {
+                        long
+                    } else {
+                        format!("● {name} is typing…")
+                    }
+                }
+                None => format!("{who} · connected"),
+            }
         }
         (
             Link::Dropped {

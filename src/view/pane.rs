@@ -50,6 +50,34 @@ pub struct EntryLayout {
     pub indent: usize,
     /// Bytes at the end of `text` that are our message's delivery mark.
     pub mark_len: usize,
+    /// Whether the unread marker ("── new ──") is drawn above the entry:
+    /// then `rows[0]` is the marker's row (empty), and the entry's own rows
+    /// follow.
+    pub marker: bool,
+}
+
+impl EntryLayout {
+    /// The index in `rows` of the entry's first row of its own (after the
+    /// unread marker's, if it has one).
+    pub fn first_row(&self) -> usize {
+        usize::from(self.marker)
+    }
+
+    /// Puts the unread marker's row above the entry.
+    fn mark(mut self) -> Self {
+        if !self.marker {
+            self.marker = true;
+            self.rows.insert(
+                0,
+                Row {
+                    start: 0,
+                    end: 0,
+                    width: 0,
+                },
+            );
+        }
+        self
+    }
 }
 
 /// Lays out one entry for a pane `width` cells wide.
@@ -105,6 +133,7 @@ pub fn layout_entry(history: &History, entry: &Entry, width: usize) -> EntryLayo
         prefix_width,
         indent,
         mark_len,
+        marker: false,
     }
 }
 
@@ -117,6 +146,8 @@ pub struct Pane<'a> {
     pub width: usize,
     /// Height in rows.
     pub height: usize,
+    /// The entry the unread marker is drawn above, if any: one row more.
+    pub marker: Option<usize>,
 }
 
 impl<'a> Pane<'a> {
@@ -126,14 +157,31 @@ impl<'a> Pane<'a> {
             history,
             width,
             height,
+            marker: None,
+        }
+    }
+
+    /// The same pane with the unread marker above entry `marker`.
+    pub fn with_marker(self, marker: Option<usize>) -> Self {
+        Self { marker, ..self }
+    }
+
+    /// Entry `index` laid out, with the unread marker's row if it is there.
+    fn layout(&self, index: usize, entry: &Entry) -> EntryLayout {
+        let layout = layout_entry(self.history, entry, self.width);
+        if self.marker == Some(index) {
+            layout.mark()
+        } else {
+            layout
         }
     }
 
     /// Rows entry `index` takes.
     fn rows(&self, index: usize) -> usize {
-        self.history.entries().get(index).map_or(0, |entry| {
-            layout_entry(self.history, entry, self.width).rows.len()
-        })
+        self.history
+            .entries()
+            .get(index)
+            .map_or(0, |entry| self.layout(index, entry).rows.len())
     }
 
     /// The top of the view when following the newest entry, or `None` when
@@ -236,7 +284,7 @@ impl<'a> Pane<'a> {
             if left == 0 {
                 break;
             }
-            let layout = layout_entry(self.history, entry, self.width);
+            let layout = self.layout(index, entry);
             let start = skip.min(layout.rows.len());
             let end = (start + left).min(layout.rows.len());
             left -= end - start;
@@ -383,6 +431,29 @@ mod tests {
             pane.up(Scroll::Live, 2),
             Scroll::At(Anchor { entry: 17, row: 2 })
         );
+    }
+
+    #[test]
+    fn the_unread_marker_takes_a_row_above_its_entry() {
+        let history = numbered(30);
+        let plain = Pane::new(&history, 40, 10);
+        let marked = plain.with_marker(Some(25));
+        let visible = marked.visible(Scroll::Live);
+        assert_eq!(visible.len(), 9, "one entry fewer fits");
+        assert_eq!(visible[0].0, 21);
+        let (index, layout, rows) = &visible[4];
+        assert_eq!(*index, 25);
+        assert!(layout.marker && layout.first_row() == 1);
+        assert_eq!(rows.clone(), 0..2, "the marker's row and the message's");
+        assert!(!visible[5].1.marker);
+        // Scrolling counts the marker's row like any other.
+        assert_eq!(
+            first_visible(&marked, marked.up(Scroll::Live, 6)),
+            (15, 0),
+            "from entry 21, six rows up, none of them the marker's"
+        );
+        assert_eq!(first_visible(&marked, marked.up(Scroll::Live, 0)), (21, 0));
+        assert_eq!(plain.visible(Scroll::Live)[0].0, 20);
     }
 
     #[test]

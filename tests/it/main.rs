@@ -17,6 +17,7 @@ mod common;
 mod chaos;
 mod core_v2;
 mod e2e;
+mod e2e_presence;
 mod e2e_reliability;
 mod e2e_security;
 mod exits;

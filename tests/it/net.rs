@@ -2729,6 +2729,72 @@ async fn a_newer_peer_with_unknown_capabilities_and_frames_chats_normally() {
     );
 }
 
+/// Typing is an optional frame behind the `typing` capability: the
+/// registry never sends it to a peer that did not announce it (an older
+/// duplex, or one started with `--no-typing`), and one that did gets it,
+/// and this build's reader turns it into a `Typing` event.
+#[tokio::test]
+async fn typing_goes_only_to_a_peer_that_announced_it() {
+    use duplex::protocol::TypingState;
+    use duplex::runtime::{Refused, Registry};
+    for announced in [false, true] {
+        let mut host = start_host();
+        let mut stream = TcpStream::connect(host.addr).await.expect("connects");
+        let mut hello = Hello::new("old");
+        if !announced {
+            hello.capabilities.retain(|name| name != "typing");
+        }
+        let established = handshake::guest(&mut stream, &hello, None)
+            .await
+            .expect("handshake");
+        let (info, link) = expect_joined(&mut host.events).await;
+        let mut registry = Registry::default();
+        registry.observe(&NetEvent::Joined {
+            info: info.clone(),
+            link,
+        });
+        let typing = Frame::Typing {
+            state: TypingState::Active,
+        };
+        let sent = registry.send(info.id, typing.clone());
+        if announced {
+            assert_eq!(sent, Ok(()));
+        } else {
+            assert_eq!(sent, Err(Refused::NotAnnounced("typing")));
+        }
+        registry
+            .send(info.id, chat(1, "hi"))
+            .expect("a chat always goes");
+        let mut framed = Framed::from_parts(FramedParts::new(stream, established.codec));
+        let mut got = Vec::new();
+        while got
+            .last()
+            .is_none_or(|frame| !matches!(frame, Frame::Chat(_)))
+        {
+            let frame = tokio::time::timeout(WAIT, framed.next())
+                .await
+                .expect("in time")
+                .expect("a frame")
+                .expect("well-formed");
+            got.push(frame);
+        }
+        let expected = if announced {
+            vec![typing.clone(), chat(1, "hi")]
+        } else {
+            vec![chat(1, "hi")]
+        };
+        assert_eq!(got, expected, "announced: {announced}");
+        // And the other way: the host's reader makes an event of it.
+        framed.send(typing).await.expect("sends");
+        match next(&mut host.events).await {
+            NetEvent::Typing { from, state } => {
+                assert_eq!((from, state), (info.id, TypingState::Active));
+            }
+            other => panic!("expected Typing, got {other:?}"),
+        }
+    }
+}
+
 /// A required kind this build does not know ends that connection with a
 /// reason that says to update, rather than being read as something else.
 #[tokio::test]

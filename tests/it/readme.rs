@@ -193,6 +193,8 @@ fn the_numbers_of_docs_protocol_md() {
         (kind::REFUSED, 9),
         (kind::ACK, 2),
         (kind::HEARTBEAT, 4),
+        (kind::TYPING, 8),
+        (kind::WAITING, 12),
     ];
     for (kind, documented) in kinds {
         assert_eq!(kind, documented);
@@ -208,6 +210,17 @@ fn the_numbers_of_docs_protocol_md() {
     assert_eq!(Frame::Leave.encode().unwrap(), [5]);
     assert_eq!(Frame::Bye.encode().unwrap(), [7]);
     assert_eq!(Frame::Heartbeat.encode().unwrap(), [4]);
+    // Typing: kind, state (0 active, 1 paused, 2 done).
+    for (state, byte) in [
+        (duplex::protocol::TypingState::Active, 0),
+        (duplex::protocol::TypingState::Paused, 1),
+        (duplex::protocol::TypingState::Done, 2),
+    ] {
+        assert_eq!(Frame::Typing { state }.encode().unwrap(), [8, byte]);
+    }
+    // The rules' numbers: at most one `active` every 3 s, shown for 6 s.
+    assert_eq!(duplex::app::presence::TYPING_EVERY_MS, 3000);
+    assert_eq!(duplex::app::presence::TYPING_SHOWN_MS, 6000);
     assert_eq!(Frame::Ack { up_to: id }.encode().unwrap(), [2, 1, 2]);
     let refused = Frame::Refused {
         reason: "no".into(),

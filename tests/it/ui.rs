@@ -630,3 +630,49 @@ fn without_colour_only_emphasis() {
     assert!(buffer[(0, status)].modifier.contains(Modifier::REVERSED));
     insta::assert_snapshot!(styled(&terminal));
 }
+
+/// The peer typing: "bob is typing…" in the status bar, with the address
+/// while it fits and without it when it does not.
+#[test]
+fn the_status_bar_says_the_peer_is_typing() {
+    let mut app = host_with_bob();
+    receive(&mut app, 1, "let me think");
+    app.update(Event::Net(NetEvent::Typing {
+        from: PEER,
+        state: duplex::protocol::TypingState::Active,
+    }));
+    let terminal = draw(&mut app, 80, 8);
+    insta::assert_snapshot!(terminal.backend());
+    let narrow = draw(&mut app, 44, 8);
+    let status = &rows(&narrow)[7];
+    assert!(status.starts_with(" ● bob is typing…"), "{status:?}");
+    // Its message ends it.
+    receive(&mut app, 2, "done thinking");
+    let terminal = draw(&mut app, 80, 8);
+    assert!(rows(&terminal)[7].contains("· connected"));
+}
+
+/// The unread marker: a rule above the first message that arrived while
+/// the terminal was unfocused, still there once back, gone after a send.
+#[test]
+fn the_unread_marker_is_above_the_first_message_while_away() {
+    let mut app = host_with_bob();
+    receive(&mut app, 1, "read this");
+    app.update(Event::Focus(false));
+    receive(&mut app, 2, "while you were away");
+    receive(&mut app, 3, "and more");
+    app.update(Event::Focus(true));
+    let terminal = draw(&mut app, 60, 10);
+    insta::assert_snapshot!(terminal.backend());
+    let rows = rows(&terminal);
+    let rule = rows.iter().position(|row| row.contains("─ new ─")).unwrap();
+    assert!(rows[rule - 1].contains("read this"), "{rows:#?}");
+    assert!(rows[rule + 1].contains("while you were away"), "{rows:#?}");
+    say(&mut app, "got it");
+    let terminal = draw(&mut app, 60, 10);
+    assert!(!rows_of(&terminal).iter().any(|row| row.contains(" new ")));
+}
+
+fn rows_of(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    rows(terminal)
+}
