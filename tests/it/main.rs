@@ -29,3 +29,4 @@ mod seat;
 mod shell;
 mod trust;
 mod ui;
+mod welcome;
