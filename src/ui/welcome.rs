@@ -203,14 +203,19 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) -> Rect {
     let mut weighed = lines(app, form, area.width as usize);
     let height = area.height as usize;
     // The newest lines of the history stay in sight too (what was just
-    // said, a connection turned away), in up to half the pane.
+    // said, a connection turned away).
     let history_rows: usize = Pane::new(&app.history, area.width as usize, height)
         .visible(crate::view::Scroll::Live)
         .iter()
         .map(|(_, _, rows)| rows.len())
         .sum();
     let gap = usize::from(form == Form::Full && history_rows > 0);
-    let room = height - (history_rows + gap).min(height / 2);
+    let room = match form {
+        // Nothing was said yet: the welcome is the screen.
+        Form::Full => height - (history_rows + gap).min(height / 2),
+        // The conversation comes first, but a third of the pane is ours.
+        Form::Compact => (height / 3).max(height.saturating_sub(history_rows)),
+    };
     let mut lines = shorten(&mut weighed, room);
     // Commands that still do not fit: the status bar has the first.
     lines.truncate(height);
