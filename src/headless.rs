@@ -211,6 +211,7 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
             name,
             addr,
             security,
+            ..
         } => match security {
             Security::Encrypted {
                 verification,
@@ -424,6 +425,8 @@ mod tests {
                 name: "b".into(),
                 addr,
                 security: Security::Plain { encoding: "UTF-8" },
+                host: false,
+                afresh: false,
             },
             SystemEvent::Left {
                 name: "b".into(),

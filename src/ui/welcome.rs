@@ -16,8 +16,7 @@ use ratatui::text::{Line, Span};
 
 use crate::app::{App, Link, Role};
 use crate::history::{Entry, History, SystemEvent};
-use crate::net::JoinHint;
-use crate::text::{display_width, wrap};
+use crate::text::wrap;
 use crate::theme::Theme;
 use crate::view::Pane;
 
@@ -286,6 +285,7 @@ fn draw(frame: &mut Frame<'_>, area: Rect, lines: &[Line<'static>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::display_width;
 
     fn text(lines: &[Line<'_>]) -> Vec<String> {
         lines
