@@ -28,7 +28,10 @@ pub fn system_text(event: &SystemEvent) -> String {
         } => {
             // Said from this side: a guest connected to its host, a host
             // sees its guest join.
-            let mut text = if *host {
+            let mut text = if *host && name.ends_with(')') {
+                // Named with its role already: "alice (host 2)".
+                format!("connected to {name} at {addr}")
+            } else if *host {
                 format!("connected to {name} (host, {addr})")
             } else {
                 format!("{name} joined ({addr})")

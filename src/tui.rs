@@ -16,7 +16,7 @@ use crossterm::event::{
     Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind,
 };
 use crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, enable_raw_mode};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use ratatui::DefaultTerminal;
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -105,6 +105,8 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
     session.handle(Event::Resize(size.width, size.height));
     let mut input = EventStream::new();
     let mut dirty = true;
+    // A guest's first connection, made now that the screen shows where to.
+    let mut first = std::pin::pin!(session.first_join().fuse());
 
     let exit = loop {
         // The screen shows the state; what happened is already in it.
@@ -132,6 +134,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
                 None => Event::EndOfInput,
             },
             Some(net) = session.events.recv() => Event::Net(net),
+            Some(failed) = &mut first => failed,
             // Only when the app has a deadline; an idle duplex wakes for nothing.
             () = deadline => Event::Tick,
             _ = sigterm.recv() => Event::Terminate(128 + 15),

@@ -320,6 +320,9 @@ pub struct App {
     pub clock: Clock,
     /// The time limits and budgets.
     pub limits: Limits,
+    /// Where a guest connects, as given (the screen shows it while
+    /// connecting).
+    pub joining: Option<String>,
     /// Set while the guest must type the host's secret code.
     pub prompt: Option<CodePrompt>,
     /// A yes-or-no question being asked, if any.
@@ -361,6 +364,7 @@ impl App {
             zone: *chrono::Local::now().offset(),
             clock: Clock::System,
             limits: Limits::default(),
+            joining: None,
             prompt: None,
             question: None,
             held_policy: HeldMessages::default(),
@@ -2379,7 +2383,11 @@ mod tests {
             })
         };
         assert!(!said(&app, "restarted duplex"));
-        assert!(said(&app, "connected to alice"), "{:?}", app.history.entries());
+        assert!(
+            said(&app, "connected to alice"),
+            "{:?}",
+            app.history.entries()
+        );
     }
 
     #[test]

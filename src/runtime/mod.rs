@@ -38,6 +38,8 @@ pub struct Session {
     rejoin: Option<Rejoin>,
     /// What a restarted run needs, kept on disk.
     journal: Option<Journal>,
+    /// A guest's first connection, still to be made by the front end.
+    first: Option<start::FirstJoin>,
 }
 
 /// What a guest needs to connect again: where, as whom, with which code,
@@ -104,6 +106,7 @@ impl Session {
             outputs: Vec::new(),
             rejoin,
             journal,
+            first: None,
         }
     }
 

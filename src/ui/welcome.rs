@@ -7,7 +7,8 @@
 //! been in the conversation, then, once the seat is free again with the
 //! earlier conversation still on screen, as a compact block (the commands
 //! alone) right below it. The code shown is always the current one: a code
-//! duplex made up changes after each guest.
+//! duplex made up changes after each guest. A guest's pane says where it
+//! connects until its first connection is made.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -35,13 +36,21 @@ pub enum Form {
     Full,
     /// The seat is free again after a conversation: how to join, below it.
     Compact,
+    /// A guest on its way in: who you are and where you connect.
+    Connecting,
 }
 
 /// The form of the welcome the app shows now, if any: only a host
 /// waiting for a guest has one.
 pub fn form(app: &App) -> Option<Form> {
-    if !matches!(app.role, Role::Host { .. }) || !matches!(app.link, Link::Waiting) {
+    if !matches!(app.link, Link::Waiting) {
         return None;
+    }
+    if matches!(app.role, Role::Guest) {
+        // Until the first connection is made (the code prompt has its
+        // own words).
+        let first = app.joining.is_some() && app.prompt.is_none();
+        return (first && !anyone_was_here(&app.history)).then_some(Form::Connecting);
     }
     Some(if anyone_was_here(&app.history) {
         Form::Compact
@@ -78,6 +87,11 @@ pub enum Weight {
 
 /// The welcome's lines at `width` columns, each with its [`Weight`].
 pub fn lines(app: &App, form: Form, width: usize) -> Vec<(Weight, Line<'static>)> {
+    if form == Form::Connecting {
+        let target = app.joining.as_deref().unwrap_or_default();
+        let text = format!("You are {}, connecting to {target}…", app.me);
+        return prose(&text, width, app.theme.text, Weight::Who);
+    }
     let Role::Host {
         local,
         hints,
@@ -117,6 +131,7 @@ pub fn lines(app: &App, form: Form, width: usize) -> Vec<(Weight, Line<'static>)
             };
             out.extend(prose(how, width, theme.notice, Weight::How));
         }
+        Form::Connecting => {}
         Form::Compact => {
             out.push((Weight::Space, Line::default()));
             let how = if hints.len() == 1 {
@@ -208,10 +223,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) -> Rect {
         .iter()
         .map(|(_, _, rows)| rows.len())
         .sum();
-    let gap = usize::from(form == Form::Full && history_rows > 0);
+    let gap = usize::from(form != Form::Compact && history_rows > 0);
     let room = match form {
         // Nothing was said yet: the welcome is the screen.
-        Form::Full => height - (history_rows + gap).min(height / 2),
+        Form::Full | Form::Connecting => height - (history_rows + gap).min(height / 2),
         // The conversation comes first, but a third of the pane is ours.
         Form::Compact => (height / 3).max(height.saturating_sub(history_rows)),
     };
@@ -220,7 +235,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) -> Rect {
     lines.truncate(height);
     let rows = u16::try_from(lines.len()).unwrap_or(u16::MAX);
     match form {
-        Form::Full => {
+        Form::Full | Form::Connecting => {
             draw(frame, area, &lines);
             // The history (connections turned away, notes) goes below,
             // after a blank row.

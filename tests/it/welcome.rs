@@ -212,3 +212,38 @@ fn every_command_is_present_at_any_width() {
         }
     }
 }
+
+/// The real binary: a guest's screen appears at once and says where it
+/// connects while the handshake goes on (here a server that accepts and
+/// says nothing, as a host asking its person would keep it waiting); when
+/// the handshake then fails, the terminal is given back and the reason
+/// printed, with exit status 1.
+#[test]
+fn a_joining_guest_sees_where_it_connects_at_once() -> crate::common::Result {
+    use crate::common::{Error, Tui};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut guest = Tui::spawn("bob", &["join", &addr, "--name", "bob"], 24, 80)?;
+    let (silent, _) = listener.accept()?;
+    let screen = guest.wait_for("the guest to say where it connects", |s| {
+        s.status().contains(&format!("◌ connecting to {addr}…"))
+    })?;
+    assert!(
+        screen.pane()[0].contains(&format!("You are bob, connecting to {addr}…")),
+        "{screen}"
+    );
+    // The server hangs up without a word: the handshake fails.
+    drop(silent);
+    let status = guest.wait_exit(crate::common::TIMEOUT)?;
+    let screen = guest.screen();
+    assert_eq!(status.exit_code(), 1, "{screen}");
+    assert!(!screen.alternate_screen(), "{screen}");
+    let line = screen
+        .rows()
+        .into_iter()
+        .find(|row| row.starts_with("duplex: "))
+        .ok_or_else(|| Error(format!("no error line:\n{screen}")))?;
+    assert!(line.contains(&addr), "{screen}");
+    Ok(())
+}
