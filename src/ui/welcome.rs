@@ -3,10 +3,9 @@
 //! width (the status bar has room for only some, cut short).
 //!
 //! It is a view of the state, shown while the host waits for a guest
-//! ([`Link::Waiting`]): in full at the top of the pane until anyone has
-//! been in the conversation, then, once the seat is free again with the
-//! earlier conversation still on screen, as a compact block (the commands
-//! alone) right below it. The code shown is always the current one: a code
+//! ([`Link::Waiting`]): in full while the pane has nothing else to show,
+//! then (a conversation that ended, a note, `/help`) as a compact block,
+//! the commands alone, right below the history. The code shown is always the current one: a code
 //! duplex made up changes after each guest. A guest's pane says where it
 //! connects until its first connection is made.
 
@@ -32,9 +31,10 @@ const GOES_ON: &str = " \\";
 /// Which form the welcome takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Form {
-    /// Nobody has been here yet: who you are, and how to join.
+    /// Nothing happened yet: who you are, and how to join.
     Full,
-    /// The seat is free again after a conversation: how to join, below it.
+    /// Something is in the history (the seat is free again after a
+    /// conversation, a note, `/help`): how to join, below it.
     Compact,
     /// A guest on its way in: who you are and where you connect.
     Connecting,
@@ -52,10 +52,10 @@ pub fn form(app: &App) -> Option<Form> {
         let first = app.joining.is_some() && app.prompt.is_none();
         return (first && !anyone_was_here(&app.history)).then_some(Form::Connecting);
     }
-    Some(if anyone_was_here(&app.history) {
-        Form::Compact
-    } else {
+    Some(if app.history.is_empty() {
         Form::Full
+    } else {
+        Form::Compact
     })
 }
 
@@ -134,11 +134,17 @@ pub fn lines(app: &App, form: Form, width: usize) -> Vec<(Weight, Line<'static>)
         Form::Connecting => {}
         Form::Compact => {
             out.push((Weight::Space, Line::default()));
-            let how = if hints.len() == 1 {
-                "Waiting for the next guest, who joins with:"
+            let which = if anyone_was_here(&app.history) {
+                "the next"
             } else {
-                "Waiting for the next guest, who joins with one of:"
+                "a"
             };
+            let how = if hints.len() == 1 {
+                format!("Waiting for {which} guest, who joins with:")
+            } else {
+                format!("Waiting for {which} guest, who joins with one of:")
+            };
+            let how = how.as_str();
             out.extend(prose(how, width, theme.notice, Weight::How));
         }
     }

@@ -247,3 +247,24 @@ fn a_joining_guest_sees_where_it_connects_at_once() -> crate::common::Result {
     assert!(line.contains(&addr), "{screen}");
     Ok(())
 }
+
+/// README shows screenshots that `assets/screenshot.sh` makes: every image
+/// README names is there, and the script writes it.
+#[test]
+fn readme_screenshots_exist_and_the_script_makes_them() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let script = std::fs::read_to_string(root.join("assets/screenshot.sh")).unwrap();
+    let images: Vec<&str> = readme
+        .split("](assets/")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')').map(|(name, _)| name))
+        .collect();
+    assert!(images.contains(&"duplex-session.png"), "{images:?}");
+    assert!(images.contains(&"duplex-first-screen.png"), "{images:?}");
+    for image in images {
+        assert!(root.join("assets").join(image).is_file(), "{image}");
+        assert!(script.contains(&format!("$here/{image}")), "{image}");
+    }
+    assert!(readme.contains("`assets/screenshot.sh`"));
+}
