@@ -773,6 +773,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         },
         typing,
         quiet,
+        // The chat screen shows "connecting to ADDR…" while it connects.
+        join_later: !headless,
     };
     let session = Session::start(mode, options).await?;
     if headless {

@@ -254,6 +254,7 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
             name,
             addr,
             security,
+            ..
         } => match security {
             Security::Encrypted {
                 verification,
@@ -467,6 +468,8 @@ mod tests {
                 name: "b".into(),
                 addr,
                 security: Security::Plain { encoding: "UTF-8" },
+                host: false,
+                afresh: false,
             },
             SystemEvent::Left {
                 name: "b".into(),

@@ -49,6 +49,11 @@ pub enum SystemEvent {
         addr: SocketAddr,
         /// How the conversation with them is protected.
         security: Security,
+        /// Whether they are the host: the guest connected to them.
+        host: bool,
+        /// Whether a guest that was in a conversation with this host finds
+        /// a new one (the host started afresh, or someone else answers).
+        afresh: bool,
     },
     /// A peer left or was lost.
     Left {

@@ -2,7 +2,7 @@
 //! by the TUI's message pane and by headless mode's standard error alike,
 //! so the two never tell the same event differently.
 
-use crate::domain::{LeftReason, Security};
+use crate::domain::{LeftReason, RejectKind, Security};
 use crate::history::{Delivery, SystemEvent};
 
 /// The mark after one of our messages: where it is on its way.
@@ -23,12 +23,30 @@ pub fn system_text(event: &SystemEvent) -> String {
             name,
             addr,
             security,
-        } => match security {
-            Security::Encrypted { .. } => format!("{name} joined ({addr})"),
-            Security::Plain { encoding } => {
-                format!("{name} joined ({addr}) · plaintext, unverified ({encoding})")
+            host,
+            afresh,
+        } => {
+            // Said from this side: a guest connected to its host, a host
+            // sees its guest join.
+            let mut text = if *host && name.ends_with(')') {
+                // Named with its role already: "alice (host 2)".
+                format!("connected to {name} at {addr}")
+            } else if *host {
+                format!("connected to {name} (host, {addr})")
+            } else {
+                format!("{name} joined ({addr})")
+            };
+            if let Security::Plain { encoding } = security {
+                text.push_str(&format!(" · plaintext, unverified ({encoding})"));
             }
-        },
+            if *afresh {
+                text.push_str(
+                    ": a new conversation (the host started afresh, or someone else answers \
+                     at its address)",
+                );
+            }
+            text
+        }
         SystemEvent::Left { name, reason } => match reason {
             LeftReason::Left => format!("{name} left"),
             LeftReason::Bye => format!("{name} ended the conversation"),
@@ -93,17 +111,18 @@ pub fn system_text(event: &SystemEvent) -> String {
         ),
         SystemEvent::Rejected {
             addr,
+            kind,
             reason,
             earlier: 0,
-            ..
-        } => format!("turned away a connection from {addr}: {reason}"),
+        } => format!("{} a connection from {addr}: {reason}", rejected(*kind)),
         SystemEvent::Rejected {
             addr,
+            kind,
             reason,
             earlier,
-            ..
         } => format!(
-            "turned away {} connections, the last from {addr}: {reason}",
+            "{} {} connections, the last from {addr}: {reason}",
+            rejected(*kind),
             u64::from(*earlier) + 1
         ),
         SystemEvent::Forgotten { messages } => format!(
@@ -112,6 +131,25 @@ pub fn system_text(event: &SystemEvent) -> String {
             if *messages == 1 { " is" } else { "s are" }
         ),
         SystemEvent::Info(text) | SystemEvent::Error(text) => text.clone(),
+    }
+}
+
+/// What the host did with a connection: refused one that wanted the seat
+/// (it is taken), turned away one that failed the handshake.
+fn rejected(kind: RejectKind) -> &'static str {
+    match kind {
+        RejectKind::Busy | RejectKind::Away => "refused",
+        _ => "turned away",
+    }
+}
+
+/// Why a host refused a connection, in its own person's words: the seat
+/// is taken by `name`, who is here (`busy`) or away and waited for.
+pub fn refusal(busy: bool, name: &str) -> String {
+    if busy {
+        format!("already talking with {name}")
+    } else {
+        format!("keeping the place of {name}, who is away")
     }
 }
 
@@ -172,6 +210,73 @@ mod tests {
         assert_eq!(
             text,
             "bob is back: the conversation goes on · new verification words: a-b-c-d (compare again)"
+        );
+    }
+
+    fn joined(host: bool, afresh: bool) -> String {
+        system_text(&SystemEvent::Joined {
+            name: "alice".into(),
+            addr: "192.168.1.5:7878".parse().unwrap(),
+            security: Security::Encrypted {
+                verification: "a-b-c-d".into(),
+                with_code: false,
+            },
+            host,
+            afresh,
+        })
+    }
+
+    #[test]
+    fn a_guest_connected_to_its_host_a_host_sees_its_guest_join() {
+        assert_eq!(
+            joined(true, false),
+            "connected to alice (host, 192.168.1.5:7878)"
+        );
+        assert_eq!(joined(false, false), "alice joined (192.168.1.5:7878)");
+    }
+
+    /// One line for one event: the guest that finds a new conversation
+    /// where its old one was is told so on the line that says it connected.
+    #[test]
+    fn a_new_conversation_is_said_on_the_connected_line() {
+        assert_eq!(
+            joined(true, true),
+            "connected to alice (host, 192.168.1.5:7878): a new conversation (the host \
+             started afresh, or someone else answers at its address)"
+        );
+    }
+
+    #[test]
+    fn a_refused_connection_names_who_has_the_seat() {
+        let said = |kind, earlier| {
+            system_text(&SystemEvent::Rejected {
+                addr: "10.0.0.9:40000".parse().unwrap(),
+                kind,
+                reason: refusal(kind == RejectKind::Busy, "bob"),
+                earlier,
+            })
+        };
+        assert_eq!(
+            said(RejectKind::Busy, 0),
+            "refused a connection from 10.0.0.9:40000: already talking with bob"
+        );
+        assert_eq!(
+            said(RejectKind::Busy, 2),
+            "refused 3 connections, the last from 10.0.0.9:40000: already talking with bob"
+        );
+        assert_eq!(
+            said(RejectKind::Away, 0),
+            "refused a connection from 10.0.0.9:40000: keeping the place of bob, who is away"
+        );
+        let failed = system_text(&SystemEvent::Rejected {
+            addr: "10.0.0.9:40000".parse().unwrap(),
+            kind: RejectKind::WrongCode,
+            reason: "wrong code".into(),
+            earlier: 0,
+        });
+        assert_eq!(
+            failed,
+            "turned away a connection from 10.0.0.9:40000: wrong code"
         );
     }
 

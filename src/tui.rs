@@ -17,7 +17,7 @@ use crossterm::event::{
     KeyEventKind, KeyModifiers, MouseEventKind,
 };
 use crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, enable_raw_mode};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use ratatui::DefaultTerminal;
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -130,6 +130,8 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
     let mut input = EventStream::new();
     let mut dirty = true;
     let style = osc::Style::detect(|name| std::env::var(name).ok());
+    // A guest's first connection, made now that the screen shows where to.
+    let mut first = std::pin::pin!(session.first_join().fuse());
 
     let exit = loop {
         // The screen shows the state; what happened is already in it.
@@ -162,6 +164,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
                 None => Event::EndOfInput,
             },
             Some(net) = session.events.recv() => Event::Net(net),
+            Some(failed) = &mut first => failed,
             // Only when the app has a deadline; an idle duplex wakes for nothing.
             () = deadline => Event::Tick,
             _ = sigterm.recv() => Event::Terminate(128 + 15),

@@ -337,6 +337,9 @@ pub struct App {
     pub clock: Clock,
     /// The time limits and budgets.
     pub limits: Limits,
+    /// Where a guest connects, as given (the screen shows it while
+    /// connecting).
+    pub joining: Option<String>,
     /// Set while the guest must type the host's secret code.
     pub prompt: Option<CodePrompt>,
     /// A yes-or-no question being asked, if any.
@@ -382,6 +385,7 @@ impl App {
             zone: *chrono::Local::now().offset(),
             clock: Clock::System,
             limits: Limits::default(),
+            joining: None,
             prompt: None,
             question: None,
             held_policy: HeldMessages::default(),
@@ -1357,6 +1361,12 @@ impl App {
     }
 
     fn on_rejected(&mut self, addr: SocketAddr, kind: RejectKind, reason: String) -> Vec<Effect> {
+        // The seat is taken: said as this side sees it, naming who has it.
+        let reason = match (kind, self.peer_name()) {
+            (RejectKind::Busy, Some(name)) => crate::present::refusal(true, &name),
+            (RejectKind::Away, Some(name)) => crate::present::refusal(false, &name),
+            _ => reason,
+        };
         // Connections turned away in a row for the same kind of reason
         // fold into one line showing the last reason, so a flood of them
         // (each naming its own bytes or address) does not push the
@@ -1445,11 +1455,6 @@ impl App {
             let earlier = self.peer.take();
             let mut held_from = None;
             if guest_again {
-                effects.extend(self.system(SystemEvent::Info(format!(
-                    "{} is a new conversation: the host started afresh, or someone else \
-                     answers at its address",
-                    info.name
-                ))));
                 // The host did not prove it is the one we were talking to
                 // (a restarted host, or someone else at its address): what
                 // we typed for that conversation does not go to it.
@@ -1474,6 +1479,8 @@ impl App {
                 name: name.clone(),
                 addr: info.addr,
                 security: info.security.clone(),
+                host: !self.is_host(),
+                afresh: guest_again,
             }));
             if let Some(earlier) = held_from {
                 effects.extend(self.hold_earlier(earlier, &name));
@@ -2460,7 +2467,11 @@ mod tests {
             })
         };
         assert!(!said(&app, "restarted duplex"));
-        assert!(said(&app, "alice joined"), "{:?}", app.history.entries());
+        assert!(
+            said(&app, "connected to alice"),
+            "{:?}",
+            app.history.entries()
+        );
     }
 
     #[test]
@@ -2599,7 +2610,7 @@ mod tests {
         assert!(app.history.entries().iter().any(|e| matches!(
             e,
             Entry::System { event, .. }
-                if matches!(&**event, SystemEvent::Info(t) if t.contains("new conversation"))
+                if matches!(&**event, SystemEvent::Joined { afresh: true, .. })
         )));
         assert!(effects.iter().any(|e| matches!(
             e,

@@ -175,7 +175,7 @@ pub async fn connect_plain(
 }
 
 /// Resolves `target` and opens a TCP connection to the first address that answers.
-async fn dial(target: &Target) -> Result<(TcpStream, SocketAddr), NetError> {
+pub async fn dial(target: &Target) -> Result<(TcpStream, SocketAddr), NetError> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
         .await
         .map_err(|err| NetError::Resolve {
@@ -220,7 +220,9 @@ fn connect_why(err: &std::io::Error) -> String {
 /// The longest a host may ask us to wait for its person's decision.
 const MAX_WAIT_SECONDS: u32 = 300;
 
-async fn open(
+/// The duplex handshake over a connection [`dial`] opened, then the
+/// conversation's tasks (what [`connect`] does after dialling).
+pub async fn open(
     mut stream: TcpStream,
     addr: SocketAddr,
     hello: &Hello,

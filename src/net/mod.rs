@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 
 pub use crate::domain::{ConnId, LeftReason, PeerInfo, RejectKind, Security};
 pub use connection::{Lane, PeerLink, SendError};
-pub use guest::{Target, connect, connect_plain};
+pub use guest::{Target, connect, connect_plain, dial, open};
 pub use host::{Host, JoinHint};
 
 use crate::protocol::transfer::TransferFrame;

@@ -218,7 +218,11 @@ pub enum HandshakeError {
     )]
     HostHasNoCode,
     /// The secret code did not match.
-    #[error("wrong code{}", tries_left.map(|n| format!(" ({n} more tries from this address before a pause)")).unwrap_or_default())]
+    #[error("wrong code{}", tries_left.map(|n| format!(" ({} from this address before a pause)", match n {
+        0 => "no more tries".to_owned(),
+        1 => "1 more try".to_owned(),
+        n => format!("{n} more tries"),
+    })).unwrap_or_default())]
     WrongCode {
         /// Attempts left before the source is locked out (host side).
         tries_left: Option<usize>,

@@ -42,6 +42,8 @@ pub struct Session {
     rejoin: Option<Rejoin>,
     /// What a restarted run needs, kept on disk.
     journal: Option<Journal>,
+    /// A guest's first connection, still to be made by the front end.
+    first: Option<start::FirstJoin>,
 }
 
 /// What a guest needs to connect again: where, as whom, with which code,
@@ -109,6 +111,7 @@ impl Session {
             alerts: Vec::new(),
             rejoin,
             journal,
+            first: None,
         }
     }
 

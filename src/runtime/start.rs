@@ -1,10 +1,15 @@
 //! Starting a session: listening or connecting for the role the command
 //! line asked for, opening the journal, and the first events that tell the
 //! app what it starts from. Setup errors surface here, before any UI
-//! exists, so they print on a clean terminal.
+//! exists, so they print on a clean terminal; a guest's first connection
+//! may be left to the front end ([`Session::first_join`]), so the chat
+//! screen shows where it connects while the handshake goes on.
 
 use std::path::PathBuf;
 
+use std::net::SocketAddr;
+
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::app::{App, Event, Role};
@@ -70,6 +75,27 @@ pub struct Options {
     pub typing: bool,
     /// `--quiet`: no bell, no desktop notifications.
     pub quiet: bool,
+    /// Whether a guest's first connection is made once the front end runs
+    /// ([`Session::first_join`]), so the chat screen shows "connecting to
+    /// ADDR…" meanwhile (the handshake may wait for the host's person), rather
+    /// than before it starts (headless: a failure is printed before
+    /// anything else).
+    pub join_later: bool,
+}
+
+/// A guest's first connection, its handshake made once the front end runs.
+#[derive(Debug)]
+pub struct FirstJoin {
+    /// The connection, already open: an address that cannot be reached
+    /// fails at once, before the screen changes.
+    stream: TcpStream,
+    /// The host's address.
+    addr: SocketAddr,
+    /// Whether the person may be asked for a code the host wants.
+    can_ask: bool,
+    /// Whether this run carries on a conversation (its journal's): a busy
+    /// host is then tried again, as after a drop.
+    resuming: bool,
 }
 
 impl Session {
@@ -93,6 +119,7 @@ impl Session {
             files,
             typing,
             quiet,
+            join_later,
         } = options;
         let (tx, events) = mpsc::channel(EVENT_QUEUE_LEN);
         let mut hello = Hello::new(&name);
@@ -123,6 +150,8 @@ impl Session {
         let mut ask_code = false;
         let mut refused = None;
         let mut rejoin = None;
+        let mut first = None;
+        let mut joining = None;
         let role = match mode {
             Mode::Host(host) => {
                 let role = Role::Host {
@@ -151,6 +180,7 @@ impl Session {
                 role
             }
             Mode::JoinPlain(target) => {
+                joining = Some(target.to_string());
                 let dialect = net::plain::Dialect {
                     encoding,
                     framing: plain_framing,
@@ -160,23 +190,26 @@ impl Session {
             }
             Mode::Join(target) => {
                 hello.resume = conversation;
-                match net::connect(&target, &hello, code.as_deref(), tx.clone(), limits).await {
-                    Ok(_) => {}
-                    Err(NetError::Handshake {
-                        error: HandshakeError::CodeRequired,
-                        ..
-                    }) if can_ask => ask_code = true,
-                    // The host of our conversation is busy with someone
-                    // else (or has not noticed yet that we are back): keep
-                    // trying, as after any drop.
-                    Err(NetError::Handshake {
+                joining = Some(target.to_string());
+                let (stream, addr) = net::dial(&target).await?;
+                let resuming = conversation.is_some();
+                if join_later {
+                    first = Some(FirstJoin {
+                        stream,
                         addr,
-                        error: error @ HandshakeError::Refused(_),
-                    }) if conversation.is_some() => {
-                        let reason = NetError::Handshake { addr, error }.to_string();
-                        refused = Some(Event::Refused { addr, reason });
+                        can_ask,
+                        resuming,
+                    });
+                } else {
+                    let opened =
+                        net::open(stream, addr, &hello, code.as_deref(), tx.clone(), limits).await;
+                    if let Err(err) = opened {
+                        match outcome(err, can_ask, resuming) {
+                            Ok(Event::CodeNeeded) => ask_code = true,
+                            Ok(event) => refused = Some(event),
+                            Err(err) => return Err(err),
+                        }
                     }
-                    Err(err) => return Err(err),
                 }
                 rejoin = Some(Rejoin {
                     target,
@@ -189,6 +222,7 @@ impl Session {
             }
         };
         let mut app = App::new(&name, role, session);
+        app.joining = joining;
         app.limits = limits;
         app.held_policy = held;
         app.keymap = keymap;
@@ -199,6 +233,7 @@ impl Session {
         app.history
             .set_limit(limits.history_entries, limits.history_bytes);
         let mut session = Self::new(app, events, rejoin, journal);
+        session.first = first;
         if let Some(saved) = restored {
             session.handle(Event::Restore(Box::new(saved)));
         }
@@ -215,6 +250,69 @@ impl Session {
             session.handle(refused);
         }
         Ok(session)
+    }
+}
+
+impl Session {
+    /// The guest's first connection, when it is made once the front end
+    /// runs ([`Options::join_later`]): a future that ends with the event
+    /// its failure is to the app (a code to ask for, a busy host to try
+    /// again, or the reason to exit with), or `None` once connected (the
+    /// peer arrives as [`NetEvent::Joined`]). Without one, it never ends.
+    /// It owns what it needs: the front end polls it beside its events, and
+    /// dropping it (the person left meanwhile) gives up the attempt.
+    pub fn first_join(&mut self) -> impl std::future::Future<Output = Option<Event>> + 'static {
+        let attempt = self.first.take().zip(self.rejoin.clone());
+        async move {
+            let Some((first, rejoin)) = attempt else {
+                return std::future::pending().await;
+            };
+            let connected = net::open(
+                first.stream,
+                first.addr,
+                &rejoin.hello,
+                rejoin.code.as_deref(),
+                rejoin.events.clone(),
+                rejoin.limits,
+            )
+            .await;
+            match connected {
+                Ok(_) => None,
+                Err(err) => Some(outcome(err, first.can_ask, first.resuming).unwrap_or_else(
+                    |err| {
+                        // As a failed start says it: exit status 1 and the
+                        // error with its causes.
+                        let reason = format!("{:#}", anyhow::Error::from(err));
+                        Event::Net(NetEvent::ConnectFailed {
+                            reason,
+                            wrong_code: false,
+                        })
+                    },
+                )),
+            }
+        }
+    }
+}
+
+/// What a failed first connection is to the app: asking for the code
+/// (if the person `can_ask`), trying a busy host again (when `resuming` a
+/// conversation), or (`Err`) the end of the run.
+fn outcome(err: NetError, can_ask: bool, resuming: bool) -> Result<Event, NetError> {
+    match err {
+        NetError::Handshake {
+            error: HandshakeError::CodeRequired,
+            ..
+        } if can_ask => Ok(Event::CodeNeeded),
+        // The host of our conversation is busy with someone else (or has
+        // not noticed yet that we are back): keep trying, as after any drop.
+        NetError::Handshake {
+            addr,
+            error: error @ HandshakeError::Refused(_),
+        } if resuming => {
+            let reason = NetError::Handshake { addr, error }.to_string();
+            Ok(Event::Refused { addr, reason })
+        }
+        err => Err(err),
     }
 }
 

@@ -3,12 +3,14 @@
 //!
 //! The screen, top to bottom: the message pane, the input box (a rule with
 //! key hints, then the text, growing to a few rows), and a one-row status bar.
+//! A waiting host's message pane also shows how to join ([`welcome`]).
 
 pub mod input;
 pub mod marker;
 pub mod messages;
 pub mod question;
 pub mod status;
+pub mod welcome;
 
 use ratatui::Frame;
 
@@ -18,9 +20,11 @@ use crate::view::layout;
 /// Draws the whole screen and places the terminal cursor in the input box.
 pub fn render(app: &App, frame: &mut Frame<'_>) {
     let areas = layout(app.input_rows(frame.area().width), frame.area());
+    // A waiting host's pane shows how to join; the history gets the rest.
+    let history_area = welcome::render(frame, areas.messages, app);
     messages::render(
         frame,
-        areas.messages,
+        history_area,
         &app.history,
         (app.scroll, app.marker()),
         app.zone,

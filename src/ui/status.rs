@@ -121,7 +121,10 @@ pub fn connection_text(app: &App, width: usize) -> String {
         (Link::Waiting, Role::Guest) => match &app.prompt {
             Some(prompt) if prompt.checking => "◌ checking the code…".to_owned(),
             Some(_) => "◌ the host asks for its secret code".to_owned(),
-            None => "◌ connecting".to_owned(),
+            None => match &app.joining {
+                Some(target) => format!("◌ connecting to {target}…"),
+                None => "◌ connecting".to_owned(),
+            },
         },
     };
     fit(&text, width)

@@ -136,7 +136,7 @@ fn a_guest_reconnects_to_a_restarted_host_as_a_new_conversation() -> Result {
     let home = tempfile::tempdir()?; // a new HOME: nothing kept from the last run
     let alice = host_alice_on(port, &home, "alice again")?;
     let screen = bob.wait_for("the new conversation", |s| {
-        s.contains("is a new conversation") && s.status().contains("· connected")
+        s.contains("a new conversation (the host started") && s.status().contains("· connected")
     })?;
     assert!(!screen.status().contains("reconnecting"), "{screen}");
     // What bob typed for the earlier conversation does not go to a host

@@ -371,7 +371,7 @@ fn a_host_without_a_code_value_makes_one_up_and_shows_it() -> Result {
 
     // Without it, the host turns the guest away…
     let addr = format!("127.0.0.1:{port}");
-    crate::common::expect_setup_error(
+    crate::common::expect_join_error(
         "wrong",
         &[
             "join",
@@ -479,7 +479,7 @@ fn a_code_on_the_command_line_or_a_short_one_is_warned_about_and_an_empty_one_is
 fn a_wrong_code_on_the_command_line_fails_clearly() -> Result {
     let (host, port) = coded_host()?;
     let addr = format!("127.0.0.1:{port}");
-    let guest = crate::common::expect_setup_error(
+    let guest = crate::common::expect_join_error(
         "bob",
         &[
             "join",
@@ -761,7 +761,7 @@ fn a_hostile_refusal_reason_is_printed_safely() -> Result {
         }
     });
     let addr = format!("127.0.0.1:{port}");
-    let guest = crate::common::expect_setup_error(
+    let guest = crate::common::expect_join_error(
         "bob",
         &["join", &addr, "--name", "bob"],
         &[],

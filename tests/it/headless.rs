@@ -61,7 +61,7 @@ fn json_host_and_text_guest_chat_then_exit_ends_both() {
     assert_joined(&host.json(), "bob");
     assert_eq!(
         guest.stderr_line(),
-        format!("duplex: alice joined (127.0.0.1:{port})")
+        format!("duplex: connected to alice (host, 127.0.0.1:{port})")
     );
 
     guest.send("hello from bob");

@@ -31,3 +31,4 @@ mod seat;
 mod shell;
 mod trust;
 mod ui;
+mod welcome;

@@ -241,7 +241,7 @@ fn the_end_of_the_conversation_is_said_once_in_text_mode() {
     let port = port_of(&host.event("listening"));
     let mut guest = Duplex::join("bob", port, &[]);
     assert_eq!(host.event("joined")["name"], "bob");
-    assert!(guest.stderr_line().contains("alice joined"));
+    assert!(guest.stderr_line().contains("connected to alice (host, "));
     host.send("exit");
     assert!(host.exit().success());
     assert!(guest.exit().success());

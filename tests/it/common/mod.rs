@@ -48,6 +48,53 @@ pub fn expect_setup_error(
     Ok(tui)
 }
 
+/// Runs `duplex join` with `args`, whose handshake must fail: the chat
+/// screen shows "connecting to ADDR…" while it goes on, then the terminal
+/// is given back as it was, and the error is one line on it. Returns the
+/// finished process.
+pub fn expect_join_error(
+    label: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    needle: &str,
+) -> Result<Tui> {
+    let mut tui = Tui::spawn_env(label, args, env, 24, 100)?;
+    let status = tui.wait_exit(TIMEOUT)?;
+    let screen = tui.screen();
+    assert_eq!(
+        status.exit_code(),
+        1,
+        "[{label}] exited with {status:?}:\n{screen}"
+    );
+    let line = screen
+        .rows()
+        .into_iter()
+        .find(|row| row.starts_with("duplex: ") && !row.starts_with("duplex: warning: "))
+        .unwrap_or_else(|| panic!("[{label}] no error line:\n{screen}"));
+    assert!(
+        line.contains(needle),
+        "[{label}] the error line does not say {needle:?}:\n{screen}"
+    );
+    let raw = tui.raw();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        text.contains("connecting to "),
+        "[{label}] never said it was connecting: {text:?}"
+    );
+    // Put back: the alternate screen and the mouse are left after the
+    // chat screen was drawn.
+    assert!(!screen.alternate_screen(), "[{label}] {text:?}");
+    let (Some(entered), Some(left)) = (text.rfind("\x1b[?1049h"), text.rfind("\x1b[?1049l")) else {
+        panic!("[{label}] no chat screen: {text:?}");
+    };
+    assert!(left > entered, "[{label}] {text:?}");
+    assert!(
+        text.rfind("\x1b[?1000l") > text.rfind("\x1b[?1000h"),
+        "[{label}] mouse reporting left on: {text:?}"
+    );
+    Ok(tui)
+}
+
 /// A program on the other end of a TCP connection that speaks plain lines
 /// of bytes, as netcat does: a client of a `--allow-plain` host, or the
 /// server a `join --plain` connects to. Every read waits at most
