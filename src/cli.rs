@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::app::Exit;
 use crate::headless::{self, Output};
@@ -13,7 +13,7 @@ use crate::net::host::DEFAULT_PORT;
 use crate::net::plain::encoding_for;
 use crate::net::{Host, Target};
 use crate::runtime::{Mode, Options, Session};
-use crate::text::{MAX_NAME_WIDTH, display_width, sanitize_name};
+use crate::text::{EmojiMode, MAX_NAME_WIDTH, display_width, sanitize_name};
 use crate::tui;
 use crate::words::{generate_code, normalize_code};
 
@@ -106,6 +106,35 @@ pub struct Common {
         value_parser = clap::value_parser!(u32).range(2..)
     )]
     pub history_limit: u32,
+    /// How the chat screen draws emoji that terminals measure differently
+    /// (❤️, 👨‍👩‍👧‍👦, 👍🏽, 1️⃣): safe draws a simpler form every terminal
+    /// agrees on, full draws them as they are, auto picks by terminal.
+    /// Messages themselves are never changed.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = EmojiSetting::Auto)]
+    pub emoji: EmojiSetting,
+}
+
+/// `--emoji`: how the chat screen draws emoji sequences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmojiSetting {
+    /// Safe, except in terminals known to draw them right.
+    Auto,
+    /// Always in a form every terminal agrees on.
+    Safe,
+    /// Always as they are.
+    Full,
+}
+
+impl EmojiSetting {
+    /// The mode to draw in, in a terminal whose environment variables
+    /// `var` looks up.
+    pub fn resolve(self, var: impl Fn(&str) -> Option<String>) -> EmojiMode {
+        match self {
+            EmojiSetting::Auto => EmojiMode::for_terminal(var),
+            EmojiSetting::Safe => EmojiMode::Safe,
+            EmojiSetting::Full => EmojiMode::Full,
+        }
+    }
 }
 
 impl Command {
@@ -305,7 +334,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     if headless {
         headless::run(session, output).await
     } else {
-        tui::run(session).await
+        let emoji = common.emoji.resolve(|name| std::env::var(name).ok());
+        tui::run(session, emoji).await
     }
 }
 
@@ -347,6 +377,25 @@ mod tests {
 
     fn history_limit(args: &[&str]) -> Result<u32, clap::Error> {
         Cli::try_parse_from(args).map(|cli| cli.command.common().history_limit)
+    }
+
+    #[test]
+    fn the_emoji_mode_is_a_flag_that_defaults_to_auto() {
+        let emoji = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.command.common().emoji);
+        assert_eq!(emoji(&["duplex", "host"]).unwrap(), EmojiSetting::Auto);
+        assert_eq!(
+            emoji(&["duplex", "join", "h", "--emoji", "full"]).unwrap(),
+            EmojiSetting::Full
+        );
+        assert_eq!(
+            emoji(&["duplex", "host", "--emoji=safe"]).unwrap(),
+            EmojiSetting::Safe
+        );
+        assert!(emoji(&["duplex", "host", "--emoji", "wide"]).is_err());
+        let kitty = |name: &str| (name == "TERM").then(|| "xterm-kitty".to_owned());
+        assert_eq!(EmojiSetting::Auto.resolve(kitty), EmojiMode::Full);
+        assert_eq!(EmojiSetting::Safe.resolve(kitty), EmojiMode::Safe);
+        assert_eq!(EmojiSetting::Full.resolve(|_| None), EmojiMode::Full);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::app::{Event, Exit};
 use crate::runtime::Session;
+use crate::text::EmojiMode;
 use crate::ui;
 
 /// Owns the terminal while the TUI runs; restores it when dropped.
@@ -93,8 +94,10 @@ fn disable_reporting() {
     let _ = stdout.flush();
 }
 
-/// Runs the chat in the terminal until the app quits.
-pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
+/// Runs the chat in the terminal until the app quits, drawing emoji in
+/// `emoji` mode.
+pub async fn run(mut session: Session, emoji: EmojiMode) -> anyhow::Result<Exit> {
+    session.app.emoji = emoji;
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;

@@ -34,7 +34,7 @@ use crate::keymap::{self, Action, Keymap};
 use crate::net::{JoinHint, NetEvent};
 use crate::protocol::frame::MAX_TEXT_LEN;
 use crate::protocol::{ChatMessage, Frame, MessageId};
-use crate::text::sanitize_text;
+use crate::text::{EmojiMode, sanitize_text};
 use crate::view::{Anchor, Pane, Scroll, layout};
 
 pub use command::COMMANDS_HELP;
@@ -257,6 +257,8 @@ pub struct App {
     pub size: (u16, u16),
     /// Time zone for displayed times.
     pub zone: FixedOffset,
+    /// How emoji are drawn (the front end picks it for its terminal).
+    pub emoji: EmojiMode,
     /// Source of timestamps and deadlines.
     pub clock: Clock,
     /// The time limits and budgets.
@@ -292,6 +294,7 @@ impl App {
             seen_shift: 0,
             size: (80, 24),
             zone: *chrono::Local::now().offset(),
+            emoji: EmojiMode::Full,
             clock: Clock::System,
             limits: Limits::default(),
             prompt: None,
@@ -340,7 +343,7 @@ impl App {
 
     /// Rows the input box's text takes at `width` columns.
     pub fn input_rows(&self, width: u16) -> usize {
-        self.input.layout(width as usize).rows.len()
+        self.input.layout(width as usize, self.emoji).rows.len()
     }
 
     /// The message pane as currently laid out.
@@ -353,6 +356,7 @@ impl App {
             &self.history,
             area.messages.width as usize,
             area.messages.height as usize,
+            self.emoji,
         )
     }
 

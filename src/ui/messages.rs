@@ -8,6 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
+use crate::text::EmojiMode;
 use crate::view::pane::{Pane, Scroll};
 
 /// Colours for names: this side is always cyan, others get a stable colour
@@ -46,8 +47,9 @@ pub fn render(
     history: &History,
     scroll: Scroll,
     zone: FixedOffset,
+    emoji: EmojiMode,
 ) {
-    let pane = Pane::new(history, area.width as usize, area.height as usize);
+    let pane = Pane::new(history, area.width as usize, area.height as usize, emoji);
     let time_style = Style::new().fg(Color::DarkGray);
     let system_style = Style::new()
         .fg(Color::DarkGray)
