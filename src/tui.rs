@@ -12,37 +12,44 @@
 use std::io::{self, Write};
 
 use crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind,
+    DisableBracketedPaste, EnableBracketedPaste, Event as TermEvent, EventStream, KeyCode,
+    KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind,
 };
 use crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, enable_raw_mode};
 use futures::StreamExt;
-use ratatui::DefaultTerminal;
+use ratatui::Terminal;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::app::{Event, Exit};
 use crate::runtime::Session;
+use crate::terminal::{DisableMouseButtons, EnableMouseButtons, FixedBackend};
 use crate::text::EmojiMode;
 use crate::ui;
 
 /// Owns the terminal while the TUI runs; restores it when dropped.
 pub struct TerminalGuard {
-    terminal: DefaultTerminal,
+    terminal: Terminal<FixedBackend<io::Stdout>>,
 }
 
 impl TerminalGuard {
-    /// Switches to the alternate screen in raw mode with mouse and paste
-    /// reporting, and makes sure a panic restores the terminal first.
+    /// Switches to the alternate screen in raw mode with mouse (buttons and
+    /// wheel) and paste reporting, and makes sure a panic restores the
+    /// terminal first.
     pub fn enter() -> io::Result<Self> {
-        let terminal = ratatui::try_init()?;
-        // ratatui's hook restores raw mode and the screen; ours runs first
-        // and also turns off mouse and paste reporting.
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             disable_reporting();
+            ratatui::restore();
             previous(info);
         }));
-        crossterm::execute!(io::stdout(), EnableMouseCapture, EnableBracketedPaste)?;
+        enable_raw_mode()?;
+        crossterm::execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            EnableMouseButtons,
+            EnableBracketedPaste
+        )?;
+        let terminal = Terminal::new(FixedBackend::new(io::stdout()))?;
         Ok(Self { terminal })
     }
 }
@@ -69,7 +76,7 @@ impl TerminalGuard {
             io::stdout(),
             EnterAlternateScreen,
             Clear(ClearType::All),
-            EnableMouseCapture,
+            EnableMouseButtons,
             EnableBracketedPaste
         )?;
         // At rest the buffer to draw into is blank and the other holds the
@@ -90,7 +97,7 @@ impl Drop for TerminalGuard {
 
 fn disable_reporting() {
     let mut stdout = io::stdout();
-    let _ = crossterm::execute!(stdout, DisableMouseCapture, DisableBracketedPaste);
+    let _ = crossterm::execute!(stdout, DisableMouseButtons, DisableBracketedPaste);
     let _ = stdout.flush();
 }
 
@@ -198,7 +205,7 @@ fn is_suspend_key(event: &TermEvent) -> bool {
 fn to_event(event: TermEvent) -> Option<Event> {
     match event {
         TermEvent::Key(key) => Some(Event::Key(key)),
-        // Only the wheel matters; ignoring motion keeps an idle pointer free.
+        // Only the wheel matters (the terminal reports no motion).
         TermEvent::Mouse(mouse)
             if matches!(
                 mouse.kind,
