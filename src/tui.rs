@@ -29,6 +29,9 @@ use crate::ui;
 /// Owns the terminal while the TUI runs; restores it when dropped.
 pub struct TerminalGuard {
     terminal: Terminal<FixedBackend<io::Stdout>>,
+    /// The copy view's text and the terminal's size then, while it is on
+    /// the screen instead of the chat.
+    copy_view: Option<(String, (u16, u16))>,
 }
 
 impl TerminalGuard {
@@ -50,7 +53,10 @@ impl TerminalGuard {
             EnableBracketedPaste
         )?;
         let terminal = Terminal::new(FixedBackend::new(io::stdout()))?;
-        Ok(Self { terminal })
+        Ok(Self {
+            terminal,
+            copy_view: None,
+        })
     }
 }
 
@@ -79,10 +85,52 @@ impl TerminalGuard {
             EnableMouseButtons,
             EnableBracketedPaste
         )?;
+        // A copy view on the screen was cleared: it is printed again.
+        self.copy_view = None;
         // At rest the buffer to draw into is blank and the other holds the
         // last frame; swapping blanks that one too, so the next frame is
         // drawn whole. (`Terminal::clear` would ask the terminal where its
         // cursor is, and the answer would go to the event stream.)
+        self.terminal.swap_buffers();
+        Ok(())
+    }
+}
+
+impl TerminalGuard {
+    /// Shows the copy view's `text` instead of the chat screen: printed as
+    /// it is for the terminal to wrap, with mouse reporting off so that the
+    /// mouse selects text as it does in a shell. Drawn again only when the
+    /// text changed, so that what is being selected stays put.
+    fn show_copy_view(&mut self, text: String, size: (u16, u16)) -> io::Result<()> {
+        if self.copy_view.as_ref() == Some(&(text.clone(), size)) {
+            return Ok(());
+        }
+        let mut stdout = io::stdout();
+        crossterm::queue!(
+            stdout,
+            DisableMouseButtons,
+            crossterm::cursor::Hide,
+            Clear(ClearType::All),
+            crossterm::cursor::MoveTo(0, 0),
+        )?;
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                stdout.write_all(b"\r\n")?;
+            }
+            stdout.write_all(line.replace('\r', "").as_bytes())?;
+        }
+        stdout.flush()?;
+        self.copy_view = Some((text, size));
+        Ok(())
+    }
+
+    /// Back from the copy view, if it shows: mouse reporting on again, and
+    /// the next frame drawn whole over a clear screen.
+    fn leave_copy_view(&mut self) -> io::Result<()> {
+        if self.copy_view.take().is_none() {
+            return Ok(());
+        }
+        crossterm::execute!(io::stdout(), Clear(ClearType::All), EnableMouseButtons)?;
         self.terminal.swap_buffers();
         Ok(())
     }
@@ -120,9 +168,15 @@ pub async fn run(mut session: Session, emoji: EmojiMode) -> anyhow::Result<Exit>
         // The screen shows the state; what happened is already in it.
         session.take_outputs();
         if dirty {
-            guard
-                .terminal
-                .draw(|frame| ui::render(&session.app, frame))?;
+            if session.app.copy_view {
+                let text = ui::copy_view::copy_view_text(&session.app);
+                guard.show_copy_view(text, session.app.size)?;
+            } else {
+                guard.leave_copy_view()?;
+                guard
+                    .terminal
+                    .draw(|frame| ui::render(&session.app, frame))?;
+            }
             dirty = false;
             panic_if_asked_to_for_tests();
         }

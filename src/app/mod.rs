@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use chrono::FixedOffset;
-use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 
 use crate::domain::{
     Capabilities, ConnId, EXIT_COMMAND, LeftReason, Limits, PeerInfo, RejectKind, Security,
@@ -265,6 +265,9 @@ pub struct App {
     pub limits: Limits,
     /// Set while the guest must type the host's secret code.
     pub prompt: Option<CodePrompt>,
+    /// Whether the screen shows the copy view (the messages alone, for
+    /// selecting with the mouse) instead of the chat screen.
+    pub copy_view: bool,
     /// The participant of the conversation (connected or dropped), with
     /// what we owe them and what they sent.
     peer: Option<Peer>,
@@ -298,6 +301,7 @@ impl App {
             clock: Clock::System,
             limits: Limits::default(),
             prompt: None,
+            copy_view: false,
             peer: None,
             had_peer: false,
             restored: false,
@@ -567,6 +571,14 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        // In the copy view, any key (Ctrl-C too, which some terminals send
+        // to copy) only goes back to the chat screen.
+        if self.copy_view {
+            if key.kind != KeyEventKind::Release {
+                self.copy_view = false;
+            }
+            return Vec::new();
+        }
         let Some(action) = self.keymap.action(&key) else {
             // A key bound to nothing types itself, if it is a typing key.
             if let Some(c) = keymap::typed_char(&key) {
@@ -587,6 +599,7 @@ impl App {
             Action::PageDown => self.scroll_down(self.page()),
             Action::Oldest => self.set_scroll(self.pane().oldest()),
             Action::Live => self.set_scroll(Scroll::Live),
+            Action::CopyView => self.copy_view = true,
             Action::Edit(edit) => self.input.apply(edit),
         }
         Vec::new()
@@ -616,7 +629,11 @@ impl App {
                 return vec![Effect::Connect { code: Some(code) }];
             }
             Action::Edit(edit) => self.input.apply(edit),
-            Action::PageUp | Action::PageDown | Action::Oldest | Action::Live => {}
+            Action::PageUp
+            | Action::PageDown
+            | Action::Oldest
+            | Action::Live
+            | Action::CopyView => {}
         }
         Vec::new()
     }

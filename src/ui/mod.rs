@@ -3,7 +3,10 @@
 //!
 //! The screen, top to bottom: the message pane, the input box (a rule with
 //! key hints, then the text, growing to a few rows), and a one-row status bar.
+//! The copy view ([`copy_view`]) is plain text instead, which the front end
+//! prints for the terminal to wrap.
 
+pub mod copy_view;
 pub mod input;
 pub mod messages;
 pub mod status;
