@@ -26,4 +26,5 @@ mod readme;
 mod resilience;
 mod review;
 mod seat;
+mod tmux;
 mod ui;
