@@ -16,6 +16,7 @@ mod common;
 
 mod chaos;
 mod core_v2;
+mod display;
 mod e2e;
 mod e2e_reliability;
 mod e2e_security;
