@@ -1,6 +1,8 @@
 //! The real binary's screen in a pseudo-terminal: the emoji mode `auto`
-//! picks for an xterm, and the copy view (Alt-L) with mouse reporting off.
+//! picks for an xterm, and the copy view (Alt-L) with mouse reporting off;
+//! headless mode, which prints emoji as they came whatever `--emoji` says.
 
+use crate::common::headless::{Duplex, port_of};
 use crate::common::{MOUSE_OFF, MOUSE_ON, Result, TIMEOUT, Tui, rfind};
 
 /// Alt-L as a terminal sends it.
@@ -92,4 +94,20 @@ fn the_copy_view_prints_messages_for_the_terminal_to_wrap_with_the_mouse_off() -
     );
     assert!(rfind(&raw, MOUSE_ON) > Some(before));
     Ok(())
+}
+
+/// README: "messages are sent, kept and printed in headless and `--json`
+/// mode exactly as typed", whatever `--emoji` says.
+#[test]
+fn headless_and_json_print_emoji_exactly_as_typed() {
+    let text = "❤\u{fe0f} 👨\u{200d}👩\u{200d}👧\u{200d}👦 👍\u{1f3fd} 1\u{fe0f}\u{20e3} 🇸🇬";
+    let mut host = Duplex::host("alice", &["--json", "--emoji", "safe"]);
+    let port = port_of(&host.event("listening"));
+    let mut guest = Duplex::join("bob", port, &["--headless", "--emoji", "safe"]);
+    host.event("joined");
+    guest.send(text);
+    let message = host.event("message");
+    assert_eq!(message["text"], text, "{message}");
+    host.send(text);
+    assert_eq!(guest.stdout_line(), format!("alice: {text}"));
 }

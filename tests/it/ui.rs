@@ -589,11 +589,18 @@ fn copy_view_holds_as_many_messages_as_the_terminal_rows_and_follows_the_scroll(
 #[test]
 fn any_key_or_alt_l_again_leaves_the_copy_view_and_does_nothing_else() {
     let mut app = host_with_bob();
+    for seq in 1..=40 {
+        receive(&mut app, seq, &format!("message {seq}"));
+    }
+    app.update(Event::Resize(60, 20));
+    app.update(key(KeyCode::PageUp));
+    let scrolled = app.scroll;
     type_text(&mut app, "draft");
     for leave in [
         alt('l'),
         key(KeyCode::Char('x')),
         key(KeyCode::Enter),
+        key(KeyCode::Esc),
         ctrl(KeyCode::Char('c')),
     ] {
         app.update(alt('l'));
@@ -602,6 +609,7 @@ fn any_key_or_alt_l_again_leaves_the_copy_view_and_does_nothing_else() {
         assert!(!app.copy_view, "{leave:?} goes back");
         assert!(effects.is_empty(), "{leave:?} only goes back: {effects:?}");
         assert_eq!(app.input.text(), "draft", "{leave:?} did not type or send");
+        assert_eq!(app.scroll, scrolled, "{leave:?} did not scroll");
     }
 }
 
