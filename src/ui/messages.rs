@@ -8,7 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
-use crate::text::EmojiMode;
+use crate::text::{EmojiMode, display_form};
 use crate::view::pane::{Pane, Scroll};
 
 /// Colours for names: this side is always cyan, others get a stable colour
@@ -64,7 +64,7 @@ pub fn render(
             Entry::Chat { author, .. } => (
                 Style::new(),
                 Some(Span::styled(
-                    history.author_name(*author).into_owned(),
+                    display_form(&history.author_name(*author), emoji).into_owned(),
                     author_style(history, *author),
                 )),
             ),

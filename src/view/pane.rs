@@ -79,7 +79,7 @@ pub fn layout_entry(
             };
             (
                 text,
-                TIME_WIDTH + display_width(&history.author_name(*author)) + 2,
+                TIME_WIDTH + display_width(&display_form(&history.author_name(*author), emoji)) + 2,
             )
         }
         Entry::System { event, .. } => (

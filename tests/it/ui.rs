@@ -649,3 +649,25 @@ fn safe_emoji_mode_draws_a_form_every_terminal_agrees_on() {
     // The message itself is unchanged.
     assert_eq!(app.input.text(), "✔\u{fe0f}!");
 }
+
+#[test]
+fn safe_emoji_mode_draws_names_the_same_way() {
+    let mut app = host();
+    app.emoji = duplex::text::EmojiMode::Safe;
+    joined(&mut app, "ann❤\u{fe0f}", "192.168.1.7:50312");
+    receive(&mut app, 1, "hi|end");
+    let terminal = draw(&mut app, 60, 8);
+    let screen = rows(&terminal);
+    assert!(
+        screen.iter().any(|r| r.starts_with("22:13 ann❤ : hi|end")),
+        "{screen:#?}"
+    );
+    assert!(
+        screen.iter().any(|r| r.starts_with(" ● ann❤  (")),
+        "{screen:#?}"
+    );
+    assert!(
+        !screen.concat().contains('\u{fe0f}'),
+        "no VS16 drawn: {screen:#?}"
+    );
+}
