@@ -48,7 +48,8 @@ fn the_copy_view_prints_messages_for_the_terminal_to_wrap_with_the_mouse_off() -
     let before = alice.raw().len();
     // The copy view is no ratatui frame: watch the screen as it is parsed.
     alice.set_probe(Box::new(|s: &vt100::Screen| {
-        s.contents().starts_with("· bob joined")
+        let contents = s.contents();
+        contents.starts_with("· bob joined") && contents.contains("?q=1")
     }));
     alice.send_keys(ALT_L)?;
     alice.wait_probe(TIMEOUT)?;
