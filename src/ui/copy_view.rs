@@ -11,17 +11,20 @@
 use crate::app::App;
 use crate::history::{Entry, History};
 use crate::present::system_text;
-use crate::text::display_width;
+use crate::text::{display_width, sanitize_text};
 
 /// One history entry as a line of the copy view: `name: text`, or
-/// `· words` for a system line. A message's own line breaks stay.
+/// `· words` for a system line. A message's own line breaks stay; any
+/// control character becomes visible, since the front end prints the text
+/// as it is.
 fn entry_text(history: &History, entry: &Entry) -> String {
-    match entry {
+    let line = match entry {
         Entry::Chat { author, text, .. } => {
             format!("{}: {text}", history.author_name(*author))
         }
         Entry::System { event, .. } => format!("· {}", system_text(event)),
-    }
+    };
+    sanitize_text(&line).into_owned()
 }
 
 /// Rows `text` takes in a terminal `width` columns wide that wraps it.
@@ -59,4 +62,23 @@ pub fn copy_view_text(app: &App) -> String {
     }
     lines.reverse();
     lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::Role;
+    use crate::history::SystemEvent;
+
+    #[test]
+    fn control_characters_are_never_printed() {
+        let mut app = App::new("alice", Role::Guest, 1);
+        app.history.push(Entry::System {
+            at_ms: 0,
+            event: Box::new(SystemEvent::Error("bad \u{1b}[2J thing\r".into())),
+        });
+        let text = copy_view_text(&app);
+        assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
+        assert!(text.starts_with("· "), "{text:?}");
+    }
 }
