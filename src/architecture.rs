@@ -23,7 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["net"],
     &["keymap", "input"],
     &["app"],
-    &["ui"],
+    &["ui", "terminal"],
     &["runtime", "stdin"],
     &["headless", "tui", "config", "osc"],
     &["cli"],

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::app::Exit;
 use crate::config::{self, ColorChoice, Config, ConfigError, ThemeName};
@@ -22,7 +22,7 @@ use crate::net::host::DEFAULT_PORT;
 use crate::net::plain::{ByteOrder, Framing, encoding_for};
 use crate::net::{Host, Target};
 use crate::runtime::{Mode, Options, Session};
-use crate::text::{MAX_NAME_WIDTH, sanitize_name};
+use crate::text::{EmojiMode, MAX_NAME_WIDTH, sanitize_name};
 use crate::tui;
 use crate::words::{generate_code, normalize_code};
 
@@ -253,9 +253,38 @@ pub struct Common {
     /// Neither tell the peer when you type nor show when it does.
     #[arg(long)]
     pub no_typing: bool,
+    /// How the chat screen draws emoji that terminals measure differently
+    /// (❤️, 👨‍👩‍👧‍👦, 👍🏽, 1️⃣): safe draws a simpler form every terminal
+    /// agrees on, full draws them as they are, auto picks by terminal.
+    /// Messages themselves are never changed.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = EmojiSetting::Auto)]
+    pub emoji: EmojiSetting,
     // ── More options go here. One that the config file can also set is an
     // `Option` (no `default_value`, so that an absent flag lets the file
     // speak) with `env = "DUPLEX_…"`; take it in `run` where it says so.
+}
+
+/// `--emoji`: how the chat screen draws emoji sequences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmojiSetting {
+    /// Safe, except in terminals known to draw them right.
+    Auto,
+    /// Always in a form every terminal agrees on.
+    Safe,
+    /// Always as they are.
+    Full,
+}
+
+impl EmojiSetting {
+    /// The mode to draw in, in a terminal whose environment variables
+    /// `var` looks up.
+    pub fn resolve(self, var: impl Fn(&str) -> Option<String>) -> EmojiMode {
+        match self {
+            EmojiSetting::Auto => EmojiMode::for_terminal(var),
+            EmojiSetting::Safe => EmojiMode::Safe,
+            EmojiSetting::Full => EmojiMode::Full,
+        }
+    }
 }
 
 impl Command {
@@ -780,7 +809,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     if headless {
         headless::run(session, output).await
     } else {
-        tui::run(session).await
+        let emoji = common.emoji.resolve(|name| std::env::var(name).ok());
+        tui::run(session, emoji).await
     }
 }
 
@@ -852,6 +882,31 @@ mod tests {
 
     fn history_limit(args: &[&str]) -> Result<Option<u32>, clap::Error> {
         common_of(args).map(|common| common.history_limit)
+    }
+
+    #[test]
+    fn the_emoji_mode_is_a_flag_that_defaults_to_auto() {
+        let emoji = |args: &[&str]| {
+            Cli::try_parse_from(args).map(|cli| {
+                cli.command
+                    .common()
+                    .map_or(EmojiSetting::Auto, |common| common.emoji)
+            })
+        };
+        assert_eq!(emoji(&["duplex", "host"]).unwrap(), EmojiSetting::Auto);
+        assert_eq!(
+            emoji(&["duplex", "join", "h", "--emoji", "full"]).unwrap(),
+            EmojiSetting::Full
+        );
+        assert_eq!(
+            emoji(&["duplex", "host", "--emoji=safe"]).unwrap(),
+            EmojiSetting::Safe
+        );
+        assert!(emoji(&["duplex", "host", "--emoji", "wide"]).is_err());
+        let kitty = |name: &str| (name == "TERM").then(|| "xterm-kitty".to_owned());
+        assert_eq!(EmojiSetting::Auto.resolve(kitty), EmojiMode::Full);
+        assert_eq!(EmojiSetting::Safe.resolve(kitty), EmojiMode::Safe);
+        assert_eq!(EmojiSetting::Full.resolve(|_| None), EmojiMode::Full);
     }
 
     #[test]

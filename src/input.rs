@@ -10,10 +10,9 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use unicode_segmentation::UnicodeSegmentation;
-use unicode_width::UnicodeWidthStr;
-
 use crate::keymap::EditAction;
+use crate::text::{EmojiMode, cluster_width};
+use unicode_segmentation::UnicodeSegmentation;
 
 /// A single-line text editor with a grapheme-aware cursor.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -172,14 +171,18 @@ impl Input {
     /// The cursor's column is the width of the graphemes before it on its row. When the
     /// cursor is at the end and the last row is full, it goes to column 0 of an empty
     /// row appended for it. Empty text gives one empty row with the cursor at (0, 0).
-    pub fn layout(&self, width: usize) -> InputLayout {
+    ///
+    /// Graphemes are measured as they are drawn in `emoji` mode
+    /// ([`crate::text::display_cluster`]), so the cursor follows what is on screen;
+    /// the rows are ranges of the text itself.
+    pub fn layout(&self, width: usize, emoji: EmojiMode) -> InputLayout {
         let width = width.max(1);
         let mut rows = Vec::new();
         let mut row_start = 0;
         let mut row_width = 0;
         let mut cursor = None;
         for (i, g) in self.text.grapheme_indices(true) {
-            let gw = g.width();
+            let gw = cluster_width(g, emoji);
             // A zero-width grapheme still needs a cell for the cursor to sit on, so it
             // wraps like a narrow one; this keeps the cursor inside the box.
             if i > row_start && row_width + gw.max(1) > width {
@@ -322,7 +325,7 @@ fn clean(s: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
     use crate::keymap::{Action, Keymap, typed_char};
-    use crate::text::display_width;
+    use crate::text::{display_form, display_width};
     use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
     use proptest::prelude::*;
 
@@ -671,10 +674,10 @@ mod tests {
 
     #[test]
     fn layout_empty_text() {
-        let l = Input::new().layout(10);
+        let l = Input::new().layout(10, EmojiMode::Full);
         assert_eq!(l.rows, vec![0..0]);
         assert_eq!((l.cursor_row, l.cursor_col), (0, 0));
-        let l = Input::new().layout(0);
+        let l = Input::new().layout(0, EmojiMode::Full);
         assert_eq!(l.rows, vec![0..0]);
         assert_eq!((l.cursor_row, l.cursor_col), (0, 0));
     }
@@ -682,13 +685,13 @@ mod tests {
     #[test]
     fn layout_full_last_row_gets_cursor_row() {
         let i = input("abc");
-        let l = i.layout(3);
+        let l = i.layout(3, EmojiMode::Full);
         assert_eq!(l.rows, vec![0..3, 3..3]);
         assert_eq!((l.cursor_row, l.cursor_col), (1, 0));
-        let l = i.layout(4);
+        let l = i.layout(4, EmojiMode::Full);
         assert_eq!(l.rows, vec![0..3]);
         assert_eq!((l.cursor_row, l.cursor_col), (0, 3));
-        let l = input("中文").layout(4);
+        let l = input("中文").layout(4, EmojiMode::Full);
         assert_eq!(l.rows, vec![0..6, 6..6]);
         assert_eq!((l.cursor_row, l.cursor_col), (1, 0));
     }
@@ -696,18 +699,18 @@ mod tests {
     #[test]
     fn layout_moves_wide_grapheme_that_does_not_fit() {
         let mut i = input("ab中");
-        let l = i.layout(3);
+        let l = i.layout(3, EmojiMode::Full);
         assert_eq!(l.rows, vec![0..2, 2..5]);
         assert_eq!((l.cursor_row, l.cursor_col), (1, 2));
         i.move_left();
-        let l = i.layout(3);
+        let l = i.layout(3, EmojiMode::Full);
         assert_eq!((l.cursor_row, l.cursor_col), (1, 0));
         i.move_left();
-        let l = i.layout(3);
+        let l = i.layout(3, EmojiMode::Full);
         assert_eq!((l.cursor_row, l.cursor_col), (0, 1));
 
         let mut i = input(&format!("a{FAMILY}👍🏽日本"));
-        let l = i.layout(4);
+        let l = i.layout(4, EmojiMode::Full);
         let f = 1 + FAMILY.len();
         let t = f + "👍🏽".len();
         assert_eq!(
@@ -718,25 +721,44 @@ mod tests {
         i.home();
         i.move_right();
         i.move_right();
-        let l = i.layout(4);
+        let l = i.layout(4, EmojiMode::Full);
         assert_eq!((l.cursor_row, l.cursor_col), (1, 0));
+    }
+
+    #[test]
+    fn the_cursor_follows_emoji_as_drawn() {
+        // Safe mode draws ❤️ as "❤ " and the family as its first member:
+        // both 2 cells, as in full mode, so the cursor lands after them.
+        let heart = "❤\u{fe0f}";
+        let i = input(&format!("a{heart}{FAMILY}b"));
+        for mode in [EmojiMode::Full, EmojiMode::Safe] {
+            let l = i.layout(20, mode);
+            assert_eq!((l.cursor_row, l.cursor_col), (0, 6), "{mode:?}");
+        }
+        // 👍 with a text selector is 1 cell to unicode-width, but terminals
+        // draw the emoji 2 wide: safe mode draws 👍 alone, and the cursor
+        // goes after its 2 cells.
+        let thumb = "a👍\u{fe0e}";
+        assert_eq!(input(thumb).layout(20, EmojiMode::Full).cursor_col, 2);
+        assert_eq!(input(thumb).layout(20, EmojiMode::Safe).cursor_col, 3);
+        assert_eq!(display_form(thumb, EmojiMode::Safe), "a👍");
     }
 
     #[test]
     fn layout_narrow_boxes() {
         let i = input("ab");
-        let l = i.layout(0);
+        let l = i.layout(0, EmojiMode::Full);
         assert_eq!(l.rows, vec![0..1, 1..2, 2..2]);
         assert_eq!((l.cursor_row, l.cursor_col), (2, 0));
         // A wide grapheme in a 1-cell box still gets a row of its own.
         let mut i = input("中x");
-        let l = i.layout(1);
+        let l = i.layout(1, EmojiMode::Full);
         assert_eq!(l.rows, vec![0..3, 3..4, 4..4]);
         assert_eq!((l.cursor_row, l.cursor_col), (2, 0));
         i.home();
-        let l = i.layout(1);
+        let l = i.layout(1, EmojiMode::Full);
         assert_eq!((l.cursor_row, l.cursor_col), (0, 0));
-        let l = input("e\u{301}e\u{301}").layout(1);
+        let l = input("e\u{301}e\u{301}").layout(1, EmojiMode::Full);
         assert_eq!(l.rows, vec![0..3, 3..6, 6..6]);
     }
 
@@ -928,8 +950,16 @@ mod tests {
     }
 
     fn check_layout(i: &Input, width: usize) -> Result<(), TestCaseError> {
+        for mode in [EmojiMode::Full, EmojiMode::Safe] {
+            check_layout_in(i, width, mode)?;
+        }
+        Ok(())
+    }
+
+    fn check_layout_in(i: &Input, width: usize, mode: EmojiMode) -> Result<(), TestCaseError> {
+        let display_width = |s: &str| display_width(&display_form(s, mode));
         let text = i.text();
-        let l = i.layout(width);
+        let l = i.layout(width, mode);
         let width = width.max(1);
         prop_assert!(!l.rows.is_empty());
         prop_assert_eq!(l.rows[0].start, 0);

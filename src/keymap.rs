@@ -36,6 +36,8 @@ pub enum Action {
     Oldest,
     /// Back to the live view.
     Live,
+    /// Show the messages alone, for selecting with the mouse; any key goes back.
+    CopyView,
     /// An editing action, applied to the input line.
     Edit(EditAction),
     /// Leave the conversation (on the code prompt: give up).
@@ -71,12 +73,13 @@ pub enum EditAction {
 
 impl Action {
     /// Every action, in the order the documentation lists them.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::Send,
         Action::PageUp,
         Action::PageDown,
         Action::Oldest,
         Action::Live,
+        Action::CopyView,
         Action::Edit(EditAction::Left),
         Action::Edit(EditAction::Right),
         Action::Edit(EditAction::WordLeft),
@@ -99,6 +102,7 @@ impl Action {
             Action::PageDown => "scroll the history down a page",
             Action::Oldest => "jump to the oldest message",
             Action::Live => "back to live",
+            Action::CopyView => "copy view: messages alone, to select long lines whole",
             Action::Edit(edit) => match edit {
                 EditAction::Left => "move one character left",
                 EditAction::Right => "move one character right",
@@ -127,6 +131,7 @@ impl Action {
             Action::PageDown => "page-down",
             Action::Oldest => "oldest",
             Action::Live => "live",
+            Action::CopyView => "copy-view",
             Action::Edit(edit) => match edit {
                 EditAction::Left => "left",
                 EditAction::Right => "right",
@@ -420,6 +425,7 @@ impl Default for Keymap {
             (KeyCode::Home, ctrl, Action::Oldest),
             (KeyCode::End, ctrl, Action::Live),
             (KeyCode::Esc, none, Action::Live),
+            (Char('l'), alt, Action::CopyView),
             (KeyCode::Left, none, Action::Edit(Left)),
             (Char('b'), ctrl, Action::Edit(Left)),
             (KeyCode::Right, none, Action::Edit(Right)),
@@ -559,6 +565,7 @@ mod tests {
             ("Ctrl-Home", Action::Oldest),
             ("Ctrl-End", Action::Live),
             ("Esc", Action::Live),
+            ("Alt-L", Action::CopyView),
             ("Left", Action::Edit(Left)),
             ("Ctrl-B", Action::Edit(Left)),
             ("Right", Action::Edit(Right)),

@@ -15,7 +15,8 @@
 //! - [`keymap`], [`input`]: which key does what, as data; editing by
 //!   grapheme cluster;
 //! - [`app`]: the state and its pure `update` step, which returns effects;
-//! - [`ui`]: pure rendering of the state with ratatui;
+//! - [`ui`], [`terminal`]: pure rendering of the state with ratatui; what
+//!   else duplex writes to the terminal (a backend fix, mouse modes);
 //! - [`runtime`], [`stdin`]: starting a session and carrying out effects;
 //!   reading piped input;
 //! - [`tui`], [`headless`], [`config`]: the two front ends; the config file;
@@ -42,6 +43,7 @@ pub mod present;
 pub mod protocol;
 pub mod runtime;
 pub mod stdin;
+pub mod terminal;
 pub mod text;
 pub mod theme;
 pub mod transfer;

@@ -12,47 +12,56 @@
 use std::io::{self, Write};
 
 use crossterm::event::{
-    DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
-    EnableFocusChange, EnableMouseCapture, Event as TermEvent, EventStream, KeyCode, KeyEvent,
-    KeyEventKind, KeyModifiers, MouseEventKind,
+    DisableBracketedPaste, DisableFocusChange, EnableBracketedPaste, EnableFocusChange,
+    Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind,
 };
 use crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, enable_raw_mode};
 use futures::{FutureExt, StreamExt};
-use ratatui::DefaultTerminal;
+use ratatui::Terminal;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::app::{Event, Exit};
 use crate::osc;
 use crate::runtime::Session;
+use crate::terminal::{DisableMouseButtons, EnableMouseButtons, FixedBackend};
+use crate::text::EmojiMode;
 use crate::ui;
 
 /// Owns the terminal while the TUI runs; restores it when dropped.
 pub struct TerminalGuard {
-    terminal: DefaultTerminal,
+    terminal: Terminal<FixedBackend<io::Stdout>>,
+    /// The copy view's text and the terminal's size then, while it is on
+    /// the screen instead of the chat.
+    copy_view: Option<(String, (u16, u16))>,
 }
 
 impl TerminalGuard {
-    /// Switches to the alternate screen in raw mode with mouse and paste
-    /// reporting, and makes sure a panic restores the terminal first.
+    /// Switches to the alternate screen in raw mode with mouse (buttons and
+    /// wheel) and paste reporting, and makes sure a panic restores the
+    /// terminal first.
     pub fn enter() -> io::Result<Self> {
-        let terminal = ratatui::try_init()?;
-        // ratatui's hook restores raw mode and the screen; ours runs first
-        // and also turns off mouse and paste reporting.
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             disable_reporting();
+            ratatui::restore();
             previous(info);
         }));
+        enable_raw_mode()?;
         crossterm::execute!(
             io::stdout(),
-            EnableMouseCapture,
+            EnterAlternateScreen,
+            EnableMouseButtons,
             EnableBracketedPaste,
             EnableFocusChange
         )?;
         // The window title is changed only to count unread messages; the
         // terminal's own is kept to be put back.
         write_now(osc::PUSH_TITLE);
-        Ok(Self { terminal })
+        let terminal = Terminal::new(FixedBackend::new(io::stdout()))?;
+        Ok(Self {
+            terminal,
+            copy_view: None,
+        })
     }
 }
 
@@ -78,15 +87,57 @@ impl TerminalGuard {
             io::stdout(),
             EnterAlternateScreen,
             Clear(ClearType::All),
-            EnableMouseCapture,
+            EnableMouseButtons,
             EnableBracketedPaste,
             EnableFocusChange
         )?;
         write_now(osc::PUSH_TITLE);
+        // A copy view on the screen was cleared: it is printed again.
+        self.copy_view = None;
         // At rest the buffer to draw into is blank and the other holds the
         // last frame; swapping blanks that one too, so the next frame is
         // drawn whole. (`Terminal::clear` would ask the terminal where its
         // cursor is, and the answer would go to the event stream.)
+        self.terminal.swap_buffers();
+        Ok(())
+    }
+}
+
+impl TerminalGuard {
+    /// Shows the copy view's `text` instead of the chat screen: printed as
+    /// it is for the terminal to wrap, with mouse reporting off so that the
+    /// mouse selects text as it does in a shell. Drawn again only when the
+    /// text changed, so that what is being selected stays put.
+    fn show_copy_view(&mut self, text: String, size: (u16, u16)) -> io::Result<()> {
+        if self.copy_view.as_ref() == Some(&(text.clone(), size)) {
+            return Ok(());
+        }
+        let mut stdout = io::stdout();
+        crossterm::queue!(
+            stdout,
+            DisableMouseButtons,
+            crossterm::cursor::Hide,
+            Clear(ClearType::All),
+            crossterm::cursor::MoveTo(0, 0),
+        )?;
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                stdout.write_all(b"\r\n")?;
+            }
+            stdout.write_all(line.replace('\r', "").as_bytes())?;
+        }
+        stdout.flush()?;
+        self.copy_view = Some((text, size));
+        Ok(())
+    }
+
+    /// Back from the copy view, if it shows: mouse reporting on again, and
+    /// the next frame drawn whole over a clear screen.
+    fn leave_copy_view(&mut self) -> io::Result<()> {
+        if self.copy_view.take().is_none() {
+            return Ok(());
+        }
+        crossterm::execute!(io::stdout(), Clear(ClearType::All), EnableMouseButtons)?;
         self.terminal.swap_buffers();
         Ok(())
     }
@@ -103,7 +154,7 @@ fn disable_reporting() {
     let mut stdout = io::stdout();
     let _ = crossterm::execute!(
         stdout,
-        DisableMouseCapture,
+        DisableMouseButtons,
         DisableBracketedPaste,
         DisableFocusChange
     );
@@ -117,8 +168,10 @@ fn write_now(bytes: &[u8]) {
     let _ = stdout.flush();
 }
 
-/// Runs the chat in the terminal until the app quits.
-pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
+/// Runs the chat in the terminal until the app quits, drawing emoji in
+/// `emoji` mode.
+pub async fn run(mut session: Session, emoji: EmojiMode) -> anyhow::Result<Exit> {
+    session.app.emoji = emoji;
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
@@ -142,9 +195,15 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
             write_now(&osc::bytes(&alert, style));
         }
         if dirty {
-            guard
-                .terminal
-                .draw(|frame| ui::render(&session.app, frame))?;
+            if session.app.copy_view {
+                let text = ui::copy_view::copy_view_text(&session.app);
+                guard.show_copy_view(text, session.app.size)?;
+            } else {
+                guard.leave_copy_view()?;
+                guard
+                    .terminal
+                    .draw(|frame| ui::render(&session.app, frame))?;
+            }
             dirty = false;
             panic_if_asked_to_for_tests();
         }
@@ -228,7 +287,7 @@ fn is_suspend_key(event: &TermEvent) -> bool {
 fn to_event(event: TermEvent) -> Option<Event> {
     match event {
         TermEvent::Key(key) => Some(Event::Key(key)),
-        // Only the wheel matters; ignoring motion keeps an idle pointer free.
+        // Only the wheel matters (the terminal reports no motion).
         TermEvent::Mouse(mouse)
             if matches!(
                 mouse.kind,

@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use chrono::FixedOffset;
-use crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 
 use crate::domain::{
     Capabilities, ConnId, EXIT_COMMAND, HeldMessages, LeftReason, Limits, PeerInfo, RejectKind,
@@ -38,7 +38,7 @@ use crate::keymap::{self, Action, Keymap};
 use crate::net::{JoinHint, NetEvent};
 use crate::protocol::frame::MAX_TEXT_LEN;
 use crate::protocol::{ChatMessage, Frame, MessageId};
-use crate::text::sanitize_text;
+use crate::text::{EmojiMode, sanitize_text};
 use crate::theme::Theme;
 use crate::view::{Anchor, Pane, Scroll, layout};
 
@@ -333,6 +333,8 @@ pub struct App {
     pub size: (u16, u16),
     /// Time zone for displayed times.
     pub zone: FixedOffset,
+    /// How emoji are drawn (the front end picks it for its terminal).
+    pub emoji: EmojiMode,
     /// Source of timestamps and deadlines.
     pub clock: Clock,
     /// The time limits and budgets.
@@ -349,6 +351,9 @@ pub struct App {
     /// Messages typed for an earlier conversation, held until the person
     /// decides (never sent to a new one unasked).
     held: Vec<ChatMessage>,
+    /// Whether the screen shows the copy view (the messages alone, for
+    /// selecting with the mouse) instead of the chat screen.
+    pub copy_view: bool,
     /// The participant of the conversation (connected or dropped), with
     /// what we owe them and what they sent.
     peer: Option<Peer>,
@@ -383,6 +388,7 @@ impl App {
             seen_shift: 0,
             size: (80, 24),
             zone: *chrono::Local::now().offset(),
+            emoji: EmojiMode::Full,
             clock: Clock::System,
             limits: Limits::default(),
             joining: None,
@@ -390,6 +396,7 @@ impl App {
             question: None,
             held_policy: HeldMessages::default(),
             held: Vec::new(),
+            copy_view: false,
             peer: None,
             had_peer: false,
             restored: false,
@@ -442,7 +449,7 @@ impl App {
 
     /// Rows the input box's text takes at `width` columns.
     pub fn input_rows(&self, width: u16) -> usize {
-        self.input.layout(width as usize).rows.len()
+        self.input.layout(width as usize, self.emoji).rows.len()
     }
 
     /// The message pane as currently laid out.
@@ -455,6 +462,7 @@ impl App {
             &self.history,
             area.messages.width as usize,
             area.messages.height as usize,
+            self.emoji,
         )
         .with_marker(self.marker())
     }
@@ -691,6 +699,14 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        // In the copy view, any key (Ctrl-C too, which some terminals send
+        // to copy) only goes back to the chat screen.
+        if self.copy_view {
+            if key.kind != KeyEventKind::Release {
+                self.copy_view = false;
+            }
+            return Vec::new();
+        }
         if self.question.is_some() {
             return self.on_question_key(&key);
         }
@@ -714,6 +730,7 @@ impl App {
             Action::PageDown => self.scroll_down(self.page()),
             Action::Oldest => self.set_scroll(self.pane().oldest()),
             Action::Live => self.set_scroll(Scroll::Live),
+            Action::CopyView => self.copy_view = true,
             Action::Edit(edit) => self.input.apply(edit),
         }
         Vec::new()
@@ -844,7 +861,11 @@ impl App {
                 return vec![Effect::Connect { code: Some(code) }];
             }
             Action::Edit(edit) => self.input.apply(edit),
-            Action::PageUp | Action::PageDown | Action::Oldest | Action::Live => {}
+            Action::PageUp
+            | Action::PageDown
+            | Action::Oldest
+            | Action::Live
+            | Action::CopyView => {}
         }
         Vec::new()
     }

@@ -6,13 +6,17 @@
 //!
 //! - `width`: display width of a string ([`display_width`]);
 //! - `wrap`: wrapping text into rows ([`wrap()`], [`Row`]);
+//! - `emoji`: drawing emoji sequences that terminals measure differently in a
+//!   form they agree on ([`EmojiMode`], [`display_form`]);
 //! - `sanitize`: making text and names from the network safe to display
 //!   ([`sanitize_text`], [`sanitize_name`], [`MAX_NAME_WIDTH`]).
 
+mod emoji;
 mod sanitize;
 mod width;
 mod wrap;
 
+pub use emoji::{EmojiMode, cluster_width, display_cluster, display_form};
 pub use sanitize::{
     MAX_MARKS_PER_CLUSTER, MAX_NAME_WIDTH, most_marks_per_cluster, sanitize_name, sanitize_text,
 };

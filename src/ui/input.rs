@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 
 use crate::app::App;
 use crate::keymap::Action;
-use crate::text::display_width;
+use crate::text::{display_form, display_width};
 
 /// Draws the rule and the input text, and places the cursor.
 pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
@@ -52,7 +52,7 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
         ));
         return;
     }
-    let layout = app.input.layout(area.width as usize);
+    let layout = app.input.layout(area.width as usize, app.emoji);
     // Keep the cursor's row in view when the text is taller than the box.
     let first = (layout.cursor_row + 1).saturating_sub(area.height as usize);
     let text = app.input.text();
@@ -65,7 +65,7 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
     {
         let y = area.y + offset as u16;
         frame.render_widget(
-            Line::raw(&text[range.clone()]),
+            Line::raw(display_form(&text[range.clone()], app.emoji)),
             Rect::new(area.x, y, area.width, 1),
         );
     }

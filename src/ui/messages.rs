@@ -8,6 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
+use crate::text::{EmojiMode, display_form};
 use crate::theme::Theme;
 use crate::view::pane::{Pane, Scroll};
 
@@ -37,8 +38,10 @@ pub fn render(
     (scroll, marker): (Scroll, Option<usize>),
     zone: FixedOffset,
     theme: &Theme,
+    emoji: EmojiMode,
 ) {
-    let pane = Pane::new(history, area.width as usize, area.height as usize).with_marker(marker);
+    let pane =
+        Pane::new(history, area.width as usize, area.height as usize, emoji).with_marker(marker);
     let time_style = theme.time;
     let system_style = theme.notice;
     let error_style = theme.error;
@@ -51,7 +54,7 @@ pub fn render(
             Entry::Chat { author, .. } => (
                 theme.text,
                 Some(Span::styled(
-                    history.author_name(*author).into_owned(),
+                    display_form(&history.author_name(*author), emoji).into_owned(),
                     author_style(theme, history, *author),
                 )),
             ),

@@ -4,7 +4,10 @@
 //! The screen, top to bottom: the message pane, the input box (a rule with
 //! key hints, then the text, growing to a few rows), and a one-row status bar.
 //! A waiting host's message pane also shows how to join ([`welcome`]).
+//! The copy view ([`copy_view`]) is plain text instead, which the front end
+//! prints for the terminal to wrap.
 
+pub mod copy_view;
 pub mod input;
 pub mod marker;
 pub mod messages;
@@ -29,6 +32,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
         (app.scroll, app.marker()),
         app.zone,
         &app.theme,
+        app.emoji,
     );
     if let Some(question) = &app.question {
         question::render(frame, areas.messages, question);

@@ -15,7 +15,7 @@ use crate::keymap::Action;
 use std::net::SocketAddr;
 
 use crate::net::{JoinHint, Security};
-use crate::text::display_width;
+use crate::text::{display_form, display_width};
 use crate::view::Scroll;
 
 /// Separates join commands for several addresses.
@@ -256,6 +256,11 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
     };
     let left_width = width.saturating_sub(display_width(&right) + 2);
     let left = format!(" {} ", connection_text(app, left_width));
+    // Names may hold emoji: drawn as the message pane draws them.
+    let (left, right) = (
+        display_form(&left, app.emoji).into_owned(),
+        display_form(&right, app.emoji).into_owned(),
+    );
     let gap = width.saturating_sub(display_width(&left) + display_width(&right));
     frame.render_widget(
         Line::from(vec![

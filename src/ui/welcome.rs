@@ -224,7 +224,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) -> Rect {
     let height = area.height as usize;
     // The newest lines of the history stay in sight too (what was just
     // said, a connection turned away).
-    let history_rows: usize = Pane::new(&app.history, area.width as usize, height)
+    let history_rows: usize = Pane::new(&app.history, area.width as usize, height, app.emoji)
         .visible(crate::view::Scroll::Live)
         .iter()
         .map(|(_, _, rows)| rows.len())
@@ -255,7 +255,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) -> Rect {
         Form::Compact => {
             // Right below the last row of the history shown.
             let left = area.height - rows;
-            let pane = Pane::new(&app.history, area.width as usize, left as usize);
+            let pane = Pane::new(&app.history, area.width as usize, left as usize, app.emoji);
             let used: usize = pane
                 .visible(app.scroll)
                 .iter()

@@ -9,7 +9,7 @@
 
 use crate::history::{Entry, History};
 use crate::present::{delivery_mark, system_text};
-use crate::text::{Row, display_width, wrap};
+use crate::text::{EmojiMode, Row, display_form, display_width, wrap};
 
 /// Fewest cells the first row must leave for text before it starts on
 /// the next row instead.
@@ -80,8 +80,15 @@ impl EntryLayout {
     }
 }
 
-/// Lays out one entry for a pane `width` cells wide.
-pub fn layout_entry(history: &History, entry: &Entry, width: usize) -> EntryLayout {
+/// Lays out one entry for a pane `width` cells wide, its emoji drawn in
+/// `emoji` mode (the laid out text is the one drawn, so rows are measured
+/// as they will be on screen).
+pub fn layout_entry(
+    history: &History,
+    entry: &Entry,
+    width: usize,
+    emoji: EmojiMode,
+) -> EntryLayout {
     let mut mark_len = 0;
     let (text, prefix_width) = match entry {
         Entry::Chat {
@@ -91,18 +98,22 @@ pub fn layout_entry(history: &History, entry: &Entry, width: usize) -> EntryLayo
             ..
         } => {
             let mark = delivery_mark(*delivery);
+            let text = display_form(text, emoji);
             let text = if mark.is_empty() {
-                text.to_string()
+                text.into_owned()
             } else {
                 mark_len = mark.len();
                 format!("{text} {mark}")
             };
             (
                 text,
-                TIME_WIDTH + display_width(&history.author_name(*author)) + 2,
+                TIME_WIDTH + display_width(&display_form(&history.author_name(*author), emoji)) + 2,
             )
         }
-        Entry::System { event, .. } => (system_text(event), TIME_WIDTH + 2),
+        Entry::System { event, .. } => (
+            display_form(&system_text(event), emoji).into_owned(),
+            TIME_WIDTH + 2,
+        ),
     };
     // Continuation rows line up under the text, unless the name is so long
     // that would leave too little room.
@@ -148,16 +159,20 @@ pub struct Pane<'a> {
     pub height: usize,
     /// The entry the unread marker is drawn above, if any: one row more.
     pub marker: Option<usize>,
+    /// How emoji are drawn.
+    pub emoji: EmojiMode,
 }
 
 impl<'a> Pane<'a> {
-    /// A pane of `width` × `height` cells over `history`.
-    pub fn new(history: &'a History, width: usize, height: usize) -> Self {
+    /// A pane of `width` × `height` cells over `history`, drawing emoji in
+    /// `emoji` mode.
+    pub fn new(history: &'a History, width: usize, height: usize, emoji: EmojiMode) -> Self {
         Self {
             history,
             width,
             height,
             marker: None,
+            emoji,
         }
     }
 
@@ -168,7 +183,7 @@ impl<'a> Pane<'a> {
 
     /// Entry `index` laid out, with the unread marker's row if it is there.
     fn layout(&self, index: usize, entry: &Entry) -> EntryLayout {
-        let layout = layout_entry(self.history, entry, self.width);
+        let layout = layout_entry(self.history, entry, self.width, self.emoji);
         if self.marker == Some(index) {
             layout.mark()
         } else {
@@ -334,7 +349,7 @@ mod tests {
     #[test]
     fn continuation_rows_line_up_under_the_text() {
         let history = history_of(&["aaaa bbbb cccc dddd"]);
-        let layout = layout_entry(&history, &history.entries()[0], 24);
+        let layout = layout_entry(&history, &history.entries()[0], 24, EmojiMode::Full);
         // "12:00 bob: " is 11 cells, leaving 13 for text.
         assert_eq!(layout.prefix_width, 11);
         assert_eq!(layout.indent, 11);
@@ -353,7 +368,7 @@ mod tests {
             delivery: Delivery::Received,
         });
         // "12:00 alice (guest): " takes 21 cells of 20.
-        let layout = layout_entry(&history, &history.entries()[0], 20);
+        let layout = layout_entry(&history, &history.entries()[0], 20, EmojiMode::Full);
         assert_eq!((layout.rows[0].start, layout.rows[0].end), (0, 0));
         assert_eq!(
             layout.rows[1].start, 0,
@@ -366,15 +381,34 @@ mod tests {
             .collect();
         assert_eq!(shown.replace(' ', ""), "hellofromthetwin");
         // With room enough, the text starts beside the name as before.
-        let wide = layout_entry(&history, &history.entries()[0], 40);
+        let wide = layout_entry(&history, &history.entries()[0], 40, EmojiMode::Full);
         assert_eq!(wide.rows[0].start, 0);
         assert!(wide.rows[0].end > 0);
     }
 
     #[test]
+    fn safe_mode_lays_out_the_emoji_as_drawn() {
+        let heart = "❤\u{fe0f}";
+        let family = "👨\u{200d}👩\u{200d}👧\u{200d}👦";
+        let history = history_of(&[&format!("{heart} x {family} y 👍\u{fe0e} z")]);
+        let entry = &history.entries()[0];
+        let safe = layout_entry(&history, entry, 80, EmojiMode::Safe);
+        assert_eq!(safe.text, "❤  x 👨 y 👍 z");
+        assert_eq!(safe.rows[0].width, 14);
+        // The history keeps the message as it came.
+        let Entry::Chat { text, .. } = entry else {
+            panic!("a chat entry");
+        };
+        assert!(text.contains(family));
+        let full = layout_entry(&history, entry, 80, EmojiMode::Full);
+        assert_eq!(full.text, format!("{heart} x {family} y 👍\u{fe0e} z"));
+        assert_eq!(full.rows[0].width, 13);
+    }
+
+    #[test]
     fn live_view_shows_the_newest_rows() {
         let history = numbered(100);
-        let pane = Pane::new(&history, 40, 10);
+        let pane = Pane::new(&history, 40, 10, EmojiMode::Full);
         let visible = pane.visible(Scroll::Live);
         assert_eq!(visible.len(), 10);
         assert_eq!(visible.last().map(|v| v.0), Some(99));
@@ -384,7 +418,7 @@ mod tests {
     #[test]
     fn short_history_is_live_and_cannot_scroll() {
         let history = numbered(3);
-        let pane = Pane::new(&history, 40, 10);
+        let pane = Pane::new(&history, 40, 10, EmojiMode::Full);
         assert_eq!(pane.live_top(), None);
         assert_eq!(pane.up(Scroll::Live, 5), Scroll::Live);
         assert_eq!(pane.oldest(), Scroll::Live);
@@ -393,7 +427,7 @@ mod tests {
     #[test]
     fn scrolling_up_and_down_returns_to_live() {
         let history = numbered(100);
-        let pane = Pane::new(&history, 40, 10);
+        let pane = Pane::new(&history, 40, 10, EmojiMode::Full);
         let up = pane.up(Scroll::Live, 25);
         assert_eq!(first_visible(&pane, up), (65, 0));
         let back = pane.down(up, 20);
@@ -405,7 +439,7 @@ mod tests {
     #[test]
     fn scrolling_past_the_oldest_stops_there() {
         let history = numbered(30);
-        let pane = Pane::new(&history, 40, 10);
+        let pane = Pane::new(&history, 40, 10, EmojiMode::Full);
         let top = pane.up(Scroll::Live, 1000);
         assert_eq!(top, Scroll::At(Anchor { entry: 0, row: 0 }));
         assert_eq!(pane.oldest(), top);
@@ -417,8 +451,10 @@ mod tests {
         let long = "word ".repeat(12);
         let texts: Vec<&str> = (0..20).map(|_| long.as_str()).collect();
         let history = history_of(&texts);
-        let pane = Pane::new(&history, 30, 5);
-        let rows = layout_entry(&history, &history.entries()[0], 30).rows.len();
+        let pane = Pane::new(&history, 30, 5, EmojiMode::Full);
+        let rows = layout_entry(&history, &history.entries()[0], 30, EmojiMode::Full)
+            .rows
+            .len();
         assert_eq!(rows, 3);
         let live = pane.live_top().unwrap();
         // 60 rows in all, 5 visible: the top is row 55 = entry 18, row 1.
@@ -436,7 +472,7 @@ mod tests {
     #[test]
     fn the_unread_marker_takes_a_row_above_its_entry() {
         let history = numbered(30);
-        let plain = Pane::new(&history, 40, 10);
+        let plain = Pane::new(&history, 40, 10, EmojiMode::Full);
         let marked = plain.with_marker(Some(25));
         let visible = marked.visible(Scroll::Live);
         assert_eq!(visible.len(), 9, "one entry fewer fits");
@@ -459,7 +495,7 @@ mod tests {
     #[test]
     fn a_view_that_reaches_the_end_is_live() {
         let history = numbered(12);
-        let pane = Pane::new(&history, 40, 10);
+        let pane = Pane::new(&history, 40, 10, EmojiMode::Full);
         assert_eq!(
             pane.normalize(Scroll::At(Anchor { entry: 2, row: 0 })),
             Scroll::Live

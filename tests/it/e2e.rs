@@ -357,7 +357,12 @@ fn simultaneous_bursts_arrive_complete_and_in_order() -> Result {
 
 #[test]
 fn cjk_and_emoji_arrive_intact_and_long_lines_wrap() -> Result {
-    let (alice, bob, _) = pair(24, 80)?;
+    // Emoji drawn as they are (`--emoji auto` would pick the safe form for
+    // this xterm): vt100 measures them as duplex does.
+    let full = ["--emoji", "full"];
+    let (alice, port) = Tui::host_with("alice", &full, 24, 80)?;
+    let bob = Tui::guest_with("bob", port, "alice", &full, &[], 24, 80)?;
+    alice.wait_for("bob to join", |s| s.status().contains("· connected"))?;
     let mixed = "你好，世界 こんにちは 한국어 👍🏽 👨‍👩‍👧";
 
     // Typed key by key on one side, pasted on the other (with an arrow

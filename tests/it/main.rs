@@ -16,6 +16,7 @@ mod common;
 
 mod chaos;
 mod core_v2;
+mod display;
 mod e2e;
 mod e2e_presence;
 mod e2e_reliability;
@@ -29,6 +30,7 @@ mod resilience;
 mod review;
 mod seat;
 mod shell;
+mod tmux;
 mod trust;
 mod ui;
 mod welcome;

@@ -676,3 +676,139 @@ fn the_unread_marker_is_above_the_first_message_while_away() {
 fn rows_of(terminal: &Terminal<TestBackend>) -> Vec<String> {
     rows(terminal)
 }
+
+fn alt(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT))
+}
+
+#[test]
+fn copy_view_shows_the_messages_alone() {
+    let mut app = host_with_bob();
+    receive(
+        &mut app,
+        1,
+        "see https://example.com/a/very/long/path/that/wraps/over/the/terminal/edge?query=1",
+    );
+    say(&mut app, "thanks ❤\u{fe0f}");
+    receive(&mut app, 2, "two\nlines");
+    app.update(Event::Resize(40, 12));
+    app.update(alt('l'));
+    assert!(app.copy_view, "Alt-L shows the copy view");
+    let text = duplex::ui::copy_view::copy_view_text(&app);
+    // No time, no indent, no rule or status bar; links whole on one line;
+    // emoji as sent, whatever the emoji mode.
+    insta::assert_snapshot!(text);
+    assert!(!text.contains("22:13"));
+    assert!(text.contains(
+        "bob: see https://example.com/a/very/long/path/that/wraps/over/the/terminal/edge?query=1\n"
+    ));
+    assert!(text.contains("alice: thanks ❤\u{fe0f}"));
+}
+
+#[test]
+fn copy_view_holds_as_many_messages_as_the_terminal_rows_and_follows_the_scroll() {
+    let mut app = host_with_bob();
+    for seq in 1..=30 {
+        receive(&mut app, seq, &format!("message {seq}"));
+    }
+    app.update(Event::Resize(40, 10));
+    app.update(alt('l'));
+    let text = duplex::ui::copy_view::copy_view_text(&app);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 10, "{text}");
+    assert_eq!(lines.last(), Some(&"bob: message 30"));
+    // Scrolled back, the copy view ends where the chat screen did.
+    app.update(key(KeyCode::Esc));
+    app.update(key(KeyCode::PageUp));
+    app.update(alt('l'));
+    let text = duplex::ui::copy_view::copy_view_text(&app);
+    let last = text.lines().last().unwrap_or_default().to_owned();
+    assert_ne!(last, "bob: message 30", "{text}");
+    assert!(last.starts_with("bob: message "), "{text}");
+}
+
+#[test]
+fn any_key_or_alt_l_again_leaves_the_copy_view_and_does_nothing_else() {
+    let mut app = host_with_bob();
+    for seq in 1..=40 {
+        receive(&mut app, seq, &format!("message {seq}"));
+    }
+    app.update(Event::Resize(60, 20));
+    app.update(key(KeyCode::PageUp));
+    let scrolled = app.scroll;
+    type_text(&mut app, "draft");
+    for leave in [
+        alt('l'),
+        key(KeyCode::Char('x')),
+        key(KeyCode::Enter),
+        key(KeyCode::Esc),
+        ctrl(KeyCode::Char('c')),
+    ] {
+        app.update(alt('l'));
+        assert!(app.copy_view);
+        let effects = app.update(leave.clone());
+        assert!(!app.copy_view, "{leave:?} goes back");
+        assert!(effects.is_empty(), "{leave:?} only goes back: {effects:?}");
+        assert_eq!(app.input.text(), "draft", "{leave:?} did not type or send");
+        assert_eq!(app.scroll, scrolled, "{leave:?} did not scroll");
+    }
+}
+
+#[test]
+fn safe_emoji_mode_draws_a_form_every_terminal_agrees_on() {
+    let mut app = host_with_bob();
+    app.emoji = duplex::text::EmojiMode::Safe;
+    receive(&mut app, 1, "A heart ❤\u{fe0f} x|end");
+    receive(&mut app, 2, "B thumbs 👍\u{1f3fd} x|end");
+    receive(
+        &mut app,
+        3,
+        "C family 👨\u{200d}👩\u{200d}👧\u{200d}👦 x|end",
+    );
+    receive(&mut app, 4, "D key 1\u{fe0f}\u{20e3} x|end");
+    receive(&mut app, 5, "E flag 🇸🇬 x|end");
+    type_text(&mut app, "✔\u{fe0f}!");
+    let mut terminal = draw(&mut app, 40, 12);
+    insta::assert_snapshot!(terminal.backend());
+    let screen = rows(&terminal);
+    for (row, shown) in [
+        ("A heart", "A heart ❤  x|end"),
+        ("B thumbs", "B thumbs 👍 x|end"),
+        ("C family", "C family 👨 x|end"),
+        ("D key", "D key 1  x|end"),
+        ("E flag", "E flag 🇸🇬 x|end"),
+    ] {
+        let line = screen
+            .iter()
+            .find(|r| r.contains(row))
+            .unwrap_or_else(|| panic!("{row} on screen"));
+        assert!(line.contains(shown), "{line:?}");
+    }
+    // The input draws ✔️ as "✔ " and the cursor is after its 2 cells and "!".
+    assert!(screen.iter().any(|r| r.starts_with("✔ !")));
+    assert_eq!(cursor(&mut terminal).x, 3);
+    // The message itself is unchanged.
+    assert_eq!(app.input.text(), "✔\u{fe0f}!");
+}
+
+#[test]
+fn safe_emoji_mode_draws_names_the_same_way() {
+    let mut app = host();
+    app.emoji = duplex::text::EmojiMode::Safe;
+    joined(&mut app, "ann❤\u{fe0f}", "192.168.1.7:50312");
+    receive(&mut app, 1, "hi|end");
+    let terminal = draw(&mut app, 60, 8);
+    let screen = rows(&terminal);
+    assert!(
+        screen.iter().any(|r| r.starts_with("22:13 ann❤ : hi|end")),
+        "{screen:#?}"
+    );
+    assert!(
+        screen.iter().any(|r| r.starts_with(" ● ann❤  (")),
+        "{screen:#?}"
+    );
+    assert!(
+        !screen.concat().contains('\u{fe0f}'),
+        "no VS16 drawn: {screen:#?}"
+    );
+}

@@ -64,6 +64,11 @@ pub const LEAVE_ALT_SCREEN: &[u8] = b"\x1b[?1049l";
 pub const MOUSE_ON: &[u8] = b"\x1b[?1000h";
 /// Turning mouse reporting off.
 pub const MOUSE_OFF: &[u8] = b"\x1b[?1000l";
+/// Turning SGR mouse encoding on and off.
+const MOUSE_SGR_ON: &[u8] = b"\x1b[?1006h";
+const MOUSE_SGR_OFF: &[u8] = b"\x1b[?1006l";
+/// Reporting of pointer motion (with a button held, or any): never asked for.
+const MOUSE_MOTION: [&[u8]; 2] = [b"\x1b[?1002h", b"\x1b[?1003h"];
 
 /// The end of a ratatui frame starts with showing the cursor.
 const FRAME_END: &[u8] = b"\x1b[?25h";
@@ -940,6 +945,17 @@ impl Tui {
             mouse_off.is_some() && mouse_off > rfind(&raw, MOUSE_ON),
             "[{label}] mouse reporting was left on"
         );
+        let sgr_off = rfind(&raw, MOUSE_SGR_OFF);
+        assert!(
+            sgr_off.is_some() && sgr_off > rfind(&raw, MOUSE_SGR_ON),
+            "[{label}] SGR mouse encoding was left on"
+        );
+        for motion in MOUSE_MOTION {
+            assert!(
+                rfind(&raw, motion).is_none(),
+                "[{label}] asked the terminal to report pointer motion"
+            );
+        }
         let screen = self.screen();
         assert!(
             !screen.alternate_screen(),
