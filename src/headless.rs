@@ -19,6 +19,7 @@ use crate::history::{Delivery, SystemEvent};
 use crate::present::system_text;
 use crate::runtime::Session;
 use crate::stdin::StdinLines;
+use crate::text::display_width;
 
 /// How events are written out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +120,7 @@ fn print(out: &mut impl Write, output: Output, happened: Vec<Happened>) -> std::
     for item in happened {
         match (item, output) {
             (Happened::Message { from, text, .. }, Output::Text) => {
-                writeln!(out, "{from}: {}", one_line(&text))?;
+                writeln!(out, "{from}: {}", indented(&text, display_width(&from) + 2))?;
             }
             (
                 Happened::Message {
@@ -193,9 +194,11 @@ struct MessageLine<'a> {
     sent_at_ms: i64,
 }
 
-/// A received message on one output line: line breaks become `\n`.
-fn one_line(text: &str) -> String {
-    text.replace('\n', "\\n")
+/// A received message's text with every line after the first indented by
+/// `indent` spaces, under the first line's text: so a line that starts with
+/// a space always continues the message above it.
+fn indented(text: &str, indent: usize) -> String {
+    text.replace('\n', &format!("\n{:indent$}", ""))
 }
 
 fn system_json(event: &SystemEvent) -> serde_json::Value {
@@ -349,6 +352,14 @@ mod tests {
         assert_eq!(
             printed(Output::Text, vec![message("once")]),
             "bob \"b\": once\n"
+        );
+    }
+
+    #[test]
+    fn a_multi_line_message_continues_indented_under_its_text() {
+        assert_eq!(
+            printed(Output::Text, vec![message("one\n  two\n\nfour")]),
+            "bob \"b\": one\n           two\n         \n         four\n"
         );
     }
 

@@ -1,11 +1,16 @@
-//! The input line editor: owns the text being typed, its cursor, and the editing keys.
+//! The message editor: owns the draft being typed (one or more lines), its
+//! cursor, the messages sent this session (to recall with Up and Down), and
+//! the editing keys.
 //!
 //! [`Input`] does not read keys: the keymap ([`crate::keymap`]) turns them into
 //! [`EditAction`]s, which [`Input::apply`] carries out, and typed characters, which
 //! [`Input::insert_char`] inserts. It knows nothing about drawing: the renderer draws the rows and places the cursor that
 //! [`Input::layout`] computes. The cursor is a byte offset that is always on a grapheme
 //! cluster boundary, so editing never splits an emoji sequence or a letter from its
-//! combining marks.
+//! combining marks. A draft may hold line breaks (`'\n'`, never `'\r'`): the
+//! line-wise keys (Home, End, Ctrl-U, Ctrl-K) act on the cursor's line, and
+//! Up and Down move between rows ([`Input::up`], [`Input::down`]) and, past
+//! the first or last row, through what was sent.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -15,25 +20,48 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::keymap::EditAction;
 
-/// A single-line text editor with a grapheme-aware cursor.
+/// Most sent messages kept for recalling with Up.
+pub const MAX_RECALL: usize = 500;
+
+/// A multi-line text editor with a grapheme-aware cursor and a recall list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Input {
-    /// Never contains control characters (see [`clean`]).
+    /// Never contains control characters other than `'\n'` (see [`clean`]).
     text: String,
     /// Byte offset into `text`, always on a grapheme cluster boundary.
     cursor: usize,
+    /// The column Up and Down aim for: the cursor's column when a run of
+    /// Up/Down began, so that passing a short row does not lose it.
+    goal: Option<usize>,
+    /// What was sent, oldest first (at most [`MAX_RECALL`]).
+    sent: Vec<String>,
+    /// While recalling: which of `sent` is shown, and the draft it replaced.
+    recalling: Option<(usize, String)>,
+    /// While completing with Tab: what was typed, and which match is shown.
+    completing: Option<(String, usize)>,
 }
 
 /// Where the input's text goes in a box of a given width, and where the cursor is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputLayout {
     /// Byte ranges of the text, one per row, in order, covering the text exactly; an
-    /// empty range may be appended at the end to hold the cursor.
+    /// empty range may be appended at the end to hold the cursor. A row that ends a
+    /// line ends with its `'\n'` (which is not drawn).
     pub rows: Vec<Range<usize>>,
     /// Row the cursor is on (index into `rows`).
     pub cursor_row: usize,
     /// Cell column of the cursor on its row; always less than the box width.
     pub cursor_col: usize,
+}
+
+impl InputLayout {
+    /// The text of `row` as drawn: without its line break.
+    pub fn row_text<'a>(&self, text: &'a str, row: usize) -> &'a str {
+        self.rows
+            .get(row)
+            .and_then(|range| text.get(range.clone()))
+            .map_or("", |s| s.strip_suffix('\n').unwrap_or(s))
+    }
 }
 
 impl Input {
@@ -57,28 +85,37 @@ impl Input {
         self.text.is_empty()
     }
 
+    /// How many lines the text has (1 for an empty text).
+    pub fn lines(&self) -> usize {
+        self.text.matches('\n').count() + 1
+    }
+
     /// Replace the text (cleaned like typed text) and put the cursor at its end.
     pub fn set_text(&mut self, s: &str) {
         self.text = clean(s).into_owned();
         self.cursor = self.text.len();
+        self.edited();
     }
 
-    /// Return the text and leave the input empty.
+    /// Return the text and leave the input empty (and no longer recalling).
     pub fn take(&mut self) -> String {
         self.cursor = 0;
+        self.edited();
+        self.recalling = None;
         std::mem::take(&mut self.text)
     }
 
-    /// Insert one char at the cursor; newline, CR and tab become a space, other
-    /// control chars are dropped.
+    /// Insert one char at the cursor; CR and CRLF become a line break, tab
+    /// a space, and other control chars are dropped.
     pub fn insert_char(&mut self, c: char) {
         let mut buf = [0; 4];
         self.insert_str(c.encode_utf8(&mut buf));
     }
 
-    /// Insert text at the cursor and move the cursor after it; newline, CR and tab
-    /// become a space, other control chars are dropped.
+    /// Insert text at the cursor and move the cursor after it; CR and CRLF
+    /// become a line break, tab a space, and other control chars are dropped.
     pub fn insert_str(&mut self, s: &str) {
+        self.edited();
         let s = clean(s);
         if s.is_empty() {
             return;
@@ -87,6 +124,11 @@ impl Input {
         // The insertion may join a cluster with its neighbours (a combining mark, a ZWJ,
         // a regional indicator): keep the cursor after the whole cluster.
         self.cursor = self.snap(self.cursor + s.len());
+    }
+
+    /// Start a new line at the cursor.
+    pub fn newline(&mut self) {
+        self.insert_char('\n');
     }
 
     /// Move one grapheme left.
@@ -109,14 +151,14 @@ impl Input {
         self.cursor = self.word_end_after(self.cursor);
     }
 
-    /// Move to the start of the text.
+    /// Move to the start of the cursor's line.
     pub fn home(&mut self) {
-        self.cursor = 0;
+        self.cursor = self.line_start(self.cursor);
     }
 
-    /// Move to the end of the text.
+    /// Move to the end of the cursor's line.
     pub fn end(&mut self) {
-        self.cursor = self.text.len();
+        self.cursor = self.line_end(self.cursor);
     }
 
     /// Delete the whole grapheme before the cursor.
@@ -138,19 +180,33 @@ impl Input {
         self.remove(start..self.cursor);
     }
 
-    /// Ctrl-U: delete from the start of the text to the cursor.
+    /// Ctrl-U: delete from the start of the cursor's line to the cursor; at
+    /// the start of a line, join it to the line before.
     pub fn delete_to_start(&mut self) {
-        self.remove(0..self.cursor);
+        let start = self.line_start(self.cursor);
+        if start == self.cursor {
+            self.backspace();
+        } else {
+            self.remove(start..self.cursor);
+        }
     }
 
-    /// Ctrl-K: delete from the cursor to the end of the text.
+    /// Ctrl-K: delete from the cursor to the end of its line; at the end of
+    /// a line, join the next line to it (as Emacs does).
     pub fn delete_to_end(&mut self) {
-        self.remove(self.cursor..self.text.len());
+        let end = self.line_end(self.cursor);
+        if end == self.cursor {
+            self.delete();
+        } else {
+            self.remove(self.cursor..end);
+        }
     }
 
     /// Apply an editing action (what the keymap made of an editing key).
     pub fn apply(&mut self, action: EditAction) {
+        self.edited();
         match action {
+            EditAction::Newline => self.newline(),
             EditAction::Left => self.move_left(),
             EditAction::Right => self.move_right(),
             EditAction::WordLeft => self.move_word_left(),
@@ -165,13 +221,117 @@ impl Input {
         }
     }
 
+    /// Up in a box `width` cells wide: the row above, at the same column
+    /// (or the nearest one before it); on the first row, the message sent
+    /// before the one shown (the draft is kept, see [`Input::down`]).
+    /// Returns false when there is nowhere to go.
+    pub fn up(&mut self, width: usize) -> bool {
+        let layout = self.layout(width);
+        let goal = self.goal.unwrap_or(layout.cursor_col);
+        if layout.cursor_row > 0 {
+            self.cursor = self.at_column(&layout, layout.cursor_row - 1, goal);
+            self.goal = Some(goal);
+            return true;
+        }
+        let shown = match &self.recalling {
+            Some((shown, _)) => *shown,
+            None => self.sent.len(),
+        };
+        let Some(older) = shown.checked_sub(1) else {
+            return false;
+        };
+        let draft = match self.recalling.take() {
+            Some((_, draft)) => draft,
+            None => std::mem::take(&mut self.text),
+        };
+        self.show_recalled(older, draft);
+        true
+    }
+
+    /// Down in a box `width` cells wide: the row below, at the same column;
+    /// on the last row, the message sent after the one shown, or after the
+    /// newest, the draft as it was left. Returns false when there is
+    /// nowhere to go.
+    pub fn down(&mut self, width: usize) -> bool {
+        let layout = self.layout(width);
+        let goal = self.goal.unwrap_or(layout.cursor_col);
+        if layout.cursor_row + 1 < layout.rows.len() {
+            self.cursor = self.at_column(&layout, layout.cursor_row + 1, goal);
+            self.goal = Some(goal);
+            return true;
+        }
+        let Some((shown, draft)) = self.recalling.take() else {
+            return false;
+        };
+        if shown + 1 < self.sent.len() {
+            self.show_recalled(shown + 1, draft);
+        } else {
+            self.text = draft;
+            self.cursor = self.text.len();
+            self.edited();
+        }
+        true
+    }
+
+    /// Whether a recalled message is shown instead of the draft.
+    pub fn is_recalling(&self) -> bool {
+        self.recalling.is_some()
+    }
+
+    /// Keeps `text` (a sent message or command) for recalling with Up; a
+    /// repeat of the newest one is kept once.
+    pub fn remember(&mut self, text: &str) {
+        if text.trim().is_empty() || self.sent.last().is_some_and(|last| last == text) {
+            return;
+        }
+        if self.sent.len() >= MAX_RECALL {
+            self.sent.remove(0);
+        }
+        self.sent.push(text.to_owned());
+    }
+
+    /// Tab: completes the text, when all of it is the start of one of
+    /// `words`, to the first such word; pressed again, to the next one, in
+    /// turn. Returns whether the text changed.
+    pub fn complete(&mut self, words: &[&str]) -> bool {
+        let (typed, index) = match self.completing.take() {
+            Some((typed, index)) if words.get(index).is_some_and(|w| *w == self.text) => {
+                (typed, index + 1)
+            }
+            // Text that already is a word goes on to the next match.
+            _ => (
+                self.text.clone(),
+                words.iter().position(|w| *w == self.text).map_or(0, |at| at + 1),
+            ),
+        };
+        if typed.is_empty() || typed.contains('\n') {
+            return false;
+        }
+        // The next match at or after `index`, wrapping around.
+        let matches = |i: &usize| words.get(*i).is_some_and(|w| w.starts_with(typed.as_str()));
+        let Some(found) = (index..words.len())
+            .find(matches)
+            .or_else(|| (0..index.min(words.len())).find(matches))
+        else {
+            return false;
+        };
+        let changed = words[found] != self.text;
+        self.text = words[found].to_owned();
+        self.cursor = self.text.len();
+        self.goal = None;
+        self.completing = Some((typed, found));
+        changed
+    }
+
     /// Layout for a box `width` cells wide (0 is treated as 1).
     ///
     /// The text is wrapped by grapheme, not by word, so the cursor moves predictably;
-    /// a wide grapheme that does not fit at the end of a row moves to the next row.
-    /// The cursor's column is the width of the graphemes before it on its row. When the
-    /// cursor is at the end and the last row is full, it goes to column 0 of an empty
-    /// row appended for it. Empty text gives one empty row with the cursor at (0, 0).
+    /// a wide grapheme that does not fit at the end of a row moves to the next row,
+    /// and a line break ends its row (it takes a cell there, for the cursor before
+    /// it). The cursor's column is the width of the graphemes before it on its row.
+    /// When the cursor is at the end and the last row is full, it goes to column 0 of
+    /// an empty row appended for it. Empty text gives one empty row with the cursor
+    /// at (0, 0).
     pub fn layout(&self, width: usize) -> InputLayout {
         let width = width.max(1);
         let mut rows = Vec::new();
@@ -180,8 +340,9 @@ impl Input {
         let mut cursor = None;
         for (i, g) in self.text.grapheme_indices(true) {
             let gw = g.width();
-            // A zero-width grapheme still needs a cell for the cursor to sit on, so it
-            // wraps like a narrow one; this keeps the cursor inside the box.
+            // A zero-width grapheme (or a line break) still needs a cell for
+            // the cursor to sit on, so it wraps like a narrow one; this keeps
+            // the cursor inside the box.
             if i > row_start && row_width + gw.max(1) > width {
                 rows.push(row_start..i);
                 row_start = i;
@@ -189,6 +350,12 @@ impl Input {
             }
             if i == self.cursor {
                 cursor = Some((rows.len(), row_width));
+            }
+            if g == "\n" {
+                rows.push(row_start..i + 1);
+                row_start = i + 1;
+                row_width = 0;
+                continue;
             }
             row_width += gw;
         }
@@ -207,6 +374,57 @@ impl Input {
             cursor_row,
             cursor_col,
         }
+    }
+
+    /// Shows sent message `index` in place of `draft`, the cursor at its end.
+    fn show_recalled(&mut self, index: usize, draft: String) {
+        self.text = self.sent.get(index).cloned().unwrap_or_default();
+        self.cursor = self.text.len();
+        self.edited();
+        self.recalling = Some((index, draft));
+    }
+
+    /// The text or the cursor changed other than by Up, Down or Tab.
+    fn edited(&mut self) {
+        self.goal = None;
+        self.completing = None;
+    }
+
+    /// The position on `row` of `layout` nearest to column `goal` without
+    /// passing it; never past the row's last grapheme unless it is the last row.
+    fn at_column(&self, layout: &InputLayout, row: usize, goal: usize) -> usize {
+        let Some(range) = layout.rows.get(row) else {
+            return self.cursor;
+        };
+        let last_row = row + 1 == layout.rows.len();
+        let mut col = 0;
+        let mut last_start = range.start;
+        for (i, g) in self.text[range.clone()].grapheme_indices(true) {
+            let at = range.start + i;
+            let gw = g.width();
+            if g == "\n" || col + gw > goal {
+                return at;
+            }
+            col += gw;
+            last_start = at;
+        }
+        if last_row { range.end } else { last_start }
+    }
+
+    /// Start of the line `pos` is on.
+    fn line_start(&self, pos: usize) -> usize {
+        self.text
+            .get(..pos)
+            .and_then(|before| before.rfind('\n'))
+            .map_or(0, |at| at + 1)
+    }
+
+    /// End of the line `pos` is on (its line break, or the end of the text).
+    fn line_end(&self, pos: usize) -> usize {
+        self.text
+            .get(pos..)
+            .and_then(|after| after.find('\n'))
+            .map_or(self.text.len(), |at| pos + at)
     }
 
     /// Remove `range` (grapheme-aligned) and leave the cursor at its start.
@@ -299,10 +517,14 @@ fn is_space(g: &str) -> bool {
     g.chars().all(char::is_whitespace)
 }
 
-/// Make text fit for the single-line editor: line breaks and tabs become a space
-/// (CRLF becomes one), other control chars are dropped.
+/// Make text fit for the editor: CR and CRLF become a line break (terminals
+/// send a pasted line break as CR), U+2028 and U+2029 too, tab becomes a
+/// space, other control chars are dropped.
 fn clean(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    if !s
+        .chars()
+        .any(|c| (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
@@ -310,7 +532,8 @@ fn clean(s: &str) -> Cow<'_, str> {
     while let Some(c) = chars.next() {
         match c {
             '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' | '\r' | '\t' => out.push(' '),
+            '\n' | '\r' | '\u{2028}' | '\u{2029}' => out.push('\n'),
+            '\t' => out.push(' '),
             c if c.is_control() => {}
             c => out.push(c),
         }

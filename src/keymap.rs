@@ -26,8 +26,16 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 /// What a key does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
-    /// Send the typed line (on the code prompt: try the code).
+    /// Send the typed message (on the code prompt: try the code).
     Send,
+    /// Up a row in the message being typed; on its first row, recall the
+    /// message sent before.
+    Up,
+    /// Down a row; on the last row, recall the next message sent, and after
+    /// the newest the draft.
+    Down,
+    /// Complete a command.
+    Complete,
     /// Scroll the history up a page.
     PageUp,
     /// Scroll the history down a page.
@@ -45,6 +53,8 @@ pub enum Action {
 /// What an editing key does to the input line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EditAction {
+    /// Start a new line in the message.
+    Newline,
     /// Move one character (grapheme cluster) left.
     Left,
     /// Move one character right.
@@ -53,7 +63,7 @@ pub enum EditAction {
     WordLeft,
     /// Move to the end of the word after the cursor.
     WordRight,
-    /// Move to the start of the line.
+    /// Move to the start of the line (of the message's lines, the cursor's).
     Home,
     /// Move to the end of the line.
     End,
@@ -71,8 +81,12 @@ pub enum EditAction {
 
 impl Action {
     /// Every action, in the order the documentation lists them.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 21] = [
         Action::Send,
+        Action::Edit(EditAction::Newline),
+        Action::Up,
+        Action::Down,
+        Action::Complete,
         Action::PageUp,
         Action::PageDown,
         Action::Oldest,
@@ -94,12 +108,18 @@ impl Action {
     /// What the action does, in one line: the words `/help` and README use.
     pub fn description(self) -> &'static str {
         match self {
-            Action::Send => "send the line",
+            Action::Send => "send the message",
+            Action::Up => "move up a row; on the first row, recall the message you sent before",
+            Action::Down => {
+                "move down a row; on the last row, recall the next one you sent (after the newest, your draft)"
+            }
+            Action::Complete => "complete a command (/he → /help; again for the next match)",
             Action::PageUp => "scroll the history up a page",
             Action::PageDown => "scroll the history down a page",
             Action::Oldest => "jump to the oldest message",
             Action::Live => "back to live",
             Action::Edit(edit) => match edit {
+                EditAction::Newline => "start a new line in the message",
                 EditAction::Left => "move one character left",
                 EditAction::Right => "move one character right",
                 EditAction::WordLeft => "move to the start of the word before",
@@ -123,11 +143,15 @@ impl Action {
     pub fn name(self) -> &'static str {
         match self {
             Action::Send => "send",
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::Complete => "complete",
             Action::PageUp => "page-up",
             Action::PageDown => "page-down",
             Action::Oldest => "oldest",
             Action::Live => "live",
             Action::Edit(edit) => match edit {
+                EditAction::Newline => "newline",
                 EditAction::Left => "left",
                 EditAction::Right => "right",
                 EditAction::WordLeft => "word-left",
@@ -413,8 +437,20 @@ impl Default for Keymap {
         let none = KeyModifiers::NONE;
         let ctrl = KeyModifiers::CONTROL;
         let alt = KeyModifiers::ALT;
+        let shift = KeyModifiers::SHIFT;
         let defaults = [
             (KeyCode::Enter, none, Action::Send),
+            // Every terminal tells Alt-Enter (ESC CR) and Ctrl-J (LF) from
+            // Enter (CR); Shift-Enter only those that report it (see
+            // `crate::tui`).
+            (KeyCode::Enter, alt, Action::Edit(Newline)),
+            (Char('j'), ctrl, Action::Edit(Newline)),
+            (KeyCode::Enter, shift, Action::Edit(Newline)),
+            (KeyCode::Up, none, Action::Up),
+            (Char('p'), ctrl, Action::Up),
+            (KeyCode::Down, none, Action::Down),
+            (Char('n'), ctrl, Action::Down),
+            (KeyCode::Tab, none, Action::Complete),
             (KeyCode::PageUp, none, Action::PageUp),
             (KeyCode::PageDown, none, Action::PageDown),
             (KeyCode::Home, ctrl, Action::Oldest),
@@ -554,6 +590,14 @@ mod tests {
         let keymap = Keymap::default();
         let expected = [
             ("Enter", Action::Send),
+            ("Alt-Enter", Action::Edit(Newline)),
+            ("Ctrl-J", Action::Edit(Newline)),
+            ("Shift-Enter", Action::Edit(Newline)),
+            ("Up", Action::Up),
+            ("Ctrl-P", Action::Up),
+            ("Down", Action::Down),
+            ("Ctrl-N", Action::Down),
+            ("Tab", Action::Complete),
             ("PgUp", Action::PageUp),
             ("PgDn", Action::PageDown),
             ("Ctrl-Home", Action::Oldest),
@@ -622,11 +666,10 @@ mod tests {
         for key in [
             press(KeyCode::Char('a'), KeyModifiers::NONE),
             press(KeyCode::Char('A'), KeyModifiers::SHIFT),
-            press(KeyCode::Tab, KeyModifiers::NONE),
             press(KeyCode::F(1), KeyModifiers::NONE),
             press(KeyCode::Left, KeyModifiers::SHIFT),
             press(KeyCode::Home, KeyModifiers::ALT),
-            press(KeyCode::Enter, KeyModifiers::ALT),
+            press(KeyCode::Enter, KeyModifiers::CONTROL),
             press(KeyCode::Char('x'), KeyModifiers::ALT),
             press(
                 KeyCode::Char('a'),
@@ -802,12 +845,12 @@ mod tests {
     fn generated_documentation() {
         let keymap = Keymap::default();
         let help = keymap.help_text();
-        assert!(help.starts_with("Keys:\nEnter: send the line\n"), "{help}");
+        assert!(help.starts_with("Keys:\nEnter: send the message\n"), "{help}");
         assert!(help.contains("\nCtrl-End / Esc: back to live\n"), "{help}");
         assert!(help.ends_with("\nCtrl-C: leave"), "{help}");
         assert_eq!(help.lines().count(), 1 + Action::ALL.len());
         let table = keymap.markdown_table();
-        assert!(table.starts_with("| key | does |\n| --- | --- |\n| Enter | send the line |\n"));
+        assert!(table.starts_with("| key | does |\n| --- | --- |\n| Enter | send the message |\n| Alt-Enter / Ctrl-J / Shift-Enter | start a new line in the message |\n"));
         assert!(table.contains("| Ctrl-Left / Alt-B | move to the start of the word before |\n"));
         assert_eq!(table.lines().count(), 2 + Action::ALL.len());
         let mut pipe = Keymap::default();

@@ -8,15 +8,27 @@
 //! events). Ctrl-Z and SIGTSTP suspend duplex as they do vim or less: the
 //! terminal is put back, the process stops, and once it is continued (`fg`,
 //! SIGCONT) the screen is taken again and drawn whole.
+//!
+//! Keys: bracketed paste is on, so a paste arrives as one event; and the
+//! kitty keyboard protocol's first level ("disambiguate escape codes") is
+//! asked for, so a terminal that has it reports Shift-Enter apart from Enter.
+//! Terminals without it ignore the request. Inside tmux it is not
+//! available: tmux answers with xterm's `modifyOtherKeys` instead, whose
+//! `CSI 27;…~` keys crossterm cannot read, so duplex does not ask tmux for
+//! them; Alt-Enter and Ctrl-J start a new line everywhere. Keys that
+//! arrived together (a paste without brackets, typing faster than a frame)
+//! are handled together, before the next frame is drawn.
 
 use std::io::{self, Write};
 
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind,
+    Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
+    KeyboardEnhancementFlags, MouseEventKind, PopKeyboardEnhancementFlags,
+    PushKeyboardEnhancementFlags,
 };
 use crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, enable_raw_mode};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use ratatui::DefaultTerminal;
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -41,7 +53,12 @@ impl TerminalGuard {
             disable_reporting();
             previous(info);
         }));
-        crossterm::execute!(io::stdout(), EnableMouseCapture, EnableBracketedPaste)?;
+        crossterm::execute!(
+            io::stdout(),
+            EnableMouseCapture,
+            EnableBracketedPaste,
+            PushKeyboardEnhancementFlags(KEYBOARD)
+        )?;
         Ok(Self { terminal })
     }
 }
@@ -69,7 +86,8 @@ impl TerminalGuard {
             EnterAlternateScreen,
             Clear(ClearType::All),
             EnableMouseCapture,
-            EnableBracketedPaste
+            EnableBracketedPaste,
+            PushKeyboardEnhancementFlags(KEYBOARD)
         )?;
         // At rest the buffer to draw into is blank and the other holds the
         // last frame; swapping blanks that one too, so the next frame is
@@ -87,9 +105,21 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// The kitty keyboard protocol's level asked for: keys with modifiers
+/// (Shift-Enter) are reported apart; plain keys as before, releases never.
+const KEYBOARD: KeyboardEnhancementFlags = KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES;
+
+/// Most keys that arrived together handled before a frame is drawn.
+const MAX_KEYS_PER_FRAME: usize = 4096;
+
 fn disable_reporting() {
     let mut stdout = io::stdout();
-    let _ = crossterm::execute!(stdout, DisableMouseCapture, DisableBracketedPaste);
+    let _ = crossterm::execute!(
+        stdout,
+        PopKeyboardEnhancementFlags,
+        DisableMouseCapture,
+        DisableBracketedPaste
+    );
     let _ = stdout.flush();
 }
 
@@ -152,6 +182,34 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
         };
         dirty = true;
         if let Some(exit) = session.handle(event) {
+            break exit;
+        }
+        // Fold the keys that arrived with this one into this frame: a
+        // paste without brackets is then one burst, however slow drawing is.
+        let mut ended = None;
+        for _ in 0..MAX_KEYS_PER_FRAME {
+            let event = match input.next().now_or_never() {
+                Some(Some(Ok(term))) if is_suspend_key(&term) => {
+                    guard.suspend()?;
+                    break;
+                }
+                Some(Some(Ok(term))) => match to_event(term) {
+                    Some(event) => event,
+                    None => continue,
+                },
+                Some(Some(Err(err))) => return Err(err.into()),
+                Some(None) => {
+                    ended = session.handle(Event::EndOfInput);
+                    break;
+                }
+                None => break,
+            };
+            if let Some(exit) = session.handle(event) {
+                ended = Some(exit);
+                break;
+            }
+        }
+        if let Some(exit) = ended {
             break exit;
         }
         // Fold whatever else the network already delivered into this frame.

@@ -8,6 +8,10 @@ Commands: exit (ends the chat for both) · /verify (the words to compare with yo
 /verify ok (you compared them) · /help. \
 Start a message with // to send one starting with /.";
 
+/// Every command as typed, for Tab to complete: [`command`] knows no
+/// other (a test checks each of these is one), so the list cannot drift.
+pub const COMMANDS: &[&str] = &["/help", "/verify", "/verify ok"];
+
 /// What a typed line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
@@ -31,7 +35,16 @@ pub(crate) fn command(line: &str) -> Command {
     let Some(rest) = line.trim().strip_prefix('/') else {
         return Command::Text(line.to_owned());
     };
-    match rest.split_whitespace().next().unwrap_or("") {
+    let name = rest.split_whitespace().next().unwrap_or("");
+    // A name not in the list is unknown, whatever the match below says.
+    let listed = name == "?"
+        || COMMANDS
+            .iter()
+            .any(|c| c.strip_prefix('/').and_then(|c| c.split(' ').next()) == Some(name));
+    if !listed {
+        return Command::Unknown(name.to_owned());
+    }
+    match name {
         "verify" if rest.split_whitespace().nth(1) == Some("ok") => Command::VerifyOk,
         "verify" => Command::Verify,
         "help" | "?" => Command::Help,
@@ -78,4 +91,24 @@ pub enum LeaveKind {
     Bye,
     /// Ctrl-C, end of input, a signal: only this side goes.
     Leave,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_command_is_one_and_nothing_else_is() {
+        for typed in COMMANDS {
+            let parsed = command(typed);
+            assert!(
+                !matches!(parsed, Command::Text(_) | Command::Unknown(_)),
+                "{typed}: {parsed:?}"
+            );
+        }
+        assert_eq!(command("/?"), Command::Help);
+        assert_eq!(command("/verify ok"), Command::VerifyOk);
+        assert_eq!(command("/helpme"), Command::Unknown("helpme".into()));
+        assert_eq!(command("//help"), Command::Text("/help".into()));
+    }
 }

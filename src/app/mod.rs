@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use chrono::FixedOffset;
-use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 
 use crate::domain::{
     Capabilities, ConnId, EXIT_COMMAND, LeftReason, Limits, PeerInfo, RejectKind, Security,
@@ -30,7 +30,7 @@ use crate::domain::{
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
 use crate::input::Input;
 use crate::journal::{Record, Saved};
-use crate::keymap::{self, Action, Keymap};
+use crate::keymap::{self, Action, EditAction, Keymap};
 use crate::net::{JoinHint, NetEvent};
 use crate::protocol::frame::MAX_TEXT_LEN;
 use crate::protocol::{ChatMessage, Frame, MessageId};
@@ -44,6 +44,39 @@ pub use peer::{Inbox, Outbox, Peer};
 
 /// Rows one turn of the mouse wheel scrolls.
 pub const WHEEL_ROWS: usize = 3;
+
+/// Keys that come less than this many ms apart are a burst no person
+/// types: text pasted into a terminal that does not bracket pastes. An
+/// Enter in a burst that more keys follow within this time is a line break
+/// in the draft, not a send.
+pub const PASTE_GAP_MS: i64 = 10;
+
+/// A paste of more lines than this asks before it goes into the draft.
+pub const PASTE_ASK_LINES: usize = 20;
+
+/// A paste of more bytes than this asks before it goes into the draft.
+pub const PASTE_ASK_BYTES: usize = 16 * 1024;
+
+/// A big paste waiting for a yes or no.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingPaste {
+    /// The text, line breaks made `'\n'`.
+    pub text: String,
+    /// How many lines it has.
+    pub lines: usize,
+}
+
+impl PendingPaste {
+    /// The question asked: `Paste 120 lines (4 KiB) into the message? y/n`.
+    pub fn question(&self) -> String {
+        format!(
+            "Paste {} line{} ({} KiB) into the message? y/n",
+            self.lines,
+            if self.lines == 1 { "" } else { "s" },
+            self.text.len().div_ceil(1024)
+        )
+    }
+}
 
 /// Which end of the conversation this program is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,6 +296,14 @@ pub struct App {
     pub limits: Limits,
     /// Set while the guest must type the host's secret code.
     pub prompt: Option<CodePrompt>,
+    /// A big paste that asks before it goes into the draft.
+    pub paste: Option<PendingPaste>,
+    /// When the last key came (monotonic ms), to tell a burst of pasted
+    /// keys from typing.
+    last_key_ms: Option<i64>,
+    /// When an Enter in a burst came: it was put in the draft as a line
+    /// break, and is a send after all if no key follows it soon.
+    held_enter_ms: Option<i64>,
     /// The participant of the conversation (connected or dropped), with
     /// what we owe them and what they sent.
     peer: Option<Peer>,
@@ -295,6 +336,9 @@ impl App {
             clock: Clock::System,
             limits: Limits::default(),
             prompt: None,
+            paste: None,
+            last_key_ms: None,
+            held_enter_ms: None,
             peer: None,
             had_peer: false,
             restored: false,
@@ -358,6 +402,15 @@ impl App {
 
     /// When the app next needs an [`Event::Tick`] (monotonic ms), if ever.
     pub fn next_deadline(&self) -> Option<i64> {
+        let held = self.held_enter_ms.map(|at| at + PASTE_GAP_MS);
+        match (self.link_deadline(), held) {
+            (Some(link), Some(held)) => Some(link.min(held)),
+            (link, held) => link.or(held),
+        }
+    }
+
+    /// When the connection next needs the app (monotonic ms), if ever.
+    fn link_deadline(&self) -> Option<i64> {
         let now = self.clock.mono_ms();
         match &self.link {
             Link::Connected(info) if !info.is_plain() => {
@@ -421,8 +474,9 @@ impl App {
                 Vec::new()
             }
             Event::Paste(text) => {
-                self.input.insert_str(&text);
-                Vec::new()
+                let effects = self.settle_enter();
+                self.on_paste(&text);
+                effects
             }
             Event::Resize(columns, rows) => {
                 self.size = (columns, rows);
@@ -439,7 +493,16 @@ impl App {
                 message: None,
             })],
             Event::Net(net) => self.on_net(net),
-            Event::Tick => self.on_tick(),
+            Event::Tick => {
+                let mut effects = self.on_tick();
+                if self
+                    .held_enter_ms
+                    .is_some_and(|at| self.clock.mono_ms() >= at + PASTE_GAP_MS)
+                {
+                    effects.extend(self.settle_enter());
+                }
+                effects
+            }
             Event::Flush => {
                 let ack = self.peer.as_mut().and_then(|peer| peer.inbox.take_ack());
                 match (ack, self.connected().map(|info| info.id)) {
@@ -563,27 +626,113 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        let now = self.clock.mono_ms();
+        let in_burst = self
+            .last_key_ms
+            .is_some_and(|last| now - last < PASTE_GAP_MS);
+        self.last_key_ms = Some(now);
+        // An Enter held as a line break stays one if this key came right
+        // after it; otherwise it was a real Enter, and sends now.
+        let mut effects = if in_burst {
+            self.held_enter_ms = None;
+            Vec::new()
+        } else {
+            self.settle_enter()
+        };
+        if self.paste.is_some() {
+            effects.extend(self.on_paste_key(&key));
+            return effects;
+        }
         let Some(action) = self.keymap.action(&key) else {
             // A key bound to nothing types itself, if it is a typing key.
             if let Some(c) = keymap::typed_char(&key) {
                 self.input.insert_char(c);
             }
-            return Vec::new();
+            return effects;
         };
         if self.prompt.is_some() {
-            return self.on_prompt_key(action);
+            effects.extend(self.on_prompt_key(action));
+            return effects;
         }
+        let width = usize::from(self.size.0);
         match action {
-            Action::Leave => return self.leave(LeaveKind::Leave, 0),
-            Action::Send => {
-                let line = self.input.take();
-                return self.submit(line);
+            Action::Leave => effects.extend(self.leave(LeaveKind::Leave, 0)),
+            // Keys faster than typing: a paste without brackets, whose line
+            // breaks must not send each line on its own.
+            Action::Send if in_burst => {
+                self.input.newline();
+                self.held_enter_ms = Some(now);
+            }
+            Action::Send => effects.extend(self.send_draft()),
+            Action::Up => {
+                self.input.up(width);
+            }
+            Action::Down => {
+                self.input.down(width);
+            }
+            Action::Complete => {
+                self.input.complete(command::COMMANDS);
             }
             Action::PageUp => self.scroll_up(self.page()),
             Action::PageDown => self.scroll_down(self.page()),
             Action::Oldest => self.set_scroll(self.pane().oldest()),
             Action::Live => self.set_scroll(Scroll::Live),
             Action::Edit(edit) => self.input.apply(edit),
+        }
+        effects
+    }
+
+    /// Sends the draft (or acts on its command), keeping it for Up.
+    fn send_draft(&mut self) -> Vec<Effect> {
+        let draft = self.input.take();
+        // Line breaks before and after the text show nothing.
+        let line = draft.trim_matches('\n').to_owned();
+        self.input.remember(&line);
+        self.submit(line)
+    }
+
+    /// An Enter held as a line break with no key after it was a real
+    /// Enter: takes the line break out again and sends.
+    fn settle_enter(&mut self) -> Vec<Effect> {
+        if self.held_enter_ms.take().is_none() {
+            return Vec::new();
+        }
+        // Nothing has touched the draft since: the cursor is after the
+        // line break the Enter put in.
+        self.input.apply(EditAction::DeleteBack);
+        self.send_draft()
+    }
+
+    /// Pasted text goes into the draft, line breaks and all; a big paste
+    /// asks first.
+    fn on_paste(&mut self, text: &str) {
+        // Terminals send a pasted line break as CR.
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        let lines = text.trim_end_matches('\n').split('\n').count();
+        if self.prompt.is_none() && (lines > PASTE_ASK_LINES || text.len() > PASTE_ASK_BYTES) {
+            self.paste = Some(PendingPaste { text, lines });
+        } else {
+            self.input.insert_str(&text);
+        }
+    }
+
+    /// Keys while a big paste asks: y or Enter puts it in the draft, n or
+    /// Esc drops it, Ctrl-C leaves; other keys do nothing.
+    fn on_paste_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        let action = self.keymap.action(key);
+        let typed = keymap::typed_char(key).map(|c| c.to_ascii_lowercase());
+        match (action, typed) {
+            (Some(Action::Leave), _) => return self.leave(LeaveKind::Leave, 0),
+            (Some(Action::Send), _) | (_, Some('y')) => {
+                if let Some(paste) = self.paste.take() {
+                    self.input.insert_str(&paste.text);
+                }
+            }
+            (Some(Action::Live), _) | (_, Some('n')) => self.paste = None,
+            _ => {}
         }
         Vec::new()
     }
@@ -611,8 +760,16 @@ impl App {
                 prompt.error = None;
                 return vec![Effect::Connect { code: Some(code) }];
             }
+            // The code is one line.
+            Action::Edit(EditAction::Newline) => {}
             Action::Edit(edit) => self.input.apply(edit),
-            Action::PageUp | Action::PageDown | Action::Oldest | Action::Live => {}
+            Action::PageUp
+            | Action::PageDown
+            | Action::Oldest
+            | Action::Live
+            | Action::Up
+            | Action::Down
+            | Action::Complete => {}
         }
         Vec::new()
     }

@@ -108,14 +108,18 @@ impl TextCodec {
         (!text.is_empty()).then(|| text.to_owned())
     }
 
-    /// Our message as one line of text in the peer's encoding. Characters the
-    /// encoding cannot represent become numeric character references.
+    /// Our message as lines of text in the peer's encoding: one line, or
+    /// one per line of a multi-line message (a line-framed peer has no
+    /// other way to see a line break). Characters the encoding cannot
+    /// represent become numeric character references.
     pub fn encode_line(&self, text: &str) -> Vec<u8> {
-        let one_line = text.replace(['\r', '\n'], " ");
-        let (bytes, _, _) = self.encoding.encode(&one_line);
-        let mut line = bytes.into_owned();
-        line.push(b'\n');
-        line
+        let mut out = Vec::with_capacity(text.len() + 1);
+        for line in text.split('\n') {
+            let (bytes, _, _) = self.encoding.encode(line.trim_end_matches('\r'));
+            out.extend_from_slice(&bytes);
+            out.push(b'\n');
+        }
+        out
     }
 }
 
@@ -282,11 +286,14 @@ mod tests {
     }
 
     #[test]
-    fn outgoing_text_is_one_line_in_the_encoding() {
+    fn outgoing_text_is_a_line_per_line_in_the_encoding() {
         let codec = TextCodec::new(encoding_rs::GBK);
-        let line = codec.encode_line("你好\nthere");
+        let line = codec.encode_line("你好 there");
         let (expected, _, _) = encoding_rs::GBK.encode("你好 there\n");
         assert_eq!(line, expected.into_owned());
+        let lines = codec.encode_line("你好\nthere\r\n\nend");
+        let (expected, _, _) = encoding_rs::GBK.encode("你好\nthere\n\nend\n");
+        assert_eq!(lines, expected.into_owned());
     }
 
     #[test]

@@ -57,16 +57,10 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
     // Keep the cursor's row in view when the text is taller than the box.
     let first = (layout.cursor_row + 1).saturating_sub(area.height as usize);
     let text = app.input.text();
-    for (offset, range) in layout
-        .rows
-        .iter()
-        .skip(first)
-        .take(area.height as usize)
-        .enumerate()
-    {
+    for offset in 0..(area.height as usize).min(layout.rows.len().saturating_sub(first)) {
         let y = area.y + offset as u16;
         frame.render_widget(
-            Line::raw(&text[range.clone()]),
+            Line::raw(layout.row_text(text, first + offset)),
             Rect::new(area.x, y, area.width, 1),
         );
     }

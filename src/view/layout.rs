@@ -4,8 +4,15 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
-/// Most rows the input box grows to before it scrolls.
-pub const MAX_INPUT_ROWS: usize = 5;
+/// Most rows the input box grows to before it scrolls (fewer on a short
+/// terminal: see [`max_input_rows`]).
+pub const MAX_INPUT_ROWS: usize = 8;
+
+/// Most rows the input box grows to on a terminal `height` rows tall: a
+/// third of it, at most [`MAX_INPUT_ROWS`], at least one.
+pub fn max_input_rows(height: u16) -> usize {
+    (usize::from(height) / 3).clamp(1, MAX_INPUT_ROWS)
+}
 
 /// Where each part of the screen goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,11 +28,11 @@ pub struct Areas {
 }
 
 /// Splits `area` for an input box whose text takes `input_rows` rows: the
-/// input box is as tall as its text, up to [`MAX_INPUT_ROWS`]. On a
+/// input box is as tall as its text, up to [`max_input_rows`]. On a
 /// terminal too small for everything, the input keeps its row first, then
 /// the status bar, then the messages; the rule goes first.
 pub fn layout(input_rows: usize, area: Rect) -> Areas {
-    let wanted_input = input_rows.clamp(1, MAX_INPUT_ROWS) as u16;
+    let wanted_input = input_rows.clamp(1, max_input_rows(area.height)) as u16;
     let height = area.height;
     let input_rows = height.min(1);
     let status_rows = height.saturating_sub(input_rows).min(1);
