@@ -30,9 +30,10 @@ pub struct Input {
     text: String,
     /// Byte offset into `text`, always on a grapheme cluster boundary.
     cursor: usize,
-    /// The column Up and Down aim for: the cursor's column when a run of
-    /// Up/Down began, so that passing a short row does not lose it.
-    goal: Option<usize>,
+    /// The column Up and Down aim for (the cursor's column when a run of
+    /// Up/Down began, so that passing a short row does not lose it), with
+    /// where they left the cursor: any other move ends the run.
+    goal: Option<(usize, usize)>,
     /// What was sent, oldest first (at most [`MAX_RECALL`]).
     sent: Vec<String>,
     /// While recalling: which of `sent` is shown, and the draft it replaced.
@@ -227,10 +228,10 @@ impl Input {
     /// Returns false when there is nowhere to go.
     pub fn up(&mut self, width: usize) -> bool {
         let layout = self.layout(width);
-        let goal = self.goal.unwrap_or(layout.cursor_col);
+        let goal = self.goal_column(&layout);
         if layout.cursor_row > 0 {
             self.cursor = self.at_column(&layout, layout.cursor_row - 1, goal);
-            self.goal = Some(goal);
+            self.goal = Some((self.cursor, goal));
             return true;
         }
         let shown = match &self.recalling {
@@ -254,10 +255,10 @@ impl Input {
     /// nowhere to go.
     pub fn down(&mut self, width: usize) -> bool {
         let layout = self.layout(width);
-        let goal = self.goal.unwrap_or(layout.cursor_col);
+        let goal = self.goal_column(&layout);
         if layout.cursor_row + 1 < layout.rows.len() {
             self.cursor = self.at_column(&layout, layout.cursor_row + 1, goal);
-            self.goal = Some(goal);
+            self.goal = Some((self.cursor, goal));
             return true;
         }
         let Some((shown, draft)) = self.recalling.take() else {
@@ -301,7 +302,10 @@ impl Input {
             // Text that already is a word goes on to the next match.
             _ => (
                 self.text.clone(),
-                words.iter().position(|w| *w == self.text).map_or(0, |at| at + 1),
+                words
+                    .iter()
+                    .position(|w| *w == self.text)
+                    .map_or(0, |at| at + 1),
             ),
         };
         if typed.is_empty() || typed.contains('\n') {
@@ -384,10 +388,19 @@ impl Input {
         self.recalling = Some((index, draft));
     }
 
-    /// The text or the cursor changed other than by Up, Down or Tab.
+    /// The text changed other than by Tab.
     fn edited(&mut self) {
         self.goal = None;
         self.completing = None;
+    }
+
+    /// The column Up and Down aim for: the one they aimed for last if the
+    /// cursor is where they left it, else the cursor's.
+    fn goal_column(&self, layout: &InputLayout) -> usize {
+        match self.goal {
+            Some((at, goal)) if at == self.cursor => goal,
+            _ => layout.cursor_col,
+        }
     }
 
     /// The position on `row` of `layout` nearest to column `goal` without
@@ -748,14 +761,15 @@ mod tests {
     }
 
     #[test]
-    fn set_text_and_insert_clean_control_chars() {
-        let mut i = input("a\nb\tc\u{1b}d\r\ne\rf");
-        assert_eq!(i.text(), "a b cd e f");
+    fn set_text_and_insert_keep_line_breaks_and_clean_control_chars() {
+        let mut i = input("a\nb\tc\u{1b}d\r\ne\rf\u{2028}g");
+        assert_eq!(i.text(), "a\nb cd\ne\nf\ng");
         assert_eq!(i.cursor(), i.text().len());
+        assert_eq!(i.lines(), 5);
         i.insert_char('\n');
         i.insert_char('\u{7}');
         i.insert_str("x\u{7f}\u{85}y");
-        assert_eq!(i.text(), "a b cd e f xy");
+        assert_eq!(i.text(), "a\nb cd\ne\nf\ng\nxy");
     }
 
     #[test]
@@ -963,6 +977,230 @@ mod tests {
         assert_eq!(l.rows, vec![0..3, 3..6, 6..6]);
     }
 
+    #[test]
+    fn line_keys_act_on_the_cursors_line() {
+        let mut i = input("first line\nsecond 中文\nthird");
+        // The cursor is at the end of "third".
+        i.home();
+        assert_eq!(i.cursor(), "first line\nsecond 中文\n".len());
+        i.move_left();
+        assert_eq!(i.cursor(), "first line\nsecond 中文".len());
+        i.home();
+        assert_eq!(i.cursor(), "first line\n".len());
+        i.end();
+        assert_eq!(i.cursor(), "first line\nsecond 中文".len());
+        // Ctrl-K at the end of a line joins the next one; Ctrl-U at the
+        // start of a line joins it to the one before.
+        i.delete_to_end();
+        assert_eq!(i.text(), "first line\nsecond 中文third");
+        i.move_word_left();
+        i.move_word_left();
+        i.delete_to_end();
+        assert_eq!(i.text(), "first line\n");
+        i.delete_to_start();
+        assert_eq!(i.text(), "first line");
+        i.delete_to_start();
+        assert_eq!(i.text(), "");
+    }
+
+    #[test]
+    fn newline_keys_start_a_line_and_backspace_joins() {
+        let mut i = input("ab");
+        i.move_left();
+        assert!(handle(&mut i, &key(KeyCode::Enter, KeyModifiers::ALT)));
+        assert_eq!(i.text(), "a\nb");
+        assert_eq!(i.cursor(), 2);
+        assert!(handle(&mut i, &ctrl('j')));
+        assert!(handle(&mut i, &key(KeyCode::Enter, KeyModifiers::SHIFT)));
+        assert_eq!(i.text(), "a\n\n\nb");
+        i.backspace();
+        i.backspace();
+        assert_eq!(i.text(), "a\nb");
+        i.backspace();
+        assert_eq!(i.text(), "ab");
+        // Plain Enter sends: the app's business, not an edit.
+        assert!(!handle(&mut i, &key(KeyCode::Enter, KeyModifiers::NONE)));
+    }
+
+    #[test]
+    fn layout_breaks_rows_at_line_breaks() {
+        let i = input("ab\n\ncd");
+        let l = i.layout(10);
+        assert_eq!(l.rows, vec![0..3, 3..4, 4..6]);
+        assert_eq!(l.row_text(i.text(), 0), "ab");
+        assert_eq!(l.row_text(i.text(), 1), "");
+        assert_eq!(l.row_text(i.text(), 2), "cd");
+        assert_eq!((l.cursor_row, l.cursor_col), (2, 2));
+        // A trailing line break gives the cursor an empty row.
+        let l = input("ab\n").layout(10);
+        assert_eq!(l.rows, vec![0..3, 3..3]);
+        assert_eq!((l.cursor_row, l.cursor_col), (1, 0));
+        // A full row's line break goes to a row of its own, so the cursor
+        // before it stays inside the box.
+        let mut i = input("abc\nd");
+        i.move_left();
+        i.move_left();
+        let l = i.layout(3);
+        assert_eq!(l.rows, vec![0..3, 3..4, 4..5]);
+        assert_eq!((l.cursor_row, l.cursor_col), (1, 0));
+        // Lines that wrap, then break.
+        let l = input("中文字\nx").layout(4);
+        assert_eq!(l.rows, vec![0..6, 6..10, 10..11]);
+    }
+
+    #[test]
+    fn up_and_down_keep_the_column_across_wide_characters() {
+        // Rows at width 6: "abcdef" / "中文" "x\n" / "ab"
+        let mut i = input("abcdef中文x\nab");
+        i.home();
+        i.up(6);
+        // Up from column 0 of "ab" to column 0 of "中文x".
+        assert_eq!(i.cursor(), "abcdef".len());
+        i.move_right();
+        i.move_right();
+        i.move_right();
+        // Column 5 is after "中文x"; up: the row above has columns to 5.
+        assert!(i.up(6));
+        assert_eq!(i.layout(6).cursor_col, 5);
+        assert!(i.down(6));
+        assert_eq!(i.layout(6).cursor_row, 1);
+        // Down: column 5 is past "ab", so its end; the goal stays 5.
+        assert!(i.down(6));
+        assert_eq!(i.cursor(), i.text().len());
+        assert!(i.up(6));
+        assert_eq!(i.layout(6).cursor_col, 5);
+        // A column inside a wide character lands before it.
+        let mut i = input("中文\nabc");
+        i.move_left();
+        assert_eq!(i.layout(10).cursor_col, 2);
+        assert!(i.up(10));
+        assert_eq!(i.cursor(), "中".len());
+        i.move_right();
+        assert!(i.down(10));
+        assert_eq!(i.cursor(), i.text().len());
+        // With nothing sent, the first and last rows go nowhere.
+        let mut i = input("one");
+        assert!(!i.up(10));
+        assert!(!i.down(10));
+        assert_eq!(i.text(), "one");
+    }
+
+    #[test]
+    fn up_on_a_soft_wrapped_row_stays_on_it() {
+        // Rows at width 3: "abc" / "def" / "g"
+        let mut i = input("abcdefg");
+        assert!(i.up(3));
+        assert_eq!(i.cursor(), 4);
+        i.end();
+        // From the end (row 2, column 1 after "g") up to "def": column 1.
+        assert!(i.up(3));
+        assert!(i.up(3));
+        assert_eq!(i.cursor(), 1);
+        // Column 3 does not exist on a full row: the last character.
+        i.set_text("abcdef\nxyz");
+        assert_eq!(i.layout(3).cursor_col, 0);
+        i.move_left();
+        assert_eq!(i.layout(3).cursor_col, 2);
+        let mut j = input("abcdef\nxyzw");
+        j.move_left();
+        assert!(j.up(4));
+        assert_eq!(j.cursor(), "abcdef".len());
+    }
+
+    #[test]
+    fn up_and_down_recall_what_was_sent_and_keep_the_draft() {
+        let mut i = Input::new();
+        for sent in ["first", "two\nlines", "two\nlines", "  ", "third"] {
+            i.set_text(sent);
+            let taken = i.take();
+            i.remember(&taken);
+        }
+        i.insert_str("draft");
+        assert!(i.up(20));
+        assert_eq!(i.text(), "third");
+        assert!(i.is_recalling());
+        assert!(i.up(20));
+        // A repeat is kept once, a blank line not at all; the cursor is at
+        // the end, so Up moves through the rows first.
+        assert_eq!(i.text(), "two\nlines");
+        assert_eq!(i.cursor(), i.text().len());
+        assert!(i.up(20));
+        assert_eq!(i.text(), "two\nlines");
+        assert_eq!(i.cursor(), 3);
+        assert!(i.up(20));
+        assert_eq!(i.text(), "first");
+        assert!(!i.up(20));
+        assert_eq!(i.text(), "first");
+        assert!(i.down(20));
+        assert_eq!(i.text(), "two\nlines");
+        assert_eq!(i.cursor(), i.text().len());
+        assert!(i.down(20));
+        assert_eq!(i.text(), "third");
+        assert!(i.down(20));
+        assert_eq!(i.text(), "draft");
+        assert!(!i.is_recalling());
+        assert!(!i.down(20));
+        // Sending a recalled message ends the recall; the draft was that.
+        i.up(20);
+        assert_eq!(i.take(), "third");
+        assert!(!i.is_recalling());
+        assert!(i.up(20));
+        assert_eq!(i.text(), "third");
+    }
+
+    #[test]
+    fn recall_keeps_the_newest_few_hundred() {
+        let mut i = Input::new();
+        for n in 0..MAX_RECALL + 5 {
+            i.remember(&n.to_string());
+        }
+        while i.up(10) {}
+        assert_eq!(i.text(), "5");
+    }
+
+    #[test]
+    fn tab_completes_and_cycles() {
+        let words = ["/help", "/verify", "/verify ok"];
+        let mut i = input("/he");
+        assert!(i.complete(&words));
+        assert_eq!(i.text(), "/help");
+        assert_eq!(i.cursor(), i.text().len());
+        // The only match: it stays.
+        assert!(!i.complete(&words));
+        assert_eq!(i.text(), "/help");
+        // Ambiguous: each Tab shows the next match, round and round.
+        i.set_text("/v");
+        i.complete(&words);
+        assert_eq!(i.text(), "/verify");
+        i.complete(&words);
+        assert_eq!(i.text(), "/verify ok");
+        i.complete(&words);
+        assert_eq!(i.text(), "/verify");
+        // Typed in full, Tab goes on to the next.
+        i.set_text("/verify");
+        i.complete(&words);
+        assert_eq!(i.text(), "/verify ok");
+        // All of them from "/".
+        i.set_text("/");
+        let seen: Vec<String> = (0..4)
+            .map(|_| {
+                i.complete(&words);
+                i.text().to_owned()
+            })
+            .collect();
+        assert_eq!(seen, ["/help", "/verify", "/verify ok", "/help"]);
+        // An edit starts afresh.
+        i.set_text("/verify o");
+        i.complete(&words);
+        assert_eq!(i.text(), "/verify ok");
+        // Nothing to complete.
+        for text in ["", "hello", "/x", "/he\nx"] {
+            let mut i = input(text);
+            assert!(!i.complete(&words), "{text:?}");
+            assert_eq!(i.text(), text);
+        }
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Insert(String),
@@ -980,6 +1218,10 @@ mod tests {
         DeleteWord,
         DeleteToStart,
         DeleteToEnd,
+        Newline,
+        Up(usize),
+        Down(usize),
+        Remember,
         Key(KeyEvent),
     }
 
@@ -1072,6 +1314,10 @@ mod tests {
             1 => Just(Op::DeleteWord),
             1 => Just(Op::DeleteToStart),
             1 => Just(Op::DeleteToEnd),
+            2 => Just(Op::Newline),
+            2 => (0usize..8).prop_map(Op::Up),
+            2 => (0usize..8).prop_map(Op::Down),
+            1 => Just(Op::Remember),
             3 => any_key().prop_map(Op::Key),
         ]
     }
@@ -1095,6 +1341,17 @@ mod tests {
             Op::DeleteWord => i.delete_word_before(),
             Op::DeleteToStart => i.delete_to_start(),
             Op::DeleteToEnd => i.delete_to_end(),
+            Op::Newline => i.newline(),
+            Op::Up(width) => {
+                i.up(*width);
+            }
+            Op::Down(width) => {
+                i.down(*width);
+            }
+            Op::Remember => {
+                let text = i.text().to_owned();
+                i.remember(&text);
+            }
             Op::Key(k) => {
                 let before = i.clone();
                 if !handle(i, k) {
@@ -1105,9 +1362,10 @@ mod tests {
     }
 
     /// `Input::handle_key` as it was before the keymap, to check the keymap
-    /// keeps its behaviour. One deliberate difference: a letter with Alt is
+    /// keeps its behaviour. Deliberate differences: a letter with Alt is
     /// matched in either case (terminals report Alt-Shift-B with Shift, so an
-    /// upper-case letter with Alt alone does not happen in practice).
+    /// upper-case letter with Alt alone does not happen in practice), and the
+    /// line break keys came later.
     fn old_handle_key(i: &mut Input, key: &KeyEvent) -> bool {
         if !matches!(key.kind, KeyEventKind::Press | KeyEventKind::Repeat) {
             return false;
@@ -1121,6 +1379,9 @@ mod tests {
             code => code,
         };
         match code {
+            // New since the keymap: the line break keys.
+            KeyCode::Enter if alt || m == KeyModifiers::SHIFT => i.newline(),
+            KeyCode::Char(c) if ctrl && c.eq_ignore_ascii_case(&'j') => i.newline(),
             KeyCode::Char(c) if plain || m == KeyModifiers::SHIFT => i.insert_char(c),
             KeyCode::Char(c) if ctrl => match c.to_ascii_lowercase() {
                 'a' => i.home(),
@@ -1193,7 +1454,7 @@ mod tests {
                 prop_assert!(i.cursor() <= text.len());
                 prop_assert!(text.is_char_boundary(i.cursor()));
                 prop_assert!(is_boundary(text, i.cursor()), "{op:?} left cursor {} in {text:?}", i.cursor());
-                prop_assert!(!text.chars().any(char::is_control), "{text:?}");
+                prop_assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
                 prop_assert_eq!(i.is_empty(), text.is_empty());
             }
         }

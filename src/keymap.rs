@@ -131,8 +131,12 @@ impl Action {
                 }
                 EditAction::DeleteForward => "delete the character after the cursor",
                 EditAction::DeleteWordBefore => "delete the word before the cursor",
-                EditAction::DeleteToStart => "delete to the start of the line",
-                EditAction::DeleteToEnd => "delete to the end of the line",
+                EditAction::DeleteToStart => {
+                    "delete to the start of the line (at its start, join it to the line before)"
+                }
+                EditAction::DeleteToEnd => {
+                    "delete to the end of the line (at its end, join the next line to it)"
+                }
             },
             Action::Leave => "leave",
         }
@@ -845,7 +849,10 @@ mod tests {
     fn generated_documentation() {
         let keymap = Keymap::default();
         let help = keymap.help_text();
-        assert!(help.starts_with("Keys:\nEnter: send the message\n"), "{help}");
+        assert!(
+            help.starts_with("Keys:\nEnter: send the message\n"),
+            "{help}"
+        );
         assert!(help.contains("\nCtrl-End / Esc: back to live\n"), "{help}");
         assert!(help.ends_with("\nCtrl-C: leave"), "{help}");
         assert_eq!(help.lines().count(), 1 + Action::ALL.len());

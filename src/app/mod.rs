@@ -1483,10 +1483,201 @@ mod tests {
         app
     }
 
+    /// Types `text` as a person does: a pause follows (so an Enter after
+    /// it is not taken for part of a paste).
     fn type_text(app: &mut App, text: &str) {
         for c in text.chars() {
             app.update(key(KeyCode::Char(c)));
         }
+        app.last_key_ms = None;
+    }
+
+    /// Keys at `ms` on the app's clock.
+    fn keys_at(app: &mut App, ms: i64, events: Vec<Event>) -> Vec<Effect> {
+        app.clock = Clock::Fixed(ms);
+        events.into_iter().flat_map(|e| app.update(e)).collect()
+    }
+
+    fn chars(text: &str) -> Vec<Event> {
+        text.chars()
+            .map(|c| match c {
+                '\r' => key(KeyCode::Enter),
+                c => key(KeyCode::Char(c)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_multi_line_draft_is_one_message() {
+        let mut app = guest();
+        app.update(joined(1, "bob"));
+        type_text(&mut app, "one");
+        app.update(Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
+        type_text(&mut app, "two");
+        app.update(ctrl('j'));
+        app.update(ctrl('j'));
+        app.last_key_ms = None;
+        assert_eq!(app.input.text(), "one\ntwo\n\n");
+        let effects = app.update(key(KeyCode::Enter));
+        // Line breaks at the end show nothing: they are not sent.
+        assert_eq!(sent_chats(&effects), vec![(1, "one\ntwo".to_owned())]);
+        assert!(app.input.is_empty());
+    }
+
+    #[test]
+    fn keys_in_a_burst_are_a_draft_not_a_burst_of_messages() {
+        let mut app = guest();
+        app.update(joined(1, "bob"));
+        // A paste without brackets: every key at once, line breaks as Enter.
+        let effects = keys_at(&mut app, 1000, chars("one\rtwo\rthree"));
+        assert!(sent_chats(&effects).is_empty(), "{effects:?}");
+        assert_eq!(app.input.text(), "one\ntwo\nthree");
+        assert_eq!(app.held_enter_ms, None);
+        // Typed Enter, later: one message of three lines.
+        let effects = keys_at(&mut app, 1500, vec![key(KeyCode::Enter)]);
+        assert_eq!(
+            sent_chats(&effects),
+            vec![(1, "one\ntwo\nthree".to_owned())]
+        );
+
+        // An Enter at the end of a burst is an Enter once no key follows
+        // it: the Tick the app asks for sends the draft.
+        let effects = keys_at(&mut app, 2000, chars("four\rfive\r"));
+        assert!(sent_chats(&effects).is_empty());
+        assert_eq!(app.next_deadline(), Some(2000 + PASTE_GAP_MS));
+        assert!(keys_at(&mut app, 2000 + PASTE_GAP_MS - 1, vec![]).is_empty());
+        let effects = keys_at(&mut app, 2000 + PASTE_GAP_MS, vec![Event::Tick]);
+        assert_eq!(sent_chats(&effects), vec![(2, "four\nfive".to_owned())]);
+        assert!(app.input.is_empty());
+        assert_eq!(app.held_enter_ms, None);
+
+        // A key that comes after the pause does the same before its own work.
+        let effects = keys_at(&mut app, 3000, chars("six\r"));
+        assert!(sent_chats(&effects).is_empty());
+        let effects = keys_at(&mut app, 3100, chars("x"));
+        assert_eq!(sent_chats(&effects), vec![(3, "six".to_owned())]);
+        assert_eq!(app.input.text(), "x");
+
+        // Typing at a person's pace: each Enter sends.
+        app.input.take();
+        let mut sent = Vec::new();
+        for (n, c) in "a\rb\r".chars().enumerate() {
+            let effects = keys_at(&mut app, 4000 + 50 * n as i64, chars(&c.to_string()));
+            sent.extend(sent_chats(&effects));
+        }
+        assert_eq!(sent, vec![(4, "a".to_owned()), (5, "b".to_owned())]);
+    }
+
+    #[test]
+    fn a_paste_keeps_its_line_breaks_and_is_never_sent_by_itself() {
+        let mut app = guest();
+        app.update(joined(1, "bob"));
+        type_text(&mut app, "see: ");
+        let effects = app.update(Event::Paste("one\r\ntwo\rthree\n".into()));
+        assert!(sent_chats(&effects).is_empty());
+        assert_eq!(app.input.text(), "see: one\ntwo\nthree\n");
+        assert!(app.paste.is_none());
+        assert_eq!(app.held_enter_ms, None);
+    }
+
+    #[test]
+    fn a_big_paste_asks_first() {
+        let mut app = guest();
+        app.update(joined(1, "bob"));
+        let big: String = (1..=120).map(|n| format!("line {n}\n")).collect();
+        app.update(Event::Paste(big.clone()));
+        assert!(app.input.is_empty());
+        let question = app.paste.as_ref().map(PendingPaste::question);
+        assert_eq!(
+            question.as_deref(),
+            Some("Paste 120 lines (1 KiB) into the message? y/n")
+        );
+        // Other keys wait for the answer; n drops it.
+        app.update(key(KeyCode::Char('x')));
+        app.update(key(KeyCode::PageUp));
+        assert!(app.paste.is_some() && app.input.is_empty());
+        app.update(key(KeyCode::Char('n')));
+        assert!(app.paste.is_none() && app.input.is_empty());
+        // y puts it in the draft, unsent.
+        app.update(Event::Paste(big.clone()));
+        let effects = app.update(key(KeyCode::Char('y')));
+        assert!(sent_chats(&effects).is_empty());
+        assert_eq!(app.input.text(), big);
+        // Enter answers yes too, Esc no; a long line counts by its bytes.
+        app.input.take();
+        let long = "x".repeat(PASTE_ASK_BYTES + 1);
+        app.update(Event::Paste(long.clone()));
+        app.last_key_ms = None;
+        app.update(key(KeyCode::Esc));
+        assert!(app.paste.is_none() && app.input.is_empty());
+        app.update(Event::Paste(long.clone()));
+        app.last_key_ms = None;
+        let effects = app.update(key(KeyCode::Enter));
+        assert!(sent_chats(&effects).is_empty());
+        assert_eq!(app.input.text(), long);
+        // Twenty lines go in without asking.
+        app.input.take();
+        let twenty: String = (1..=20).map(|n| format!("{n}\n")).collect();
+        app.update(Event::Paste(twenty.clone()));
+        assert_eq!(app.input.text(), twenty);
+        // Ctrl-C still leaves.
+        app.update(Event::Paste(big));
+        assert!(quits(&app.update(ctrl('c'))).is_some());
+    }
+
+    #[test]
+    fn up_recalls_what_was_sent_and_down_comes_back_to_the_draft() {
+        let mut app = guest();
+        app.update(joined(1, "bob"));
+        for line in ["first", "/help"] {
+            type_text(&mut app, line);
+            app.update(key(KeyCode::Enter));
+        }
+        type_text(&mut app, "draft");
+        app.update(key(KeyCode::Up));
+        assert_eq!(app.input.text(), "/help");
+        app.update(ctrl('p'));
+        assert_eq!(app.input.text(), "first");
+        app.update(key(KeyCode::Down));
+        app.update(ctrl('n'));
+        assert_eq!(app.input.text(), "draft");
+        // A recalled message is sent like a typed one.
+        app.update(key(KeyCode::Up));
+        app.update(key(KeyCode::Up));
+        app.last_key_ms = None;
+        let effects = app.update(key(KeyCode::Enter));
+        assert_eq!(sent_chats(&effects), vec![(2, "first".to_owned())]);
+    }
+
+    #[test]
+    fn tab_completes_commands_from_the_command_list() {
+        let mut app = guest();
+        type_text(&mut app, "/he");
+        app.update(key(KeyCode::Tab));
+        assert_eq!(app.input.text(), "/help");
+        app.input.take();
+        type_text(&mut app, "/ver");
+        app.update(key(KeyCode::Tab));
+        assert_eq!(app.input.text(), "/verify");
+        app.update(key(KeyCode::Tab));
+        assert_eq!(app.input.text(), "/verify ok");
+    }
+
+    #[test]
+    fn the_input_box_grows_to_a_third_of_the_screen_then_scrolls() {
+        let mut app = guest();
+        app.update(Event::Resize(40, 24));
+        type_text(&mut app, "1");
+        for n in 2..=12 {
+            app.update(ctrl('j'));
+            type_text(&mut app, &n.to_string());
+        }
+        let areas = layout(app.input_rows(40), ratatui::layout::Rect::new(0, 0, 40, 24));
+        assert_eq!(areas.input.height, 8);
+        app.update(Event::Resize(40, 12));
+        let areas = layout(app.input_rows(40), ratatui::layout::Rect::new(0, 0, 40, 12));
+        assert_eq!(areas.input.height, 4);
+        assert_eq!(app.pane().height, 12 - 4 - 2);
     }
 
     fn quits(effects: &[Effect]) -> Option<&Exit> {

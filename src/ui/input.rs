@@ -15,7 +15,12 @@ use crate::text::display_width;
 pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
     let rule_style = Style::new().fg(Color::DarkGray);
     let width = rule.width as usize;
-    let hint_text = hints(app);
+    let mut hint_text = hints(app);
+    if let Some(paste) = &app.paste
+        && display_width(&hint_text) + 2 > width
+    {
+        hint_text = format!(" Paste {} lines? y/n ", paste.lines);
+    }
     let hint_text = hint_text.as_str();
     let hints = if display_width(hint_text) + 2 <= width {
         hint_text
@@ -24,6 +29,8 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
     };
     let rule_style = if app.prompt.as_ref().is_some_and(|p| p.error.is_some()) {
         Style::new().fg(Color::Red)
+    } else if app.paste.is_some() {
+        Style::new().fg(Color::Yellow)
     } else {
         rule_style
     };
@@ -71,8 +78,13 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
 
 /// Key hints shown on the rule above the input, with the keys the keymap
 /// binds: ` Enter send · PgUp/PgDn scroll · exit quits both · Ctrl-C leave `,
-/// or on the code prompt ` Secret code (hidden) · Enter to join · Ctrl-C quit `.
+/// or on the code prompt ` Secret code (hidden) · Enter to join · Ctrl-C quit `,
+/// or while a big paste asks ` Paste 120 lines (4 KiB) into the message? y/n `.
 fn hints(app: &App) -> String {
+    if let Some(paste) = &app.paste {
+        // A question that needs its answer before anything else.
+        return format!(" {} ", paste.question());
+    }
     let key = |action| app.keymap.hint(action);
     let mut parts = Vec::new();
     match &app.prompt {
