@@ -105,10 +105,19 @@ fn type_text(app: &mut App, text: &str) {
     }
 }
 
-/// Types `text` and presses Enter.
+/// Types `text` and presses Enter, after a person's pause (keys at one
+/// instant are a paste, whose Enter is a line break).
 fn say(app: &mut App, text: &str) {
     type_text(app, text);
+    pause(app);
     app.update(key(KeyCode::Enter));
+}
+
+/// Lets the app's clock run on past a paste's burst.
+fn pause(app: &mut App) {
+    if let Clock::Fixed(ms) = app.clock {
+        app.clock = Clock::Fixed(ms + duplex::app::PASTE_GAP_MS);
+    }
 }
 
 /// Tells the app the terminal size, then draws it on a terminal of that size.
@@ -316,10 +325,10 @@ fn wide_characters_wrap_in_the_input_without_splitting() {
     let mut app = host_with_bob();
     // 11 wide characters in a 9-cell box: 4 per row, never half a character.
     type_text(&mut app, "一二三四五六七八九十百");
-    let mut terminal = draw(&mut app, 9, 8);
+    let mut terminal = draw(&mut app, 9, 9);
     insta::assert_snapshot!(terminal.backend());
     // Rows "一二三四", "五六七八", "九十百": the cursor follows 百 on row 3.
-    assert_eq!(cursor(&mut terminal), Position::new(6, 6));
+    assert_eq!(cursor(&mut terminal), Position::new(6, 7));
 }
 
 #[test]
@@ -330,24 +339,25 @@ fn long_input_grows_the_box_then_scrolls() {
 
     // Three rows of text: the box grows to three rows.
     type_text(&mut app, &sentence.repeat(2));
-    let mut terminal = draw(&mut app, 30, 12);
+    let mut terminal = draw(&mut app, 30, 15);
     insta::assert_snapshot!("long_input_three_rows", terminal.backend());
     // 88 cells in a 30-cell box: rows of 30, 30, 28; the cursor ends row 3.
-    assert_eq!(cursor(&mut terminal), Position::new(28, 10));
+    assert_eq!(cursor(&mut terminal), Position::new(28, 13));
 
-    // Far more than five rows: the box stops at five and shows the cursor's row.
+    // Far more than five rows: the box stops at a third of the 15-row
+    // screen, five rows, and shows the cursor's row.
     type_text(&mut app, &sentence.repeat(3));
-    let mut terminal = draw(&mut app, 30, 12);
+    let mut terminal = draw(&mut app, 30, 15);
     insta::assert_snapshot!("long_input_scrolled_to_the_cursor", terminal.backend());
     // 220 cells = 7 full rows and 10 cells on an 8th row, which is the
-    // bottom row of the five-row box (rows 6..=10).
-    assert_eq!(cursor(&mut terminal), Position::new(10, 10));
+    // bottom row of the five-row box (rows 9..=13).
+    assert_eq!(cursor(&mut terminal), Position::new(10, 13));
 
     // Home: the box scrolls back to the first row, the cursor at its start.
     app.update(key(KeyCode::Home));
-    let mut terminal = draw(&mut app, 30, 12);
+    let mut terminal = draw(&mut app, 30, 15);
     insta::assert_snapshot!("long_input_scrolled_to_the_start", terminal.backend());
-    assert_eq!(cursor(&mut terminal), Position::new(0, 6));
+    assert_eq!(cursor(&mut terminal), Position::new(0, 9));
 }
 
 #[test]
@@ -534,4 +544,51 @@ fn a_message_the_peer_never_got_is_marked_not_delivered() {
             .any(|row| row.contains("alice: are you still there? ✗ not delivered")),
         "{rows:#?}"
     );
+}
+
+#[test]
+fn a_multi_line_draft_grows_the_box_and_a_multi_line_message_keeps_its_lines() {
+    let mut app = host_with_bob();
+    receive(
+        &mut app,
+        1,
+        "three lines:\nthe second one is long enough to wrap under the text\n  and an indented third",
+    );
+    // Alt-Enter and Ctrl-J start new lines; a wide character on the last.
+    type_text(&mut app, "first");
+    app.update(Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
+    type_text(&mut app, "second");
+    app.update(ctrl(KeyCode::Char('j')));
+    app.update(ctrl(KeyCode::Char('j')));
+    type_text(&mut app, "fourth 中文");
+    let mut terminal = draw(&mut app, 40, 16);
+    insta::assert_snapshot!("multi_line_draft_and_message", terminal.backend());
+    // Four rows in the box (rows 11..=14), the cursor after 中文.
+    assert_eq!(cursor(&mut terminal), Position::new(11, 14));
+    // Up twice: on "second" at the same column (its end is before it).
+    app.update(key(KeyCode::Up));
+    app.update(key(KeyCode::Up));
+    let mut terminal = draw(&mut app, 40, 16);
+    assert_eq!(cursor(&mut terminal), Position::new(6, 12));
+    // Sent, it is one message with its line breaks.
+    pause(&mut app);
+    app.update(key(KeyCode::Enter));
+    let terminal = draw(&mut app, 40, 16);
+    insta::assert_snapshot!("multi_line_message_sent", terminal.backend());
+}
+
+#[test]
+fn a_big_paste_asks_on_the_rule() {
+    let mut app = host_with_bob();
+    let big: String = (1..=120).map(|n| format!("line {n}\n")).collect();
+    app.update(Event::Paste(big));
+    let terminal = draw(&mut app, 60, 10);
+    insta::assert_snapshot!("paste_confirm", terminal.backend());
+    // Too narrow for the whole question: the short one.
+    let terminal = draw(&mut app, 24, 10);
+    let rule = rows(&terminal)[7].clone();
+    assert!(rule.contains(" Paste 120 lines? y/n "), "{rule:?}");
+    app.update(key(KeyCode::Char('y')));
+    let terminal = draw(&mut app, 60, 10);
+    insta::assert_snapshot!("paste_confirmed", terminal.backend());
 }
