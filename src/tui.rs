@@ -20,6 +20,7 @@
 //! are handled together, before the next frame is drawn.
 
 use std::io::{self, Write};
+use std::time::Duration;
 
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
@@ -28,7 +29,7 @@ use crossterm::event::{
     PushKeyboardEnhancementFlags,
 };
 use crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, enable_raw_mode};
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -184,32 +185,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
         if let Some(exit) = session.handle(event) {
             break exit;
         }
-        // Fold the keys that arrived with this one into this frame: a
-        // paste without brackets is then one burst, however slow drawing is.
-        let mut ended = None;
-        for _ in 0..MAX_KEYS_PER_FRAME {
-            let event = match input.next().now_or_never() {
-                Some(Some(Ok(term))) if is_suspend_key(&term) => {
-                    guard.suspend()?;
-                    break;
-                }
-                Some(Some(Ok(term))) => match to_event(term) {
-                    Some(event) => event,
-                    None => continue,
-                },
-                Some(Some(Err(err))) => return Err(err.into()),
-                Some(None) => {
-                    ended = session.handle(Event::EndOfInput);
-                    break;
-                }
-                None => break,
-            };
-            if let Some(exit) = session.handle(event) {
-                ended = Some(exit);
-                break;
-            }
-        }
-        if let Some(exit) = ended {
+        if let Some(exit) = handle_ready_keys(&mut session, &mut guard)? {
             break exit;
         }
         // Fold whatever else the network already delivered into this frame.
@@ -220,6 +196,34 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
     session.registry.close_all().await;
     drop(guard);
     Ok(exit)
+}
+
+/// Handles the terminal events that already arrived (the rest of a paste
+/// without brackets, keys typed faster than a frame) before the next frame
+/// is drawn, so that a burst of keys is handled as one.
+///
+/// They are read with `event::poll` and `event::read`, which share the
+/// `EventStream`'s reader: polling the stream itself outside the `select!`
+/// would leave its wake-up with a waker nobody listens to. `poll` gives up
+/// at once when the stream's own thread is waiting for input, so this never
+/// blocks.
+fn handle_ready_keys(session: &mut Session, guard: &mut TerminalGuard) -> io::Result<Option<Exit>> {
+    for _ in 0..MAX_KEYS_PER_FRAME {
+        if !crossterm::event::poll(Duration::ZERO)? {
+            break;
+        }
+        let term = crossterm::event::read()?;
+        if is_suspend_key(&term) {
+            guard.suspend()?;
+            break;
+        }
+        if let Some(event) = to_event(term)
+            && let Some(exit) = session.handle(event)
+        {
+            return Ok(Some(exit));
+        }
+    }
+    Ok(None)
 }
 
 /// In debug builds only, panics once the screen is drawn when

@@ -15,6 +15,7 @@
 mod common;
 
 mod chaos;
+mod compose;
 mod core_v2;
 mod e2e;
 mod e2e_reliability;
