@@ -19,6 +19,15 @@ fn pair(rows: u16, cols: u16) -> Result<(Tui, Tui, u16)> {
     Ok((host, guest, port))
 }
 
+/// Types `text` and Enter on `me`'s screen, and waits until it shows as
+/// sent there: so the next line's keys come after a pause, as a person's
+/// do (keys that come all at once are a paste, whose Enters are line
+/// breaks).
+fn say(tui: &Tui, me: &str, text: &str) -> Result {
+    tui.send_line(text)?;
+    wait_message(tui, me, text).map(|_| ())
+}
+
 /// Waits until `tui` shows the message `text` from `author` in its pane.
 fn wait_message(tui: &Tui, author: &str, text: &str) -> Result<Screen> {
     let line = format!("{author}: {text}");
@@ -267,12 +276,14 @@ fn simultaneous_bursts_arrive_complete_and_in_order() -> Result {
     let (rows, cols) = (50, 80);
     let (alice, bob, _) = pair(rows, cols)?;
 
-    // Both sides type COUNT messages at the same moment, without waiting.
+    // Both sides type COUNT messages at the same moment, each waiting only
+    // for its own line to go (keys sent all at once would be a paste).
     let start = Barrier::new(2);
     let burst = |tui: &Tui, side: char| -> Result {
         start.wait();
+        let me = if side == 'a' { "alice" } else { "bob" };
         for n in 0..COUNT {
-            tui.send_line(&format!("msg-{side}-{n}"))?;
+            say(tui, me, &format!("msg-{side}-{n}"))?;
         }
         Ok(())
     };
@@ -444,8 +455,9 @@ fn scrolling_holds_the_view_and_counts_new_messages() -> Result {
     let rows = 20;
     let (alice, bob, _) = pair(rows, 80)?;
     let height = (rows - 3) as usize; // rule, one input row, status bar
-    let lines: String = (0..40).map(|n| format!("line-{n:02}\r")).collect();
-    bob.send_keys(&lines)?;
+    for n in 0..40 {
+        say(&bob, "bob", &format!("line-{n:02}"))?;
+    }
     let live = wait_message(&alice, "bob", "line-39")?;
 
     // The live view shows the newest rows, line-23 to line-39.
