@@ -711,8 +711,14 @@ impl App {
     fn on_paste(&mut self, text: &str) {
         // Terminals send a pasted line break as CR.
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        if self.prompt.is_some() {
+            // A code is one line: a copied line's break is not part of it.
+            self.input
+                .insert_str(text.trim_end_matches('\n').replace('\n', " ").as_str());
+            return;
+        }
         let lines = text.trim_end_matches('\n').split('\n').count();
-        if self.prompt.is_none() && (lines > PASTE_ASK_LINES || text.len() > PASTE_ASK_BYTES) {
+        if lines > PASTE_ASK_LINES || text.len() > PASTE_ASK_BYTES {
             self.paste = Some(PendingPaste { text, lines });
         } else {
             self.input.insert_str(&text);
@@ -1578,6 +1584,21 @@ mod tests {
         assert_eq!(app.input.text(), "see: one\ntwo\nthree\n");
         assert!(app.paste.is_none());
         assert_eq!(app.held_enter_ms, None);
+    }
+
+    #[test]
+    fn a_code_pasted_with_its_line_break_is_one_line() {
+        let mut app = guest();
+        app.update(Event::CodeNeeded);
+        app.update(Event::Paste("amber-otter-violin\r".into()));
+        assert_eq!(app.input.text(), "amber-otter-violin");
+        let effects = app.update(key(KeyCode::Enter));
+        assert_eq!(
+            effects,
+            vec![Effect::Connect {
+                code: Some("amber-otter-violin".to_owned())
+            }]
+        );
     }
 
     #[test]
