@@ -19,13 +19,13 @@ const LAYERS: &[&[&str]] = &[
     &["protocol"],
     &["journal", "history"],
     &["present"],
-    &["view"],
+    &["view", "theme"],
     &["net"],
     &["keymap", "input"],
     &["app"],
     &["ui"],
     &["runtime", "stdin"],
-    &["headless", "tui"],
+    &["headless", "tui", "config"],
     &["cli"],
 ];
 

@@ -203,6 +203,9 @@ pub enum RejectKind {
     NoCode,
     /// Another guest is already in the conversation.
     Busy,
+    /// The host waits for its lost guest to come back, and did not let a
+    /// newcomer take its place.
+    Away,
     /// The client sent a field over its limit (a name too long).
     OverLimit,
     /// The handshake failed some other way (closed, forged, malformed).
@@ -219,6 +222,7 @@ impl RejectKind {
             RejectKind::WrongCode => "wrong-code",
             RejectKind::NoCode => "no-code",
             RejectKind::Busy => "busy",
+            RejectKind::Away => "away",
             RejectKind::OverLimit => "over-limit",
             RejectKind::Failed => "failed",
         }
@@ -267,6 +271,38 @@ pub struct Limits {
     /// How long a host's plain peer may send nothing before it is dropped
     /// and the host waits for the next guest.
     pub plain_idle: Duration,
+    /// How long a newcomer waits for the host's person to let it in while
+    /// the host's guest is away (see [`Newcomers::Ask`]).
+    pub knock: Duration,
+}
+
+/// What a guest does with the messages it typed for a conversation when it
+/// reconnects and finds a new one at the host's address (a restarted host,
+/// or someone else listening there): they never go to it unasked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HeldMessages {
+    /// Hold them and ask (the chat screen), or wait for `/held send` or
+    /// `/held discard` (headless).
+    #[default]
+    Ask,
+    /// Send them to the new conversation.
+    Send,
+    /// Drop them (marked not delivered).
+    Discard,
+}
+
+/// What a host does with a newcomer while its guest is away (dropped, and
+/// may come back): the lost guest's place is not given to a stranger
+/// without the host's consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Newcomers {
+    /// Ask the host's person (the chat screen), who lets it in or not.
+    #[default]
+    Ask,
+    /// Turn it away; the seat waits for the lost guest (headless default).
+    Refuse,
+    /// Let it in: the lost guest's place is given up.
+    Admit,
 }
 
 impl Default for Limits {
@@ -288,6 +324,7 @@ impl Limits {
         history_entries: 100_000,
         history_bytes: 64 * 1024 * 1024,
         plain_idle: Duration::from_secs(10 * 60),
+        knock: Duration::from_secs(60),
     };
 
     /// The limits, with any overrides from `DUPLEX_TEST_LIMITS` in debug
@@ -329,6 +366,7 @@ impl Limits {
                 ("stall", Some(d), _) => self.stall = d,
                 ("ack_delay", Some(d), _) => self.ack_delay = d,
                 ("plain_idle", Some(d), _) => self.plain_idle = d,
+                ("knock", Some(d), _) => self.knock = d,
                 ("window", _, Some(b)) => self.window = b,
                 ("input_budget", _, Some(b)) => self.input_budget = b,
                 ("history_entries", _, Some(n)) => self.history_entries = n,

@@ -254,6 +254,9 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
         SystemEvent::Undelivered { count, name, why } => {
             json!({"event": "undelivered", "count": count, "name": name, "reason": why})
         }
+        SystemEvent::Held { count, name } => {
+            json!({"event": "held", "count": count, "name": name, "message": system_text(event)})
+        }
         SystemEvent::Rejected {
             addr,
             kind,
@@ -268,7 +271,8 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
             "message": system_text(event),
         }),
         // Only the screen's history drops entries; said as information.
-        SystemEvent::Forgotten { .. } | SystemEvent::Info(_) => {
+        // Knocks are asked about on the chat screen only; said as information.
+        SystemEvent::Forgotten { .. } | SystemEvent::Knock { .. } | SystemEvent::Info(_) => {
             json!({"event": "info", "message": system_text(event)})
         }
         SystemEvent::Error(text) => json!({"event": "error", "message": text}),
@@ -443,6 +447,15 @@ mod tests {
                 why: "b left".into(),
             },
             SystemEvent::Leaving { waiting: 2 },
+            SystemEvent::Held {
+                count: 2,
+                name: "b".into(),
+            },
+            SystemEvent::Knock {
+                name: "c".into(),
+                addr,
+                away: "b".into(),
+            },
             SystemEvent::Rejected {
                 addr,
                 kind: crate::domain::RejectKind::Busy,
@@ -460,6 +473,8 @@ mod tests {
                 | SystemEvent::Resumed { .. }
                 | SystemEvent::Undelivered { .. }
                 | SystemEvent::Leaving { .. }
+                | SystemEvent::Held { .. }
+                | SystemEvent::Knock { .. }
                 | SystemEvent::Rejected { .. }
                 | SystemEvent::Forgotten { .. }
                 | SystemEvent::Info(_)
@@ -530,6 +545,7 @@ mod tests {
             RejectKind::WrongCode,
             RejectKind::NoCode,
             RejectKind::Busy,
+            RejectKind::Away,
             RejectKind::OverLimit,
             RejectKind::Failed,
         ] {
@@ -541,6 +557,7 @@ mod tests {
                 | RejectKind::WrongCode
                 | RejectKind::NoCode
                 | RejectKind::Busy
+                | RejectKind::Away
                 | RejectKind::OverLimit
                 | RejectKind::Failed => {}
             }

@@ -87,6 +87,24 @@ pub enum SystemEvent {
         /// Why, in words for a person.
         why: String,
     },
+    /// Messages typed for an earlier conversation wait for the person to
+    /// send them to the new one or drop them (guest only).
+    Held {
+        /// How many.
+        count: usize,
+        /// Who the new conversation is with.
+        name: String,
+    },
+    /// Someone new wants in while the guest is away: the host's person
+    /// decides (host only).
+    Knock {
+        /// The newcomer's name.
+        name: String,
+        /// Where it connects from.
+        addr: SocketAddr,
+        /// Who is away.
+        away: String,
+    },
     /// A connection attempt was turned away (host only).
     Rejected {
         /// Where it came from.

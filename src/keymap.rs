@@ -111,7 +111,7 @@ impl Action {
             Action::Send => "send the message",
             Action::Up => "move up a row; on the first row, recall the message you sent before",
             Action::Down => {
-                "move down a row; on the last row, recall the next one you sent (after the newest, your draft)"
+                "move down a row; on the last row, the next message you sent, then your draft"
             }
             Action::Complete => "complete a command (/he → /help; again for the next match)",
             Action::PageUp => "scroll the history up a page",
@@ -894,7 +894,8 @@ mod tests {
         );
     }
 
-    /// Rewrites README's keys table: run with `UPDATE_README=1` and `--ignored`.
+    /// Rewrites README's keys table and its list of `[keys]` actions: run
+    /// with `UPDATE_README=1` and `--ignored`.
     #[test]
     #[ignore = "rewrites README.md; run with UPDATE_README=1"]
     fn update_readme_keys_table() {
@@ -902,7 +903,16 @@ mod tests {
             return;
         }
         let readme = std::fs::read_to_string(README).unwrap();
-        let updated = with_table(&readme, &Keymap::default().markdown_table()).unwrap();
+        let mut updated = with_table(&readme, &Keymap::default().markdown_table()).unwrap();
+        // And the config section's list of `[keys]` actions.
+        let (start, end) = ("<!-- actions:start -->", "<!-- actions:end -->");
+        let from = updated.find(start).unwrap() + start.len();
+        let to = from + updated[from..].find(end).unwrap();
+        let names: Vec<String> = Action::ALL
+            .iter()
+            .map(|action| format!("`{}`", action.name()))
+            .collect();
+        updated.replace_range(from..to, &names.join(", "));
         std::fs::write(README, updated).unwrap();
     }
 

@@ -7,7 +7,8 @@
 //! - [`protocol`]: the wire format, pure and free of IO;
 //! - [`journal`], [`history`]: what a killed duplex needs to carry on; the
 //!   conversation as shown, by participant;
-//! - [`present`], [`view`]: events put into words; the screen's geometry;
+//! - [`present`], [`view`], [`theme`]: events put into words; the screen's
+//!   geometry; its palette;
 //! - [`net`]: the host's accept loop, the guest's connect, and per
 //!   connection a reader task and a writer task;
 //! - [`keymap`], [`input`]: which key does what, as data; editing by
@@ -16,7 +17,8 @@
 //! - [`ui`]: pure rendering of the state with ratatui;
 //! - [`runtime`], [`stdin`]: starting a session and carrying out effects;
 //!   reading piped input;
-//! - [`tui`], [`headless`], [`cli`]: the two front ends and the command line.
+//! - [`tui`], [`headless`], [`config`]: the two front ends; the config file;
+//! - [`cli`]: the command line.
 
 // The other lints are in the `[lints]` table of Cargo.toml. The library
 // forbids unsafe code (the table only denies it, for tests that call libc);
@@ -26,6 +28,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod domain;
 pub mod headless;
 pub mod history;
@@ -38,6 +41,7 @@ pub mod protocol;
 pub mod runtime;
 pub mod stdin;
 pub mod text;
+pub mod theme;
 pub mod tui;
 pub mod ui;
 pub mod view;

@@ -1,14 +1,8 @@
 //! The `duplex` binary: parses the command line and hands over to the library.
 
-use clap::Parser;
-
 fn main() {
-    let cli = duplex::cli::Cli::parse();
-    let json = match &cli.command {
-        duplex::cli::Command::Host { common, .. } | duplex::cli::Command::Join { common, .. } => {
-            common.json
-        }
-    };
+    let cli = duplex::cli::parse();
+    let json = cli.command.common().is_some_and(|common| common.json);
     // One thread does the UI and the network: a message crosses no thread
     // boundary on its way, which keeps latency low (rendering a frame takes
     // about a millisecond, so nothing waits long behind it).
@@ -53,7 +47,10 @@ fn main() {
                 );
             }
             eprintln!("duplex: {err:#}");
-            std::process::exit(1);
+            // A config file that cannot be used is a usage error, as a bad
+            // flag is for clap.
+            let usage = err.downcast_ref::<duplex::config::ConfigError>().is_some();
+            std::process::exit(if usage { 2 } else { 1 });
         }
     }
 }

@@ -76,6 +76,18 @@ pub fn system_text(event: &SystemEvent) -> String {
             if *count == 1 { "" } else { "s" },
             if *count == 1 { "was" } else { "were" },
         ),
+        SystemEvent::Held { count, name } => format!(
+            "{count} message{} you typed for the earlier conversation {} held, not sent to \
+             {name}: /held send sends {}, /held discard drops {}",
+            if *count == 1 { "" } else { "s" },
+            if *count == 1 { "is" } else { "are" },
+            if *count == 1 { "it" } else { "them" },
+            if *count == 1 { "it" } else { "them" },
+        ),
+        SystemEvent::Knock { name, addr, away } => format!(
+            "{name} ({addr}) wants to join while {away} is away; {away} keeps the place unless \
+             you let {name} in"
+        ),
         SystemEvent::Rejected {
             addr,
             reason,

@@ -5,12 +5,20 @@ use crate::domain::{PeerInfo, Security};
 /// What `/help` shows after the keys (which come from the keymap).
 pub const COMMANDS_HELP: &str = "The mouse wheel scrolls too. \
 Commands: exit (ends the chat for both) · /verify (the words to compare with your peer) · \
-/verify ok (you compared them) · /help. \
+/verify ok (you compared them) · /held send|discard (messages typed for an earlier \
+conversation) · /help. \
 Start a message with // to send one starting with /.";
 
 /// Every command as typed, for Tab to complete: [`command`] knows no
 /// other (a test checks each of these is one), so the list cannot drift.
-pub const COMMANDS: &[&str] = &["/help", "/verify", "/verify ok"];
+pub const COMMANDS: &[&str] = &[
+    "/help",
+    "/verify",
+    "/verify ok",
+    "/held",
+    "/held send",
+    "/held discard",
+];
 
 /// What a typed line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +31,9 @@ pub(crate) enum Command {
     VerifyOk,
     /// `/help`.
     Help,
+    /// `/held`, `/held send`, `/held discard`: what to do with messages
+    /// typed for an earlier conversation (`None`: ask again).
+    Held(Option<bool>),
     /// `/something` else.
     Unknown(String),
 }
@@ -48,6 +59,11 @@ pub(crate) fn command(line: &str) -> Command {
         "verify" if rest.split_whitespace().nth(1) == Some("ok") => Command::VerifyOk,
         "verify" => Command::Verify,
         "help" | "?" => Command::Help,
+        "held" => match rest.split_whitespace().nth(1) {
+            Some("send") => Command::Held(Some(true)),
+            Some("discard") => Command::Held(Some(false)),
+            _ => Command::Held(None),
+        },
         other => Command::Unknown(other.to_owned()),
     }
 }

@@ -22,10 +22,11 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use chrono::FixedOffset;
-use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 
 use crate::domain::{
-    Capabilities, ConnId, EXIT_COMMAND, LeftReason, Limits, PeerInfo, RejectKind, Security,
+    Capabilities, ConnId, EXIT_COMMAND, HeldMessages, LeftReason, Limits, PeerInfo, RejectKind,
+    Security,
 };
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
 use crate::input::Input;
@@ -35,6 +36,7 @@ use crate::net::{JoinHint, NetEvent};
 use crate::protocol::frame::MAX_TEXT_LEN;
 use crate::protocol::{ChatMessage, Frame, MessageId};
 use crate::text::sanitize_text;
+use crate::theme::Theme;
 use crate::view::{Anchor, Pane, Scroll, layout};
 
 pub use command::COMMANDS_HELP;
@@ -210,6 +212,13 @@ pub enum Effect {
         /// Why, for its reader to report.
         reason: LeftReason,
     },
+    /// Answer a newcomer's knock: let it in, or turn it away.
+    Answer {
+        /// Which knock.
+        knock: u64,
+        /// Whether to let it in.
+        admit: bool,
+    },
     /// Connect to the host (again): with a code the user typed, or resuming
     /// the conversation after a drop.
     Connect {
@@ -223,6 +232,54 @@ pub enum Effect {
     Output(Output),
     /// Stop the program.
     Quit(Exit),
+}
+
+/// A yes-or-no question to the person, answered with `y` or `n`; it takes
+/// the keys while it is asked (a layer over the chat).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Question {
+    /// A newcomer wants in while the guest is away (host).
+    Knock {
+        /// The knock to answer.
+        knock: u64,
+        /// The newcomer's name.
+        name: String,
+        /// Who is away.
+        away: String,
+        /// When the newcomer stops waiting (monotonic ms).
+        until_ms: i64,
+    },
+    /// Messages typed for an earlier conversation are held (guest).
+    Held {
+        /// How many.
+        count: usize,
+        /// Who the new conversation is with.
+        name: String,
+    },
+}
+
+impl Question {
+    /// The question in words, with its answers.
+    pub fn text(&self) -> String {
+        match self {
+            Question::Knock { name, away, .. } => format!(
+                "{name} wants to join while {away} is away: let {name} in, giving up {away}'s \
+                 place? y let in · n turn away"
+            ),
+            Question::Held { count, name } => format!(
+                "{count} message{} you typed for the earlier conversation {} held: send {} to \
+                 {name}? y send · n discard · Esc decide later (/held)",
+                plural(*count),
+                if *count == 1 { "is" } else { "are" },
+                if *count == 1 { "it" } else { "them" },
+            ),
+        }
+    }
+}
+
+/// `"s"` unless there is exactly one.
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
 }
 
 /// The guest is being asked for the host's secret code.
@@ -280,6 +337,8 @@ pub struct App {
     pub input: Input,
     /// What the keys do.
     pub keymap: Keymap,
+    /// The styles the screen is drawn with.
+    pub theme: Theme,
     /// Where the message pane looks.
     pub scroll: Scroll,
     /// Entries that arrived while scrolled back.
@@ -304,6 +363,13 @@ pub struct App {
     /// When an Enter in a burst came: it was put in the draft as a line
     /// break, and is a send after all if no key follows it soon.
     held_enter_ms: Option<i64>,
+    /// A yes-or-no question being asked, if any.
+    pub question: Option<Question>,
+    /// What to do with messages typed for an earlier conversation.
+    pub held_policy: HeldMessages,
+    /// Messages typed for an earlier conversation, held until the person
+    /// decides (never sent to a new one unasked).
+    held: Vec<ChatMessage>,
     /// The participant of the conversation (connected or dropped), with
     /// what we owe them and what they sent.
     peer: Option<Peer>,
@@ -328,6 +394,7 @@ impl App {
             history: History::new(me),
             input: Input::new(),
             keymap: Keymap::default(),
+            theme: Theme::default(),
             scroll: Scroll::Live,
             unread: 0,
             seen_shift: 0,
@@ -339,6 +406,9 @@ impl App {
             paste: None,
             last_key_ms: None,
             held_enter_ms: None,
+            question: None,
+            held_policy: HeldMessages::default(),
+            held: Vec::new(),
             peer: None,
             had_peer: false,
             restored: false,
@@ -365,6 +435,12 @@ impl App {
     /// How many of our messages await the peer's acknowledgement.
     pub fn unacked(&self) -> usize {
         self.peer.as_ref().map_or(0, |peer| peer.outbox.len())
+    }
+
+    /// The name of the conversation's participant, as shown.
+    fn peer_name(&self) -> Option<String> {
+        let peer = self.peer.as_ref()?;
+        Some(self.history.author_name(peer.author).into_owned())
     }
 
     /// Whether this side is the host.
@@ -403,13 +479,17 @@ impl App {
     /// When the app next needs an [`Event::Tick`] (monotonic ms), if ever.
     pub fn next_deadline(&self) -> Option<i64> {
         let held = self.held_enter_ms.map(|at| at + PASTE_GAP_MS);
-        match (self.link_deadline(), held) {
-            (Some(link), Some(held)) => Some(link.min(held)),
-            (link, held) => link.or(held),
-        }
+        let question = match &self.question {
+            Some(Question::Knock { until_ms, .. }) => Some(*until_ms),
+            _ => None,
+        };
+        [self.link_deadline(), held, question]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    /// When the connection next needs the app (monotonic ms), if ever.
+    /// When the connection's state next needs a tick, if ever.
     fn link_deadline(&self) -> Option<i64> {
         let now = self.clock.mono_ms();
         match &self.link {
@@ -642,6 +722,10 @@ impl App {
         } else {
             self.settle_enter()
         };
+        if self.question.is_some() {
+            effects.extend(self.on_question_key(&key));
+            return effects;
+        }
         if self.paste.is_some() {
             effects.extend(self.on_paste_key(&key));
             return effects;
@@ -741,6 +825,107 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// Keys while a question is asked: `y` or `n` answer it, Esc answers
+    /// no to a newcomer and puts off held messages; Ctrl-C still leaves;
+    /// other keys do nothing, so a word typed in a hurry answers nothing.
+    fn on_question_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        if self.keymap.action(key) == Some(Action::Leave) {
+            return self.leave(LeaveKind::Leave, 0);
+        }
+        let answer = match key.code {
+            KeyCode::Char('y' | 'Y') => Some(true),
+            KeyCode::Char('n' | 'N') => Some(false),
+            KeyCode::Esc => None,
+            _ => return Vec::new(),
+        };
+        match self.question.take() {
+            Some(Question::Knock { knock, name, .. }) => {
+                let admit = answer == Some(true);
+                let mut effects = vec![Effect::Answer { knock, admit }];
+                let text = if admit {
+                    format!("letting {name} in")
+                } else {
+                    format!("turned {name} away")
+                };
+                effects.extend(self.system(SystemEvent::Info(text)));
+                effects
+            }
+            Some(Question::Held { .. }) => match answer {
+                Some(send) => self.decide_held(send),
+                None => self.system(SystemEvent::Info(
+                    "the held messages wait: /held send or /held discard decides".to_owned(),
+                )),
+            },
+            None => Vec::new(),
+        }
+    }
+
+    /// Holds what we typed for an earlier conversation, found to be a new
+    /// one, until the person decides (or does what the policy says).
+    fn hold_earlier(&mut self, mut earlier: Peer, name: &str) -> Vec<Effect> {
+        let mut held = earlier.outbox.take_all();
+        if held.is_empty() {
+            return Vec::new();
+        }
+        self.held.append(&mut held);
+        let count = self.held.len();
+        // Kept in memory only: a run started again from the journal would
+        // otherwise send them to whoever answers, unasked.
+        let mut effects = vec![Effect::Remember(Record::GaveUp)];
+        effects.extend(self.system(SystemEvent::Held {
+            count,
+            name: name.to_owned(),
+        }));
+        match self.held_policy {
+            HeldMessages::Ask => {
+                self.question = Some(Question::Held {
+                    count,
+                    name: name.to_owned(),
+                });
+            }
+            HeldMessages::Send => effects.extend(self.decide_held(true)),
+            HeldMessages::Discard => effects.extend(self.decide_held(false)),
+        }
+        effects
+    }
+
+    /// Sends the held messages to the conversation we are in (as new
+    /// messages, after what was said since) or drops them.
+    fn decide_held(&mut self, send: bool) -> Vec<Effect> {
+        if matches!(self.question, Some(Question::Held { .. })) {
+            self.question = None;
+        }
+        let held = std::mem::take(&mut self.held);
+        if held.is_empty() {
+            return self.system(SystemEvent::Info("no messages are held".to_owned()));
+        }
+        let mut effects = Vec::new();
+        for msg in &held {
+            if let Some(delivery) = self.history.delivery_mut(msg.id.seq) {
+                *delivery = Delivery::Failed;
+            }
+            effects.push(Effect::Output(Output::Delivery {
+                id: msg.id,
+                delivery: Delivery::Failed,
+            }));
+        }
+        let count = held.len();
+        let text = if send && count == 1 {
+            "sending the held message again, as a new one".to_owned()
+        } else if send {
+            format!("sending the {count} held messages again, as new ones")
+        } else {
+            format!("discarded {count} held message{}", plural(count))
+        };
+        effects.extend(self.system(SystemEvent::Info(text)));
+        if send {
+            for msg in held {
+                effects.extend(self.send_text(msg.text));
+            }
+        }
+        effects
     }
 
     /// Keys while the secret code is asked for: editing, Send to try the
@@ -878,6 +1063,20 @@ impl App {
                 self.set_scroll(Scroll::Live);
                 return self.system(SystemEvent::Info(help));
             }
+            Command::Held(Some(send)) => return self.decide_held(send),
+            Command::Held(None) => {
+                let Some(name) = self.peer_name() else {
+                    return self.system(SystemEvent::Info("no messages are held".to_owned()));
+                };
+                if self.held.is_empty() {
+                    return self.system(SystemEvent::Info("no messages are held".to_owned()));
+                }
+                self.question = Some(Question::Held {
+                    count: self.held.len(),
+                    name,
+                });
+                return Vec::new();
+            }
             Command::Unknown(name) => {
                 self.input.set_text(&line);
                 return self.system(SystemEvent::Error(format!(
@@ -893,15 +1092,21 @@ impl App {
                 MAX_TEXT_LEN / 1024
             )));
         }
+        if matches!(self.link, Link::Waiting) {
+            self.input.set_text(&line);
+            return self.system(SystemEvent::Error(
+                "not sent: nobody is connected yet".to_owned(),
+            ));
+        }
+        self.send_text(line)
+    }
+
+    /// Sends a message to the peer (or queues it while the connection is
+    /// down), as typed.
+    fn send_text(&mut self, line: String) -> Vec<Effect> {
         let plain_to = match &self.link {
             Link::Connected(peer) if peer.is_plain() => Some(peer.id),
-            Link::Connected(_) | Link::Dropped { .. } => None,
-            Link::Waiting => {
-                self.input.set_text(&line);
-                return self.system(SystemEvent::Error(
-                    "not sent: nobody is connected yet".to_owned(),
-                ));
-            }
+            Link::Connected(_) | Link::Dropped { .. } | Link::Waiting => None,
         };
         let now = self.clock.now_ms();
         let msg = ChatMessage {
@@ -1023,6 +1228,15 @@ impl App {
     /// heartbeat, a guest's next reconnection starts.
     fn on_tick(&mut self) -> Vec<Effect> {
         let now = self.clock.mono_ms();
+        if let Some(Question::Knock { until_ms, name, .. }) = &self.question
+            && now >= *until_ms
+        {
+            let text = format!("{name} was not let in: nobody answered in time");
+            self.question = None;
+            let mut effects = self.system(SystemEvent::Info(text));
+            effects.extend(self.on_tick());
+            return effects;
+        }
         match &mut self.link {
             Link::Connected(info) if !info.is_plain() => {
                 let info = info.clone();
@@ -1083,6 +1297,24 @@ impl App {
         }
         match event {
             NetEvent::Joined { info, .. } => self.on_joined(info),
+            NetEvent::Waiting { reason } => self.system(SystemEvent::Info(reason)),
+            NetEvent::Knock(knock) => {
+                let away = self
+                    .peer_name()
+                    .unwrap_or_else(|| "your earlier guest".to_owned());
+                let until_ms = now + millis(knock.patience);
+                self.question = Some(Question::Knock {
+                    knock: knock.id,
+                    name: knock.name.clone(),
+                    away: away.clone(),
+                    until_ms,
+                });
+                self.system(SystemEvent::Knock {
+                    name: knock.name,
+                    addr: knock.addr,
+                    away,
+                })
+            }
             NetEvent::ConnectFailed { reason, wrong_code } => {
                 if wrong_code && let Some(prompt) = self.prompt.as_mut() {
                     prompt.checking = false;
@@ -1131,6 +1363,12 @@ impl App {
                 self.peer_left(info, reason)
             }
             NetEvent::Rejected { addr, kind, reason } => self.on_rejected(addr, kind, reason),
+            NetEvent::Notice { from, text } => {
+                if self.connected().is_none_or(|info| info.id != from) {
+                    return Vec::new(); // about a connection that is gone
+                }
+                self.system(SystemEvent::Info(text))
+            }
         }
     }
 
@@ -1272,39 +1510,41 @@ impl App {
         } else {
             let guest_again = (self.had_peer || self.restored) && !self.is_host();
             let earlier = self.peer.take();
+            let mut held_from = None;
             if guest_again {
                 effects.extend(self.system(SystemEvent::Info(format!(
-                    "{} restarted duplex: this is a new conversation",
+                    "{} is a new conversation: the host started afresh, or someone else \
+                     answers at its address",
                     info.name
                 ))));
                 // The host did not prove it is the one we were talking to
                 // (a restarted host, or someone else at its address): what
                 // we typed for that conversation does not go to it.
-                if let Some(earlier) = earlier {
-                    self.peer = Some(earlier);
-                    effects.extend(self.fail_undelivered(
-                        "the host did not prove it is the same conversation (a restarted host, \
-                         or someone else at its address); type them again if you mean to"
-                            .to_owned(),
-                    ));
-                    self.peer = None;
-                }
+                held_from = earlier;
             } else if let Some(earlier) = earlier.clone() {
-                // The host's lost guest did not come back; a new one did.
+                // The host's lost guest did not come back, and the host's
+                // person (or its policy) let a new one in.
                 let name = self.history.author_name(earlier.author).into_owned();
                 self.peer = Some(earlier);
-                effects.extend(self.fail_undelivered(format!("{name} did not come back")));
+                effects.extend(self.fail_undelivered(format!(
+                    "{name} did not come back, and {} was let in",
+                    info.name
+                )));
                 self.peer = None;
             }
             let author = self.history.add_author(&info.name, self.peer_qualifier());
             let mut peer = Peer::new(author);
             peer.verification = words;
             self.peer = Some(peer);
+            let name = self.history.author_name(author).into_owned();
             effects.extend(self.system(SystemEvent::Joined {
-                name: self.history.author_name(author).into_owned(),
+                name: name.clone(),
                 addr: info.addr,
                 security: info.security.clone(),
             }));
+            if let Some(earlier) = held_from {
+                effects.extend(self.hold_earlier(earlier, &name));
+            }
         }
         if let Some(peer) = self.peer.as_mut() {
             peer.heard_at = now;
@@ -1833,6 +2073,27 @@ mod tests {
         }));
         let effects = app.update(left(3, LeftReason::Bye));
         assert_eq!(quits(&effects).map(|e| e.code), Some(0));
+    }
+
+    #[test]
+    fn a_notice_about_the_connected_peer_is_an_info_line_and_a_stale_one_is_not() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        let text = "😀 (U+1F600) cannot be written in GBK: sent as ?".to_owned();
+        let effects = app.update(Event::Net(NetEvent::Notice {
+            from: 3,
+            text: text.clone(),
+        }));
+        assert!(
+            effects.contains(&Effect::Output(Output::System(SystemEvent::Info(
+                text.clone()
+            )))),
+            "{effects:?}"
+        );
+        let before = app.history.len();
+        let effects = app.update(Event::Net(NetEvent::Notice { from: 9, text }));
+        assert!(effects.is_empty(), "{effects:?}");
+        assert_eq!(app.history.len(), before);
     }
 
     #[test]
@@ -2381,14 +2642,16 @@ mod tests {
         app.update(Event::Restore(Box::new(saved_run(&[(1, "for alice")]))));
         // Not resumed: a restarted host, or someone else at its address.
         let effects = app.update(joined(3, "alice"));
-        assert!(sent_chats(&effects).is_empty());
-        assert!(effects.iter().any(|e| matches!(
-            e,
-            Effect::Output(Output::Delivery {
-                delivery: Delivery::Failed,
-                ..
-            })
-        )));
+        assert!(sent_chats(&effects).is_empty(), "never sent unasked");
+        assert_eq!(
+            deliveries(&app),
+            vec![Delivery::Pending],
+            "held, not failed"
+        );
+        assert!(matches!(
+            app.question,
+            Some(Question::Held { count: 1, .. })
+        ));
     }
 
     #[test]
@@ -2560,7 +2823,7 @@ mod tests {
     }
 
     #[test]
-    fn a_host_waits_for_a_dropped_guest_and_fails_its_queue_for_a_new_one() {
+    fn a_host_waits_for_a_dropped_guest_and_fails_its_queue_for_one_let_in() {
         let mut app = host();
         app.update(joined(3, "bob"));
         let effects = acting(app.update(left(3, LeftReason::Closed)));
@@ -2580,21 +2843,138 @@ mod tests {
         assert_eq!(deliveries(&app), vec![Delivery::Failed]);
     }
 
-    #[test]
-    fn a_host_that_restarted_is_a_new_conversation() {
+    /// A guest that typed "still here?" while dropped, and then found a
+    /// new conversation at the host's address.
+    fn guest_holding(policy: HeldMessages) -> (App, Vec<Effect>) {
         let mut app = guest();
+        app.held_policy = policy;
         app.update(joined(3, "alice"));
         app.update(left(3, LeftReason::Closed));
         app.update(Event::Submit("still here?".into()));
         let effects = app.update(joined(4, "alice")); // not resumed
-        // Typed for the earlier conversation: not sent to this one.
+        (app, effects)
+    }
+
+    #[test]
+    fn a_host_that_restarted_is_a_new_conversation_that_gets_nothing_unasked() {
+        let (mut app, effects) = guest_holding(HeldMessages::Ask);
+        // Typed for the earlier conversation: held, and the person is asked.
         assert!(sent_chats(&effects).is_empty());
-        assert_eq!(deliveries(&app), vec![Delivery::Failed]);
+        assert_eq!(deliveries(&app), vec![Delivery::Pending]);
         assert!(app.history.entries().iter().any(|e| matches!(
             e,
             Entry::System { event, .. }
                 if matches!(&**event, SystemEvent::Info(t) if t.contains("new conversation"))
         )));
+        assert!(effects.iter().any(|e| matches!(
+            e,
+            Effect::Output(Output::System(SystemEvent::Held { count: 1, .. }))
+        )));
+        let Some(question) = &app.question else {
+            panic!("no question");
+        };
+        assert!(
+            question.text().contains("send it to alice"),
+            "{}",
+            question.text()
+        );
+        // Typing goes nowhere while it is asked; new messages wait for it.
+        assert!(app.update(key(KeyCode::Char('x'))).is_empty());
+        assert_eq!(app.input.text(), "");
+        // y: sent to the new conversation, as a new message.
+        let effects = app.update(key(KeyCode::Char('y')));
+        assert_eq!(sent_chats(&effects).len(), 1);
+        assert_eq!(sent_chats(&effects)[0].1, "still here?");
+        assert_eq!(deliveries(&app), vec![Delivery::Failed, Delivery::Sent]);
+        assert!(app.question.is_none());
+    }
+
+    #[test]
+    fn held_messages_can_be_discarded_or_put_off_and_decided_by_command() {
+        let (mut app, _) = guest_holding(HeldMessages::Ask);
+        // Esc: decide later; the chat goes on meanwhile.
+        app.update(Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        assert!(app.question.is_none());
+        let effects = app.update(Event::Submit("hello, new alice".into()));
+        assert_eq!(sent_chats(&effects).len(), 1);
+        app.update(Event::Submit("/held".into()));
+        assert!(app.question.is_some(), "/held asks again");
+        let effects = app.update(key(KeyCode::Char('n')));
+        assert!(sent_chats(&effects).is_empty());
+        assert_eq!(deliveries(&app), vec![Delivery::Failed, Delivery::Sent]);
+        let effects = app.update(Event::Submit("/held send".into()));
+        assert!(sent_chats(&effects).is_empty(), "nothing is held any more");
+    }
+
+    #[test]
+    fn a_headless_policy_sends_or_discards_held_messages() {
+        let (app, effects) = guest_holding(HeldMessages::Send);
+        assert_eq!(sent_chats(&effects).len(), 1);
+        assert!(app.question.is_none());
+        let (app, effects) = guest_holding(HeldMessages::Discard);
+        assert!(sent_chats(&effects).is_empty());
+        assert_eq!(deliveries(&app), vec![Delivery::Failed]);
+        assert!(app.question.is_none());
+    }
+
+    #[test]
+    fn a_question_over_a_big_paste_is_answered_first() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        app.update(left(3, LeftReason::Closed));
+        let big: String = (1..=120).map(|n| format!("line {n}\n")).collect();
+        app.update(Event::Paste(big.clone()));
+        assert!(app.paste.is_some());
+        let addr: SocketAddr = "10.0.0.7:4000".parse().unwrap();
+        let (knock, _answer) =
+            crate::net::Knock::new("carol".into(), addr, std::time::Duration::from_secs(60));
+        let id = knock.id;
+        app.update(Event::Net(NetEvent::Knock(knock)));
+        // The newcomer's question takes the first answer, the paste the next.
+        let effects = app.update(key(KeyCode::Char('n')));
+        assert!(effects.contains(&Effect::Answer {
+            knock: id,
+            admit: false
+        }));
+        assert!(app.question.is_none());
+        assert!(app.paste.is_some() && app.input.is_empty());
+        app.last_key_ms = None;
+        app.update(key(KeyCode::Char('y')));
+        assert!(app.paste.is_none());
+        assert_eq!(app.input.text(), big);
+    }
+
+    #[test]
+    fn a_newcomer_while_the_guest_is_away_is_asked_about_and_expires() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        app.update(left(3, LeftReason::Closed));
+        let addr: SocketAddr = "10.0.0.7:4000".parse().unwrap();
+        let (knock, _answer) =
+            crate::net::Knock::new("carol".into(), addr, std::time::Duration::from_secs(60));
+        let id = knock.id;
+        app.update(Event::Net(NetEvent::Knock(knock)));
+        let Some(question) = &app.question else {
+            panic!("not asked");
+        };
+        assert!(
+            question
+                .text()
+                .contains("carol wants to join while bob is away")
+        );
+        assert_eq!(app.next_deadline(), Some(app.clock.mono_ms() + 60_000));
+        let effects = app.update(key(KeyCode::Char('n')));
+        assert!(effects.contains(&Effect::Answer {
+            knock: id,
+            admit: false
+        }));
+        // Unanswered, the question goes when the newcomer stops waiting.
+        let (knock, _answer) =
+            crate::net::Knock::new("dave".into(), addr, std::time::Duration::from_secs(60));
+        app.update(Event::Net(NetEvent::Knock(knock)));
+        app.clock = Clock::Fixed(app.clock.mono_ms() + 60_000);
+        app.update(Event::Tick);
+        assert!(app.question.is_none());
     }
 
     #[test]

@@ -113,6 +113,13 @@ impl Outbox {
         self.sent_bytes = 0;
     }
 
+    /// Takes every message out (to be held, or sent elsewhere).
+    pub fn take_all(&mut self) -> Vec<ChatMessage> {
+        self.rewind();
+        self.total_bytes = 0;
+        self.queue.drain(..).collect()
+    }
+
     /// Gives up on every message; returns their ids.
     pub fn drain(&mut self) -> Vec<MessageId> {
         self.rewind();

@@ -351,11 +351,16 @@ pub async fn spawn(
     // glued to the hello must not wait for the next packet.
     let mut reader = FramedRead::new(std::io::Cursor::new(leftover).chain(read_half), read_codec);
     tokio::spawn(async move {
-        let reason = read_frames(id, &mut reader, &events, &shared).await;
+        let (reason, misbehaved) = read_frames(id, &mut reader, &events, &shared).await;
         tracing::info!(conn = id, ?reason, "connection ended");
         // Free the seat before saying so, so the next guest is never
         // refused as busy after the host saw this one leave.
-        drop(seat);
+        // A guest whose connection dropped keeps its seat to come back to;
+        // one that broke it with what it sent (forged, malformed, over a
+        // limit) does not hold it against everyone else.
+        if let Some(seat) = seat {
+            seat.vacate(&reason, !misbehaved);
+        }
         let _ = events.send(NetEvent::Left { from: id, reason }).await;
     });
     let progress = Progress::default();
@@ -375,7 +380,36 @@ async fn read_frames<R>(
     reader: &mut FramedRead<R, FrameCodec>,
     events: &mpsc::Sender<NetEvent>,
     shared: &Shared,
-) -> LeftReason
+) -> (LeftReason, bool)
+where
+    R: AsyncRead + Unpin,
+{
+    match read_until_end(id, reader, events, shared).await {
+        Ended::Reason(reason) => (reason, false),
+        Ended::Misbehaved(reason) => (reason, true),
+    }
+}
+
+/// How a connection's reading ended.
+enum Ended {
+    /// Closed, dropped, or left: nothing the peer did wrong.
+    Reason(LeftReason),
+    /// The peer sent what may not be sent (malformed, forged, over a limit).
+    Misbehaved(LeftReason),
+}
+
+impl From<LeftReason> for Ended {
+    fn from(reason: LeftReason) -> Self {
+        Ended::Reason(reason)
+    }
+}
+
+async fn read_until_end<R>(
+    id: ConnId,
+    reader: &mut FramedRead<R, FrameCodec>,
+    events: &mpsc::Sender<NetEvent>,
+    shared: &Shared,
+) -> Ended
 where
     R: AsyncRead + Unpin,
 {
@@ -385,7 +419,7 @@ where
     loop {
         let next = tokio::select! {
             biased;
-            reason = shared.aborted() => return reason,
+            reason = shared.aborted() => return reason.into(),
             next = reader.next() => next,
         };
         let frame = match next {
@@ -393,24 +427,31 @@ where
             Some(Err(CodecError::UnknownRequired(kind))) => {
                 let err = CodecError::UnknownRequired(kind);
                 tracing::warn!(conn = id, %err, "dropping connection");
-                return LeftReason::Incompatible(err.to_string());
+                return LeftReason::Incompatible(err.to_string()).into();
+            }
+            Some(Err(err @ CodecError::Io(_))) => {
+                tracing::warn!(conn = id, %err, "dropping connection");
+                return LeftReason::Error(err.to_string()).into();
             }
             Some(Err(err)) => {
                 tracing::warn!(conn = id, %err, "dropping connection");
-                return LeftReason::Error(err.to_string());
+                return Ended::Misbehaved(LeftReason::Error(err.to_string()));
             }
-            None => return LeftReason::Closed,
+            None => return LeftReason::Closed.into(),
         };
         let event = match frame {
             Frame::Chat(msg) => NetEvent::Chat { from: id, msg },
             Frame::Ack { up_to } => NetEvent::Ack { from: id, up_to },
             Frame::Heartbeat => NetEvent::Heartbeat { from: id },
-            Frame::Leave => return LeftReason::Left,
-            Frame::Bye => return LeftReason::Bye,
+            Frame::Leave => return LeftReason::Left.into(),
+            Frame::Bye => return LeftReason::Bye.into(),
             // A newer peer's optional frame is skipped, as the protocol says,
             // and a frame out of place is ignored; either is still a sign
             // of life (a peer busy with optional frames sends no heartbeat).
-            skipped @ (Frame::Unknown { .. } | Frame::Hello(_) | Frame::Refused { .. }) => {
+            skipped @ (Frame::Unknown { .. }
+            | Frame::Hello(_)
+            | Frame::Refused { .. }
+            | Frame::Waiting { .. }) => {
                 ignored += 1;
                 if ignored == 1 {
                     tracing::info!(
@@ -424,7 +465,7 @@ where
             }
         };
         if events.send(event).await.is_err() {
-            return LeftReason::Closed; // nobody is listening any more
+            return LeftReason::Closed.into(); // nobody is listening any more
         }
     }
 }

@@ -3,14 +3,14 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use encoding_rs::Encoding;
-
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio_util::io::InspectReader;
 
 use super::connection::{self, PeerLink, next_conn_id};
 use super::host::DEFAULT_PORT;
-use super::{NetError, NetEvent, PeerInfo, Security, handshake, plain};
+use super::plain::{self, Dialect};
+use super::{NetError, NetEvent, PeerInfo, Security, handshake};
 use crate::domain::Limits;
 use crate::protocol::{HandshakeError, Hello};
 use crate::text::sanitize_name;
@@ -50,6 +50,12 @@ impl std::str::FromStr for Target {
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err(invalid("the address is empty"));
+        }
+        if let Some((_, rest)) = trimmed.split_once("://") {
+            return Err(NetError::Url {
+                input: input.to_owned(),
+                suggestion: address_in_url(rest),
+            });
         }
         let (host, port) = if let Some(rest) = trimmed.strip_prefix('[') {
             let (host, after) = rest
@@ -101,6 +107,24 @@ impl std::str::FromStr for Target {
     }
 }
 
+/// The `host:port` inside what follows a URL's `scheme://`: without any
+/// user, path, query or fragment, and with the default port if it has none.
+fn address_in_url(rest: &str) -> String {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let has_port = match authority.strip_prefix('[') {
+        Some(v6) => v6.contains("]:"),
+        None => authority.contains(':'),
+    };
+    match (authority.is_empty(), has_port) {
+        (true, _) => format!("HOST:{DEFAULT_PORT}"),
+        (false, true) => authority.to_owned(),
+        (false, false) => format!("{authority}:{DEFAULT_PORT}"),
+    }
+}
+
 /// Connects to `target`, runs the handshake, and starts the connection tasks.
 ///
 /// The host's [`NetEvent::Joined`] is the first event sent on `events`.
@@ -117,19 +141,21 @@ pub async fn connect(
 }
 
 /// Connects to a plain text server (netcat, a small socket program): no
-/// handshake, no encryption; lines of text in `encoding` both ways.
+/// handshake, no encryption; text in the `dialect`'s encoding and framing
+/// (an encoding alone: lines) both ways.
 pub async fn connect_plain(
     target: &Target,
-    encoding: &'static Encoding,
+    dialect: impl Into<Dialect>,
     events: mpsc::Sender<NetEvent>,
 ) -> Result<(PeerInfo, PeerLink), NetError> {
+    let dialect = dialect.into();
     let (stream, addr) = dial(target).await?;
     let info = PeerInfo {
         id: next_conn_id(),
         name: sanitize_name(&format!("plain@{}", addr.ip())),
         addr,
         security: Security::Plain {
-            encoding: encoding.name(),
+            encoding: dialect.encoding.name(),
         },
         resumed: false,
         resume: None,
@@ -139,7 +165,7 @@ pub async fn connect_plain(
         stream,
         info.clone(),
         Vec::new(),
-        encoding,
+        dialect,
         events,
         None,
         None,
@@ -191,6 +217,9 @@ fn connect_why(err: &std::io::Error) -> String {
     }
 }
 
+/// The longest a host may ask us to wait for its person's decision.
+const MAX_WAIT_SECONDS: u32 = 300;
+
 async fn open(
     mut stream: TcpStream,
     addr: SocketAddr,
@@ -200,12 +229,46 @@ async fn open(
     limits: Limits,
 ) -> Result<(PeerInfo, PeerLink), NetError> {
     let _ = stream.set_nodelay(true);
-    let handshake = handshake::guest(&mut stream, hello, code);
-    let established = tokio::time::timeout(limits.handshake, handshake)
-        .await
-        .map_err(|_| HandshakeError::Timeout(limits.handshake))
-        .and_then(|r| r)
-        .map_err(|error| NetError::Handshake { addr, error })?;
+    // The host may ask us to wait while its person decides whether to let
+    // us in: then the time limit grows by what the host says it may take.
+    let (waiting_tx, mut waiting_rx) = tokio::sync::watch::channel(None::<(String, u32)>);
+    let mut on_wait = move |reason: &str, seconds: u32| {
+        waiting_tx.send_replace(Some((reason.to_owned(), seconds)));
+    };
+    // Whether the host sent anything: a duplex host answers at once, and a
+    // plain text server (nc -l) that says nothing is told apart by that.
+    let mut heard = false;
+    let outcome = {
+        let mut watched = InspectReader::new(&mut stream, |bytes: &[u8]| {
+            heard |= !bytes.is_empty();
+        });
+        let handshake = handshake::guest_waiting(&mut watched, hello, code, &mut on_wait);
+        tokio::pin!(handshake);
+        let deadline = tokio::time::sleep(limits.handshake);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                result = &mut handshake => break Some(result),
+                Ok(()) = waiting_rx.changed() => {
+                    let Some((reason, seconds)) = waiting_rx.borrow_and_update().clone() else {
+                        continue;
+                    };
+                    let more = Duration::from_secs(u64::from(seconds.min(MAX_WAIT_SECONDS)));
+                    deadline
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + more + limits.handshake);
+                    let _ = events.send(NetEvent::Waiting { reason }).await;
+                }
+                () = &mut deadline => break None,
+            }
+        }
+    };
+    let established = match outcome {
+        Some(result) => result,
+        None if !heard => Err(HandshakeError::SilentHost(limits.handshake)),
+        None => Err(HandshakeError::Timeout(limits.handshake)),
+    }
+    .map_err(|error| NetError::Handshake { addr, error })?;
     let info = established.peer_info(addr, established.peer.resumed, established.peer.resume);
     let link = connection::spawn(
         stream,
@@ -261,6 +324,26 @@ mod tests {
         ] {
             let err = parse(input).unwrap_err().to_string();
             assert!(err.contains(needle), "{input:?} gave {err:?}");
+        }
+    }
+
+    #[test]
+    fn a_url_is_told_apart_with_the_address_to_use_instead() {
+        for (input, suggestion) in [
+            ("http://host:7878", "host:7878"),
+            ("https://example.com/chat?x=1", "example.com:7878"),
+            ("tcp://me@[::1]:9000/", "[::1]:9000"),
+            ("duplex://", "HOST:7878"),
+        ] {
+            let err = parse(input).unwrap_err();
+            assert!(
+                matches!(&err, NetError::Url { suggestion: s, .. } if s == suggestion),
+                "{input:?} gave {err:?}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!("duplex join takes an address, not a URL: try duplex join {suggestion}")
+            );
         }
     }
 

@@ -97,11 +97,15 @@ pub struct HostPolicy {
     pub allow_plain: bool,
     /// The text encoding plain clients speak.
     pub encoding: &'static Encoding,
+    /// How plain clients frame their messages.
+    pub framing: super::plain::Framing,
     /// A conversation to carry on (this host was stopped and restarted),
     /// with the place of the guest that may resume it.
     pub conversation: Option<crate::protocol::Resume>,
     /// The time limits connections run by.
     pub limits: Limits,
+    /// What to do with a newcomer while the guest is away.
+    pub newcomers: crate::domain::Newcomers,
 }
 
 impl HostPolicy {
@@ -113,8 +117,10 @@ impl HostPolicy {
             limiter: Arc::default(),
             allow_plain: false,
             encoding: encoding_rs::UTF_8,
+            framing: super::plain::Framing::Line,
             conversation: None,
             limits: Limits::default(),
+            newcomers: crate::domain::Newcomers::Refuse,
         }
     }
 }
@@ -217,7 +223,22 @@ pub async fn guest<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    guest_speaking(stream, hello, code, Versions::CURRENT).await
+    guest_speaking(stream, hello, code, Versions::CURRENT, &mut |_, _| {}).await
+}
+
+/// [`guest`], calling `on_wait` with the host's reason and how many seconds
+/// it may take when it asks the guest to wait for a decision
+/// ([`Frame::Waiting`]): the caller's time limit should allow that much.
+pub async fn guest_waiting<S>(
+    stream: &mut S,
+    hello: &Hello,
+    code: Option<&str>,
+    on_wait: &mut (dyn FnMut(&str, u32) + Send),
+) -> Result<Established, HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    guest_speaking(stream, hello, code, Versions::CURRENT, on_wait).await
 }
 
 /// [`guest`], announcing the protocol versions `versions` (tests play a
@@ -227,6 +248,7 @@ pub async fn guest_speaking<S>(
     hello: &Hello,
     code: Option<&str>,
     versions: Versions,
+    on_wait: &mut (dyn FnMut(&str, u32) + Send),
 ) -> Result<Established, HandshakeError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -234,8 +256,16 @@ where
     let ours = Preamble { versions }.to_bytes();
     stream.write_all(&ours).await?;
     let mut reply = [0; Preamble::LEN + 1];
-    let mut head = [0; Preamble::HEAD_LEN];
-    stream.read_exact(&mut head).await?;
+    // Text instead of a preamble: a plain text server (nc -l, a socket
+    // program) that greets or echoes.
+    let head = match read_opening(stream, None).await? {
+        Opening::Duplex(head) => head,
+        Opening::Plain(first_bytes) => {
+            return Err(HandshakeError::PlainServer {
+                first_bytes: first_bytes.escape_ascii().to_string(),
+            });
+        }
+    };
     let max = Preamble::parse_head(&head)?;
     reply[..Preamble::HEAD_LEN].copy_from_slice(&head);
     stream
@@ -301,14 +331,21 @@ where
     };
     let mut framed = raw.map_codec(|_| FrameCodec::encrypted(sealer, opener));
     framed.send(Frame::Hello(sent)).await?;
-    let mut peer = match framed.next().await {
-        Some(Ok(Frame::Hello(host))) => host,
-        Some(Ok(Frame::Refused { reason })) => {
-            return Err(HandshakeError::Refused(sanitize_text(&reason).into_owned()));
+    let mut peer = loop {
+        match framed.next().await {
+            Some(Ok(Frame::Hello(host))) => break host,
+            Some(Ok(Frame::Refused { reason })) => {
+                return Err(HandshakeError::Refused(sanitize_text(&reason).into_owned()));
+            }
+            Some(Ok(Frame::Waiting { reason, seconds })) => {
+                on_wait(&sanitize_text(&reason), seconds);
+            }
+            // A newer host's optional frame: skipped, as everywhere.
+            Some(Ok(Frame::Unknown { .. })) => {}
+            Some(Ok(other)) => return Err(HandshakeError::UnexpectedFrame(other.name())),
+            Some(Err(err)) => return Err(err.into()),
+            None => return Err(HandshakeError::Closed),
         }
-        Some(Ok(other)) => return Err(HandshakeError::UnexpectedFrame(other.name())),
-        Some(Err(err)) => return Err(err.into()),
-        None => return Err(HandshakeError::Closed),
     };
     // Resumed only if the host proved it holds the conversation's secret:
     // whoever else answers at its address is a new conversation.
@@ -365,6 +402,100 @@ pub async fn host_session<S, T>(
     auth: &HostPolicy,
     admit: impl FnOnce(&Hello, &[u8]) -> Result<(T, Hello), String>,
 ) -> Result<(Established, T), HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let pending = host_open(stream, theirs, peer_ip, auth).await?;
+    match admit(pending.guest(), pending.binding()) {
+        Ok((held, reply)) => Ok((pending.accept(reply).await?, held)),
+        Err(reason) => Err(pending.refuse(reason).await),
+    }
+}
+
+/// A guest past the handshake whose hello has arrived, waiting for the
+/// host to let it in ([`Pending::accept`]) or turn it away
+/// ([`Pending::refuse`]); meanwhile the host may ask it to wait
+/// ([`Pending::wait`]).
+#[derive(Debug)]
+pub struct Pending<'a, S> {
+    framed: Framed<&'a mut S, FrameCodec>,
+    guest: Hello,
+    binding: Vec<u8>,
+    verification: String,
+    with_code: bool,
+    version: u16,
+}
+
+impl<S> Pending<'_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// The guest's hello.
+    pub fn guest(&self) -> &Hello {
+        &self.guest
+    }
+
+    /// The session's handshake hash, to check a resuming guest's proof.
+    pub fn binding(&self) -> &[u8] {
+        &self.binding
+    }
+
+    /// Whether the guest said it understands being asked to wait.
+    pub fn can_wait(&self) -> bool {
+        self.guest
+            .capabilities
+            .iter()
+            .any(|name| name == crate::protocol::frame::capability::WAITING)
+    }
+
+    /// Asks the guest to wait up to `seconds` for a decision (only if it
+    /// can; see [`Pending::can_wait`]).
+    pub async fn wait(&mut self, reason: &str, seconds: u32) -> Result<(), HandshakeError> {
+        if self.can_wait() {
+            self.framed
+                .send(Frame::Waiting {
+                    reason: reason.to_owned(),
+                    seconds,
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Lets the guest in, answering with `reply`.
+    pub async fn accept(mut self, reply: Hello) -> Result<Established, HandshakeError> {
+        self.framed.send(Frame::Hello(reply)).await?;
+        let parts = self.framed.into_parts();
+        Ok(Established {
+            peer: self.guest,
+            verification: self.verification,
+            with_code: self.with_code,
+            version: self.version,
+            codec: parts.codec,
+            leftover: parts.read_buf,
+        })
+    }
+
+    /// Turns the guest away, telling it `reason`; returns the error to report.
+    pub async fn refuse(mut self, reason: String) -> HandshakeError {
+        let _ = self
+            .framed
+            .send(Frame::Refused {
+                reason: reason.clone(),
+            })
+            .await;
+        HandshakeError::Refused(reason)
+    }
+}
+
+/// The host's side of the handshake up to the guest's hello (see
+/// [`host_session`]): what to do with the guest is the caller's to decide.
+pub async fn host_open<'a, S>(
+    stream: &'a mut S,
+    theirs: [u8; Preamble::HEAD_LEN],
+    peer_ip: IpAddr,
+    auth: &HostPolicy,
+) -> Result<Pending<'a, S>, HandshakeError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -459,31 +590,14 @@ where
         Some(Err(err)) => return Err(err.into()),
         None => return Err(HandshakeError::Closed),
     };
-    match admit(&guest, &binding) {
-        Ok((held, reply)) => {
-            framed.send(Frame::Hello(reply)).await?;
-            let parts = framed.into_parts();
-            Ok((
-                Established {
-                    peer: guest,
-                    verification,
-                    with_code: psk.is_some(),
-                    version,
-                    codec: parts.codec,
-                    leftover: parts.read_buf,
-                },
-                held,
-            ))
-        }
-        Err(reason) => {
-            framed
-                .send(Frame::Refused {
-                    reason: reason.clone(),
-                })
-                .await?;
-            Err(HandshakeError::Refused(reason))
-        }
-    }
+    Ok(Pending {
+        framed,
+        guest,
+        binding,
+        verification,
+        with_code: psk.is_some(),
+        version,
+    })
 }
 
 /// A code attempt charged against its address while it runs; forgiven
@@ -712,6 +826,6 @@ mod tests {
             let _ = b.write_all(b"HTTP/1.1 400 Bad Request\r\n").await;
         });
         let err = guest(&mut a, &hello("guest"), None).await.unwrap_err();
-        assert!(matches!(err, HandshakeError::NotDuplex { .. }), "{err}");
+        assert!(matches!(err, HandshakeError::PlainServer { .. }), "{err}");
     }
 }

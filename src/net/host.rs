@@ -19,11 +19,11 @@ use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinHandle};
 
 use super::connection::{self, next_conn_id};
-use super::handshake::{self, Established, HostPolicy, Opening, PLAIN_GRACE};
+use super::handshake::{self, HostPolicy, Opening, PLAIN_GRACE};
 use super::plain;
 use super::seat::{Seat, Seats};
-use super::{LeftReason, NetError, NetEvent, PeerInfo, Security};
-use crate::domain::RejectKind;
+use super::{Knock, LeftReason, NetError, NetEvent, PeerInfo, Security};
+use crate::domain::{Newcomers, RejectKind};
 use crate::protocol::crypto::{Side, resume_proof, resume_secret};
 use crate::protocol::{CodecError, HandshakeError, Hello, Resume};
 use crate::text::sanitize_name;
@@ -178,7 +178,12 @@ async fn accept_loop(
     auth: HostPolicy,
     events: mpsc::Sender<NetEvent>,
 ) {
-    let seats = Seats::default();
+    // A restarted host waits for the guest of the conversation it carries on.
+    let seats = if auth.conversation.is_some() {
+        Seats::away()
+    } else {
+        Seats::default()
+    };
     let mut handshakes = Handshakes::default();
     let conversation = Arc::new(Mutex::new(
         auth.conversation
@@ -226,15 +231,18 @@ async fn accept_loop(
 /// The kind of a handshake's failure, for folding a flood of them by kind.
 fn reject_kind(err: &HandshakeError) -> RejectKind {
     match err {
-        HandshakeError::NotDuplex { .. } => RejectKind::NotDuplex,
+        HandshakeError::NotDuplex { .. } | HandshakeError::PlainServer { .. } => {
+            RejectKind::NotDuplex
+        }
         HandshakeError::VersionMismatch { .. } | HandshakeError::UnknownPolicy(_) => {
             RejectKind::Version
         }
-        HandshakeError::Timeout(_) => RejectKind::TimedOut,
+        HandshakeError::Timeout(_) | HandshakeError::SilentHost(_) => RejectKind::TimedOut,
         HandshakeError::WrongCode { .. } | HandshakeError::LockedOut(_) => RejectKind::WrongCode,
         HandshakeError::NoCodeGiven
         | HandshakeError::CodeRequired
         | HandshakeError::HostHasNoCode => RejectKind::NoCode,
+        HandshakeError::Refused(reason) if reason == AWAY => RejectKind::Away,
         HandshakeError::Refused(_) => RejectKind::Busy,
         HandshakeError::Codec(CodecError::OverLimit { .. }) => RejectKind::OverLimit,
         HandshakeError::BadPreamble(_)
@@ -376,17 +384,15 @@ impl Conversation {
 /// What a guest is told when the conversation already has one.
 const BUSY: &str = "the host is already in a conversation with someone else; try again later";
 
+/// What a newcomer is told while the host waits for its lost guest.
+const AWAY: &str = "the host is waiting for its guest to come back and did not let anyone else \
+                    in; try again later";
+
+/// What a newcomer is told while the host's person decides.
+const ASKING: &str = "the host's guest is away: asking the host whether to let you in";
+
 /// Why the connection of a guest that came back on a new one is ended.
 const CAME_BACK: &str = "the guest came back on a new connection";
-
-/// A connection that got past the opening.
-enum Admitted {
-    /// A duplex guest with its session, its place in the conversation, and
-    /// whether it resumed that place.
-    Duplex(Box<Established>, Seat, Resume, bool),
-    /// A plain text client, with the bytes it sent first.
-    Plain(Vec<u8>),
-}
 
 /// Runs one guest's handshake and, if it is admitted, its connection tasks.
 async fn admit(
@@ -399,89 +405,79 @@ async fn admit(
     conversation: &Mutex<Conversation>,
 ) -> Result<(), HandshakeError> {
     let _ = stream.set_nodelay(true);
-    let handshake = async {
-        // A plain client could never give the secret code, so a host with
-        // a code never lets one in.
-        let allow_plain = auth.allow_plain && auth.code.is_none();
-        let grace = allow_plain.then_some(PLAIN_GRACE);
-        let theirs = match handshake::read_opening(&mut stream, grace).await? {
-            Opening::Duplex(theirs) => theirs,
-            Opening::Plain(initial) if allow_plain => {
-                return Ok(Admitted::Plain(initial));
-            }
-            Opening::Plain(initial) => {
-                return Err(handshake::turn_away_plain(&mut stream, &initial).await);
-            }
+    let limit = auth.limits.handshake;
+    let timed_out = |_| HandshakeError::Timeout(limit);
+    // A plain client could never give the secret code, so a host with
+    // a code never lets one in.
+    let allow_plain = auth.allow_plain && auth.code.is_none();
+    let grace = allow_plain.then_some(PLAIN_GRACE);
+    let opening = tokio::time::timeout(limit, handshake::read_opening(&mut stream, grace))
+        .await
+        .map_err(timed_out)??;
+    let theirs = match opening {
+        Opening::Duplex(theirs) => theirs,
+        Opening::Plain(initial) if allow_plain => {
+            return admit_plain(stream, addr, initial, auth, events, seats, conversation).await;
+        }
+        Opening::Plain(initial) => {
+            return Err(handshake::turn_away_plain(&mut stream, &initial).await);
+        }
+    };
+    let mut pending = tokio::time::timeout(
+        limit,
+        handshake::host_open(&mut stream, theirs, addr.ip(), auth),
+    )
+    .await
+    .map_err(timed_out)??;
+    let guest = pending.guest().clone();
+    // The seat's own guest is never busy: its old connection may be dead
+    // without the host knowing yet, and it holds the right to resume.
+    // Anyone else waits for a free seat, and a lost guest's seat is not
+    // theirs without the host's consent.
+    let immediate = {
+        let mut conversation = lock(conversation);
+        let slot = if conversation.proves(guest.resume, pending.binding()) {
+            Some(seats.take_over(&LeftReason::Error(CAME_BACK.to_owned())))
+        } else {
+            seats.take()
         };
-        handshake::host_session(&mut stream, theirs, addr.ip(), auth, |guest, binding| {
-            let mut conversation = conversation
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            // The seat's own guest is never busy: its old connection may
-            // be dead without the host knowing yet, and it holds the right
-            // to resume. Anyone else waits for a free seat.
-            let slot = if conversation.proves(guest.resume, binding) {
-                seats.take_over(&LeftReason::Error(CAME_BACK.to_owned()))
-            } else {
-                seats.take().ok_or_else(|| BUSY.to_owned())?
-            };
-            let seat = conversation.admit(guest.resume, binding);
-            let reply = Hello {
-                resume: Some(seat.reply),
-                resumed: seat.resumed,
-                ..hello.clone()
-            };
-            Ok(((slot, seat.kept, seat.resumed), reply))
-        })
-        .await
-        .map(|(established, (slot, resume, resumed))| {
-            Admitted::Duplex(Box::new(established), slot, resume, resumed)
-        })
+        slot.map(|slot| (slot, conversation.admit(guest.resume, pending.binding())))
     };
-    let admitted = tokio::time::timeout(auth.limits.handshake, handshake)
-        .await
-        .map_err(|_| HandshakeError::Timeout(auth.limits.handshake))??;
-    let (established, slot, resume, resumed) = match admitted {
-        Admitted::Duplex(established, slot, resume, resumed) => {
-            (*established, slot, resume, resumed)
-        }
-        Admitted::Plain(initial) => {
-            let Some(slot) = seats.take() else {
-                let _ = stream
-                    .write_all(format!("duplex: {BUSY}\r\n").as_bytes())
-                    .await;
-                return Err(HandshakeError::Refused(BUSY.to_owned()));
+    let (slot, seat) = match immediate {
+        Some(admitted) => admitted,
+        None if seats.is_away() => {
+            let name = sanitize_name(&guest.name);
+            let decided = match auth.newcomers {
+                Newcomers::Ask if pending.can_wait() => {
+                    let seconds = u32::try_from(auth.limits.knock.as_secs()).unwrap_or(u32::MAX);
+                    tokio::time::timeout(limit, pending.wait(ASKING, seconds))
+                        .await
+                        .map_err(timed_out)??;
+                    ask_host(name, addr, auth, events, seats).await
+                }
+                // An older guest would give up before anyone could answer.
+                Newcomers::Ask | Newcomers::Refuse => None,
+                Newcomers::Admit => seats.take_newcomer(),
             };
-            // A new participant: the last guest's secret stops working.
-            conversation
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .give_away();
-            let info = PeerInfo {
-                id: next_conn_id(),
-                name: sanitize_name(&format!("plain@{}", addr.ip())),
-                addr,
-                security: Security::Plain {
-                    encoding: auth.encoding.name(),
-                },
-                resumed: false,
-                resume: None,
-                caps: Default::default(),
-            };
-            plain::spawn(
-                stream,
-                info,
-                initial,
-                auth.encoding,
-                events.clone(),
-                Some(slot),
-                Some(auth.limits.plain_idle),
-            )
-            .await;
-            return Ok(());
+            match decided {
+                Some(slot) => (
+                    slot,
+                    lock(conversation).admit(guest.resume, pending.binding()),
+                ),
+                None => return Err(pending.refuse(AWAY.to_owned()).await),
+            }
         }
+        None => return Err(pending.refuse(BUSY.to_owned()).await),
     };
-    let info = established.peer_info(addr, resumed, Some(resume));
+    let reply = Hello {
+        resume: Some(seat.reply),
+        resumed: seat.resumed,
+        ..hello.clone()
+    };
+    let established = tokio::time::timeout(limit, pending.accept(reply))
+        .await
+        .map_err(timed_out)??;
+    let info = established.peer_info(addr, seat.resumed, Some(seat.kept));
     connection::spawn(
         stream,
         info,
@@ -493,6 +489,96 @@ async fn admit(
     )
     .await;
     Ok(())
+}
+
+/// Asks the host's person whether the newcomer `name` may take the seat
+/// of the guest that is away; the seat if so (and still free).
+async fn ask_host(
+    name: String,
+    addr: SocketAddr,
+    auth: &HostPolicy,
+    events: &mpsc::Sender<NetEvent>,
+    seats: &Seats,
+) -> Option<Seat> {
+    let (knock, answer) = Knock::new(name, addr, auth.limits.knock);
+    events.send(NetEvent::Knock(knock)).await.ok()?;
+    match tokio::time::timeout(auth.limits.knock, answer).await {
+        Ok(Ok(true)) => seats.take_newcomer(),
+        _ => None,
+    }
+}
+
+/// Lets a plain text client in, if the seat is free (or the host's person
+/// lets it take an away guest's seat), and runs its connection.
+async fn admit_plain(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    initial: Vec<u8>,
+    auth: &HostPolicy,
+    events: &mpsc::Sender<NetEvent>,
+    seats: &Seats,
+    conversation: &Mutex<Conversation>,
+) -> Result<(), HandshakeError> {
+    let name = sanitize_name(&format!("plain@{}", addr.ip()));
+    let slot = match seats.take() {
+        Some(slot) => Some(slot),
+        None if seats.is_away() => match auth.newcomers {
+            Newcomers::Ask => {
+                let _ = stream
+                    .write_all(format!("duplex: {ASKING}\r\n").as_bytes())
+                    .await;
+                ask_host(name.clone(), addr, auth, events, seats).await
+            }
+            Newcomers::Refuse => None,
+            Newcomers::Admit => seats.take_newcomer(),
+        },
+        None => {
+            let _ = stream
+                .write_all(format!("duplex: {BUSY}\r\n").as_bytes())
+                .await;
+            return Err(HandshakeError::Refused(BUSY.to_owned()));
+        }
+    };
+    let Some(slot) = slot else {
+        let _ = stream
+            .write_all(format!("duplex: {AWAY}\r\n").as_bytes())
+            .await;
+        return Err(HandshakeError::Refused(AWAY.to_owned()));
+    };
+    // A new participant: the last guest's secret stops working.
+    lock(conversation).give_away();
+    let info = PeerInfo {
+        id: next_conn_id(),
+        name,
+        addr,
+        security: Security::Plain {
+            encoding: auth.encoding.name(),
+        },
+        resumed: false,
+        resume: None,
+        caps: Default::default(),
+    };
+    plain::spawn(
+        stream,
+        info,
+        initial,
+        plain::Dialect {
+            encoding: auth.encoding,
+            framing: auth.framing,
+        },
+        events.clone(),
+        Some(slot),
+        Some(auth.limits.plain_idle),
+    )
+    .await;
+    Ok(())
+}
+
+/// The conversation, whoever panicked while holding it.
+fn lock(conversation: &Mutex<Conversation>) -> std::sync::MutexGuard<'_, Conversation> {
+    conversation
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

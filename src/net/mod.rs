@@ -52,6 +52,14 @@ pub enum NetEvent {
         /// Our newest message the peer has.
         up_to: MessageId,
     },
+    /// Something to tell the user about a connection (not from the peer):
+    /// a character of ours a plain peer's encoding cannot write.
+    Notice {
+        /// The connection.
+        from: ConnId,
+        /// What to tell, for a person.
+        text: String,
+    },
     /// A peer is gone.
     Left {
         /// The connection that ended.
@@ -68,6 +76,15 @@ pub enum NetEvent {
         /// prompt, but a guest does not reconnect on its own.
         wrong_code: bool,
     },
+    /// The host asks us to wait while its person decides whether to let
+    /// us in.
+    Waiting {
+        /// The host's words, sanitized.
+        reason: String,
+    },
+    /// Someone new wants the seat of a guest the host is waiting for: the
+    /// host's person decides ([`Knock::answer`]).
+    Knock(Knock),
     /// A host turned a connection attempt away or its handshake failed.
     Rejected {
         /// Where the attempt came from.
@@ -77,6 +94,53 @@ pub enum NetEvent {
         /// What went wrong, for a person.
         reason: String,
     },
+}
+
+/// A newcomer waiting at the door while the seat's guest is away.
+#[derive(Debug, Clone)]
+pub struct Knock {
+    /// Tells this knock apart from others.
+    pub id: u64,
+    /// The newcomer's name (sanitized).
+    pub name: String,
+    /// Where it connects from.
+    pub addr: SocketAddr,
+    /// How long the newcomer waits for the answer.
+    pub patience: std::time::Duration,
+    answer: std::sync::Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<bool>>>>,
+}
+
+impl Knock {
+    /// A knock whose answer arrives on the returned receiver.
+    pub fn new(
+        name: String,
+        addr: SocketAddr,
+        patience: std::time::Duration,
+    ) -> (Self, tokio::sync::oneshot::Receiver<bool>) {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let knock = Self {
+            id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            name,
+            addr,
+            patience,
+            answer: std::sync::Arc::new(std::sync::Mutex::new(Some(tx))),
+        };
+        (knock, rx)
+    }
+
+    /// Lets the newcomer in (`true`) or turns it away. Only the first
+    /// answer counts; one for a newcomer that gave up does nothing.
+    pub fn answer(&self, admit: bool) {
+        let sender = self
+            .answer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(sender) = sender {
+            let _ = sender.send(admit);
+        }
+    }
 }
 
 /// Why the network could not be set up.
@@ -110,6 +174,14 @@ pub enum NetError {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// A URL was given where an address belongs.
+    #[error("duplex join takes an address, not a URL: try duplex join {suggestion}")]
+    Url {
+        /// What the user typed.
+        input: String,
+        /// The address inside it, as `duplex join` takes it.
+        suggestion: String,
+    },
     /// The host name did not resolve.
     #[error("cannot resolve '{host}': {why}")]
     Resolve {
@@ -137,6 +209,22 @@ pub enum NetError {
 }
 
 impl NetError {
+    /// The same failure of an attempt to get back to a host that spoke
+    /// duplex before: a host that sent nothing is slow or stopped, not
+    /// perhaps a plain text server, so no `--plain` hint.
+    pub fn reconnecting(self) -> Self {
+        match self {
+            NetError::Handshake {
+                addr,
+                error: HandshakeError::SilentHost(limit),
+            } => NetError::Handshake {
+                addr,
+                error: HandshakeError::Timeout(limit),
+            },
+            other => other,
+        }
+    }
+
     /// Whether the host did not take our secret code: a wrong one, none
     /// when it wants one, or one when it uses none. A person at a prompt
     /// may try again; a guest reconnecting on its own must not (a fake
@@ -151,5 +239,27 @@ impl NetError {
                 ..
             }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_silent_host_met_again_is_a_timeout_without_the_plain_hint() {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 7878));
+        let limit = std::time::Duration::from_secs(10);
+        let first = NetError::Handshake {
+            addr,
+            error: HandshakeError::SilentHost(limit),
+        };
+        assert!(first.to_string().contains("--plain"), "{first}");
+        let again = first.reconnecting();
+        assert!(
+            matches!(&again, NetError::Handshake { error: HandshakeError::Timeout(l), .. } if *l == limit),
+            "{again:?}"
+        );
+        assert!(!again.to_string().contains("--plain"), "{again}");
     }
 }

@@ -236,6 +236,10 @@ mod tests {
                 up_to: MessageId { session: 3, seq: 9 },
             },
             Frame::Heartbeat,
+            Frame::Waiting {
+                reason: "asking".into(),
+                seconds: 60,
+            },
         ];
         for frame in frames {
             let mut buf = encode(frame.clone());

@@ -27,9 +27,15 @@ pub const MAX_TEXT_LEN: usize = 32 * 1024;
 /// Longest name, in bytes, accepted on the wire (it is shortened further for display).
 pub const MAX_NAME_LEN: usize = 256;
 
-/// The capabilities this build announces in its hello. Core v2 needs none:
-/// every kind below has been part of the protocol since version 2.
-pub const CAPABILITIES: &[&str] = &[];
+/// The capabilities this build announces in its hello: the optional kinds
+/// added after version 3 that it understands.
+pub const CAPABILITIES: &[&str] = &[capability::WAITING];
+
+/// Names of optional features, as announced in [`Hello::capabilities`].
+pub mod capability {
+    /// The guest understands [`super::Frame::Waiting`] before the host's hello.
+    pub const WAITING: &str = "waiting";
+}
 
 /// Identifies one chat message across the whole conversation.
 ///
@@ -116,6 +122,15 @@ pub enum Frame {
     /// Nothing to say, but still here: sent when a side has been quiet for a
     /// while, so a peer that vanished is noticed.
     Heartbeat,
+    /// From the host, before its hello: the guest must wait for a decision
+    /// (the host's person is asked whether to let it in), for at most
+    /// `seconds`; the guest keeps waiting instead of timing out.
+    Waiting {
+        /// Why, in words for a person.
+        reason: String,
+        /// How long the host may take to decide.
+        seconds: u32,
+    },
     /// A frame of an optional kind this build does not know: received from a
     /// newer peer (and skipped), or sent by tests that play one.
     Unknown {
@@ -142,6 +157,8 @@ pub mod kind {
     pub const ACK: u32 = 2;
     /// [`super::Frame::Heartbeat`].
     pub const HEARTBEAT: u32 = 4;
+    /// [`super::Frame::Waiting`].
+    pub const WAITING: u32 = 12;
 
     /// Whether a receiver that does not know `kind` must refuse it.
     pub fn is_required(kind: u32) -> bool {
@@ -193,6 +210,7 @@ impl Frame {
             Frame::Refused { .. } => "refused",
             Frame::Ack { .. } => "ack",
             Frame::Heartbeat => "heartbeat",
+            Frame::Waiting { .. } => "waiting",
             Frame::Unknown { .. } => "unknown",
         }
     }
@@ -207,6 +225,7 @@ impl Frame {
             Frame::Refused { .. } => kind::REFUSED,
             Frame::Ack { .. } => kind::ACK,
             Frame::Heartbeat => kind::HEARTBEAT,
+            Frame::Waiting { .. } => kind::WAITING,
             Frame::Unknown { kind, .. } => *kind,
         }
     }
@@ -215,7 +234,10 @@ impl Frame {
     /// frame. Every kind of protocol version 3 is part of the version
     /// itself; later optional features name theirs here.
     pub fn capability(&self) -> Option<&'static str> {
-        None
+        match self {
+            Frame::Waiting { .. } => Some(capability::WAITING),
+            _ => None,
+        }
     }
 
     /// About how many bytes the frame takes on the wire, for byte budgets.
@@ -226,7 +248,7 @@ impl Frame {
             + match self {
                 Frame::Chat(msg) => msg.text.len(),
                 Frame::Hello(hello) => hello.name.len() + hello.software.len(),
-                Frame::Refused { reason } => reason.len(),
+                Frame::Refused { reason } | Frame::Waiting { reason, .. } => reason.len(),
                 Frame::Unknown { body, .. } => body.len(),
                 Frame::Leave | Frame::Bye | Frame::Ack { .. } | Frame::Heartbeat => 0,
             }
@@ -240,6 +262,7 @@ impl Frame {
             Frame::Chat(msg) => postcard::to_stdvec(msg)?,
             Frame::Refused { reason } => postcard::to_stdvec(reason)?,
             Frame::Ack { up_to } => postcard::to_stdvec(up_to)?,
+            Frame::Waiting { reason, seconds } => postcard::to_stdvec(&(reason, seconds))?,
             Frame::Leave | Frame::Bye | Frame::Heartbeat => Vec::new(),
             Frame::Unknown { body, .. } => body.clone(),
         };
@@ -277,6 +300,11 @@ impl Frame {
                 up_to: take(fields)?,
             },
             kind::HEARTBEAT => Frame::Heartbeat,
+            kind::WAITING => {
+                let (reason, seconds): (String, u32) = take(fields)?;
+                within("a reason", reason.len(), MAX_TEXT_LEN)?;
+                Frame::Waiting { reason, seconds }
+            }
             other if kind::is_required(other) => return Err(BodyError::UnknownRequired(other)),
             other => Frame::Unknown {
                 kind: other,

@@ -160,6 +160,16 @@ pub enum HandshakeError {
         /// The peer's first bytes, escaped for display.
         first_bytes: String,
     },
+    /// The host answered with something that is not a duplex preamble: a
+    /// plain text server, most likely.
+    #[error(
+        "the server does not speak the duplex protocol (it sent \"{first_bytes}\"): \
+         to chat with a plain text server, use duplex join --plain"
+    )]
+    PlainServer {
+        /// The server's first bytes, escaped for display.
+        first_bytes: String,
+    },
     /// The peer speaks no protocol version that we speak.
     #[error(
         "the peer speaks duplex protocol {theirs}, this program speaks {ours}; \
@@ -177,6 +187,14 @@ pub enum HandshakeError {
     /// The peer did not finish the handshake in time.
     #[error("the peer did not complete the handshake within {}", crate::domain::seconds(*.0))]
     Timeout(std::time::Duration),
+    /// The host sent nothing at all in time, where a duplex host answers
+    /// at once: a silent plain text server (nc -l), most likely.
+    #[error(
+        "the host sent nothing within {}, where a duplex host answers at once: \
+         if it is a plain text server such as nc -l, use duplex join --plain",
+        crate::domain::seconds(*.0)
+    )]
+    SilentHost(std::time::Duration),
     /// The peer closed the connection during the handshake.
     #[error("the peer closed the connection during the handshake (is it a duplex program?)")]
     Closed,

@@ -67,6 +67,7 @@ impl Rejoin {
             )
             .await
             {
+                let err = err.reconnecting();
                 tracing::info!(%err, "connecting again failed");
                 let wrong_code = err.is_wrong_code();
                 let _ = this
@@ -153,6 +154,7 @@ impl Session {
                     }
                 }
                 Effect::Disconnect { conn, reason } => self.registry.disconnect(conn, reason),
+                Effect::Answer { knock, admit } => self.registry.answer(knock, admit),
                 Effect::Connect { code } => match &mut self.rejoin {
                     Some(rejoin) => {
                         if code.is_some() {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::domain::{Capabilities, ConnId, LeftReason};
-use crate::net::{Lane, NetEvent, PeerLink, SendError};
+use crate::net::{Knock, Lane, NetEvent, PeerLink, SendError};
 use crate::protocol::Frame;
 
 /// Why a frame was not queued.
@@ -23,6 +23,8 @@ pub enum Refused {
 #[derive(Debug, Default)]
 pub struct Registry {
     links: HashMap<ConnId, (PeerLink, Capabilities)>,
+    /// Newcomers waiting for the host's person to answer, by knock id.
+    knocks: HashMap<u64, Knock>,
 }
 
 impl Registry {
@@ -35,6 +37,14 @@ impl Registry {
             }
             NetEvent::Left { from, .. } => {
                 self.links.remove(from);
+            }
+            NetEvent::Knock(knock) => {
+                // Only the newest newcomer is asked about: one before it
+                // that is still waiting is turned away.
+                for (_, earlier) in self.knocks.drain() {
+                    earlier.answer(false);
+                }
+                self.knocks.insert(knock.id, knock.clone());
             }
             _ => {}
         }
@@ -55,6 +65,13 @@ impl Registry {
             return Err(Refused::NotAnnounced(needed));
         }
         Ok(link.send_on(Lane::Conversation, frame)?)
+    }
+
+    /// Answers a newcomer's knock (nothing if it gave up or was answered).
+    pub fn answer(&mut self, knock: u64, admit: bool) {
+        if let Some(knock) = self.knocks.remove(&knock) {
+            knock.answer(admit);
+        }
     }
 
     /// Ends a connection at once; its reader reports `reason`.

@@ -8,11 +8,13 @@ use std::path::PathBuf;
 use tokio::sync::mpsc;
 
 use crate::app::{App, Event, Role};
-use crate::domain::Limits;
+use crate::domain::{HeldMessages, Limits, Newcomers};
 use crate::journal::Journal;
+use crate::keymap::Keymap;
 use crate::net::handshake::HostPolicy;
 use crate::net::{self, Host, NetError, NetEvent, Target};
 use crate::protocol::{HandshakeError, Hello};
+use crate::theme::Theme;
 
 use super::{Rejoin, Session};
 
@@ -37,6 +39,10 @@ pub struct Options {
     pub name: String,
     /// The secret code: the host's to require, the guest's to give.
     pub code: Option<String>,
+    /// What a host does with newcomers while its guest is away.
+    pub newcomers: Newcomers,
+    /// What a guest does with messages typed for an earlier conversation.
+    pub held: HeldMessages,
     /// Whether a guest whose host wants a code it does not have may ask for
     /// it (in the TUI).
     pub can_ask: bool,
@@ -44,11 +50,17 @@ pub struct Options {
     pub allow_plain: bool,
     /// The text encoding of plain peers.
     pub encoding: &'static encoding_rs::Encoding,
+    /// How plain peers frame their messages.
+    pub plain_framing: net::plain::Framing,
     /// Where to keep this conversation's [`Journal`]: a directory and a key
     /// (`None`: keep nothing on disk).
     pub journal: Option<(PathBuf, String)>,
     /// The time limits and budgets to run by.
     pub limits: Limits,
+    /// What the keys do.
+    pub keymap: Keymap,
+    /// The styles the screen is drawn with.
+    pub theme: Theme,
 }
 
 impl Session {
@@ -58,11 +70,16 @@ impl Session {
         let Options {
             name,
             code,
+            newcomers,
+            held,
             can_ask,
             allow_plain,
             encoding,
+            plain_framing,
             journal,
             limits,
+            keymap,
+            theme,
         } = options;
         let (tx, events) = mpsc::channel(EVENT_QUEUE_LEN);
         let mut hello = Hello::new(&name);
@@ -92,15 +109,21 @@ impl Session {
                 let policy = HostPolicy {
                     allow_plain,
                     encoding,
+                    framing: plain_framing,
                     conversation,
                     limits,
+                    newcomers,
                     ..HostPolicy::new(code)
                 };
                 host.spawn(hello, policy, tx);
                 role
             }
             Mode::JoinPlain(target) => {
-                net::connect_plain(&target, encoding, tx).await?;
+                let dialect = net::plain::Dialect {
+                    encoding,
+                    framing: plain_framing,
+                };
+                net::connect_plain(&target, dialect, tx).await?;
                 Role::Guest
             }
             Mode::Join(target) => {
@@ -135,6 +158,9 @@ impl Session {
         };
         let mut app = App::new(&name, role, session);
         app.limits = limits;
+        app.held_policy = held;
+        app.keymap = keymap;
+        app.theme = theme;
         app.history
             .set_limit(limits.history_entries, limits.history_bytes);
         let mut session = Self::new(app, events, rejoin, journal);

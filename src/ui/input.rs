@@ -4,7 +4,6 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
-use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 
 use crate::app::App;
@@ -13,10 +12,10 @@ use crate::text::display_width;
 
 /// Draws the rule and the input text, and places the cursor.
 pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
-    let rule_style = Style::new().fg(Color::DarkGray);
+    let rule_style = app.theme.rule;
     let width = rule.width as usize;
     let mut hint_text = hints(app);
-    if let Some(paste) = &app.paste
+    if let Some(paste) = app.paste.as_ref().filter(|_| app.question.is_none())
         && display_width(&hint_text) + 2 > width
     {
         hint_text = format!(" Paste {} lines? y/n ", paste.lines);
@@ -28,9 +27,9 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
         ""
     };
     let rule_style = if app.prompt.as_ref().is_some_and(|p| p.error.is_some()) {
-        Style::new().fg(Color::Red)
-    } else if app.paste.is_some() {
-        Style::new().fg(Color::Yellow)
+        app.theme.rule_error
+    } else if app.paste.is_some() || app.question.is_some() {
+        app.theme.question
     } else {
         rule_style
     };
@@ -81,12 +80,18 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
 /// or on the code prompt ` Secret code (hidden) · Enter to join · Ctrl-C quit `,
 /// or while a big paste asks ` Paste 120 lines (4 KiB) into the message? y/n `.
 fn hints(app: &App) -> String {
-    if let Some(paste) = &app.paste {
-        // A question that needs its answer before anything else.
-        return format!(" {} ", paste.question());
-    }
     let key = |action| app.keymap.hint(action);
     let mut parts = Vec::new();
+    // A question takes the keys before anything else (a big paste's after
+    // the one over the pane).
+    if app.question.is_some() {
+        parts.push("y yes · n no".to_owned());
+        parts.extend(key(Action::Leave).map(|k| format!("{k} leave")));
+        return format!(" {} ", parts.join(" · "));
+    }
+    if let Some(paste) = &app.paste {
+        return format!(" {} ", paste.question());
+    }
     match &app.prompt {
         Some(prompt) => {
             let join = key(Action::Send).map(|k| format!("{k} to join"));

@@ -1,35 +1,24 @@
 //! The message pane: draws the rows that [`crate::view::pane`] lays out as
-//! visible, with colours for names, times and delivery marks.
+//! visible, with the theme's styles for names, times and delivery marks.
 
 use chrono::{DateTime, FixedOffset};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
+use crate::theme::Theme;
 use crate::view::pane::{Pane, Scroll};
 
-/// Colours for names: this side is always cyan, others get a stable colour
-/// from their name.
-pub fn author_style(history: &History, author: AuthorId) -> Style {
-    const PALETTE: [Color; 5] = [
-        Color::Magenta,
-        Color::Yellow,
-        Color::Green,
-        Color::LightBlue,
-        Color::LightRed,
-    ];
-    let color = if author.is_me() {
-        Color::Cyan
+/// The style of a name: this side always has its own (cyan in the dark
+/// theme), others get a stable one from their name.
+pub fn author_style(theme: &Theme, history: &History, author: AuthorId) -> Style {
+    if author.is_me() {
+        theme.me
     } else {
-        let hash = history
-            .author_name(author)
-            .bytes()
-            .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
-        PALETTE[hash % PALETTE.len()]
-    };
-    Style::new().fg(color).add_modifier(Modifier::BOLD)
+        theme.other(&history.author_name(author))
+    }
 }
 
 /// Formats a time as `HH:MM` in the given zone.
@@ -46,13 +35,12 @@ pub fn render(
     history: &History,
     scroll: Scroll,
     zone: FixedOffset,
+    theme: &Theme,
 ) {
     let pane = Pane::new(history, area.width as usize, area.height as usize);
-    let time_style = Style::new().fg(Color::DarkGray);
-    let system_style = Style::new()
-        .fg(Color::DarkGray)
-        .add_modifier(Modifier::ITALIC);
-    let error_style = Style::new().fg(Color::Red);
+    let time_style = theme.time;
+    let system_style = theme.notice;
+    let error_style = theme.error;
     let mut y = area.y;
     for (index, layout, rows) in pane.visible(scroll) {
         let Some(entry) = history.entries().get(index) else {
@@ -60,10 +48,10 @@ pub fn render(
         };
         let (text_style, name) = match entry {
             Entry::Chat { author, .. } => (
-                Style::new(),
+                theme.text,
                 Some(Span::styled(
                     history.author_name(*author).into_owned(),
-                    author_style(history, *author),
+                    author_style(theme, history, *author),
                 )),
             ),
             Entry::System { event, .. } => match **event {

@@ -6,6 +6,7 @@
 
 pub mod input;
 pub mod messages;
+pub mod question;
 pub mod status;
 
 use ratatui::Frame;
@@ -16,7 +17,17 @@ use crate::view::layout;
 /// Draws the whole screen and places the terminal cursor in the input box.
 pub fn render(app: &App, frame: &mut Frame<'_>) {
     let areas = layout(app.input_rows(frame.area().width), frame.area());
-    messages::render(frame, areas.messages, &app.history, app.scroll, app.zone);
+    messages::render(
+        frame,
+        areas.messages,
+        &app.history,
+        app.scroll,
+        app.zone,
+        &app.theme,
+    );
+    if let Some(question) = &app.question {
+        question::render(frame, areas.messages, question, &app.theme);
+    }
     input::render(frame, areas.rule, areas.input, app);
     status::render(frame, areas.status, app);
 }

@@ -7,7 +7,6 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -211,17 +210,18 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let width = area.width as usize;
     let connected = matches!(app.link, Link::Connected(_));
     let scrolled = matches!(app.scroll, Scroll::At(_));
-    let base = Style::new().bg(Color::DarkGray).fg(Color::White);
+    let theme = &app.theme;
+    let base = theme.status;
     let state_style = if connected {
-        base.fg(Color::LightGreen).add_modifier(Modifier::BOLD)
+        theme.connected
     } else {
-        base.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+        theme.waiting
     };
     let plain = matches!(&app.link, Link::Connected(peer) if peer.is_plain());
     let view_style = if scrolled {
-        base.fg(Color::Black).bg(Color::Yellow)
+        theme.scrolled
     } else if plain {
-        base.fg(Color::LightRed).add_modifier(Modifier::BOLD)
+        theme.plaintext
     } else {
         base
     };

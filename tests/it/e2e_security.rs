@@ -897,11 +897,14 @@ fn a_plain_client_in_gbk_is_decoded_and_answered_in_gbk() -> Result {
     );
     assert!(screen.status().contains("⚠ plaintext"), "{screen}");
 
-    // 收到 in GBK; the emoji GBK lacks becomes a character reference.
+    // 收到 in GBK; the emoji GBK lacks goes out as `?`, and alice is told.
     host.send_line("收到 ok 😀")?;
     let mut expected = vec![202, 213, 181, 189];
-    expected.extend_from_slice(b" ok &#128512;\n");
+    expected.extend_from_slice(b" ok ?\n");
     assert_eq!(peer.read_line_bytes()?, expected);
+    wait_system(&host, "the note on the emoji", |t| {
+        t == "😀 (U+1F600) cannot be written in GBK: sent as ?"
+    })?;
     Ok(())
 }
 

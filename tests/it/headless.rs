@@ -3,7 +3,7 @@
 //!
 //! Every step waits for the line it needs (with a timeout), never for time.
 
-use crate::common::headless::Duplex;
+use crate::common::headless::{Duplex, Setup};
 use serde_json::Value;
 
 /// Checks the `listening` event and returns the port.
@@ -208,4 +208,130 @@ fn a_flood_of_piped_lines_arrives_whole_at_the_networks_pace() {
     std::io::Write::write_all(&mut stdin, b"exit\n").expect("writes exit");
     drop(stdin);
     assert!(guest.exit().success());
+}
+
+/// A guest started where neither `$USER` nor `$LOGNAME` is set (a service,
+/// a container) takes its name from the password database, as `id -un`
+/// tells it.
+#[test]
+fn without_user_or_logname_the_name_comes_from_the_password_database() {
+    let login = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .expect("runs id -un");
+    let login = String::from_utf8(login.stdout).expect("a name in UTF-8");
+    let login = login.trim();
+    assert!(!login.is_empty(), "id -un gave no name");
+    let host = Duplex::host("alice", &["--json"]);
+    let port = listening(&host);
+    let addr = format!("127.0.0.1:{port}");
+    let _guest = Duplex::start_without(
+        "guest",
+        &["join", &addr, "--json"],
+        Setup::default(),
+        &["USER", "LOGNAME"],
+    );
+    assert_joined(&host.event("joined"), login);
+}
+
+/// `--bind` takes a host name: `localhost` listens on 127.0.0.1 (its first
+/// IPv4 address), and `duplex join HOST PORT` joins it.
+#[test]
+fn bind_takes_a_host_name_and_join_takes_host_and_port_apart() {
+    let host = Duplex::start(
+        "alice",
+        &[
+            "host",
+            "--port",
+            "0",
+            "--bind",
+            "localhost",
+            "--name",
+            "alice",
+            "--json",
+        ],
+    );
+    let listening = host.event("listening");
+    let port = crate::common::headless::port_of(&listening);
+    assert_eq!(listening["addr"], format!("127.0.0.1:{port}"));
+    let port = port.to_string();
+    let guest = Duplex::start(
+        "bob",
+        &["join", "127.0.0.1", &port, "--name", "bob", "--json"],
+    );
+    assert_joined(&host.event("joined"), "bob");
+    assert_eq!(guest.event("joined")["name"], "alice");
+}
+
+/// A URL gets its own error, naming the address to type instead.
+#[test]
+fn join_with_a_url_says_what_to_type_instead() {
+    let mut guest = Duplex::start("bob", &["join", "http://example.com:7878/", "--json"]);
+    assert_eq!(
+        guest.event("error")["message"],
+        "duplex join takes an address, not a URL: try duplex join example.com:7878"
+    );
+    assert!(!guest.exit().success());
+}
+
+/// A character the plain client's encoding cannot write goes out as `?`,
+/// and the host is told once, as an `info` event.
+#[test]
+fn a_character_gbk_cannot_write_is_sent_as_a_question_mark_and_told_once() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut host = Duplex::host("alice", &["--json", "--allow-plain", "--encoding", "gbk"]);
+    let port = crate::common::headless::port_of(&host.event("listening"));
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connects");
+    client.write_all(b"hi\n").expect("writes");
+    assert_eq!(host.event("joined")["encoding"], "GBK");
+    assert_eq!(host.event("message")["text"], "hi");
+    host.send("smile 😀");
+    host.send("thumbs 👍");
+    let mut lines = BufReader::new(client);
+    for expected in ["smile ?\n", "thumbs ?\n"] {
+        let mut line = String::new();
+        lines.read_line(&mut line).expect("reads a line");
+        assert_eq!(line, expected);
+    }
+    assert_eq!(
+        host.event("info")["message"],
+        "😀 (U+1F600) cannot be written in GBK: sent as ?"
+    );
+    host.close_stdin();
+    let rest = host.rest_of_stdout();
+    assert!(
+        !rest.iter().any(|line| line.contains("cannot be written")),
+        "told once: {rest:?}"
+    );
+}
+
+/// `--plain-framing length`: a Python client's `struct.pack('i', n) + data`
+/// messages arrive whole, and ours go back the same way.
+#[test]
+fn a_host_with_length_framing_chats_with_a_struct_pack_client() {
+    use std::io::{Read, Write};
+    let frame = |data: &[u8]| {
+        let mut frame = i32::try_from(data.len())
+            .expect("fits")
+            .to_le_bytes()
+            .to_vec();
+        frame.extend_from_slice(data);
+        frame
+    };
+    let mut host = Duplex::host(
+        "alice",
+        &["--json", "--allow-plain", "--plain-framing", "length"],
+    );
+    let port = crate::common::headless::port_of(&host.event("listening"));
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connects");
+    client
+        .write_all(&[frame(b"hello"), frame("two\nlines".as_bytes())].concat())
+        .expect("writes");
+    assert_eq!(host.event("joined")["plaintext"], true);
+    assert_eq!(host.event("message")["text"], "hello");
+    assert_eq!(host.event("message")["text"], "two\nlines");
+    host.send("hi python");
+    let mut got = [0; 13];
+    client.read_exact(&mut got).expect("reads a frame");
+    assert_eq!(&got, b"\x09\x00\x00\x00hi python");
 }

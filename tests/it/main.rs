@@ -27,4 +27,6 @@ mod readme;
 mod resilience;
 mod review;
 mod seat;
+mod shell;
+mod trust;
 mod ui;

@@ -20,10 +20,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use duplex::domain::Limits;
+use duplex::domain::{Limits, Newcomers, RejectKind};
 use duplex::net::handshake::{self, HostPolicy, Opening, PLAIN_GRACE};
 use duplex::net::limiter;
-use duplex::net::plain::PLAIN_PAUSE;
+use duplex::net::plain::{ByteOrder, Dialect, Framing, PLAIN_PAUSE};
 use duplex::net::{
     self, ConnId, Host, LeftReason, NetError, NetEvent, PeerInfo, PeerLink, Security, Target,
 };
@@ -97,6 +97,27 @@ fn start_plain_host(encoding: &'static encoding_rs::Encoding) -> TestHost {
         ..HostPolicy::new(None)
     };
     start_host_with("alice", policy)
+}
+
+/// A host named alice that chats with plain text clients framed as `framing`.
+fn start_framed_plain_host(encoding: &'static encoding_rs::Encoding, framing: Framing) -> TestHost {
+    let policy = HostPolicy {
+        allow_plain: true,
+        encoding,
+        framing,
+        ..HostPolicy::new(None)
+    };
+    start_host_with("alice", policy)
+}
+
+/// What Python's `struct.pack('i', len(data)) + data` sends (x86, ARM).
+fn python_frame(data: &[u8]) -> Vec<u8> {
+    let mut frame = i32::try_from(data.len())
+        .expect("fits")
+        .to_le_bytes()
+        .to_vec();
+    frame.extend_from_slice(data);
+    frame
 }
 
 fn target(addr: SocketAddr) -> Target {
@@ -558,6 +579,26 @@ impl PlainSocket {
                 self.receive_more().await,
                 "closed before a whole line arrived; got {:?}",
                 String::from_utf8_lossy(&self.received)
+            );
+        }
+    }
+
+    /// The next length-framed message received (a little-endian i32
+    /// length, then the bytes), as Python's `struct.unpack('i', ...)` reads it.
+    async fn length_frame(&mut self) -> Vec<u8> {
+        loop {
+            if self.received.len() >= 4 {
+                let header: [u8; 4] = self.received[..4].try_into().expect("4 bytes");
+                let len = usize::try_from(i32::from_le_bytes(header)).expect("not negative");
+                if self.received.len() >= 4 + len {
+                    let frame: Vec<u8> = self.received.drain(..4 + len).collect();
+                    return frame[4..].to_vec();
+                }
+            }
+            assert!(
+                self.receive_more().await,
+                "closed before a whole frame arrived; got {:?}",
+                self.received
             );
         }
     }
@@ -1359,17 +1400,158 @@ async fn a_second_guest_is_refused_while_one_is_connected() {
 }
 
 #[tokio::test]
-async fn a_guest_that_drops_its_link_frees_the_slot() {
+async fn a_guest_that_leaves_frees_the_seat() {
     let mut host = start_host();
     let bob = join(host.addr, "bob").await.expect("bob joins");
     let (bob_on_host, _) = expect_joined(&mut host.events).await;
-    // Dropping every link closes the socket without a goodbye.
-    drop(bob);
+    bob.link.send(Frame::Leave).expect("queued");
+    bob.link.close().await;
+    assert_eq!(
+        expect_left(&mut host.events, bob_on_host.id).await,
+        LeftReason::Left
+    );
+    a_guest_can_still_join(&mut host).await;
+}
+
+/// A host whose guest is away, with `newcomers` for the next one: bob
+/// joined and his connection dropped (no goodbye). Returns the host and
+/// what bob needs to come back.
+async fn host_with_bob_away(newcomers: Newcomers) -> (TestHost, Hello) {
+    let mut host = start_host_with(
+        "alice",
+        HostPolicy {
+            newcomers,
+            ..HostPolicy::new(None)
+        },
+    );
+    let bob = join(host.addr, "bob").await.expect("bob joins");
+    let (bob_on_host, _) = expect_joined(&mut host.events).await;
+    let back = Hello {
+        resume: bob.info.resume,
+        ..Hello::new("bob")
+    };
+    drop(bob); // closed without a goodbye
     assert_eq!(
         expect_left(&mut host.events, bob_on_host.id).await,
         LeftReason::Closed
     );
+    (host, back)
+}
+
+#[tokio::test]
+async fn a_lost_guests_seat_is_not_given_to_a_newcomer_unasked() {
+    let (mut host, back) = host_with_bob_away(Newcomers::Refuse).await;
+    let refused = handshake_error(join(host.addr, "carol").await);
+    assert!(
+        matches!(&refused, HandshakeError::Refused(why) if why.contains("waiting for its guest")),
+        "{refused}"
+    );
+    match next(&mut host.events).await {
+        NetEvent::Rejected { kind, .. } => assert_eq!(kind, RejectKind::Away),
+        other => panic!("expected Rejected, got {other:?}"),
+    }
+    // Bob still has his place, and resumes it.
+    let (tx, _events) = mpsc::channel(EVENTS);
+    let (info, _link) = net::connect(&target(host.addr), &back, None, tx, Limits::default())
+        .await
+        .expect("bob comes back");
+    assert!(info.resumed, "bob's place was kept");
+    let (on_host, _) = expect_joined(&mut host.events).await;
+    assert!(on_host.resumed);
+}
+
+#[tokio::test]
+async fn a_guest_that_broke_its_connection_keeps_no_seat() {
+    let mut host = start_host();
+    let mut rude = raw_guest(host.addr, "mallory").await;
+    let (on_host, _) = expect_joined(&mut host.events).await;
+    rude.write(&[0, 0, 0, 5, 1, 2, 3, 4, 5]).await; // not a sealed frame
+    expect_left(&mut host.events, on_host.id).await;
     a_guest_can_still_join(&mut host).await;
+}
+
+#[tokio::test]
+async fn the_hosts_person_decides_whether_a_newcomer_takes_an_away_guests_seat() {
+    let (mut host, _back) = host_with_bob_away(Newcomers::Ask).await;
+    for admit in [false, true] {
+        let addr = host.addr;
+        let carol = tokio::spawn(async move { join(addr, "carol").await });
+        let knock = match next(&mut host.events).await {
+            NetEvent::Knock(knock) => knock,
+            other => panic!("expected a knock, got {other:?}"),
+        };
+        assert_eq!(knock.name, "carol");
+        knock.answer(admit);
+        let carol = carol.await.expect("carol's task");
+        if admit {
+            let mut carol = carol.expect("let in");
+            match next(&mut carol.events).await {
+                NetEvent::Waiting { reason } => assert!(reason.contains("asking the host")),
+                other => panic!("expected Waiting first, got {other:?}"),
+            }
+            let (on_host, _) = expect_joined(&mut host.events).await;
+            assert_eq!(on_host.name, "carol");
+            assert!(!on_host.resumed);
+        } else {
+            let refused = handshake_error(carol);
+            assert!(matches!(refused, HandshakeError::Refused(_)), "{refused}");
+            match next(&mut host.events).await {
+                NetEvent::Rejected { kind, .. } => assert_eq!(kind, RejectKind::Away),
+                other => panic!("expected Rejected, got {other:?}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_newcomer_that_cannot_wait_is_refused_without_asking() {
+    let (mut host, _back) = host_with_bob_away(Newcomers::Ask).await;
+    let mut stream = TcpStream::connect(host.addr).await.expect("connects");
+    let mut old = Hello::new("carol");
+    old.capabilities.clear(); // an earlier duplex: it would time out waiting
+    let refused = handshake::guest(&mut stream, &old, None)
+        .await
+        .expect_err("refused");
+    assert!(matches!(refused, HandshakeError::Refused(_)), "{refused}");
+    match next(&mut host.events).await {
+        NetEvent::Rejected { kind, .. } => assert_eq!(kind, RejectKind::Away),
+        other => panic!("expected Rejected and no knock, got {other:?}"),
+    }
+}
+
+/// A host that skips optional frames it does not know is matched by a
+/// guest that does the same before the host's hello.
+#[tokio::test]
+async fn a_guest_skips_unknown_optional_frames_before_the_hosts_hello() {
+    let listener = TcpListener::bind((LOCALHOST, 0)).await.expect("binds");
+    let addr = listener.local_addr().expect("local address");
+    let newer_host = tokio::spawn(async move {
+        let (mut stream, peer) = listener.accept().await.expect("the guest");
+        let Opening::Duplex(theirs) = handshake::read_opening(&mut stream, None)
+            .await
+            .expect("an opening")
+        else {
+            panic!("duplex");
+        };
+        let mut pending =
+            handshake::host_open(&mut stream, theirs, peer.ip(), &HostPolicy::new(None))
+                .await
+                .expect("the guest's hello");
+        pending.wait("a moment", 1).await.expect("waiting sent");
+        let _ = pending.accept(Hello::new("alice")).await.expect("accepted");
+        stream
+    });
+    let mut waited = Vec::new();
+    let mut stream = TcpStream::connect(addr).await.expect("connects");
+    let established =
+        handshake::guest_waiting(&mut stream, &Hello::new("bob"), None, &mut |why, secs| {
+            waited.push((why.to_owned(), secs))
+        })
+        .await
+        .expect("joins after waiting");
+    assert_eq!(established.peer.name, "alice");
+    assert_eq!(waited, [("a moment".to_owned(), 1)]);
+    let _ = newer_host.await;
 }
 
 #[tokio::test]
@@ -1529,10 +1711,10 @@ async fn joining_a_server_that_speaks_http_is_not_duplex() {
     let err = join(addr, "bob").await.err().expect("not a duplex host");
     match &err {
         NetError::Handshake {
-            error: HandshakeError::NotDuplex { first_bytes },
+            error: HandshakeError::PlainServer { first_bytes },
             ..
         } => assert_eq!(first_bytes, "HTTP/1.1"),
-        other => panic!("expected NotDuplex, got {other:?}"),
+        other => panic!("expected PlainServer, got {other:?}"),
     }
     // The guest spoke first, with its preamble.
     assert_eq!(
@@ -1561,14 +1743,14 @@ async fn joining_a_server_that_never_answers_times_out() {
         matches!(
             &err,
             NetError::Handshake {
-                error: HandshakeError::Timeout(_),
+                error: HandshakeError::SilentHost(_),
                 ..
             }
         ),
         "{err:?}"
     );
     assert!(
-        matches!(&err, NetError::Handshake { error: HandshakeError::Timeout(limit), .. } if *limit == FAST.handshake)
+        matches!(&err, NetError::Handshake { error: HandshakeError::SilentHost(limit), .. } if *limit == FAST.handshake)
     );
     assert!(started.elapsed() >= FAST.handshake);
     drop(hold_tx);
@@ -1705,7 +1887,8 @@ async fn both_sides_show_the_same_verification_words() {
     assert!(words.iter().all(|w| duplex::words::WORDS.contains(w)));
 
     // Another session with the same host has other words.
-    drop(guest);
+    guest.link.send(Frame::Leave).expect("queued");
+    guest.link.close().await;
     expect_left(&mut host.events, bob.id).await;
     let again = join(host.addr, "bob").await.expect("bob joins again");
     let (bob_again, _) = expect_joined(&mut host.events).await;
@@ -1819,7 +2002,14 @@ async fn a_man_in_the_middle_shows_different_words() {
 /// proved, never sent.
 #[tokio::test]
 async fn a_relay_cannot_resume_a_conversation_it_did_not_verify() {
-    let mut host = start_host();
+    // Even a host that lets newcomers take an away guest's seat.
+    let mut host = start_host_with(
+        "alice",
+        HostPolicy {
+            newcomers: Newcomers::Admit,
+            ..HostPolicy::new(None)
+        },
+    );
     let host_addr = host.addr;
     // The first session: straight to the host.
     let mut first = TcpStream::connect(host_addr).await.expect("reaches");
@@ -2230,6 +2420,147 @@ async fn a_plain_client_is_told_when_the_host_is_busy() {
     assert!(reason.contains("refused"), "{reason}");
 }
 
+/// A character GBK cannot write reaches the client as `?`, not as an HTML
+/// reference (`&#128512;`), and the sender is told once per connection.
+#[tokio::test]
+async fn a_character_the_encoding_cannot_write_goes_out_as_a_question_mark_told_once() {
+    let mut host = start_plain_host(encoding_rs::GBK);
+    let mut client = PlainSocket::connect(host.addr);
+    client.send(&gbk("在吗\n"));
+    let (info, to_client) = expect_plain_joined(&mut host, "GBK").await;
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "在吗");
+    to_client.send(chat(1, "在 😀!")).expect("queued");
+    assert_eq!(client.line().await, gbk("在 ?!"));
+    match next(&mut host.events).await {
+        NetEvent::Notice { from, text } => {
+            assert_eq!(from, info.id);
+            assert_eq!(text, "😀 (U+1F600) cannot be written in GBK: sent as ?");
+        }
+        other => panic!("expected a notice, got {other:?}"),
+    }
+    // Told once: another such character goes out as `?` without a word.
+    to_client.send(chat(2, "👍 again")).expect("queued");
+    assert_eq!(client.line().await, b"? again");
+    client.send(b"ok\n");
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "ok");
+}
+
+/// A Python client of the "sticky packets" tutorials: each message is
+/// `struct.pack('i', len(data)) + data`. Its first bytes are binary, yet
+/// the host tells it from a duplex guest, and answers in kind.
+#[tokio::test]
+async fn a_length_framed_client_chats_with_a_host_that_expects_it() {
+    let mut host = start_framed_plain_host(encoding_rs::GBK, Framing::Length(ByteOrder::Little));
+    let mut client = PlainSocket::connect(host.addr);
+    // Two messages in one write (stuck together), one with a newline.
+    client.send(&[python_frame(&gbk("你好")), python_frame(&gbk("two\nlines"))].concat());
+    let (info, to_client) = expect_plain_joined(&mut host, "GBK").await;
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "你好");
+    assert_eq!(
+        expect_chat(&mut host.events, info.id).await.text,
+        "two\nlines"
+    );
+    to_client.send(chat(1, "在，你好\n第二行")).expect("queued");
+    assert_eq!(client.length_frame().await, gbk("在，你好\n第二行"));
+    // A header split from its message, then `exit` framed.
+    let frame = python_frame(b"split");
+    client.send(&frame[..2]);
+    client.send(&frame[2..]);
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "split");
+    client.send(&python_frame(b"exit"));
+    assert_eq!(
+        expect_left(&mut host.events, info.id).await,
+        LeftReason::Bye
+    );
+}
+
+/// A length over the message limit ends that client's connection with a
+/// reason that names the limit; the host takes the next one.
+#[tokio::test]
+async fn a_length_over_the_limit_ends_only_that_client() {
+    let mut host = start_framed_plain_host(encoding_rs::UTF_8, Framing::Length(ByteOrder::Little));
+    let mut client = PlainSocket::connect(host.addr);
+    client.send(&python_frame(b"fine"));
+    let (info, _) = expect_plain_joined(&mut host, "UTF-8").await;
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "fine");
+    client.send(&1_000_000i32.to_le_bytes());
+    let reason = expect_left(&mut host.events, info.id).await;
+    assert_eq!(
+        reason,
+        LeftReason::Incompatible(format!(
+            "the peer announced a message of 1000000 bytes, over the limit of {MAX_TEXT_LEN} bytes \
+             (messages are framed with a 4-byte length, --plain-framing length)"
+        ))
+    );
+    let mut next_client = PlainSocket::connect(host.addr);
+    next_client.send(&python_frame(b"my turn"));
+    let (next_info, _) = expect_plain_joined(&mut host, "UTF-8").await;
+    assert_eq!(
+        expect_chat(&mut host.events, next_info.id).await.text,
+        "my turn"
+    );
+}
+
+/// The real thing, where python3 is installed: the tutorial's client.
+#[tokio::test]
+async fn a_real_python_client_with_struct_pack_chats_with_the_host() {
+    let Ok(status) = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+    else {
+        eprintln!(
+            "skipped: python3 is not installed (the in-process client above speaks the same bytes)"
+        );
+        return;
+    };
+    assert!(status.status.success(), "python3 --version failed");
+    const CLIENT: &str = r#"
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+def send(text):
+    data = text.encode("gbk")
+    s.sendall(struct.pack("i", len(data)) + data)
+def recv_exact(n):
+    buf = b""
+    while len(buf) < n:
+        more = s.recv(n - len(buf))
+        if not more:
+            sys.exit("closed")
+        buf += more
+    return buf
+send("hello from python")
+send("你好")
+n, = struct.unpack("i", recv_exact(4))
+print(recv_exact(n).decode("gbk"), flush=True)
+send("exit")
+s.close()
+"#;
+    let mut host = start_framed_plain_host(encoding_rs::GBK, Framing::Length(ByteOrder::Little));
+    let python = tokio::process::Command::new("python3")
+        .args(["-c", CLIENT, &host.addr.port().to_string()])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts python3");
+    let (info, to_client) = expect_plain_joined(&mut host, "GBK").await;
+    assert_eq!(
+        expect_chat(&mut host.events, info.id).await.text,
+        "hello from python"
+    );
+    assert_eq!(expect_chat(&mut host.events, info.id).await.text, "你好");
+    to_client.send(chat(1, "hi python, 再见")).expect("queued");
+    assert_eq!(
+        expect_left(&mut host.events, info.id).await,
+        LeftReason::Bye
+    );
+    let output = tokio::time::timeout(WAIT, python.wait_with_output())
+        .await
+        .expect("python3 ends")
+        .expect("python3 ran");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "hi python, 再见\n");
+}
+
 // ---------------------------------------------------------------------------
 // join --plain
 
@@ -2268,6 +2599,75 @@ async fn join_plain_talks_lines_with_a_netcat_like_server() {
     assert_eq!(expect_left(&mut events, info.id).await, LeftReason::Closed);
 }
 
+/// `join --plain` with network-order length framing: a server that reads
+/// `struct.unpack('!i', ...)`.
+#[tokio::test]
+async fn join_plain_speaks_length_framing_in_network_order() {
+    let listener = std::net::TcpListener::bind((LOCALHOST, 0)).expect("binds");
+    let addr = listener.local_addr().expect("local address");
+    let (tx, mut events) = mpsc::channel(EVENTS);
+    let dialect = Dialect {
+        encoding: encoding_rs::UTF_8,
+        framing: Framing::Length(ByteOrder::Big),
+    };
+    let (info, link) = net::connect_plain(&target(addr), dialect, tx)
+        .await
+        .expect("connects");
+    expect_joined(&mut events).await;
+    let (stream, _) = tokio::task::spawn_blocking(move || listener.accept())
+        .await
+        .expect("accept thread")
+        .expect("accepts");
+    let mut server = PlainSocket::new(stream);
+    server.send(b"\x00\x00\x00\x05hello");
+    assert_eq!(expect_chat(&mut events, info.id).await.text, "hello");
+    link.send(chat(1, "hi")).expect("queued");
+    while server.received.len() < 6 {
+        assert!(server.receive_more().await, "closed early");
+    }
+    assert_eq!(server.received, b"\x00\x00\x00\x02hi");
+}
+
+/// `duplex join` meets `nc -l`, which says nothing and waits: once the
+/// handshake's time is up, the error says a duplex host would have
+/// answered, and names `--plain`.
+#[tokio::test]
+async fn join_meeting_a_silent_server_suggests_plain() {
+    let listener = TcpListener::bind((LOCALHOST, 0)).await.expect("binds");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accepts");
+        let _ = read_to_close(&mut stream).await;
+    });
+    let err = handshake_error(join_within(addr, "bob", None, FAST).await);
+    assert!(matches!(err, HandshakeError::SilentHost(_)), "{err:?}");
+    assert!(
+        err.to_string().ends_with("use duplex join --plain"),
+        "{err}"
+    );
+}
+
+/// `duplex join` (not `--plain`) meets a text server that greets first,
+/// as many socket servers do: the error says it is one, and names `--plain`.
+#[tokio::test]
+async fn join_meeting_a_plain_text_server_suggests_plain() {
+    let listener = TcpListener::bind((LOCALHOST, 0)).await.expect("binds");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accepts");
+        stream.write_all(b"Welcome!\r\n").await.expect("greets");
+        // And stays open, as a text server does, waiting for a line.
+        let _ = read_to_close(&mut stream).await;
+    });
+    let err = join(addr, "bob").await.err().expect("not a duplex host");
+    let err = err.to_string();
+    assert!(
+        err.contains("does not speak the duplex protocol (it sent \"Welc"),
+        "{err}"
+    );
+    assert!(err.ends_with("use duplex join --plain"), "{err}");
+}
+
 // ---------------------------------------------------------------------------
 // Versions and capabilities: a protocol that can grow
 
@@ -2280,10 +2680,15 @@ async fn a_newer_peer_with_unknown_capabilities_and_frames_chats_normally() {
     let mut stream = TcpStream::connect(host.addr).await.expect("connects");
     let mut hello = Hello::new("nova");
     hello.capabilities = vec!["hologram".to_owned()];
-    let established =
-        handshake::guest_speaking(&mut stream, &hello, None, Versions { min: 3, max: 4 })
-            .await
-            .expect("a newer guest is admitted");
+    let established = handshake::guest_speaking(
+        &mut stream,
+        &hello,
+        None,
+        Versions { min: 3, max: 4 },
+        &mut |_, _| {},
+    )
+    .await
+    .expect("a newer guest is admitted");
     assert_eq!(established.version, PROTOCOL_VERSION, "both use version 3");
     let (nova, link) = expect_joined(&mut host.events).await;
     assert!(nova.caps.has("hologram"), "{:?}", nova.caps);

@@ -141,10 +141,10 @@ fn a_plain_peer_joins_with_its_encoding() {
 }
 
 /// The `undelivered` event: "messages given up (the peer left, or a new
-/// guest took its place)", with "`count`, `name`, `reason`".
+/// guest was let in in its place)", with "`count`, `name`, `reason`".
 #[test]
 fn messages_given_up_for_a_new_guest_are_an_event() {
-    let mut host = Duplex::host("alice", &["--json"]);
+    let mut host = Duplex::host("alice", &["--json", "--newcomers", "admit"]);
     let port = port_of(&host.event("listening"));
     let bob = Duplex::join("bob", port, &["--json"]);
     assert_eq!(host.event("joined")["name"], "bob");
@@ -154,7 +154,7 @@ fn messages_given_up_for_a_new_guest_are_an_event() {
     host.send("never read");
     bob.signal(libc::SIGKILL);
     assert_eq!(host.event("disconnected")["name"], "bob");
-    // Carol is a new guest: what bob never got is given up.
+    // Carol is a new guest, let in: what bob never got is given up.
     let carol = Duplex::join("carol", port, &["--json"]);
     let mut undelivered = None;
     for _ in 0..3 {
@@ -329,4 +329,94 @@ fn an_exit_does_not_reach_a_guest_whose_connection_is_down() {
             .starts_with("cannot reconnect yet"),
         "{error}"
     );
+}
+
+/// README's text between `<!-- NAME:start -->` and `<!-- NAME:end -->`.
+fn readme_part(name: &str) -> String {
+    let readme = include_str!("../../README.md");
+    let start = format!("<!-- {name}:start -->");
+    let end = format!("<!-- {name}:end -->");
+    let from = readme.find(&start).expect("the start marker") + start.len();
+    let to = from + readme[from..].find(&end).expect("the end marker");
+    readme[from..to].to_owned()
+}
+
+/// The usage lines at the top of "Using duplex": every subcommand is
+/// there, and every option they show is one the command line takes.
+#[test]
+fn the_usage_lines_match_the_command_line() {
+    let readme = include_str!("../../README.md");
+    let using = &readme[readme.find("## Using duplex").expect("the section")..];
+    let block = &using[using.find("```text\n").expect("a usage block") + 8..];
+    let block = &block[..block.find("```").expect("its end")];
+    let cli = duplex::cli::command(&duplex::keymap::Keymap::default());
+    let mut seen = Vec::new();
+    for line in block.lines() {
+        let mut words = line.split_whitespace();
+        assert_eq!(words.next(), Some("duplex"), "{line}");
+        let name = words.next().expect("a subcommand");
+        let sub = cli
+            .find_subcommand(name)
+            .unwrap_or_else(|| panic!("no subcommand {name}"));
+        seen.push(name.to_owned());
+        for word in line.split(['[', ']', ' ', '|']) {
+            let Some(long) = word.strip_prefix("--") else {
+                continue;
+            };
+            let known = sub
+                .get_arguments()
+                .chain(cli.get_arguments())
+                .any(|arg| arg.get_long() == Some(long));
+            assert!(known, "duplex {name} has no --{long}: {line}");
+        }
+        // The values shown for a choice are its values.
+        for arg in sub.get_arguments() {
+            let values: Vec<String> = arg
+                .get_possible_values()
+                .iter()
+                .map(|v| v.get_name().to_owned())
+                .collect();
+            if let Some(long) = arg.get_long()
+                && arg.get_action().takes_values()
+                && !values.is_empty()
+                && line.contains(&format!("--{long}"))
+            {
+                assert!(line.contains(&values.join("|")), "{long}: {line}");
+            }
+        }
+    }
+    let subcommands: Vec<String> = cli
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    assert_eq!(seen, subcommands);
+}
+
+/// The actions `[keys]` takes, as README lists them.
+#[test]
+fn the_actions_of_the_keys_table_are_those_readme_lists() {
+    let listed = readme_part("actions");
+    let names: Vec<String> = duplex::keymap::Action::ALL
+        .iter()
+        .map(|action| format!("`{}`", action.name()))
+        .collect();
+    assert_eq!(listed, names.join(", "));
+}
+
+/// "Headless output never has colour" (even with `--color always`).
+#[test]
+fn headless_output_never_has_colour() {
+    let mut host = Duplex::host("alice", &["--json"]);
+    let port = port_of(&host.event("listening"));
+    let guest = Duplex::join("bob", port, &["--color", "always", "--theme", "light"]);
+    assert_eq!(host.event("joined")["name"], "bob");
+    host.send("in colour?");
+    let line = loop {
+        let line = guest.stdout_line();
+        assert!(!line.contains('\x1b'), "{line:?}");
+        if line.contains("in colour?") {
+            break line;
+        }
+    };
+    assert!(line.contains("alice"), "{line:?}");
 }

@@ -22,12 +22,13 @@ fn until(duplex: &Duplex, name: &str) -> Value {
 
 /// README: "A guest told 'busy' by a host it was talking to keeps trying,
 /// as after any drop, instead of exiting." Bob is killed; Carol takes the
-/// seat; Bob, started again with his journal, is told "busy": he waits and
-/// tries again, and gets in once Carol has left.
+/// seat (the host lets newcomers in: `--newcomers admit`); Bob, started
+/// again with his journal, is told "busy": he waits and tries again, and
+/// gets in once Carol has left.
 #[test]
 fn a_restarted_guest_told_busy_keeps_trying() {
     let state = tempfile::tempdir().expect("a state directory");
-    let host = Duplex::host("alice", &["--json"]);
+    let host = Duplex::host("alice", &["--json", "--newcomers", "admit"]);
     let port = port_of(&host.event("listening"));
     let addr = format!("127.0.0.1:{port}");
     let bob_args = ["join", addr.as_str(), "--name", "bob", "--json"];

@@ -592,3 +592,98 @@ fn a_big_paste_asks_on_the_rule() {
     let terminal = draw(&mut app, 60, 10);
     insta::assert_snapshot!("paste_confirmed", terminal.backend());
 }
+
+/// The screen with its styles: per row, the runs of cells that share a
+/// style, as `"text" fg/bg/modifiers` (runs of blank unstyled cells left
+/// out), so a snapshot holds the colours and emphasis as well as the text.
+fn styled(terminal: &Terminal<TestBackend>) -> String {
+    use ratatui::style::{Color, Modifier};
+    let buffer = terminal.backend().buffer();
+    let describe = |fg: Color, bg: Color, modifier: Modifier| {
+        let colour = |c: Color| match c {
+            Color::Reset => "-".to_owned(),
+            c => format!("{c:?}"),
+        };
+        let mut text = format!("{}/{}", colour(fg), colour(bg));
+        if !modifier.is_empty() {
+            text.push_str(&format!(" {modifier:?}"));
+        }
+        text
+    };
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        out.push_str(&format!("{y:2}:"));
+        let mut run = String::new();
+        let mut run_style = None;
+        let mut flush = |run: &mut String, style: Option<(Color, Color, Modifier)>| {
+            if let Some((fg, bg, modifier)) = style {
+                let plain = fg == Color::Reset && bg == Color::Reset && modifier.is_empty();
+                if !(plain && run.trim().is_empty()) {
+                    out.push_str(&format!(" {run:?} {}", describe(fg, bg, modifier)));
+                }
+            }
+            run.clear();
+        };
+        for x in 0..buffer.area.width {
+            let cell = &buffer[(x, y)];
+            let style = Some((cell.fg, cell.bg, cell.modifier));
+            if style != run_style {
+                flush(&mut run, run_style);
+                run_style = style;
+            }
+            run.push_str(cell.symbol());
+        }
+        flush(&mut run, run_style);
+        out.push('\n');
+    }
+    out
+}
+
+/// A conversation with something of every style: names on both sides, a
+/// notice, an error, and the view scrolled back to the oldest message.
+fn every_style(theme: duplex::theme::Theme) -> Terminal<TestBackend> {
+    let mut app = host_with_bob();
+    app.theme = theme;
+    receive(&mut app, 1, "hello alice");
+    say(&mut app, "hi bob");
+    say(&mut app, "/nonsense");
+    for seq in 2..8 {
+        receive(&mut app, seq, &format!("line {seq}"));
+    }
+    draw(&mut app, 48, 8);
+    app.update(ctrl(KeyCode::Home));
+    draw(&mut app, 48, 8)
+}
+
+#[test]
+fn the_light_theme() {
+    let terminal = every_style(duplex::theme::Theme::light());
+    insta::assert_snapshot!(styled(&terminal));
+}
+
+#[test]
+fn the_dark_theme() {
+    let terminal = every_style(duplex::theme::Theme::dark());
+    insta::assert_snapshot!(styled(&terminal));
+}
+
+/// `--color never` and `NO_COLOR`: not one cell has a colour, but names
+/// stay bold and the status bar is in reverse video.
+#[test]
+fn without_colour_only_emphasis() {
+    use ratatui::style::{Color, Modifier};
+    let terminal = every_style(duplex::theme::Theme::monochrome());
+    let buffer = terminal.backend().buffer();
+    for cell in buffer.content() {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+    }
+    let rows = rows(&terminal);
+    let me = rows
+        .iter()
+        .position(|r| r.contains("hi bob"))
+        .expect("my line");
+    assert!(buffer[(6, me as u16)].modifier.contains(Modifier::BOLD));
+    let status = buffer.area.height - 1;
+    assert!(buffer[(0, status)].modifier.contains(Modifier::REVERSED));
+    insta::assert_snapshot!(styled(&terminal));
+}

@@ -56,6 +56,16 @@ impl Duplex {
 
     /// Like [`Duplex::start`], set up as `setup` says.
     pub fn start_with(name: &'static str, args: &[&str], setup: Setup<'_>) -> Self {
+        Self::start_without(name, args, setup, &[])
+    }
+
+    /// Like [`Duplex::start_with`], without the environment variables `unset`.
+    pub fn start_without(
+        name: &'static str,
+        args: &[&str],
+        setup: Setup<'_>,
+        unset: &[&str],
+    ) -> Self {
         let owned = match setup.state {
             Some(_) => None,
             None => Some(tempfile::tempdir().expect("a temporary directory")),
@@ -64,10 +74,22 @@ impl Duplex {
             .state
             .or(owned.as_ref().map(tempfile::TempDir::path))
             .expect("a state directory");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_duplex"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_duplex"));
+        for var in unset {
+            command.env_remove(var);
+        }
+        let mut child = command
             .args(args)
             .env_remove("RUST_LOG")
             .env("XDG_STATE_HOME", state)
+            // No config file but one the test writes there, and no setting
+            // from the environment of whoever runs the tests.
+            .env("XDG_CONFIG_HOME", state)
+            .env_remove("DUPLEX_CONFIG")
+            .env_remove("DUPLEX_NAME")
+            .env_remove("DUPLEX_PORT")
+            .env_remove("DUPLEX_ENCODING")
+            .env_remove("DUPLEX_HISTORY_LIMIT")
             .envs(setup.env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
