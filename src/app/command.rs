@@ -5,7 +5,8 @@ use crate::domain::{PeerInfo, Security};
 /// What `/help` shows after the keys (which come from the keymap).
 pub const COMMANDS_HELP: &str = "The mouse wheel scrolls too. \
 Commands: exit (ends the chat for both) · /verify (the words to compare with your peer) · \
-/verify ok (you compared them) · /help. \
+/verify ok (you compared them) · /save FILE (writes the history to a new file; \
+/save! FILE replaces one) · /help. \
 Start a message with // to send one starting with /.";
 
 /// What a typed line asks for.
@@ -19,6 +20,13 @@ pub(crate) enum Command {
     VerifyOk,
     /// `/help`.
     Help,
+    /// `/save FILE` (`/save! FILE`: `replace` a file that is there).
+    Save {
+        /// The file, as typed.
+        path: String,
+        /// Whether to write over a file that is there.
+        replace: bool,
+    },
     /// `/something` else.
     Unknown(String),
 }
@@ -35,6 +43,10 @@ pub(crate) fn command(line: &str) -> Command {
         "verify" if rest.split_whitespace().nth(1) == Some("ok") => Command::VerifyOk,
         "verify" => Command::Verify,
         "help" | "?" => Command::Help,
+        word @ ("save" | "save!") => Command::Save {
+            path: rest.trim_start()[word.len()..].trim().to_owned(),
+            replace: word == "save!",
+        },
         other => Command::Unknown(other.to_owned()),
     }
 }

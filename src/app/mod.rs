@@ -14,10 +14,12 @@
 //! [`Event::Tick`] then. There is no other timer.
 
 pub mod command;
+pub mod keep;
 pub mod output;
 pub mod peer;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -39,6 +41,7 @@ use crate::view::{Anchor, Pane, Scroll, layout};
 
 pub use command::COMMANDS_HELP;
 use command::{Command, LeaveKind, command, verify_text};
+pub use keep::Keeping;
 pub use output::Output;
 pub use peer::{Inbox, Outbox, Peer};
 
@@ -149,6 +152,18 @@ pub enum Event {
     },
     /// The host wants a secret code the guest was not given: ask for it.
     CodeNeeded,
+    /// The `--log` transcript could not be written: it stops, the chat
+    /// goes on.
+    TranscriptFailed(String),
+    /// `/save` is done.
+    Saved {
+        /// The file, as written to.
+        path: PathBuf,
+        /// Lines written.
+        count: usize,
+        /// Why nothing was saved, if so.
+        error: Option<String>,
+    },
     /// A restarted guest's first attempt to get back into its conversation
     /// was refused (the host is busy with someone else): it goes on as
     /// after a drop, trying again.
@@ -188,6 +203,23 @@ pub enum Effect {
     Remember(Record),
     /// Tell the front end what happened.
     Output(Output),
+    /// Append these lines to the conversation's transcript file (`--log`).
+    Transcribe {
+        /// The file's name in the `--log` folder.
+        file: String,
+        /// The lines, each ending in a newline.
+        lines: Vec<String>,
+    },
+    /// Write the history to a file (`/save`), then tell with
+    /// [`Event::Saved`].
+    Save {
+        /// The file, as typed.
+        path: String,
+        /// The lines, each ending in a newline.
+        lines: Vec<String>,
+        /// Whether to write over a file that is there (`/save!`).
+        replace: bool,
+    },
     /// Stop the program.
     Quit(Exit),
 }
@@ -263,6 +295,8 @@ pub struct App {
     pub limits: Limits,
     /// Set while the guest must type the host's secret code.
     pub prompt: Option<CodePrompt>,
+    /// The `--log` transcript.
+    pub keeping: Keeping,
     /// The participant of the conversation (connected or dropped), with
     /// what we owe them and what they sent.
     peer: Option<Peer>,
@@ -295,6 +329,7 @@ impl App {
             clock: Clock::System,
             limits: Limits::default(),
             prompt: None,
+            keeping: Keeping::default(),
             peer: None,
             had_peer: false,
             restored: false,
@@ -387,8 +422,11 @@ impl App {
 
     /// Applies one event and returns what the runtime must do.
     pub fn update(&mut self, event: Event) -> Vec<Effect> {
-        let effects = self.apply(event);
+        let mut effects = self.apply(event);
         self.follow_history();
+        if let Some((file, lines)) = self.keeping.new_lines(&self.history, self.zone) {
+            effects.push(Effect::Transcribe { file, lines });
+        }
         effects
     }
 
@@ -465,6 +503,26 @@ impl App {
             Event::CodeNeeded => {
                 self.prompt = Some(CodePrompt::default());
                 Vec::new()
+            }
+            Event::TranscriptFailed(error) => {
+                if !self.keeping.on {
+                    return Vec::new();
+                }
+                self.keeping.on = false;
+                self.system(SystemEvent::Error(format!(
+                    "not keeping the transcript any more ({error}); the chat goes on"
+                )))
+            }
+            Event::Saved { path, count, error } => {
+                self.set_scroll(Scroll::Live);
+                self.system(match error {
+                    None => SystemEvent::Info(format!(
+                        "saved {count} line{} to {}",
+                        if count == 1 { "" } else { "s" },
+                        path.display()
+                    )),
+                    Some(error) => SystemEvent::Error(format!("not saved: {error}")),
+                })
             }
             Event::Refused { addr, reason } => {
                 // Whom we wait for is named once it answers.
@@ -714,6 +772,20 @@ impl App {
                 let help = format!("{}\n{COMMANDS_HELP}", self.keymap.help_text());
                 self.set_scroll(Scroll::Live);
                 return self.system(SystemEvent::Info(help));
+            }
+            Command::Save { path, replace } => {
+                if path.is_empty() {
+                    self.input.set_text(&line);
+                    return self.system(SystemEvent::Error(
+                        "/save needs a file name: /save FILE".to_owned(),
+                    ));
+                }
+                let lines = keep::all_lines(&self.history, self.zone);
+                return vec![Effect::Save {
+                    path,
+                    lines,
+                    replace,
+                }];
             }
             Command::Unknown(name) => {
                 self.input.set_text(&line);
@@ -1146,6 +1218,16 @@ impl App {
         if let Some(peer) = self.peer.as_mut() {
             peer.heard_at = now;
             peer.sent_at = now;
+        }
+        // A new participant is a new transcript file; one that comes back
+        // goes on in its own (a restarted run starts one).
+        if !resumes || self.keeping.file.is_none() {
+            self.keeping.file = Some(crate::transcript::file_name(
+                self.clock.now_ms(),
+                self.zone,
+                &self.me,
+                &info.name,
+            ));
         }
         self.had_peer = true;
         self.link = Link::Connected(info);

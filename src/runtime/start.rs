@@ -13,6 +13,7 @@ use crate::journal::Journal;
 use crate::net::handshake::HostPolicy;
 use crate::net::{self, Host, NetError, NetEvent, Target};
 use crate::protocol::{HandshakeError, Hello};
+use crate::transcript::Logbook;
 
 use super::{Rejoin, Session};
 
@@ -49,6 +50,8 @@ pub struct Options {
     pub journal: Option<(PathBuf, String)>,
     /// The time limits and budgets to run by.
     pub limits: Limits,
+    /// The folder `--log` appends transcripts to (made already).
+    pub log: Option<PathBuf>,
 }
 
 impl Session {
@@ -63,6 +66,7 @@ impl Session {
             encoding,
             journal,
             limits,
+            log,
         } = options;
         let (tx, events) = mpsc::channel(EVENT_QUEUE_LEN);
         let mut hello = Hello::new(&name);
@@ -137,7 +141,9 @@ impl Session {
         app.limits = limits;
         app.history
             .set_limit(limits.history_entries, limits.history_bytes);
-        let mut session = Self::new(app, events, rejoin, journal);
+        app.keeping.on = log.is_some();
+        let logbook = log.map(Logbook::new);
+        let mut session = Self::new(app, events, rejoin, journal, logbook);
         if let Some(saved) = restored {
             session.handle(Event::Restore(Box::new(saved)));
         }

@@ -1,0 +1,187 @@
+//! Keeping the conversation: `--log DIR` transcripts and `/save FILE`, with
+//! two real duplex processes (headless) talking over 127.0.0.1.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::common::headless::{Duplex, port_of};
+
+fn mode(path: &Path) -> u32 {
+    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// The one file in `dir`.
+fn only_file(dir: &Path) -> PathBuf {
+    let files: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files.into_iter().next().unwrap()
+}
+
+/// Each line's name and text, after checking its time is ISO 8601.
+fn names_and_texts(file: &Path) -> Vec<(String, String)> {
+    fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            assert_eq!(fields.len(), 3, "{line:?}");
+            chrono::DateTime::parse_from_rfc3339(fields[0])
+                .unwrap_or_else(|err| panic!("{line:?}: {err}"));
+            (fields[1].to_owned(), fields[2].to_owned())
+        })
+        .collect()
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected
+        .iter()
+        .map(|(name, text)| (name.to_string(), text.to_string()))
+        .collect()
+}
+
+/// README: "`--log DIR` appends each conversation to a text file in DIR
+/// (made 0700 if it is missing), `DIR/2026-11-29T14-03-22_alice-bob.log`
+/// … one line per message … file mode 0600 … sanitized as on screen … both
+/// your messages and the peer's, and the conversation's events with the
+/// name `*`".
+#[test]
+fn log_appends_each_conversation_to_a_private_transcript() {
+    let tmp = tempfile::tempdir().unwrap();
+    let host_dir = tmp.path().join("alice/logs");
+    let guest_dir = tmp.path().join("bob");
+    let host = Duplex::host("alice", &["--json", "--log", host_dir.to_str().unwrap()]);
+    let port = port_of(&host.event("listening"));
+    let mut guest = Duplex::join(
+        "bob",
+        port,
+        &["--json", "--log", guest_dir.to_str().unwrap()],
+    );
+    assert_eq!(host.event("joined")["name"], "bob");
+    assert_eq!(guest.event("joined")["name"], "alice");
+    guest.send("hello \u{1b}[31m alice \\o/");
+    assert_eq!(host.event("message")["text"], "hello ␛[31m alice \\o/");
+    let mut host = host;
+    host.send("hi bob");
+    assert_eq!(guest.event("message")["text"], "hi bob");
+    guest.send("exit");
+    assert_eq!(host.event("left")["reason"], "exit");
+    assert_eq!(guest.exit().code(), Some(0));
+
+    assert_eq!(mode(&host_dir), 0o700);
+    let file = only_file(&host_dir);
+    let name = file.file_name().unwrap().to_str().unwrap();
+    assert!(name.ends_with("_alice-bob.log"), "{name}");
+    chrono::NaiveDateTime::parse_from_str(&name[..19], "%Y-%m-%dT%H-%M-%S")
+        .unwrap_or_else(|err| panic!("{name}: {err}"));
+    assert_eq!(mode(&file), 0o600);
+    let lines = names_and_texts(&file);
+    assert_eq!(lines[0].0, "*");
+    assert!(
+        lines[0].1.starts_with("bob joined (127.0.0.1:"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines[1..],
+        pairs(&[
+            ("bob", "hello ␛[31m alice \\\\o/"),
+            ("alice", "hi bob"),
+            ("*", "bob ended the conversation"),
+        ])
+    );
+
+    let file = only_file(&guest_dir);
+    assert!(file.to_str().unwrap().ends_with("_bob-alice.log"));
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(
+        names_and_texts(&file),
+        pairs(&[
+            ("*", &format!("alice joined (127.0.0.1:{port})")),
+            ("bob", "hello ␛[31m alice \\\\o/"),
+            ("alice", "hi bob"),
+        ])
+    );
+    host.close_stdin();
+    assert_eq!(host.exit().code(), Some(0));
+}
+
+/// README: "`--log` to a path that is not a folder is refused at start".
+#[test]
+fn log_to_a_file_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("not-a-folder");
+    fs::write(&file, "").unwrap();
+    let mut host = Duplex::host("alice", &["--json", "--log", file.to_str().unwrap()]);
+    let error = host.event("error");
+    assert_eq!(
+        error["message"],
+        format!(
+            "--log cannot keep transcripts there: {} is not a folder",
+            file.display()
+        )
+    );
+    assert_eq!(host.exit().code(), Some(1));
+}
+
+/// README: "`/save FILE` writes the whole history kept on screen to FILE
+/// … 0600 … refuses to write over a file that is there; `/save! FILE`
+/// replaces it".
+#[test]
+fn save_writes_the_history_to_a_new_private_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("chat.txt");
+    let host = Duplex::host("alice", &["--json"]);
+    let port = port_of(&host.event("listening"));
+    let mut guest = Duplex::join("bob", port, &["--json"]);
+    assert_eq!(host.event("joined")["name"], "bob");
+    assert_eq!(guest.event("joined")["name"], "alice");
+    let mut host = host;
+    host.send("one\tword");
+    assert_eq!(guest.event("message")["text"], "one word");
+    guest.send("two");
+    assert_eq!(host.event("message")["text"], "two");
+
+    guest.send(&format!("/save {}", path.display()));
+    assert_eq!(
+        guest.event("info")["message"],
+        format!("saved 3 lines to {}", path.display())
+    );
+    assert_eq!(mode(&path), 0o600);
+    let lines = names_and_texts(&path);
+    assert_eq!(
+        lines,
+        pairs(&[
+            ("*", &format!("alice joined (127.0.0.1:{port})")),
+            ("alice", "one word"),
+            ("bob", "two"),
+        ])
+    );
+    // Not over a file that is there, unless told.
+    guest.send(&format!("/save {}", path.display()));
+    assert_eq!(
+        guest.event("error")["message"],
+        format!(
+            "not saved: {} already exists (/save! replaces it)",
+            path.display()
+        )
+    );
+    assert_eq!(names_and_texts(&path), lines);
+    guest.send(&format!("/save! {}", path.display()));
+    assert_eq!(
+        guest.event("info")["message"],
+        format!("saved 3 lines to {}", path.display())
+    );
+    // A folder that is not there is an error; the chat goes on.
+    let missing = tmp.path().join("no/such/folder.txt");
+    guest.send(&format!("/save {}", missing.display()));
+    let error = guest.event("error")["message"].as_str().unwrap().to_owned();
+    assert!(
+        error.starts_with(&format!("not saved: {}: ", missing.display())),
+        "{error}"
+    );
+    guest.send("still here");
+    assert_eq!(host.event("message")["text"], "still here");
+}
