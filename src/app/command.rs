@@ -5,7 +5,7 @@ use crate::domain::{PeerInfo, Security};
 /// What `/help` shows after the keys (which come from the keymap).
 pub const COMMANDS_HELP: &str = "The mouse wheel scrolls too. \
 Commands: exit (ends the chat for both) · /verify (the words to compare with your peer) · \
-/verify ok (you compared them) · /save FILE (writes the history to a new file; \
+/verify ok (you compared them) · /search TEXT (finds TEXT in the history) · /save FILE (writes the history to a new file; \
 /save! FILE replaces one) · /help. \
 Start a message with // to send one starting with /.";
 
@@ -20,6 +20,8 @@ pub(crate) enum Command {
     VerifyOk,
     /// `/help`.
     Help,
+    /// `/search TEXT`: open the search for TEXT.
+    Search(String),
     /// `/save FILE` (`/save! FILE`: `replace` a file that is there).
     Save {
         /// The file, as typed.
@@ -43,6 +45,7 @@ pub(crate) fn command(line: &str) -> Command {
         "verify" if rest.split_whitespace().nth(1) == Some("ok") => Command::VerifyOk,
         "verify" => Command::Verify,
         "help" | "?" => Command::Help,
+        "search" => Command::Search(rest.trim_start()["search".len()..].trim().to_owned()),
         word @ ("save" | "save!") => Command::Save {
             path: rest.trim_start()[word.len()..].trim().to_owned(),
             replace: word == "save!",

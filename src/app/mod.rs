@@ -17,6 +17,7 @@ pub mod command;
 pub mod keep;
 pub mod output;
 pub mod peer;
+pub mod search;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,11 +33,12 @@ use crate::domain::{
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
 use crate::input::Input;
 use crate::journal::{Record, Saved};
-use crate::keymap::{self, Action, Keymap};
+use crate::keymap::{self, Action, Keymap, Layer};
 use crate::net::{JoinHint, NetEvent};
 use crate::protocol::frame::MAX_TEXT_LEN;
 use crate::protocol::{ChatMessage, Frame, MessageId};
 use crate::text::sanitize_text;
+use crate::view::pane::layout_entry;
 use crate::view::{Anchor, Pane, Scroll, layout};
 
 pub use command::COMMANDS_HELP;
@@ -44,6 +46,7 @@ use command::{Command, LeaveKind, command, verify_text};
 pub use keep::Keeping;
 pub use output::Output;
 pub use peer::{Inbox, Outbox, Peer};
+pub use search::{Edge, Search};
 
 /// Rows one turn of the mouse wheel scrolls.
 pub const WHEEL_ROWS: usize = 3;
@@ -297,6 +300,8 @@ pub struct App {
     pub prompt: Option<CodePrompt>,
     /// The `--log` transcript.
     pub keeping: Keeping,
+    /// The search, while it is open: its keys come first.
+    pub search: Option<Search>,
     /// The participant of the conversation (connected or dropped), with
     /// what we owe them and what they sent.
     peer: Option<Peer>,
@@ -330,6 +335,7 @@ impl App {
             limits: Limits::default(),
             prompt: None,
             keeping: Keeping::default(),
+            search: None,
             peer: None,
             had_peer: false,
             restored: false,
@@ -373,8 +379,12 @@ impl App {
                 .is_none_or(|peer| peer.outbox.total_bytes() < self.limits.input_budget)
     }
 
-    /// Rows the input box's text takes at `width` columns.
+    /// Rows the input box's text takes at `width` columns (the search's
+    /// one line, while it is open).
     pub fn input_rows(&self, width: u16) -> usize {
+        if self.search.is_some() {
+            return 1;
+        }
         self.input.layout(width as usize).rows.len()
     }
 
@@ -424,6 +434,9 @@ impl App {
     pub fn update(&mut self, event: Event) -> Vec<Effect> {
         let mut effects = self.apply(event);
         self.follow_history();
+        if let Some(search) = self.search.as_mut() {
+            search.follow(&self.history);
+        }
         if let Some((file, lines)) = self.keeping.new_lines(&self.history, self.zone) {
             effects.push(Effect::Transcribe { file, lines });
         }
@@ -459,7 +472,14 @@ impl App {
                 Vec::new()
             }
             Event::Paste(text) => {
-                self.input.insert_str(&text);
+                match self.search.as_mut() {
+                    // The query is one line.
+                    Some(search) => {
+                        search.query.insert_str(&text.replace(['\r', '\n'], " "));
+                        self.requery();
+                    }
+                    None => self.input.insert_str(&text),
+                }
                 Vec::new()
             }
             Event::Resize(columns, rows) => {
@@ -621,15 +641,29 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        let Some(action) = self.keymap.action(&key) else {
+        let layer = if self.search.is_some() && self.prompt.is_none() {
+            Layer::Search
+        } else {
+            Layer::Chat
+        };
+        let Some(action) = self.keymap.action_in(layer, &key) else {
             // A key bound to nothing types itself, if it is a typing key.
             if let Some(c) = keymap::typed_char(&key) {
-                self.input.insert_char(c);
+                match self.search.as_mut().filter(|_| self.prompt.is_none()) {
+                    Some(search) => {
+                        search.query.insert_char(c);
+                        self.requery();
+                    }
+                    None => self.input.insert_char(c),
+                }
             }
             return Vec::new();
         };
         if self.prompt.is_some() {
             return self.on_prompt_key(action);
+        }
+        if layer == Layer::Search {
+            return self.on_search_key(action);
         }
         match action {
             Action::Leave => return self.leave(LeaveKind::Leave, 0),
@@ -642,8 +676,90 @@ impl App {
             Action::Oldest => self.set_scroll(self.pane().oldest()),
             Action::Live => self.set_scroll(Scroll::Live),
             Action::Edit(edit) => self.input.apply(edit),
+            Action::Search => self.open_search(""),
+            Action::MatchOlder | Action::MatchNewer | Action::EndSearch => {}
         }
         Vec::new()
+    }
+
+    /// Keys while the search is open: its own, and the chat's keys that
+    /// make sense there (editing applies to the query).
+    fn on_search_key(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::MatchOlder | Action::MatchNewer => {
+                if let Some(search) = self.search.as_mut() {
+                    if action == Action::MatchOlder {
+                        search.older();
+                    } else {
+                        search.newer();
+                    }
+                }
+                self.reveal_match();
+            }
+            Action::EndSearch => self.search = None,
+            Action::Edit(edit) => {
+                if let Some(search) = self.search.as_mut() {
+                    search.query.apply(edit);
+                }
+                self.requery();
+            }
+            Action::Leave => return self.leave(LeaveKind::Leave, 0),
+            Action::PageUp => self.scroll_up(self.page()),
+            Action::PageDown => self.scroll_down(self.page()),
+            Action::Oldest => self.set_scroll(self.pane().oldest()),
+            Action::Live => self.set_scroll(Scroll::Live),
+            Action::Send | Action::Search => {}
+        }
+        Vec::new()
+    }
+
+    /// Opens the search (Ctrl-F, `/search TEXT`) with `query` typed.
+    fn open_search(&mut self, query: &str) {
+        let mut search = Search::new();
+        search.query.set_text(query);
+        self.search = Some(search);
+        self.requery();
+    }
+
+    /// Searches for the query as it now is, and shows the match.
+    fn requery(&mut self) {
+        if let Some(search) = self.search.as_mut() {
+            search.requery(&self.history);
+        }
+        self.reveal_match();
+    }
+
+    /// Scrolls so the match the search is on shows: the view does not
+    /// move if it already does, otherwise the match's row goes to the
+    /// middle of the pane.
+    fn reveal_match(&mut self) {
+        let Some((index, range)) = self
+            .search
+            .as_ref()
+            .and_then(|search| search.current(&self.history))
+        else {
+            return;
+        };
+        let pane = self.pane();
+        let Some(entry) = self.history.entries().get(index) else {
+            return;
+        };
+        let layout = layout_entry(&self.history, entry, pane.width);
+        let row = layout
+            .rows
+            .iter()
+            .rposition(|row| row.start <= range.start)
+            .unwrap_or(0);
+        let shows = pane
+            .visible(self.scroll)
+            .iter()
+            .any(|(shown, _, rows)| *shown == index && rows.contains(&row));
+        if shows {
+            return;
+        }
+        let target = pane.up(Scroll::At(Anchor { entry: index, row }), pane.height / 2);
+        let target = pane.normalize(target);
+        self.set_scroll(target);
     }
 
     /// Keys while the secret code is asked for: editing, Send to try the
@@ -670,7 +786,14 @@ impl App {
                 return vec![Effect::Connect { code: Some(code) }];
             }
             Action::Edit(edit) => self.input.apply(edit),
-            Action::PageUp | Action::PageDown | Action::Oldest | Action::Live => {}
+            Action::PageUp
+            | Action::PageDown
+            | Action::Oldest
+            | Action::Live
+            | Action::Search
+            | Action::MatchOlder
+            | Action::MatchNewer
+            | Action::EndSearch => {}
         }
         Vec::new()
     }
@@ -772,6 +895,10 @@ impl App {
                 let help = format!("{}\n{COMMANDS_HELP}", self.keymap.help_text());
                 self.set_scroll(Scroll::Live);
                 return self.system(SystemEvent::Info(help));
+            }
+            Command::Search(query) => {
+                self.open_search(&query);
+                return Vec::new();
             }
             Command::Save { path, replace } => {
                 if path.is_empty() {

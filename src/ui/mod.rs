@@ -16,7 +16,14 @@ use crate::view::layout;
 /// Draws the whole screen and places the terminal cursor in the input box.
 pub fn render(app: &App, frame: &mut Frame<'_>) {
     let areas = layout(app.input_rows(frame.area().width), frame.area());
-    messages::render(frame, areas.messages, &app.history, app.scroll, app.zone);
+    messages::render(
+        frame,
+        areas.messages,
+        &app.history,
+        app.scroll,
+        app.zone,
+        app.search.as_ref(),
+    );
     input::render(frame, areas.rule, areas.input, app);
     status::render(frame, areas.status, app);
 }
