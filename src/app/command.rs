@@ -94,3 +94,42 @@ pub enum LeaveKind {
     /// Ctrl-C, end of input, a signal: only this side goes.
     Leave,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_and_save_take_the_rest_of_the_line() {
+        assert_eq!(
+            command("/search  old mill "),
+            Command::Search("old mill".into())
+        );
+        assert_eq!(command("/search"), Command::Search(String::new()));
+        assert_eq!(
+            command("/save ~/chat log.txt"),
+            Command::Save {
+                path: "~/chat log.txt".into(),
+                replace: false
+            }
+        );
+        assert_eq!(
+            command("  /save! x.txt"),
+            Command::Save {
+                path: "x.txt".into(),
+                replace: true
+            }
+        );
+        assert_eq!(
+            command("/save"),
+            Command::Save {
+                path: String::new(),
+                replace: false
+            }
+        );
+        assert_eq!(command("/saved"), Command::Unknown("saved".into()));
+        assert!(COMMANDS_HELP.contains("/search TEXT"));
+        assert!(COMMANDS_HELP.contains("/save FILE"));
+        assert!(COMMANDS_HELP.contains("/save! FILE"));
+    }
+}

@@ -266,6 +266,22 @@ mod tests {
     }
 
     #[test]
+    fn save_says_when_older_messages_are_no_longer_kept() {
+        let mut app = host(false);
+        app.history.set_limit(4, usize::MAX);
+        app.update(joined(1, "bob", false));
+        for seq in 1..=6 {
+            app.update(chat(1, seq, &format!("m{seq}")));
+        }
+        let effects = app.update(Event::Submit("/save x".into()));
+        let [Effect::Save { lines, .. }] = &effects[..] else {
+            panic!("{effects:?}");
+        };
+        assert_eq!(lines[0], at("*\t… 3 older messages are no longer kept"));
+        assert_eq!(lines.last(), Some(&at("bob\tm6")));
+    }
+
+    #[test]
     fn save_writes_the_whole_history_and_says_where() {
         let mut app = host(false);
         app.update(joined(1, "bob", false));

@@ -185,3 +185,49 @@ fn save_writes_the_history_to_a_new_private_file() {
     guest.send("still here");
     assert_eq!(host.event("message")["text"], "still here");
 }
+
+/// In the real TUI, between two duplexes in pseudo-terminals: Ctrl-F
+/// searches back to an old message, Esc leaves the view there; and `--log`
+/// keeps the conversation as the TUI shows it.
+#[test]
+fn ctrl_f_finds_an_old_message_in_the_real_tui_and_log_keeps_it() -> crate::common::Result {
+    use crate::common::{ESC, Tui};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("logs");
+    let (host, port) = Tui::host_with("alice", &["--log", dir.to_str().unwrap()], 12, 80)?;
+    let guest = Tui::guest("bob", port, "alice", 12, 80)?;
+    host.wait_for("bob to join", |s| s.status().contains("· connected"))?;
+    guest.send_line("the old mill at eight?")?;
+    for n in 0..20 {
+        guest.send_line(&format!("filler {n}"))?;
+    }
+    host.wait_for("the last filler", |s| s.contains("bob: filler 19"))?;
+    assert!(!host.screen().contains("old mill"));
+    host.send_keys("\x06mill")?;
+    let screen = host.wait_for("the match", |s| {
+        s.status().contains("match 1/1") && s.contains("bob: the old mill at eight?")
+    })?;
+    assert!(
+        screen
+            .input()
+            .iter()
+            .any(|row| row.starts_with("search: mill")),
+        "{screen}"
+    );
+    host.send_keys(ESC)?;
+    let screen = host.wait_for("the search to end", |s| s.scrolled())?;
+    assert!(screen.contains("bob: the old mill at eight?"), "{screen}");
+    host.send_keys(ESC)?;
+    host.wait_for("live again", |s| s.contains("bob: filler 19"))?;
+
+    let file = only_file(&dir);
+    let lines = names_and_texts(&file);
+    assert_eq!(lines.len(), 22, "{lines:?}");
+    assert_eq!(
+        lines[1],
+        ("bob".to_owned(), "the old mill at eight?".to_owned())
+    );
+    assert_eq!(lines[21], ("bob".to_owned(), "filler 19".to_owned()));
+    drop(guest);
+    Ok(())
+}
