@@ -203,6 +203,24 @@ mod tests {
     }
 
     #[test]
+    fn a_peers_message_has_its_senders_time_as_on_screen() {
+        let mut app = host(true);
+        app.update(joined(1, "bob", false));
+        let effects = app.update(Event::Net(NetEvent::Chat {
+            from: 1,
+            msg: ChatMessage {
+                id: MessageId { session: 9, seq: 1 },
+                sent_at_ms: AT - 3_600_000,
+                text: "an hour slow".to_owned(),
+            },
+        }));
+        assert_eq!(
+            transcribed(&effects)[0].1,
+            ["2026-11-29T12:03:22+00:00\tbob\tan hour slow\n"]
+        );
+    }
+
+    #[test]
     fn nothing_is_written_without_log() {
         let mut app = host(false);
         for event in [

@@ -226,3 +226,32 @@ fn ctrl_f_finds_an_old_message_in_the_real_tui_and_log_keeps_it() -> crate::comm
     drop(guest);
     Ok(())
 }
+
+/// README: "A write that fails later (a full disk) is said once on screen,
+/// and the chat goes on without the transcript."
+#[test]
+fn a_transcript_that_cannot_be_written_is_said_once_and_the_chat_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("logs");
+    let host = Duplex::host("alice", &["--json", "--log", dir.to_str().unwrap()]);
+    let port = port_of(&host.event("listening"));
+    // The folder goes away under it (a file takes its place).
+    fs::remove_dir(&dir).unwrap();
+    fs::write(&dir, "").unwrap();
+    let mut guest = Duplex::join("bob", port, &["--json"]);
+    assert_eq!(host.event("joined")["name"], "bob");
+    let error = host.event("error")["message"].as_str().unwrap().to_owned();
+    assert!(
+        error.starts_with(&format!(
+            "not keeping the transcript any more ({}/",
+            dir.display()
+        )) && error.ends_with("; the chat goes on"),
+        "{error}"
+    );
+    assert_eq!(guest.event("joined")["name"], "alice");
+    guest.send("still talking");
+    assert_eq!(host.event("message")["text"], "still talking");
+    guest.send("and again");
+    // No second error: the next event is the message.
+    assert_eq!(host.event("message")["text"], "and again");
+}
