@@ -3,10 +3,10 @@
 //! screen; both in one grep-able line format.
 //!
 //! One line per message or event: the time (ISO 8601, with the offset),
-//! the name, the text, separated by tabs. A tab, a newline, a carriage
-//! return and a backslash inside the name or text are written `\t`, `\n`,
-//! `\r` and `\\`, so one message is always one line. The text is
-//! sanitized as on screen. Events (joined, left, …) have the name `*`; a
+//! the name, the text, separated by tabs. The text is sanitized as on
+//! screen (a tab becomes a space); then a tab, a newline, a carriage return
+//! and a backslash left in the name or text are written `\t`, `\n`, `\r`
+//! and `\\`, so one message is always one line of three fields. Events (joined, left, …) have the name `*`; a
 //! participant who calls themselves `*` is written `\*`, so a `*` line is
 //! always duplex's own.
 //!
