@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["words", "text"],
     &["domain"],
     &["protocol"],
-    &["journal", "history"],
+    &["journal", "history", "transcript"],
     &["present"],
     &["view", "theme"],
     &["net"],

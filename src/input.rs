@@ -798,8 +798,9 @@ mod tests {
         assert_eq!(i.cursor(), i.text().len());
         assert!(handle(&mut i, &ctrl('b')));
         assert_eq!(i.cursor(), 2);
-        assert!(handle(&mut i, &ctrl('f')));
+        assert!(handle(&mut i, &key(KeyCode::Right, KeyModifiers::NONE)));
         assert_eq!(i.cursor(), 5);
+        assert!(!handle(&mut i, &ctrl('f')), "Ctrl-F searches");
         assert!(handle(&mut i, &key(KeyCode::Left, KeyModifiers::NONE)));
         assert!(handle(&mut i, &key(KeyCode::Left, KeyModifiers::NONE)));
         assert_eq!(i.cursor(), 1);
@@ -1387,7 +1388,7 @@ mod tests {
                 'a' => i.home(),
                 'e' => i.end(),
                 'b' => i.move_left(),
-                'f' => i.move_right(),
+                // Ctrl-F searches since the search came.
                 'd' => i.delete(),
                 'h' => i.backspace(),
                 'w' => i.delete_word_before(),

@@ -13,6 +13,11 @@
 //! describes itself in one place, [`Action::description`], so the bindings
 //! and their documentation cannot drift apart.
 //!
+//! Keys are looked up in layers, helix-style: while a search is open its
+//! [`Layer::Search`] comes first (Enter goes to the next match, Esc ends
+//! the search), and what it does not bind falls through to the chat's
+//! keys (editing the query, scrolling, leaving).
+//!
 //! Bindings are written the way they are shown, `Ctrl-Home`, `PgUp`, `Alt-B`,
 //! and [`KeyBinding`] parses that form back (case-insensitively, `+` also
 //! separates), as a configuration file will; actions have names too
@@ -48,6 +53,23 @@ pub enum Action {
     Edit(EditAction),
     /// Leave the conversation (on the code prompt: give up).
     Leave,
+    /// Open the search.
+    Search,
+    /// While searching: the next older match.
+    MatchOlder,
+    /// While searching: the next newer match.
+    MatchNewer,
+    /// While searching: stop searching.
+    EndSearch,
+}
+
+/// Where a key is looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// The chat: typing, sending, scrolling.
+    Chat,
+    /// The search, over the chat.
+    Search,
 }
 
 /// What an editing key does to the input line.
@@ -81,7 +103,7 @@ pub enum EditAction {
 
 impl Action {
     /// Every action, in the order the documentation lists them.
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 25] = [
         Action::Send,
         Action::Edit(EditAction::Newline),
         Action::Up,
@@ -103,7 +125,19 @@ impl Action {
         Action::Edit(EditAction::DeleteToStart),
         Action::Edit(EditAction::DeleteToEnd),
         Action::Leave,
+        Action::Search,
+        Action::MatchOlder,
+        Action::MatchNewer,
+        Action::EndSearch,
     ];
+
+    /// The layer the action's keys are bound in.
+    pub fn layer(self) -> Layer {
+        match self {
+            Action::MatchOlder | Action::MatchNewer | Action::EndSearch => Layer::Search,
+            _ => Layer::Chat,
+        }
+    }
 
     /// What the action does, in one line: the words `/help` and README use.
     pub fn description(self) -> &'static str {
@@ -139,6 +173,10 @@ impl Action {
                 }
             },
             Action::Leave => "leave",
+            Action::Search => "search the history",
+            Action::MatchOlder => "while searching: the next older match",
+            Action::MatchNewer => "while searching: the next newer match",
+            Action::EndSearch => "while searching: stop searching (the view stays)",
         }
     }
 
@@ -169,6 +207,10 @@ impl Action {
                 EditAction::DeleteToEnd => "delete-to-end",
             },
             Action::Leave => "leave",
+            Action::Search => "search",
+            Action::MatchOlder => "match-older",
+            Action::MatchNewer => "match-newer",
+            Action::EndSearch => "end-search",
         }
     }
 }
@@ -426,11 +468,13 @@ pub fn typed_char(key: &KeyEvent) -> Option<char> {
     }
 }
 
-/// Which key does what: an ordered list of bindings, several chords per
-/// action allowed, each chord bound to at most one action.
+/// Which key does what: an ordered list of bindings per [`Layer`],
+/// several chords per action allowed, each chord bound to at most one
+/// action in a layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
     bindings: Vec<(KeyBinding, Action)>,
+    search: Vec<(KeyBinding, Action)>,
 }
 
 impl Default for Keymap {
@@ -463,7 +507,6 @@ impl Default for Keymap {
             (KeyCode::Left, none, Action::Edit(Left)),
             (Char('b'), ctrl, Action::Edit(Left)),
             (KeyCode::Right, none, Action::Edit(Right)),
-            (Char('f'), ctrl, Action::Edit(Right)),
             (KeyCode::Left, ctrl, Action::Edit(WordLeft)),
             (Char('b'), alt, Action::Edit(WordLeft)),
             (KeyCode::Right, ctrl, Action::Edit(WordRight)),
@@ -484,12 +527,27 @@ impl Default for Keymap {
             (Char('u'), ctrl, Action::Edit(DeleteToStart)),
             (Char('k'), ctrl, Action::Edit(DeleteToEnd)),
             (Char('c'), ctrl, Action::Leave),
+            (Char('f'), ctrl, Action::Search),
         ];
+        // Chords every terminal sends first (the hints show those):
+        // Shift-Enter works only where the terminal reports it.
+        let search = [
+            (KeyCode::Enter, none, Action::MatchOlder),
+            (Char('n'), ctrl, Action::MatchOlder),
+            (KeyCode::Up, none, Action::MatchOlder),
+            (Char('p'), ctrl, Action::MatchNewer),
+            (KeyCode::Enter, KeyModifiers::SHIFT, Action::MatchNewer),
+            (KeyCode::Down, none, Action::MatchNewer),
+            (KeyCode::Esc, none, Action::EndSearch),
+        ];
+        let chords = |list: &[(KeyCode, KeyModifiers, Action)]| {
+            list.iter()
+                .map(|&(code, modifiers, action)| (KeyBinding::new(code, modifiers), action))
+                .collect()
+        };
         Self {
-            bindings: defaults
-                .into_iter()
-                .map(|(code, modifiers, action)| (KeyBinding::new(code, modifiers), action))
-                .collect(),
+            bindings: chords(&defaults),
+            search: chords(&search),
         }
     }
 }
@@ -498,39 +556,69 @@ impl Keymap {
     /// What `key` does: `None` for a key bound to nothing and for a key's
     /// release; a repeat counts as a press.
     pub fn action(&self, key: &KeyEvent) -> Option<Action> {
+        self.action_in(Layer::Chat, key)
+    }
+
+    /// What `key` does in `layer`: the search layer's own keys first, then
+    /// the chat's.
+    pub fn action_in(&self, layer: Layer, key: &KeyEvent) -> Option<Action> {
         if key.kind == KeyEventKind::Release {
             return None;
         }
         let chord = KeyBinding::from_event(key);
-        self.bindings
-            .iter()
-            .find(|(bound, _)| *bound == chord)
-            .map(|(_, action)| *action)
+        let find = |list: &[(KeyBinding, Action)]| {
+            list.iter()
+                .find(|(bound, _)| *bound == chord)
+                .map(|(_, action)| *action)
+        };
+        match layer {
+            Layer::Search => find(&self.search).or_else(|| find(&self.bindings)),
+            Layer::Chat => find(&self.bindings),
+        }
     }
 
     /// The chords bound to `action`, in binding order.
     pub fn chords(&self, action: Action) -> impl Iterator<Item = KeyBinding> + '_ {
-        self.bindings
+        self.layer(action.layer())
             .iter()
             .filter(move |(_, bound)| *bound == action)
             .map(|(chord, _)| *chord)
     }
 
-    /// Every binding, in order.
+    fn layer(&self, layer: Layer) -> &Vec<(KeyBinding, Action)> {
+        match layer {
+            Layer::Chat => &self.bindings,
+            Layer::Search => &self.search,
+        }
+    }
+
+    /// Every binding of the chat layer, in order.
     pub fn bindings(&self) -> &[(KeyBinding, Action)] {
         &self.bindings
     }
 
-    /// Binds `chord` to `action`, after the chords `action` already has; a
-    /// binding `chord` had before is replaced.
-    pub fn bind(&mut self, chord: KeyBinding, action: Action) {
-        self.unbind(chord);
-        self.bindings.push((chord, action));
+    /// Every binding of the search layer, in order.
+    pub fn search_bindings(&self) -> &[(KeyBinding, Action)] {
+        &self.search
     }
 
-    /// Makes `chord` do nothing (or type itself, if it is a typing key).
+    /// Binds `chord` to `action` in the action's layer, after the chords
+    /// `action` already has; a binding `chord` had there before is
+    /// replaced.
+    pub fn bind(&mut self, chord: KeyBinding, action: Action) {
+        let list = match action.layer() {
+            Layer::Chat => &mut self.bindings,
+            Layer::Search => &mut self.search,
+        };
+        list.retain(|(bound, _)| *bound != chord);
+        list.push((chord, action));
+    }
+
+    /// Makes `chord` do nothing, in every layer (or type itself, if it is a
+    /// typing key).
     pub fn unbind(&mut self, chord: KeyBinding) {
         self.bindings.retain(|(bound, _)| *bound != chord);
+        self.search.retain(|(bound, _)| *bound != chord);
     }
 
     /// How to do `action`, for a hint: its first chord as shown (`Ctrl-End`),
@@ -610,7 +698,6 @@ mod tests {
             ("Left", Action::Edit(Left)),
             ("Ctrl-B", Action::Edit(Left)),
             ("Right", Action::Edit(Right)),
-            ("Ctrl-F", Action::Edit(Right)),
             ("Ctrl-Left", Action::Edit(WordLeft)),
             ("Alt-B", Action::Edit(WordLeft)),
             ("Ctrl-Right", Action::Edit(WordRight)),
@@ -629,6 +716,7 @@ mod tests {
             ("Ctrl-U", Action::Edit(DeleteToStart)),
             ("Ctrl-K", Action::Edit(DeleteToEnd)),
             ("Ctrl-C", Action::Leave),
+            ("Ctrl-F", Action::Search),
         ];
         let shown: Vec<(String, Action)> = keymap
             .bindings()
@@ -846,6 +934,60 @@ mod tests {
     }
 
     #[test]
+    fn the_search_layer_comes_first_and_falls_through_to_the_chat() {
+        let keymap = Keymap::default();
+        let in_search = |s: &str| {
+            let chord = chord(s);
+            keymap.action_in(Layer::Search, &press(chord.code(), chord.modifiers()))
+        };
+        let in_chat = |s: &str| {
+            let chord = chord(s);
+            keymap.action_in(Layer::Chat, &press(chord.code(), chord.modifiers()))
+        };
+        for (key, action) in [
+            ("Enter", Action::MatchOlder),
+            ("Ctrl-N", Action::MatchOlder),
+            ("Up", Action::MatchOlder),
+            ("Shift-Enter", Action::MatchNewer),
+            ("Ctrl-P", Action::MatchNewer),
+            ("Down", Action::MatchNewer),
+            ("Esc", Action::EndSearch),
+            // Not the search's: the chat's.
+            ("PgUp", Action::PageUp),
+            ("Backspace", Action::Edit(EditAction::DeleteBack)),
+            ("Ctrl-C", Action::Leave),
+        ] {
+            assert_eq!(in_search(key), Some(action), "{key}");
+        }
+        assert_eq!(in_chat("Ctrl-F"), Some(Action::Search));
+        assert_eq!(in_chat("Enter"), Some(Action::Send));
+        assert_eq!(in_chat("Esc"), Some(Action::Live));
+        // The chat's own Up/Down (history recall) are the search's steps there.
+        assert_eq!(in_chat("Ctrl-N"), Some(Action::Down));
+        assert_eq!(in_chat("Up"), Some(Action::Up));
+        assert_eq!(
+            in_chat("Shift-Enter"),
+            Some(Action::Edit(EditAction::Newline))
+        );
+        assert_eq!(in_search("a"), None);
+        assert_eq!(keymap.hint(Action::MatchNewer).as_deref(), Some("Ctrl-P"));
+        // Binding in one layer leaves the other's chord alone.
+        let mut keymap = Keymap::default();
+        keymap.bind(chord("F3"), Action::MatchOlder);
+        keymap.bind(chord("Enter"), Action::Send);
+        assert_eq!(
+            keymap
+                .chords(Action::MatchOlder)
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>(),
+            ["Enter", "Ctrl-N", "Up", "F3"]
+        );
+        keymap.unbind(chord("Enter"));
+        assert_eq!(keymap.hint(Action::MatchOlder).as_deref(), Some("Ctrl-N"));
+        assert_eq!(keymap.hint(Action::Send), None);
+    }
+
+    #[test]
     fn generated_documentation() {
         let keymap = Keymap::default();
         let help = keymap.help_text();
@@ -854,7 +996,11 @@ mod tests {
             "{help}"
         );
         assert!(help.contains("\nCtrl-End / Esc: back to live\n"), "{help}");
-        assert!(help.ends_with("\nCtrl-C: leave"), "{help}");
+        assert!(help.contains("\nCtrl-C: leave\n"), "{help}");
+        assert!(
+            help.ends_with("\nEsc: while searching: stop searching (the view stays)"),
+            "{help}"
+        );
         assert_eq!(help.lines().count(), 1 + Action::ALL.len());
         let table = keymap.markdown_table();
         assert!(table.starts_with("| key | does |\n| --- | --- |\n| Enter | send the message |\n| Alt-Enter / Ctrl-J / Shift-Enter | start a new line in the message |\n"));

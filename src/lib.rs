@@ -5,8 +5,9 @@
 //! - [`words`], [`text`]: word lists; width, wrapping and sanitizing of text;
 //! - [`domain`]: what every layer shares (peers, reasons, time limits);
 //! - [`protocol`]: the wire format, pure and free of IO;
-//! - [`journal`], [`history`]: what a killed duplex needs to carry on; the
-//!   conversation as shown, by participant;
+//! - [`journal`], [`history`], [`transcript`]: what a killed duplex needs to
+//!   carry on; the conversation as shown, by participant; the transcripts
+//!   people keep (`--log`, `/save`);
 //! - [`present`], [`view`], [`theme`]: events put into words; the screen's
 //!   geometry; its palette;
 //! - [`net`]: the host's accept loop, the guest's connect, and per
@@ -42,6 +43,7 @@ pub mod runtime;
 pub mod stdin;
 pub mod text;
 pub mod theme;
+pub mod transcript;
 pub mod tui;
 pub mod ui;
 pub mod view;

@@ -31,6 +31,12 @@ pub struct Theme {
     /// A question waiting for its answer (a big paste, a newcomer, held
     /// messages): its frame, words, and the rule.
     pub question: Style,
+    /// The search line's label.
+    pub search: Style,
+    /// A match of the search in the message pane.
+    pub found: Style,
+    /// The match the search is on.
+    pub found_current: Style,
     /// The status bar.
     pub status: Style,
     /// The connection's state on the status bar, while connected.
@@ -75,6 +81,12 @@ impl Theme {
             rule: Style::new().fg(Color::DarkGray),
             rule_error: Style::new().fg(Color::Red),
             question: Style::new().fg(Color::Yellow),
+            search: Style::new().fg(Color::Yellow),
+            found: Style::new().fg(Color::Black).bg(Color::Yellow),
+            found_current: Style::new()
+                .fg(Color::Black)
+                .bg(Color::LightRed)
+                .add_modifier(bold),
             status,
             connected: status.fg(Color::LightGreen).add_modifier(bold),
             waiting: status.fg(Color::Yellow).add_modifier(bold),
@@ -102,6 +114,12 @@ impl Theme {
             rule: Style::new().fg(Color::DarkGray),
             rule_error: Style::new().fg(Color::Red).add_modifier(bold),
             question: Style::new().fg(Color::Magenta),
+            search: Style::new().fg(Color::Magenta),
+            found: Style::new().fg(Color::Black).bg(Color::Yellow),
+            found_current: Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(bold),
             status,
             connected: status.fg(Color::Green).add_modifier(bold),
             waiting: status.fg(Color::Blue).add_modifier(bold),
@@ -126,6 +144,10 @@ impl Theme {
             rule: Style::new(),
             rule_error: Style::new().add_modifier(bold),
             question: Style::new(),
+            search: Style::new().add_modifier(bold),
+            found: Style::new().add_modifier(Modifier::REVERSED),
+            found_current: Style::new()
+                .add_modifier(Modifier::REVERSED | bold | Modifier::UNDERLINED),
             status,
             connected: status.add_modifier(bold),
             waiting: status.add_modifier(bold),
@@ -159,6 +181,9 @@ impl Theme {
             self.rule,
             self.rule_error,
             self.question,
+            self.search,
+            self.found,
+            self.found_current,
             self.status,
             self.connected,
             self.waiting,

@@ -6,7 +6,8 @@ use crate::domain::{PeerInfo, Security};
 pub const COMMANDS_HELP: &str = "The mouse wheel scrolls too. \
 Commands: exit (ends the chat for both) · /verify (the words to compare with your peer) · \
 /verify ok (you compared them) · /held send|discard (messages typed for an earlier \
-conversation) · /help. \
+conversation) · /search TEXT (finds TEXT in the history) · /save FILE (writes the history to a \
+new file; /save! FILE replaces one) · /help. \
 Start a message with // to send one starting with /.";
 
 /// Every command as typed, for Tab to complete: [`command`] knows no
@@ -18,6 +19,9 @@ pub const COMMANDS: &[&str] = &[
     "/held",
     "/held send",
     "/held discard",
+    "/search",
+    "/save",
+    "/save!",
 ];
 
 /// What a typed line asks for.
@@ -34,6 +38,15 @@ pub(crate) enum Command {
     /// `/held`, `/held send`, `/held discard`: what to do with messages
     /// typed for an earlier conversation (`None`: ask again).
     Held(Option<bool>),
+    /// `/search TEXT`: open the search for TEXT.
+    Search(String),
+    /// `/save FILE` (`/save! FILE`: `replace` a file that is there).
+    Save {
+        /// The file, as typed.
+        path: String,
+        /// Whether to write over a file that is there.
+        replace: bool,
+    },
     /// `/something` else.
     Unknown(String),
 }
@@ -63,6 +76,11 @@ pub(crate) fn command(line: &str) -> Command {
             Some("send") => Command::Held(Some(true)),
             Some("discard") => Command::Held(Some(false)),
             _ => Command::Held(None),
+        },
+        "search" => Command::Search(rest.trim_start()["search".len()..].trim().to_owned()),
+        word @ ("save" | "save!") => Command::Save {
+            path: rest.trim_start()[word.len()..].trim().to_owned(),
+            replace: word == "save!",
         },
         other => Command::Unknown(other.to_owned()),
     }
@@ -126,5 +144,39 @@ mod tests {
         assert_eq!(command("/verify ok"), Command::VerifyOk);
         assert_eq!(command("/helpme"), Command::Unknown("helpme".into()));
         assert_eq!(command("//help"), Command::Text("/help".into()));
+    }
+
+    #[test]
+    fn search_and_save_take_the_rest_of_the_line() {
+        assert_eq!(
+            command("/search  old mill "),
+            Command::Search("old mill".into())
+        );
+        assert_eq!(command("/search"), Command::Search(String::new()));
+        assert_eq!(
+            command("/save ~/chat log.txt"),
+            Command::Save {
+                path: "~/chat log.txt".into(),
+                replace: false
+            }
+        );
+        assert_eq!(
+            command("  /save! x.txt"),
+            Command::Save {
+                path: "x.txt".into(),
+                replace: true
+            }
+        );
+        assert_eq!(
+            command("/save"),
+            Command::Save {
+                path: String::new(),
+                replace: false
+            }
+        );
+        assert_eq!(command("/saved"), Command::Unknown("saved".into()));
+        assert!(COMMANDS_HELP.contains("/search TEXT"));
+        assert!(COMMANDS_HELP.contains("/save FILE"));
+        assert!(COMMANDS_HELP.contains("/save! FILE"));
     }
 }

@@ -14,10 +14,13 @@
 //! [`Event::Tick`] then. There is no other timer.
 
 pub mod command;
+pub mod keep;
 pub mod output;
 pub mod peer;
+pub mod search;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -31,18 +34,21 @@ use crate::domain::{
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
 use crate::input::Input;
 use crate::journal::{Record, Saved};
-use crate::keymap::{self, Action, EditAction, Keymap};
+use crate::keymap::{self, Action, EditAction, Keymap, Layer};
 use crate::net::{JoinHint, NetEvent};
 use crate::protocol::frame::MAX_TEXT_LEN;
 use crate::protocol::{ChatMessage, Frame, MessageId};
 use crate::text::sanitize_text;
 use crate::theme::Theme;
+use crate::view::pane::layout_entry;
 use crate::view::{Anchor, Pane, Scroll, layout};
 
 pub use command::COMMANDS_HELP;
 use command::{Command, LeaveKind, command, verify_text};
+pub use keep::Keeping;
 pub use output::Output;
 pub use peer::{Inbox, Outbox, Peer};
+pub use search::{Edge, Search};
 
 /// Rows one turn of the mouse wheel scrolls.
 pub const WHEEL_ROWS: usize = 3;
@@ -184,6 +190,18 @@ pub enum Event {
     },
     /// The host wants a secret code the guest was not given: ask for it.
     CodeNeeded,
+    /// The `--log` transcript could not be written: it stops, the chat
+    /// goes on.
+    TranscriptFailed(String),
+    /// `/save` is done.
+    Saved {
+        /// The file, as written to.
+        path: PathBuf,
+        /// Lines written.
+        count: usize,
+        /// Why nothing was saved, if so.
+        error: Option<String>,
+    },
     /// A restarted guest's first attempt to get back into its conversation
     /// was refused (the host is busy with someone else): it goes on as
     /// after a drop, trying again.
@@ -230,6 +248,23 @@ pub enum Effect {
     Remember(Record),
     /// Tell the front end what happened.
     Output(Output),
+    /// Append these lines to the conversation's transcript file (`--log`).
+    Transcribe {
+        /// The file's name in the `--log` folder.
+        file: String,
+        /// The lines, each ending in a newline.
+        lines: Vec<String>,
+    },
+    /// Write the history to a file (`/save`), then tell with
+    /// [`Event::Saved`].
+    Save {
+        /// The file, as typed.
+        path: String,
+        /// The lines, each ending in a newline.
+        lines: Vec<String>,
+        /// Whether to write over a file that is there (`/save!`).
+        replace: bool,
+    },
     /// Stop the program.
     Quit(Exit),
 }
@@ -370,6 +405,10 @@ pub struct App {
     /// Messages typed for an earlier conversation, held until the person
     /// decides (never sent to a new one unasked).
     held: Vec<ChatMessage>,
+    /// The `--log` transcript.
+    pub keeping: Keeping,
+    /// The search, while it is open: its keys come first.
+    pub search: Option<Search>,
     /// The participant of the conversation (connected or dropped), with
     /// what we owe them and what they sent.
     peer: Option<Peer>,
@@ -409,6 +448,8 @@ impl App {
             question: None,
             held_policy: HeldMessages::default(),
             held: Vec::new(),
+            keeping: Keeping::default(),
+            search: None,
             peer: None,
             had_peer: false,
             restored: false,
@@ -458,8 +499,12 @@ impl App {
                 .is_none_or(|peer| peer.outbox.total_bytes() < self.limits.input_budget)
     }
 
-    /// Rows the input box's text takes at `width` columns.
+    /// Rows the input box's text takes at `width` columns (the search's
+    /// one line, while it is open).
     pub fn input_rows(&self, width: u16) -> usize {
+        if self.search.is_some() {
+            return 1;
+        }
         self.input.layout(width as usize).rows.len()
     }
 
@@ -520,8 +565,14 @@ impl App {
 
     /// Applies one event and returns what the runtime must do.
     pub fn update(&mut self, event: Event) -> Vec<Effect> {
-        let effects = self.apply(event);
+        let mut effects = self.apply(event);
         self.follow_history();
+        if let Some(search) = self.search.as_mut() {
+            search.follow(&self.history);
+        }
+        if let Some((file, lines)) = self.keeping.new_lines(&self.history, self.zone) {
+            effects.push(Effect::Transcribe { file, lines });
+        }
         effects
     }
 
@@ -608,6 +659,26 @@ impl App {
             Event::CodeNeeded => {
                 self.prompt = Some(CodePrompt::default());
                 Vec::new()
+            }
+            Event::TranscriptFailed(error) => {
+                if !self.keeping.on {
+                    return Vec::new();
+                }
+                self.keeping.on = false;
+                self.system(SystemEvent::Error(format!(
+                    "not keeping the transcript any more ({error}); the chat goes on"
+                )))
+            }
+            Event::Saved { path, count, error } => {
+                self.set_scroll(Scroll::Live);
+                self.system(match error {
+                    None => SystemEvent::Info(format!(
+                        "saved {count} line{} to {}",
+                        if count == 1 { "" } else { "s" },
+                        path.display()
+                    )),
+                    Some(error) => SystemEvent::Error(format!("not saved: {error}")),
+                })
             }
             Event::Refused { addr, reason } => {
                 // Whom we wait for is named once it answers.
@@ -730,15 +801,30 @@ impl App {
             effects.extend(self.on_paste_key(&key));
             return effects;
         }
-        let Some(action) = self.keymap.action(&key) else {
+        let layer = if self.search.is_some() && self.prompt.is_none() {
+            Layer::Search
+        } else {
+            Layer::Chat
+        };
+        let Some(action) = self.keymap.action_in(layer, &key) else {
             // A key bound to nothing types itself, if it is a typing key.
             if let Some(c) = keymap::typed_char(&key) {
-                self.input.insert_char(c);
+                match self.search.as_mut().filter(|_| self.prompt.is_none()) {
+                    Some(search) => {
+                        search.query.insert_char(c);
+                        self.requery();
+                    }
+                    None => self.input.insert_char(c),
+                }
             }
             return effects;
         };
         if self.prompt.is_some() {
             effects.extend(self.on_prompt_key(action));
+            return effects;
+        }
+        if layer == Layer::Search {
+            effects.extend(self.on_search_key(action));
             return effects;
         }
         let width = usize::from(self.size.0);
@@ -765,6 +851,8 @@ impl App {
             Action::Oldest => self.set_scroll(self.pane().oldest()),
             Action::Live => self.set_scroll(Scroll::Live),
             Action::Edit(edit) => self.input.apply(edit),
+            Action::Search => self.open_search(""),
+            Action::MatchOlder | Action::MatchNewer | Action::EndSearch => {}
         }
         effects
     }
@@ -791,10 +879,19 @@ impl App {
     }
 
     /// Pasted text goes into the draft, line breaks and all; a big paste
-    /// asks first.
+    /// asks first. Into the code prompt or the search's query, it is one
+    /// line.
     fn on_paste(&mut self, text: &str) {
         // Terminals send a pasted line break as CR.
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        if let Some(search) = self.search.as_mut().filter(|_| self.prompt.is_none()) {
+            // The query is one line.
+            search
+                .query
+                .insert_str(text.trim_end_matches('\n').replace('\n', " ").as_str());
+            self.requery();
+            return;
+        }
         if self.prompt.is_some() {
             // A code is one line: a copied line's break is not part of it.
             self.input
@@ -928,6 +1025,88 @@ impl App {
         effects
     }
 
+    /// Keys while the search is open: its own, and the chat's keys that
+    /// make sense there (editing applies to the query).
+    fn on_search_key(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::MatchOlder | Action::MatchNewer => {
+                if let Some(search) = self.search.as_mut() {
+                    if action == Action::MatchOlder {
+                        search.older();
+                    } else {
+                        search.newer();
+                    }
+                }
+                self.reveal_match();
+            }
+            Action::EndSearch => self.search = None,
+            // The query is one line.
+            Action::Edit(EditAction::Newline) => {}
+            Action::Edit(edit) => {
+                if let Some(search) = self.search.as_mut() {
+                    search.query.apply(edit);
+                }
+                self.requery();
+            }
+            Action::Leave => return self.leave(LeaveKind::Leave, 0),
+            Action::PageUp => self.scroll_up(self.page()),
+            Action::PageDown => self.scroll_down(self.page()),
+            Action::Oldest => self.set_scroll(self.pane().oldest()),
+            Action::Live => self.set_scroll(Scroll::Live),
+            Action::Send | Action::Search | Action::Up | Action::Down | Action::Complete => {}
+        }
+        Vec::new()
+    }
+
+    /// Opens the search (Ctrl-F, `/search TEXT`) with `query` typed.
+    fn open_search(&mut self, query: &str) {
+        let mut search = Search::new();
+        search.query.set_text(query);
+        self.search = Some(search);
+        self.requery();
+    }
+
+    /// Searches for the query as it now is, and shows the match.
+    fn requery(&mut self) {
+        if let Some(search) = self.search.as_mut() {
+            search.requery(&self.history);
+        }
+        self.reveal_match();
+    }
+
+    /// Scrolls so the match the search is on shows: the view does not
+    /// move if it already does, otherwise the match's row goes to the
+    /// middle of the pane.
+    fn reveal_match(&mut self) {
+        let Some((index, range)) = self
+            .search
+            .as_ref()
+            .and_then(|search| search.current(&self.history))
+        else {
+            return;
+        };
+        let pane = self.pane();
+        let Some(entry) = self.history.entries().get(index) else {
+            return;
+        };
+        let layout = layout_entry(&self.history, entry, pane.width);
+        let row = layout
+            .rows
+            .iter()
+            .rposition(|row| row.start <= range.start)
+            .unwrap_or(0);
+        let shows = pane
+            .visible(self.scroll)
+            .iter()
+            .any(|(shown, _, rows)| *shown == index && rows.contains(&row));
+        if shows {
+            return;
+        }
+        let target = pane.up(Scroll::At(Anchor { entry: index, row }), pane.height / 2);
+        let target = pane.normalize(target);
+        self.set_scroll(target);
+    }
+
     /// Keys while the secret code is asked for: editing, Send to try the
     /// code, Leave to give up; scrolling does nothing.
     fn on_prompt_key(&mut self, action: Action) -> Vec<Effect> {
@@ -960,7 +1139,11 @@ impl App {
             | Action::Live
             | Action::Up
             | Action::Down
-            | Action::Complete => {}
+            | Action::Complete
+            | Action::Search
+            | Action::MatchOlder
+            | Action::MatchNewer
+            | Action::EndSearch => {}
         }
         Vec::new()
     }
@@ -1076,6 +1259,24 @@ impl App {
                     name,
                 });
                 return Vec::new();
+            }
+            Command::Search(query) => {
+                self.open_search(&query);
+                return Vec::new();
+            }
+            Command::Save { path, replace } => {
+                if path.is_empty() {
+                    self.input.set_text(&line);
+                    return self.system(SystemEvent::Error(
+                        "/save needs a file name: /save FILE".to_owned(),
+                    ));
+                }
+                let lines = keep::all_lines(&self.history, self.zone);
+                return vec![Effect::Save {
+                    path,
+                    lines,
+                    replace,
+                }];
             }
             Command::Unknown(name) => {
                 self.input.set_text(&line);
@@ -1550,6 +1751,16 @@ impl App {
             peer.heard_at = now;
             peer.sent_at = now;
         }
+        // A new participant is a new transcript file; one that comes back
+        // goes on in its own (a restarted run starts one).
+        if !resumes || self.keeping.file.is_none() {
+            self.keeping.file = Some(crate::transcript::file_name(
+                self.clock.now_ms(),
+                self.zone,
+                &self.me,
+                &info.name,
+            ));
+        }
         self.had_peer = true;
         self.link = Link::Connected(info);
         effects.extend(self.pump());
@@ -1908,6 +2119,45 @@ mod tests {
         app.last_key_ms = None;
         let effects = app.update(key(KeyCode::Enter));
         assert_eq!(sent_chats(&effects), vec![(2, "first".to_owned())]);
+    }
+
+    #[test]
+    fn keys_of_the_draft_keep_out_of_the_search_and_its_keys_come_first() {
+        let mut app = guest();
+        app.update(joined(1, "bob"));
+        app.update(chat(1, 1, "pizza at noon"));
+        app.update(chat(1, 2, "or pizza at one"));
+        type_text(&mut app, "sent before");
+        app.update(key(KeyCode::Enter));
+        type_text(&mut app, "draft");
+        app.update(ctrl('f'));
+        type_text(&mut app, "pizza");
+        let query = |app: &App| app.search.as_ref().map(|s| s.query.text().to_owned());
+        let position = |app: &App| app.search.as_ref().and_then(Search::position);
+        assert_eq!(position(&app), Some(2));
+        // Up and Ctrl-N go to the older match, not the messages sent
+        // before; Down and Ctrl-P to the newer one.
+        app.update(key(KeyCode::Up));
+        assert_eq!(position(&app), Some(1));
+        app.update(ctrl('p'));
+        assert_eq!(position(&app), Some(2));
+        app.update(ctrl('n'));
+        app.update(key(KeyCode::Down));
+        assert_eq!(position(&app), Some(2));
+        // Tab completes nothing and a line break goes nowhere: the query is
+        // one line; a paste of lines goes into it as one.
+        app.update(key(KeyCode::Tab));
+        app.update(Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
+        app.update(ctrl('j'));
+        assert_eq!(query(&app).as_deref(), Some("pizza"));
+        app.update(Event::Paste(" at\r\n".into()));
+        assert_eq!(query(&app).as_deref(), Some("pizza at"));
+        assert_eq!(app.input.text(), "draft", "the draft waits");
+        // Esc ends it; Up recalls again.
+        app.update(key(KeyCode::Esc));
+        assert!(app.search.is_none());
+        app.update(key(KeyCode::Up));
+        assert_eq!(app.input.text(), "sent before");
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::domain::Limits;
 use crate::journal::Journal;
 use crate::net::{self, Lane, NetEvent, Target};
 use crate::protocol::Hello;
+use crate::transcript::{self, Logbook};
 
 pub use registry::{Refused, Registry};
 pub use start::{EVENT_QUEUE_LEN, Mode, Options};
@@ -38,6 +39,8 @@ pub struct Session {
     rejoin: Option<Rejoin>,
     /// What a restarted run needs, kept on disk.
     journal: Option<Journal>,
+    /// Where `--log` transcripts go, while they can be written.
+    logbook: Option<Logbook>,
 }
 
 /// What a guest needs to connect again: where, as whom, with which code,
@@ -96,6 +99,7 @@ impl Session {
         events: mpsc::Receiver<NetEvent>,
         rejoin: Option<Rejoin>,
         journal: Option<Journal>,
+        logbook: Option<Logbook>,
     ) -> Self {
         Self {
             app,
@@ -104,6 +108,7 @@ impl Session {
             outputs: Vec::new(),
             rejoin,
             journal,
+            logbook,
         }
     }
 
@@ -167,6 +172,32 @@ impl Session {
                 Effect::Output(output) => self.outputs.push(output),
                 Effect::Quit(how) => exit = exit.or(Some(how)),
                 Effect::Remember(_) => {}
+                Effect::Transcribe { file, lines } => {
+                    let Some(book) = self.logbook.as_mut() else {
+                        continue;
+                    };
+                    if let Err(err) = book.append(&file, &lines) {
+                        tracing::warn!(%err, "transcript not written; going on without it");
+                        self.logbook = None;
+                        exit = exit.or(self.handle(Event::TranscriptFailed(err.to_string())));
+                    }
+                }
+                Effect::Save {
+                    path,
+                    lines,
+                    replace,
+                } => {
+                    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+                    let path = transcript::resolve(&path, home.as_deref());
+                    let error = transcript::save(&path, &lines, replace)
+                        .err()
+                        .map(|err| err.to_string());
+                    exit = exit.or(self.handle(Event::Saved {
+                        path,
+                        count: lines.len(),
+                        error,
+                    }));
+                }
             }
         }
         exit

@@ -15,6 +15,7 @@ use crate::net::handshake::HostPolicy;
 use crate::net::{self, Host, NetError, NetEvent, Target};
 use crate::protocol::{HandshakeError, Hello};
 use crate::theme::Theme;
+use crate::transcript::Logbook;
 
 use super::{Rejoin, Session};
 
@@ -61,6 +62,8 @@ pub struct Options {
     pub keymap: Keymap,
     /// The styles the screen is drawn with.
     pub theme: Theme,
+    /// The folder `--log` appends transcripts to (made already).
+    pub log: Option<PathBuf>,
 }
 
 impl Session {
@@ -80,6 +83,7 @@ impl Session {
             limits,
             keymap,
             theme,
+            log,
         } = options;
         let (tx, events) = mpsc::channel(EVENT_QUEUE_LEN);
         let mut hello = Hello::new(&name);
@@ -163,7 +167,9 @@ impl Session {
         app.theme = theme;
         app.history
             .set_limit(limits.history_entries, limits.history_bytes);
-        let mut session = Self::new(app, events, rejoin, journal);
+        app.keeping.on = log.is_some();
+        let logbook = log.map(Logbook::new);
+        let mut session = Self::new(app, events, rejoin, journal, logbook);
         if let Some(saved) = restored {
             session.handle(Event::Restore(Box::new(saved)));
         }

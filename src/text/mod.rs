@@ -6,13 +6,16 @@
 //!
 //! - `width`: display width of a string ([`display_width`]);
 //! - `wrap`: wrapping text into rows ([`wrap()`], [`Row`]);
+//! - `find`: finding a query, by whole characters, in smart case ([`Needle`]);
 //! - `sanitize`: making text and names from the network safe to display
 //!   ([`sanitize_text`], [`sanitize_name`], [`MAX_NAME_WIDTH`]).
 
+mod find;
 mod sanitize;
 mod width;
 mod wrap;
 
+pub use find::Needle;
 pub use sanitize::{
     MAX_MARKS_PER_CLUSTER, MAX_NAME_WIDTH, most_marks_per_cluster, sanitize_name, sanitize_text,
 };

@@ -1,6 +1,7 @@
 //! The input box: a rule with key hints, then the text being typed, with the
 //! real terminal cursor at the insertion point so an input method's
-//! candidate window opens in the right place.
+//! candidate window opens in the right place. While the search is open it
+//! is the search's line instead (the message being typed waits).
 
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
@@ -59,6 +60,25 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
         ));
         return;
     }
+    if let Some(search) = &app.search {
+        // `search: ` and the query, scrolled to keep the cursor in view.
+        const LABEL: &str = "search: ";
+        let label_style = app.theme.search;
+        let room = (area.width as usize).saturating_sub(LABEL.len()).max(1);
+        let layout = search.query.layout(room);
+        let text = search.query.text();
+        let row = layout.rows.get(layout.cursor_row).cloned().unwrap_or(0..0);
+        frame.render_widget(
+            Line::from(vec![
+                Span::styled(LABEL, label_style),
+                Span::raw(&text[row]),
+            ]),
+            area,
+        );
+        let col = (LABEL.len() + layout.cursor_col).min(area.width.saturating_sub(1) as usize);
+        frame.set_cursor_position(Position::new(area.x + col as u16, area.y));
+        return;
+    }
     let layout = app.input.layout(area.width as usize);
     // Keep the cursor's row in view when the text is taller than the box.
     let first = (layout.cursor_row + 1).saturating_sub(area.height as usize);
@@ -91,6 +111,13 @@ fn hints(app: &App) -> String {
     }
     if let Some(paste) = &app.paste {
         return format!(" {} ", paste.question());
+    }
+    if app.search.is_some() && app.prompt.is_none() {
+        parts.push("Search".to_owned());
+        parts.extend(key(Action::MatchOlder).map(|k| format!("{k} older")));
+        parts.extend(key(Action::MatchNewer).map(|k| format!("{k} newer")));
+        parts.extend(key(Action::EndSearch).map(|k| format!("{k} done")));
+        return format!(" {} ", parts.join(" · "));
     }
     match &app.prompt {
         Some(prompt) => {
@@ -155,5 +182,16 @@ mod tests {
             prompt.error = Some("wrong code".into());
         }
         assert_eq!(hints(&app), " wrong code · type the code again · F5 quit ");
+    }
+
+    #[test]
+    fn the_search_line_names_its_keys() {
+        let mut app = App::new("alice", Role::Guest, 1);
+        app.search = Some(crate::app::Search::new());
+        assert_eq!(
+            hints(&app),
+            " Search · Enter older · Ctrl-P newer · Esc done "
+        );
+        assert_eq!(app.input_rows(80), 1);
     }
 }

@@ -24,6 +24,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
         app.scroll,
         app.zone,
         &app.theme,
+        app.search.as_ref(),
     );
     if let Some(question) = &app.question {
         question::render(frame, areas.messages, question, &app.theme);

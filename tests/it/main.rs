@@ -22,6 +22,7 @@ mod e2e_reliability;
 mod e2e_security;
 mod exits;
 mod headless;
+mod keep;
 mod net;
 mod readme;
 mod resilience;

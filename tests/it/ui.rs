@@ -687,3 +687,88 @@ fn without_colour_only_emphasis() {
     assert!(buffer[(0, status)].modifier.contains(Modifier::REVERSED));
     insta::assert_snapshot!(styled(&terminal));
 }
+
+/// The screen's rows with the search's highlights marked: `[pizza]` for a
+/// match, `{pizza}` for the one the view is on.
+fn marked_rows(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    use ratatui::style::Color;
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .map(|y| {
+            let mut row = String::new();
+            let mut open: Option<Color> = None;
+            for x in 0..buffer.area.width {
+                let cell = &buffer[(x, y)];
+                let bg = Some(cell.bg).filter(|bg| matches!(bg, Color::Yellow | Color::LightRed));
+                // The status bar's own yellow is not a match.
+                let bg = bg.filter(|_| y + 1 < buffer.area.height);
+                if bg != open {
+                    match open {
+                        Some(Color::LightRed) => row.push('}'),
+                        Some(_) => row.push(']'),
+                        None => {}
+                    }
+                    match bg {
+                        Some(Color::LightRed) => row.push('{'),
+                        Some(_) => row.push('['),
+                        None => {}
+                    }
+                    open = bg;
+                }
+                row.push_str(cell.symbol());
+            }
+            match open {
+                Some(Color::LightRed) => row.push('}'),
+                Some(_) => row.push(']'),
+                None => {}
+            }
+            row.trim_end().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn search_highlights_every_match_and_the_current_one_most() {
+    let mut app = host_with_bob();
+    receive(&mut app, 1, "pizza tonight?");
+    say(
+        &mut app,
+        "PIZZA! the place with the wood-fired pizzas near the station?",
+    );
+    receive(&mut app, 2, "no, the other one");
+    receive(&mut app, 3, "café? or cafe\u{301} pizza?");
+    type_text(&mut app, "draft");
+    app.update(ctrl(KeyCode::Char('f')));
+    type_text(&mut app, "pizza");
+    app.update(key(KeyCode::Enter));
+    let mut terminal = draw(&mut app, 40, 14);
+    insta::assert_snapshot!("search_highlights", marked_rows(&terminal).join("\n"));
+    insta::assert_snapshot!(terminal.backend());
+    // The cursor is in the query, after "search: pizza".
+    assert_eq!(cursor(&mut terminal), Position::new(13, 12));
+    // Esc: no more highlights, and the draft is back.
+    app.update(key(KeyCode::Esc));
+    let terminal = draw(&mut app, 40, 14);
+    let screen = marked_rows(&terminal);
+    assert!(
+        screen
+            .iter()
+            .all(|row| !row.contains('[') && !row.contains('{')),
+        "{screen:#?}"
+    );
+    assert!(screen[12].starts_with("draft"), "{screen:#?}");
+}
+
+#[test]
+fn search_scrolls_back_to_an_old_match() {
+    let mut app = host_with_bob();
+    receive(&mut app, 1, "where shall we meet? the old mill?");
+    for seq in 2..40 {
+        receive(&mut app, seq, &format!("filler {seq}"));
+    }
+    app.update(Event::Submit("/search Mill".into()));
+    assert_eq!(app.search.as_ref().map(|s| s.count()), Some(0));
+    app.update(Event::Submit("/search mill".into()));
+    let terminal = draw(&mut app, 40, 10);
+    insta::assert_snapshot!(marked_rows(&terminal).join("\n"));
+}
