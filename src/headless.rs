@@ -118,6 +118,17 @@ fn print(out: &mut impl Write, output: Output, happened: Vec<Happened>) -> std::
     }
     for item in happened {
         match (item, output) {
+            (
+                Happened::Message {
+                    from,
+                    text,
+                    action: true,
+                    ..
+                },
+                Output::Text,
+            ) => {
+                writeln!(out, "* {from} {}", one_line(&text))?;
+            }
             (Happened::Message { from, text, .. }, Output::Text) => {
                 writeln!(out, "{from}: {}", one_line(&text))?;
             }
@@ -127,6 +138,7 @@ fn print(out: &mut impl Write, output: Output, happened: Vec<Happened>) -> std::
                     text,
                     id,
                     sent_at_ms,
+                    action,
                     ..
                 },
                 Output::Json,
@@ -139,6 +151,7 @@ fn print(out: &mut impl Write, output: Output, happened: Vec<Happened>) -> std::
                     text: &text,
                     id: id.to_string(),
                     sent_at_ms,
+                    action,
                 };
                 let mut bytes = serde_json::to_vec(&line).map_err(std::io::Error::other)?;
                 bytes.push(b'\n');
@@ -191,6 +204,9 @@ struct MessageLine<'a> {
     text: &'a str,
     id: String,
     sent_at_ms: i64,
+    /// Only on an action (`/me`): `"action":true`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    action: bool,
 }
 
 /// A received message on one output line: line breaks become `\n`.
@@ -268,6 +284,9 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
         SystemEvent::Forgotten { .. } | SystemEvent::Info(_) => {
             json!({"event": "info", "message": system_text(event)})
         }
+        SystemEvent::Renamed { old, new, me } => {
+            json!({"event": "renamed", "old": old, "new": new, "me": me})
+        }
         SystemEvent::Error(text) => json!({"event": "error", "message": text}),
     }
 }
@@ -330,6 +349,7 @@ mod tests {
             },
             sent_at_ms: 1_700_000_000_123,
             text: text.into(),
+            action: false,
         }
     }
 
@@ -439,6 +459,11 @@ mod tests {
                 earlier: 0,
             },
             SystemEvent::Forgotten { messages: 3 },
+            SystemEvent::Renamed {
+                old: "b".into(),
+                new: "c".into(),
+                me: false,
+            },
             SystemEvent::Info("i".into()),
             SystemEvent::Error("e".into()),
         ];
@@ -451,6 +476,7 @@ mod tests {
                 | SystemEvent::Leaving { .. }
                 | SystemEvent::Rejected { .. }
                 | SystemEvent::Forgotten { .. }
+                | SystemEvent::Renamed { .. }
                 | SystemEvent::Info(_)
                 | SystemEvent::Error(_) => {}
             }

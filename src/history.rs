@@ -105,6 +105,15 @@ pub enum SystemEvent {
         /// How many messages are no longer kept, in all.
         messages: u64,
     },
+    /// A participant changed its name (`/nick`).
+    Renamed {
+        /// The name before.
+        old: String,
+        /// The name now.
+        new: String,
+        /// Whether it is this side.
+        me: bool,
+    },
     /// Something to tell the user that is not an error.
     Info(String),
     /// Something that went wrong.
@@ -141,6 +150,8 @@ pub enum Entry {
         text: Box<str>,
         /// For our own messages, how far they got.
         delivery: Delivery,
+        /// Whether it is an action (`/me waves`: `* alice waves`).
+        action: bool,
     },
     /// A system line.
     System {
@@ -340,6 +351,28 @@ impl History {
         self.bound();
     }
 
+    /// Empties the history as the screen shows it (`/clear`), keeping only
+    /// our messages still on their way, so their marks can move on. Every
+    /// index held before counts as moved out (see [`History::shift`]).
+    pub fn clear_shown(&mut self) {
+        let old = std::mem::take(&mut self.entries);
+        self.shift += old.len() as u64;
+        self.mine.clear();
+        self.bytes = 0;
+        self.marked = false;
+        for entry in old {
+            if let Entry::Chat {
+                author,
+                delivery: Delivery::Pending | Delivery::Sent,
+                ..
+            } = &entry
+                && author.is_me()
+            {
+                self.push(entry);
+            }
+        }
+    }
+
     /// Appends a system line.
     pub fn push_system(&mut self, at_ms: i64, event: SystemEvent) {
         self.push(Entry::System {
@@ -435,6 +468,7 @@ mod tests {
                 id: MessageId { session: 1, seq },
                 text: "hi".into(),
                 delivery: Delivery::Sent,
+                action: false,
             });
         }
         *history.delivery_mut(4).unwrap() = Delivery::Delivered;
@@ -450,6 +484,7 @@ mod tests {
             id: MessageId { session: 1, seq },
             text: text.into(),
             delivery: Delivery::Sent,
+            action: false,
         }
     }
 
@@ -489,6 +524,7 @@ mod tests {
                 id: MessageId { session: 2, seq },
                 text: text.as_str().into(),
                 delivery: Delivery::Received,
+                action: false,
             });
             assert!(history.text_bytes() <= 1 << 20);
         }
@@ -537,6 +573,7 @@ mod tests {
                         id: MessageId { session: 2, seq },
                         text: "t".repeat(len).into(),
                         delivery: Delivery::Received,
+                        action: false,
                     }, len),
                     Push::System => (Entry::System {
                         at_ms: 0,

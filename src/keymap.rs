@@ -38,6 +38,10 @@ pub enum Action {
     Live,
     /// An editing action, applied to the input line.
     Edit(EditAction),
+    /// Open the help overlay (keys and commands).
+    Help,
+    /// Draw the whole screen again.
+    Redraw,
     /// Leave the conversation (on the code prompt: give up).
     Leave,
 }
@@ -71,7 +75,7 @@ pub enum EditAction {
 
 impl Action {
     /// Every action, in the order the documentation lists them.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 19] = [
         Action::Send,
         Action::PageUp,
         Action::PageDown,
@@ -88,6 +92,8 @@ impl Action {
         Action::Edit(EditAction::DeleteWordBefore),
         Action::Edit(EditAction::DeleteToStart),
         Action::Edit(EditAction::DeleteToEnd),
+        Action::Help,
+        Action::Redraw,
         Action::Leave,
     ];
 
@@ -114,7 +120,9 @@ impl Action {
                 EditAction::DeleteToStart => "delete to the start of the line",
                 EditAction::DeleteToEnd => "delete to the end of the line",
             },
-            Action::Leave => "leave",
+            Action::Help => "show the keys and commands",
+            Action::Redraw => "draw the whole screen again",
+            Action::Leave => "leave (asks first if a message is not delivered or a draft is typed)",
         }
     }
 
@@ -140,6 +148,8 @@ impl Action {
                 EditAction::DeleteToStart => "delete-to-start",
                 EditAction::DeleteToEnd => "delete-to-end",
             },
+            Action::Help => "help",
+            Action::Redraw => "redraw",
             Action::Leave => "leave",
         }
     }
@@ -443,6 +453,8 @@ impl Default for Keymap {
             (Backspace, alt, Action::Edit(DeleteWordBefore)),
             (Char('u'), ctrl, Action::Edit(DeleteToStart)),
             (Char('k'), ctrl, Action::Edit(DeleteToEnd)),
+            (KeyCode::F(1), none, Action::Help),
+            (Char('l'), ctrl, Action::Redraw),
             (Char('c'), ctrl, Action::Leave),
         ];
         Self {
@@ -580,6 +592,8 @@ mod tests {
             ("Alt-Backspace", Action::Edit(DeleteWordBefore)),
             ("Ctrl-U", Action::Edit(DeleteToStart)),
             ("Ctrl-K", Action::Edit(DeleteToEnd)),
+            ("F1", Action::Help),
+            ("Ctrl-L", Action::Redraw),
             ("Ctrl-C", Action::Leave),
         ];
         let shown: Vec<(String, Action)> = keymap
@@ -623,7 +637,7 @@ mod tests {
             press(KeyCode::Char('a'), KeyModifiers::NONE),
             press(KeyCode::Char('A'), KeyModifiers::SHIFT),
             press(KeyCode::Tab, KeyModifiers::NONE),
-            press(KeyCode::F(1), KeyModifiers::NONE),
+            press(KeyCode::F(2), KeyModifiers::NONE),
             press(KeyCode::Left, KeyModifiers::SHIFT),
             press(KeyCode::Home, KeyModifiers::ALT),
             press(KeyCode::Enter, KeyModifiers::ALT),
@@ -804,7 +818,12 @@ mod tests {
         let help = keymap.help_text();
         assert!(help.starts_with("Keys:\nEnter: send the line\n"), "{help}");
         assert!(help.contains("\nCtrl-End / Esc: back to live\n"), "{help}");
-        assert!(help.ends_with("\nCtrl-C: leave"), "{help}");
+        assert!(
+            help.ends_with(
+                "\nCtrl-C: leave (asks first if a message is not delivered or a draft is typed)"
+            ),
+            "{help}"
+        );
         assert_eq!(help.lines().count(), 1 + Action::ALL.len());
         let table = keymap.markdown_table();
         assert!(table.starts_with("| key | does |\n| --- | --- |\n| Enter | send the line |\n"));
@@ -814,7 +833,7 @@ mod tests {
         pipe.bind(chord("ctrl-|"), Action::Leave);
         assert!(
             pipe.markdown_table()
-                .contains("| Ctrl-C / Ctrl-\\| | leave |")
+                .contains("| Ctrl-C / Ctrl-\\| | leave (asks first")
         );
     }
 

@@ -28,6 +28,7 @@ fn chat(text: &str) -> Frame {
         },
         sent_at_ms: 1_700_000_000_000,
         text: text.to_owned(),
+        action: false,
     })
 }
 
@@ -410,6 +411,7 @@ async fn main() {
             },
             sent_at_ms: 1_700_000_000_000,
             text: "undelivered".to_owned(),
+            action: false,
         }),
         Record::Acked { up_to: 0 },
         Record::GaveUp,

@@ -1,26 +1,105 @@
 //! Typed lines that are commands rather than messages, and the words they show.
+//!
+//! [`COMMANDS`] is the one table of commands: the parser checks names
+//! against it, an unknown name is matched to the nearest one in it, `/help`
+//! lists it and README's commands table is generated from it
+//! ([`markdown_table`]), so the three cannot drift apart.
 
-use crate::domain::{PeerInfo, Security};
+use crate::domain::{EXIT_COMMAND, PeerInfo, Security};
 
-/// What `/help` shows after the keys (which come from the keymap).
-pub const COMMANDS_HELP: &str = "The mouse wheel scrolls too. \
-Commands: exit (ends the chat for both) · /verify (the words to compare with your peer) · \
-/verify ok (you compared them) · /help. \
-Start a message with // to send one starting with /.";
+/// One command, as `/help` and README list it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandInfo {
+    /// What is typed, without the `/` (`verify ok` is two words).
+    pub name: &'static str,
+    /// What follows the name, in capitals (`NAME`), or empty.
+    pub args: &'static str,
+    /// What it does, in one line.
+    pub description: &'static str,
+}
+
+impl CommandInfo {
+    /// The command as typed: `/nick NAME`.
+    pub fn usage(&self) -> String {
+        if self.args.is_empty() {
+            format!("/{}", self.name)
+        } else {
+            format!("/{} {}", self.name, self.args)
+        }
+    }
+}
+
+/// Every command, in the order `/help` and README list them.
+pub const COMMANDS: &[CommandInfo] = &[
+    CommandInfo {
+        name: "help",
+        args: "",
+        description: "keys and commands (F1 too)",
+    },
+    CommandInfo {
+        name: "me",
+        args: "ACTION",
+        description: "say what you do: shown as * alice waves",
+    },
+    CommandInfo {
+        name: "nick",
+        args: "NAME",
+        description: "change your name; the peer sees the change",
+    },
+    CommandInfo {
+        name: "verify",
+        args: "",
+        description: "the words to compare with your peer",
+    },
+    CommandInfo {
+        name: "verify ok",
+        args: "",
+        description: "you compared them (the status bar shows 🔒✓)",
+    },
+    CommandInfo {
+        name: "clear",
+        args: "",
+        description: "clear the screen; undelivered messages stay",
+    },
+    CommandInfo {
+        name: "quit",
+        args: "",
+        description: "leave, as Ctrl-C does",
+    },
+];
+
+/// What the typed line `exit` does, listed with the commands.
+pub const EXIT_HELP: &str = "end the conversation for both";
+
+/// How to send a message that starts with `/`.
+pub const SLASH_HELP: &str = "start a message with // to send one starting with /";
 
 /// What a typed line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
     /// A message to send (with a leading `//` turned into `/`).
     Text(String),
+    /// `/me ACTION`: an action, shown as `* alice waves`.
+    Me(String),
+    /// `/nick NAME`.
+    Nick(String),
     /// `/verify`.
     Verify,
     /// `/verify ok`: the words were compared.
     VerifyOk,
     /// `/help`.
     Help,
-    /// `/something` else.
-    Unknown(String),
+    /// `/clear`.
+    Clear,
+    /// `/quit`.
+    Quit,
+    /// `/something` else, with the nearest known command if one is near.
+    Unknown {
+        /// The name typed.
+        name: String,
+        /// The command it is probably a slip for.
+        nearest: Option<&'static str>,
+    },
 }
 
 /// Reads a typed line: a message, or a `/command`.
@@ -31,12 +110,56 @@ pub(crate) fn command(line: &str) -> Command {
     let Some(rest) = line.trim().strip_prefix('/') else {
         return Command::Text(line.to_owned());
     };
-    match rest.split_whitespace().next().unwrap_or("") {
-        "verify" if rest.split_whitespace().nth(1) == Some("ok") => Command::VerifyOk,
+    let name = rest.split_whitespace().next().unwrap_or("");
+    let args = rest[name.len()..].trim();
+    match name {
+        "verify" if args == "ok" => Command::VerifyOk,
         "verify" => Command::Verify,
         "help" | "?" => Command::Help,
-        other => Command::Unknown(other.to_owned()),
+        "me" => Command::Me(args.to_owned()),
+        "nick" => Command::Nick(args.to_owned()),
+        "clear" => Command::Clear,
+        "quit" => Command::Quit,
+        other => Command::Unknown {
+            name: other.to_owned(),
+            nearest: nearest(other),
+        },
     }
+}
+
+/// The known command nearest to `name` (by edit distance, at most 2 edits
+/// and fewer than the name has letters), for "did you mean".
+pub(crate) fn nearest(name: &str) -> Option<&'static str> {
+    let name = name.to_lowercase();
+    COMMANDS
+        .iter()
+        .map(|info| info.name.split(' ').next().unwrap_or(info.name))
+        .map(|known| (strsim::damerau_levenshtein(&name, known), known))
+        .filter(|&(distance, _)| distance <= 2 && distance < name.chars().count())
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, known)| known)
+}
+
+/// What an unknown command tells the person.
+pub(crate) fn unknown_text(name: &str, nearest: Option<&str>) -> String {
+    match nearest {
+        Some(known) => format!("unknown command /{name} — did you mean /{known}?"),
+        None => format!(
+            "unknown command /{name}; /help lists them (start a message with // to send a /)"
+        ),
+    }
+}
+
+/// README's commands table (Markdown), ending in a newline: every command,
+/// then `exit` and how to send a `/`.
+pub fn markdown_table() -> String {
+    let mut table = String::from("| command | does |\n| --- | --- |\n");
+    for info in COMMANDS {
+        table.push_str(&format!("| `{}` | {} |\n", info.usage(), info.description));
+    }
+    table.push_str(&format!("| `{EXIT_COMMAND}` | {EXIT_HELP} |\n"));
+    table.push_str(&format!("| `//text` | {SLASH_HELP} |\n"));
+    table
 }
 
 /// How to check who is on the other end; `compared` says whether the

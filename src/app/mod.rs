@@ -14,6 +14,7 @@
 //! [`Event::Tick`] then. There is no other timer.
 
 pub mod command;
+pub mod layer;
 pub mod output;
 pub mod peer;
 
@@ -22,7 +23,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use chrono::FixedOffset;
-use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 
 use crate::domain::{
     Capabilities, ConnId, EXIT_COMMAND, LeftReason, Limits, PeerInfo, RejectKind, Security,
@@ -32,13 +33,14 @@ use crate::input::Input;
 use crate::journal::{Record, Saved};
 use crate::keymap::{self, Action, Keymap};
 use crate::net::{JoinHint, NetEvent};
-use crate::protocol::frame::MAX_TEXT_LEN;
+use crate::protocol::frame::{MAX_NAME_LEN, MAX_TEXT_LEN, NICK};
 use crate::protocol::{ChatMessage, Frame, MessageId};
-use crate::text::sanitize_text;
-use crate::view::{Anchor, Pane, Scroll, layout};
+use crate::text::{MAX_NAME_WIDTH, sanitize_name, sanitize_text};
+use crate::view::{Anchor, Pane, Scroll, layout, layout::overlay, layout::overlay_inner_width};
 
-pub use command::COMMANDS_HELP;
-use command::{Command, LeaveKind, command, verify_text};
+pub use command::{COMMANDS, CommandInfo};
+use command::{Command, LeaveKind, command, unknown_text, verify_text};
+pub use layer::{Layer, LeaveQuestion};
 pub use output::Output;
 pub use peer::{Inbox, Outbox, Peer};
 
@@ -190,6 +192,11 @@ pub enum Effect {
     Output(Output),
     /// Stop the program.
     Quit(Exit),
+    /// Clear the terminal and draw the whole screen again (Ctrl-L).
+    Redraw,
+    /// We are now called this (`/nick`): the hello of any later connection
+    /// (a guest's reconnection, the host's next guest) says so.
+    Rename(String),
 }
 
 /// The guest is being asked for the host's secret code.
@@ -263,6 +270,13 @@ pub struct App {
     pub limits: Limits,
     /// Set while the guest must type the host's secret code.
     pub prompt: Option<CodePrompt>,
+    /// Layers over the chat screen, bottom first: the top one sees keys
+    /// first and is drawn last (see [`layer`]).
+    pub layers: Vec<Layer>,
+    /// Whether a person at a screen drives the app (the TUI): Ctrl-C asks
+    /// before losing anything, and an ended conversation stays on screen
+    /// until a key. Headless mode is not: it leaves at once.
+    pub interactive: bool,
     /// The participant of the conversation (connected or dropped), with
     /// what we owe them and what they sent.
     peer: Option<Peer>,
@@ -295,6 +309,8 @@ impl App {
             clock: Clock::System,
             limits: Limits::default(),
             prompt: None,
+            layers: Vec::new(),
+            interactive: false,
             peer: None,
             had_peer: false,
             restored: false,
@@ -413,7 +429,10 @@ impl App {
         match event {
             Event::Key(key) => self.on_key(key),
             Event::Mouse(mouse) => {
+                let help = matches!(self.layers.last(), Some(Layer::Help { .. }));
                 match mouse.kind {
+                    MouseEventKind::ScrollUp if help => self.scroll_help(-(WHEEL_ROWS as isize)),
+                    MouseEventKind::ScrollDown if help => self.scroll_help(WHEEL_ROWS as isize),
                     MouseEventKind::ScrollUp => self.scroll_up(WHEEL_ROWS),
                     MouseEventKind::ScrollDown => self.scroll_down(WHEEL_ROWS),
                     _ => {}
@@ -430,7 +449,10 @@ impl App {
                 Vec::new()
             }
             Event::Submit(line) => self.submit(line),
-            Event::EndOfInput => self.leave_when_delivered(LeaveKind::Leave),
+            Event::EndOfInput => match self.ended() {
+                Some(exit) => vec![Effect::Quit(exit)],
+                None => self.leave_when_delivered(LeaveKind::Leave),
+            },
             Event::Terminate(code) => self.leave(LeaveKind::Leave, code),
             // No goodbye and nothing forgotten: the peer sees a dropped
             // connection and waits for us, and the journal stays.
@@ -548,6 +570,7 @@ impl App {
                 id: msg.id,
                 text: text.as_str().into(),
                 delivery: Delivery::Pending,
+                action: msg.action,
             });
             peer.outbox.push(ChatMessage {
                 text,
@@ -563,7 +586,53 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        let Some(action) = self.keymap.action(&key) else {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        let action = self.keymap.action(&key);
+        // The layers over the screen see the key first, the top one first.
+        match self.layers.last() {
+            Some(Layer::Ended { exit, .. }) => {
+                return match action {
+                    // Scrolling still reads back; any other key leaves.
+                    Some(Action::PageUp) => self.on_action(Action::PageUp),
+                    Some(Action::PageDown) => self.on_action(Action::PageDown),
+                    Some(Action::Oldest) => self.on_action(Action::Oldest),
+                    _ => vec![Effect::Quit(exit.clone())],
+                };
+            }
+            Some(Layer::Confirm(_)) => {
+                self.layers.pop();
+                if action == Some(Action::Leave) {
+                    return self.leave(LeaveKind::Leave, 0);
+                }
+                // Any other key cancels the question and does what it does.
+            }
+            Some(Layer::Help { .. }) => {
+                let rows = match key.code {
+                    KeyCode::Up | KeyCode::Char('k') => Some(-1),
+                    KeyCode::Down | KeyCode::Char('j') => Some(1),
+                    KeyCode::PageUp => Some(-(self.help_page() as isize)),
+                    KeyCode::PageDown | KeyCode::Char(' ') => Some(self.help_page() as isize),
+                    KeyCode::Home => Some(isize::MIN),
+                    KeyCode::End => Some(isize::MAX),
+                    _ => None,
+                };
+                if let Some(rows) = rows
+                    && key.modifiers.is_empty()
+                {
+                    self.scroll_help(rows);
+                    return Vec::new();
+                }
+                self.layers.pop();
+                // Ctrl-C is not lost on the help: it closes it and acts.
+                if action != Some(Action::Leave) {
+                    return Vec::new();
+                }
+            }
+            None => {}
+        }
+        let Some(action) = action else {
             // A key bound to nothing types itself, if it is a typing key.
             if let Some(c) = keymap::typed_char(&key) {
                 self.input.insert_char(c);
@@ -573,8 +642,13 @@ impl App {
         if self.prompt.is_some() {
             return self.on_prompt_key(action);
         }
+        self.on_action(action)
+    }
+
+    /// What a key's action does on the chat screen.
+    fn on_action(&mut self, action: Action) -> Vec<Effect> {
         match action {
-            Action::Leave => return self.leave(LeaveKind::Leave, 0),
+            Action::Leave => return self.ask_to_leave(),
             Action::Send => {
                 let line = self.input.take();
                 return self.submit(line);
@@ -584,8 +658,72 @@ impl App {
             Action::Oldest => self.set_scroll(self.pane().oldest()),
             Action::Live => self.set_scroll(Scroll::Live),
             Action::Edit(edit) => self.input.apply(edit),
+            Action::Help => self.layers.push(Layer::Help { scroll: 0 }),
+            Action::Redraw => return vec![Effect::Redraw],
         }
         Vec::new()
+    }
+
+    /// Ctrl-C or `/quit`: leaves, but first asks once (on a screen) when
+    /// that would lose messages not yet delivered or a typed draft.
+    fn ask_to_leave(&mut self) -> Vec<Effect> {
+        let question = LeaveQuestion {
+            undelivered: self.unacked(),
+            draft: !self.input.text().trim().is_empty(),
+        };
+        if self.interactive && (question.undelivered > 0 || question.draft) {
+            self.layers.push(Layer::Confirm(question));
+            return Vec::new();
+        }
+        self.leave(LeaveKind::Leave, 0)
+    }
+
+    /// How the conversation ended, while its end is on screen.
+    pub fn ended(&self) -> Option<Exit> {
+        self.layers.iter().find_map(|layer| match layer {
+            Layer::Ended { exit, .. } => Some(exit.clone()),
+            _ => None,
+        })
+    }
+
+    /// The conversation is over: quit, or on a screen first show how it
+    /// ended and wait for a key, so its last messages can be read.
+    fn end(&mut self, exit: Exit) -> Vec<Effect> {
+        if !self.interactive || !self.had_peer {
+            return vec![Effect::Quit(exit)];
+        }
+        let why = exit
+            .message
+            .as_deref()
+            .unwrap_or("the conversation ended")
+            .trim_end_matches('.')
+            .to_owned();
+        self.layers.clear();
+        self.layers.push(Layer::Ended { exit, why });
+        Vec::new()
+    }
+
+    /// The help's rows at the current size, and how many show at once.
+    fn help_geometry(&self) -> (usize, usize) {
+        let screen = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        let width = overlay_inner_width(screen) as usize;
+        let rows = layer::help_rows(&self.keymap, width).len();
+        let shown = overlay(screen, rows).height.saturating_sub(2) as usize;
+        (rows, shown)
+    }
+
+    /// Rows one page of the help moves.
+    fn help_page(&self) -> usize {
+        self.help_geometry().1.saturating_sub(1).max(1)
+    }
+
+    /// Scrolls the help by `rows` (up if negative), within its length.
+    fn scroll_help(&mut self, rows: isize) {
+        let (total, shown) = self.help_geometry();
+        let last = total.saturating_sub(shown);
+        if let Some(Layer::Help { scroll }) = self.layers.last_mut() {
+            *scroll = scroll.saturating_add_signed(rows).min(last);
+        }
     }
 
     /// Keys while the secret code is asked for: editing, Send to try the
@@ -612,7 +750,8 @@ impl App {
                 return vec![Effect::Connect { code: Some(code) }];
             }
             Action::Edit(edit) => self.input.apply(edit),
-            Action::PageUp | Action::PageDown | Action::Oldest | Action::Live => {}
+            Action::Redraw => return vec![Effect::Redraw],
+            Action::PageUp | Action::PageDown | Action::Oldest | Action::Live | Action::Help => {}
         }
         Vec::new()
     }
@@ -684,8 +823,24 @@ impl App {
         if line.trim().is_empty() {
             return Vec::new();
         }
-        let line = match command(&line) {
-            Command::Text(text) => text,
+        let (line, action) = match command(&line) {
+            Command::Text(text) => (text, false),
+            Command::Me(text) if text.is_empty() => {
+                self.input.set_text(&line);
+                return self.system(SystemEvent::Error(
+                    "/me needs an action: /me waves".to_owned(),
+                ));
+            }
+            Command::Me(text) => (text, true),
+            Command::Nick(name) => return self.rename(&line, &name),
+            Command::Clear => {
+                self.history.clear_shown();
+                self.unread = 0;
+                self.set_scroll(Scroll::Live);
+                return Vec::new();
+            }
+            Command::Quit if self.interactive => return self.ask_to_leave(),
+            Command::Quit => return self.leave(LeaveKind::Leave, 0),
             Command::Verify => {
                 let text = match self.connected() {
                     Some(peer) => verify_text(peer, self.words_compared()),
@@ -710,20 +865,38 @@ impl App {
                 self.set_scroll(Scroll::Live);
                 return self.system(SystemEvent::Info(text.to_owned()));
             }
+            Command::Help if self.interactive => {
+                self.layers.push(Layer::Help { scroll: 0 });
+                return Vec::new();
+            }
             Command::Help => {
-                let help = format!("{}\n{COMMANDS_HELP}", self.keymap.help_text());
+                // No screen to lay a help over: say it as lines.
+                let help = layer::help_items(&self.keymap)
+                    .into_iter()
+                    .map(|item| match item.key.as_str() {
+                        "" => format!("{}:", item.text),
+                        key => format!("{key}: {}", item.text),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 self.set_scroll(Scroll::Live);
                 return self.system(SystemEvent::Info(help));
             }
-            Command::Unknown(name) => {
+            Command::Unknown { name, nearest } => {
                 self.input.set_text(&line);
-                return self.system(SystemEvent::Error(format!(
-                    "unknown command /{name}; /help lists them (start a message with // to send a /)"
-                )));
+                return self.system(SystemEvent::Error(unknown_text(&name, nearest)));
+            }
+        };
+        // What goes back into the box when the line is not sent.
+        let typed = |line: &str| {
+            if action {
+                format!("/me {line}")
+            } else {
+                line.to_owned()
             }
         };
         if line.len() > MAX_TEXT_LEN {
-            self.input.set_text(&line);
+            self.input.set_text(&typed(&line));
             return self.system(SystemEvent::Error(format!(
                 "not sent: the message is {} KiB, the limit is {} KiB",
                 line.len().div_ceil(1024),
@@ -734,7 +907,7 @@ impl App {
             Link::Connected(peer) if peer.is_plain() => Some(peer.id),
             Link::Connected(_) | Link::Dropped { .. } => None,
             Link::Waiting => {
-                self.input.set_text(&line);
+                self.input.set_text(&typed(&line));
                 return self.system(SystemEvent::Error(
                     "not sent: nobody is connected yet".to_owned(),
                 ));
@@ -748,6 +921,7 @@ impl App {
             },
             sent_at_ms: now,
             text: line,
+            action,
         };
         self.next_seq = self.next_seq.saturating_add(1);
         // Sending is a deliberate act: show the conversation's end.
@@ -762,12 +936,23 @@ impl App {
                 id: msg.id,
                 text: msg.text.as_str().into(),
                 delivery: Delivery::Sent,
+                action,
             });
             effects.push(Effect::Output(Output::Sent {
                 id: msg.id,
                 text: msg.text.as_str().into(),
                 delivery: Delivery::Sent,
             }));
+            // A plain program knows no actions: it gets the line as shown.
+            let msg = if action {
+                ChatMessage {
+                    text: format!("* {} {}", self.me, msg.text),
+                    action: false,
+                    ..msg
+                }
+            } else {
+                msg
+            };
             effects.push(self.send(to, Frame::Chat(msg)));
             return effects;
         }
@@ -777,6 +962,7 @@ impl App {
             id: msg.id,
             text: msg.text.as_str().into(),
             delivery: Delivery::Pending,
+            action,
         });
         effects.push(Effect::Remember(Record::Sent(msg.clone())));
         let id = msg.id;
@@ -907,7 +1093,8 @@ impl App {
         let from = match &event {
             NetEvent::Chat { from, .. }
             | NetEvent::Ack { from, .. }
-            | NetEvent::Heartbeat { from } => Some(*from),
+            | NetEvent::Heartbeat { from }
+            | NetEvent::Renamed { from, .. } => Some(*from),
             _ => None,
         };
         if let Some(from) = from {
@@ -936,10 +1123,10 @@ impl App {
                     if wrong_code {
                         // Retrying would hand whoever answers another
                         // guess at the code: stop, and say why.
-                        return vec![Effect::Quit(Exit {
+                        return self.end(Exit {
                             code: 1,
                             message: Some(format!("{reason}; {CODE_NOT_TAKEN}")),
-                        })];
+                        });
                     }
                     *attempts += 1;
                     *retry_at_ms = Some(now + reconnect_delay_ms(*attempts));
@@ -961,6 +1148,7 @@ impl App {
             NetEvent::Chat { msg, .. } => self.on_chat(msg),
             NetEvent::Ack { up_to, .. } => self.on_ack(up_to),
             NetEvent::Heartbeat { .. } => Vec::new(),
+            NetEvent::Renamed { name, .. } => self.on_renamed(&name),
             NetEvent::Left { from, reason } => {
                 let Some(info) = self.connected().filter(|info| info.id == from).cloned() else {
                     return Vec::new();
@@ -989,6 +1177,7 @@ impl App {
             id: msg.id,
             text: text.clone(),
             delivery: Delivery::Received,
+            action: msg.action,
         });
         self.note_arrival();
         // Taken in: written down before it is shown or printed, so a run
@@ -1000,6 +1189,7 @@ impl App {
             id: msg.id,
             sent_at_ms: msg.sent_at_ms,
             text,
+            action: msg.action,
         });
         remember.into_iter().chain([shown]).collect()
     }
@@ -1077,6 +1267,10 @@ impl App {
         if self.connected().is_some() && !info.resumed {
             return Vec::new();
         }
+        // The conversation is over, its end still on screen: nobody new.
+        if self.ended().is_some() {
+            return vec![self.send(info.id, Frame::Leave)];
+        }
         self.prompt = None;
         // The code did its job: off the screen, out of sight of onlookers.
         if let Role::Host { show_code, .. } = &mut self.role {
@@ -1097,7 +1291,17 @@ impl App {
             peer.waiting_since = None;
             let author = peer.author;
             let compared = peer.compared;
+            let old = self.history.author_name(author).into_owned();
             self.history.relabel(author, &info.name);
+            let new = self.history.author_name(author).into_owned();
+            // Renamed while the connection was down: its hello says so.
+            if old != new && self.had_peer {
+                effects.extend(self.system(SystemEvent::Renamed {
+                    old,
+                    new,
+                    me: false,
+                }));
+            }
             let event = SystemEvent::Resumed {
                 name: self.history.author_name(author).into_owned(),
                 verification: words,
@@ -1220,8 +1424,79 @@ impl App {
                 )),
             },
         };
-        effects.push(Effect::Quit(exit));
+        effects.extend(self.end(exit));
         effects
+    }
+
+    /// `/nick NAME`: checked as `--name` is; told to the peer if its
+    /// program takes name changes, and to every later connection's hello.
+    fn rename(&mut self, line: &str, name: &str) -> Vec<Effect> {
+        let clean = sanitize_name(name);
+        if name.trim().is_empty() || clean != name.trim() || clean.len() > MAX_NAME_LEN {
+            self.input.set_text(line);
+            return self.system(SystemEvent::Error(format!(
+                "not renamed: {:?} is not a name (use up to {MAX_NAME_WIDTH} columns of visible \
+                 characters: /nick NAME)",
+                name.trim()
+            )));
+        }
+        if clean == self.me {
+            return self.system(SystemEvent::Info(format!("you are already {clean}")));
+        }
+        let old = std::mem::replace(&mut self.me, clean.clone());
+        self.history.relabel(AuthorId::ME, &clean);
+        self.set_scroll(Scroll::Live);
+        let mut effects = vec![Effect::Rename(clean.clone())];
+        effects.extend(self.system(SystemEvent::Renamed {
+            old: old.clone(),
+            new: clean.clone(),
+            me: true,
+        }));
+        let Some((to, told)) = self.connected().map(|peer| (peer.id, peer.caps.has(NICK))) else {
+            // Nobody to tell now: the next hello carries the name.
+            return effects;
+        };
+        if told {
+            effects.push(self.send(to, Frame::Nick { name: clean }));
+        } else {
+            let peer = self.peer_name();
+            effects.extend(self.system(SystemEvent::Info(format!(
+                "{peer}'s program does not take name changes (an older duplex, or a plain \
+                 text program): on their screen you are still {old}"
+            ))));
+        }
+        effects
+    }
+
+    /// The peer is now called `name` (`/nick` on their side).
+    fn on_renamed(&mut self, name: &str) -> Vec<Effect> {
+        let Some(author) = self.peer.as_ref().map(|peer| peer.author) else {
+            return Vec::new();
+        };
+        let new = sanitize_name(name);
+        let old = self.history.author_name(author).into_owned();
+        self.history.relabel(author, &new);
+        if let Link::Connected(info) = &mut self.link {
+            info.name = new;
+        }
+        let new = self.history.author_name(author).into_owned();
+        if new == old {
+            return Vec::new();
+        }
+        self.system(SystemEvent::Renamed {
+            old,
+            new,
+            me: false,
+        })
+    }
+
+    /// The peer's name as shown.
+    fn peer_name(&self) -> String {
+        match (&self.peer, &self.link) {
+            (Some(peer), _) => self.history.author_name(peer.author).into_owned(),
+            (None, Link::Connected(info)) => info.name.clone(),
+            (None, _) => "the peer".to_owned(),
+        }
     }
 
     /// Adds a system line and tells the front ends.
@@ -1295,6 +1570,7 @@ mod tests {
                 id: MessageId { session: 9, seq },
                 sent_at_ms: 0,
                 text: text.to_owned(),
+                action: false,
             },
         })
     }
@@ -1931,6 +2207,7 @@ mod tests {
                 id: MessageId { session: 42, seq },
                 sent_at_ms: 5,
                 text: text.to_owned(),
+                action: false,
             }));
         }
         saved
@@ -2440,7 +2717,24 @@ mod tests {
         assert_eq!(command("/verify"), Command::Verify);
         assert_eq!(command(" /help "), Command::Help);
         assert_eq!(command("//shrug"), Command::Text("/shrug".into()));
-        assert_eq!(command("/nope x"), Command::Unknown("nope".into()));
+        assert_eq!(
+            command("/nope x"),
+            Command::Unknown {
+                name: "nope".into(),
+                nearest: None
+            }
+        );
+        assert_eq!(
+            command("/hlep"),
+            Command::Unknown {
+                name: "hlep".into(),
+                nearest: Some("help")
+            }
+        );
+        assert_eq!(command("/me waves  "), Command::Me("waves".into()));
+        assert_eq!(command("/nick  ally "), Command::Nick("ally".into()));
+        assert_eq!(command("/clear"), Command::Clear);
+        assert_eq!(command("/quit"), Command::Quit);
         assert_eq!(command("a /b"), Command::Text("a /b".into()));
         let mut app = host();
         app.update(joined(3, "bob"));

@@ -52,6 +52,13 @@ pub enum NetEvent {
         /// Our newest message the peer has.
         up_to: MessageId,
     },
+    /// The peer is now called `name` (`/nick`), not yet sanitized.
+    Renamed {
+        /// The connection it came on.
+        from: ConnId,
+        /// The new name as sent.
+        name: String,
+    },
     /// A peer is gone.
     Left {
         /// The connection that ended.

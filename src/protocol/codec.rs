@@ -213,6 +213,7 @@ mod tests {
             id: MessageId { session: 7, seq: 1 },
             sent_at_ms: 1_700_000_000_000,
             text: text.to_owned(),
+            action: false,
         })
     }
 
@@ -331,8 +332,9 @@ mod tests {
     #[test]
     fn invalid_utf8_text_is_an_error() {
         let mut body = encode_body(&chat("ab")).unwrap();
-        let last = body.len() - 1;
-        body[last] = 0xff; // the last text byte becomes invalid UTF-8
+        // The last text byte (before the action flag) becomes invalid UTF-8.
+        let last = body.len() - 2;
+        body[last] = 0xff;
         assert!(matches!(
             decode_body(&body),
             Err(CodecError::Undecodable(_))
@@ -404,7 +406,7 @@ mod tests {
     proptest! {
         #[test]
         fn chat_round_trips(session: u64, seq: u64, at: i64, text in ".{0,200}") {
-            let frame = Frame::Chat(ChatMessage { id: MessageId { session, seq }, sent_at_ms: at, text });
+            let frame = Frame::Chat(ChatMessage { id: MessageId { session, seq }, sent_at_ms: at, text, action: false });
             let mut buf = encode(frame.clone());
             prop_assert_eq!(FrameCodec::new().decode(&mut buf).unwrap(), Some(frame));
         }

@@ -38,6 +38,11 @@ pub struct Session {
     rejoin: Option<Rejoin>,
     /// What a restarted run needs, kept on disk.
     journal: Option<Journal>,
+    /// The host's hello for the guests to come (our name in it changes
+    /// with `/nick`).
+    host_hello: Option<tokio::sync::watch::Sender<Hello>>,
+    /// Whether the front end must draw the whole screen again (Ctrl-L).
+    redraw: bool,
 }
 
 /// What a guest needs to connect again: where, as whom, with which code,
@@ -103,6 +108,8 @@ impl Session {
             outputs: Vec::new(),
             rejoin,
             journal,
+            host_hello: None,
+            redraw: false,
         }
     }
 
@@ -165,9 +172,23 @@ impl Session {
                 Effect::Output(output) => self.outputs.push(output),
                 Effect::Quit(how) => exit = exit.or(Some(how)),
                 Effect::Remember(_) => {}
+                Effect::Redraw => self.redraw = true,
+                Effect::Rename(name) => {
+                    if let Some(rejoin) = &mut self.rejoin {
+                        rejoin.hello.name.clone_from(&name);
+                    }
+                    if let Some(hello) = &self.host_hello {
+                        hello.send_modify(|hello| hello.name = name);
+                    }
+                }
             }
         }
         exit
+    }
+
+    /// Whether the screen must be drawn whole (and forgets it was asked).
+    pub fn take_redraw(&mut self) -> bool {
+        std::mem::take(&mut self.redraw)
     }
 
     /// Takes what happened since the last call, oldest first.

@@ -81,6 +81,7 @@ impl Session {
         let mut ask_code = false;
         let mut refused = None;
         let mut rejoin = None;
+        let mut host_hello = None;
         let role = match mode {
             Mode::Host(host) => {
                 let role = Role::Host {
@@ -96,7 +97,9 @@ impl Session {
                     limits,
                     ..HostPolicy::new(code)
                 };
-                host.spawn(hello, policy, tx);
+                let (tx_hello, rx_hello) = tokio::sync::watch::channel(hello);
+                host_hello = Some(tx_hello);
+                host.spawn_watching(rx_hello, policy, tx);
                 role
             }
             Mode::JoinPlain(target) => {
@@ -138,6 +141,7 @@ impl Session {
         app.history
             .set_limit(limits.history_entries, limits.history_bytes);
         let mut session = Self::new(app, events, rejoin, journal);
+        session.host_hello = host_hello;
         if let Some(saved) = restored {
             session.handle(Event::Restore(Box::new(saved)));
         }

@@ -58,9 +58,14 @@ pub fn render(
         let Some(entry) = history.entries().get(index) else {
             continue;
         };
+        let action = matches!(entry, Entry::Chat { action: true, .. });
         let (text_style, name) = match entry {
             Entry::Chat { author, .. } => (
-                Style::new(),
+                if action {
+                    Style::new().add_modifier(Modifier::ITALIC)
+                } else {
+                    Style::new()
+                },
                 Some(Span::styled(
                     history.author_name(*author).into_owned(),
                     author_style(history, *author),
@@ -95,6 +100,11 @@ pub fn render(
                     time_style,
                 )];
                 match &name {
+                    Some(name) if action => {
+                        spans.push(Span::styled("* ", name.style));
+                        spans.push(name.clone());
+                        spans.push(Span::raw(" "));
+                    }
                     Some(name) => {
                         spans.push(name.clone());
                         spans.push(Span::raw(": "));

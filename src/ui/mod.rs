@@ -2,10 +2,12 @@
 //! effects, so any state can be checked with a `TestBackend` snapshot.
 //!
 //! The screen, top to bottom: the message pane, the input box (a rule with
-//! key hints, then the text, growing to a few rows), and a one-row status bar.
+//! key hints, then the text, growing to a few rows), and a one-row status bar;
+//! over them, the app's layers (the help, a question, the end).
 
 pub mod input;
 pub mod messages;
+pub mod overlay;
 pub mod status;
 
 use ratatui::Frame;
@@ -19,4 +21,8 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
     messages::render(frame, areas.messages, &app.history, app.scroll, app.zone);
     input::render(frame, areas.rule, areas.input, app);
     status::render(frame, areas.status, app);
+    // The layers over the screen, bottom first.
+    for layer in &app.layers {
+        overlay::render(frame, frame.area(), areas.status, app, layer);
+    }
 }

@@ -654,6 +654,7 @@ fn chat(seq: u64, text: &str) -> duplex::protocol::Frame {
         id: duplex::protocol::MessageId { session: 7, seq },
         sent_at_ms: chrono::Utc::now().timestamp_millis(),
         text: text.to_owned(),
+        action: false,
     })
 }
 

@@ -202,6 +202,7 @@ fn the_numbers_of_docs_protocol_md() {
         id,
         sent_at_ms: 3,
         text: "hi".to_owned(),
+        action: false,
     });
     // Chat: kind, id (session, seq), sent at (zigzag varint), text.
     assert_eq!(chat.encode().unwrap(), [3, 1, 2, 6, 2, b'h', b'i']);

@@ -86,6 +86,7 @@ fn receive(app: &mut App, seq: u64, text: &str) {
             id: MessageId { session: 9, seq },
             sent_at_ms: NOW_MS,
             text: text.to_owned(),
+            action: false,
         },
     }));
 }
