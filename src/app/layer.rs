@@ -136,12 +136,7 @@ const KEY_COLUMN_TENTHS: usize = 4;
 /// own), and the text wrapped beside it.
 pub fn help_rows(keymap: &Keymap, width: usize) -> Vec<HelpRow> {
     let items = help_items(keymap);
-    let widest = items
-        .iter()
-        .map(|item| display_width(&item.key))
-        .max()
-        .unwrap_or(0);
-    let column = widest.min(width * KEY_COLUMN_TENTHS / 10).max(1);
+    let column = key_column(&items, width);
     let text_width = width.saturating_sub(column + 2).max(1);
     let mut rows = Vec::new();
     for item in items {
@@ -191,12 +186,19 @@ pub fn help_rows(keymap: &Keymap, width: usize) -> Vec<HelpRow> {
 
 /// The width of the help's key column at `width`, for drawing.
 pub fn help_key_column(keymap: &Keymap, width: usize) -> usize {
-    help_items(keymap)
+    key_column(&help_items(keymap), width)
+}
+
+/// The key column: as wide as the widest key that fits in 4/10 of the
+/// width (a wider one wraps on rows of its own).
+fn key_column(items: &[HelpItem], width: usize) -> usize {
+    let cap = width * KEY_COLUMN_TENTHS / 10;
+    items
         .iter()
         .map(|item| display_width(&item.key))
+        .filter(|&w| w <= cap)
         .max()
-        .unwrap_or(0)
-        .min(width * KEY_COLUMN_TENTHS / 10)
+        .unwrap_or(cap)
         .max(1)
 }
 

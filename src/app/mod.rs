@@ -14,6 +14,8 @@
 //! [`Event::Tick`] then. There is no other timer.
 
 pub mod command;
+#[cfg(test)]
+mod command_tests;
 pub mod layer;
 pub mod output;
 pub mod peer;
