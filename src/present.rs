@@ -167,6 +167,7 @@ fn grouped(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::AuthorId;
 
     #[test]
     fn forgotten_messages_are_counted_in_thousands() {
@@ -225,5 +226,45 @@ mod tests {
             why: "bob left".into(),
         });
         assert_eq!(two, "2 messages to bob were not delivered: bob left");
+    }
+
+    #[test]
+    fn the_last_lines_are_the_last_messages_as_plain_lines() {
+        use crate::protocol::MessageId;
+        let mut history = History::new("bob");
+        let alice = history.add_author("alice", "host");
+        let utc = FixedOffset::east_opt(0).unwrap();
+        let chat = |n: u64, author, text: &str, delivery, action| Entry::Chat {
+            at_ms: 1_700_000_000_000 + i64::try_from(n).unwrap() * 60_000,
+            author,
+            id: MessageId { session: 1, seq: n },
+            text: text.into(),
+            delivery,
+            action,
+        };
+        for n in 1..=12 {
+            history.push(chat(n, alice, &format!("m{n}"), Delivery::Received, false));
+        }
+        history.push_system(0, SystemEvent::Info("not a message".into()));
+        history.push(chat(13, alice, "waves", Delivery::Received, true));
+        history.push(chat(
+            14,
+            AuthorId::ME,
+            "two\nlines",
+            Delivery::Failed,
+            false,
+        ));
+        let lines = last_lines(&history, utc, 4);
+        assert_eq!(
+            lines,
+            [
+                "22:24 alice: m11",
+                "22:25 alice: m12",
+                "22:26 * alice waves",
+                "22:27 bob: two",
+                "      lines ✗ not delivered",
+            ]
+        );
+        assert!(last_lines(&History::new("x"), utc, 10).is_empty());
     }
 }

@@ -202,3 +202,72 @@ pub enum LeaveKind {
     /// Ctrl-C, end of input, a signal: only this side goes.
     Leave,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nearest_command_is_a_slip_away() {
+        assert_eq!(nearest("hlep"), Some("help"));
+        assert_eq!(nearest("nikc"), Some("nick"));
+        assert_eq!(nearest("quti"), Some("quit"));
+        assert_eq!(nearest("verfy"), Some("verify"));
+        assert_eq!(nearest("CLEAR"), Some("clear"));
+        assert_eq!(nearest("frobnicate"), None);
+        assert_eq!(nearest("x"), None);
+        assert_eq!(nearest(""), None);
+    }
+
+    #[test]
+    fn every_command_parses_as_itself() {
+        for info in COMMANDS {
+            let typed = match info.args {
+                "" => format!("/{}", info.name),
+                _ => format!("/{} x", info.name),
+            };
+            assert!(
+                !matches!(command(&typed), Command::Unknown { .. } | Command::Text(_)),
+                "{typed}"
+            );
+        }
+    }
+
+    const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    const START: &str = "<!-- commands:start -->\n";
+    const END: &str = "<!-- commands:end -->";
+
+    /// README with its commands table replaced by `table`, or `None` if
+    /// the markers are missing.
+    fn with_table(readme: &str, table: &str) -> Option<String> {
+        let start = readme.find(START)? + START.len();
+        let end = start + readme[start..].find(END)?;
+        Some(format!("{}{table}{}", &readme[..start], &readme[end..]))
+    }
+
+    #[test]
+    fn readme_commands_table_is_generated_from_the_commands() {
+        let readme = std::fs::read_to_string(README).unwrap();
+        let table = markdown_table();
+        let expected = with_table(&readme, &table)
+            .unwrap_or_else(|| panic!("README.md has no {START:?} … {END:?} markers"));
+        assert!(
+            readme == expected,
+            "README.md's commands table is not command::markdown_table(); regenerate it with\n\
+             UPDATE_README=1 cargo test --lib command::tests::update_readme_commands_table -- --ignored\n\
+             The table should be:\n{table}"
+        );
+    }
+
+    /// Rewrites README's commands table: run with `UPDATE_README=1` and `--ignored`.
+    #[test]
+    #[ignore = "rewrites README.md; run with UPDATE_README=1"]
+    fn update_readme_commands_table() {
+        if std::env::var_os("UPDATE_README").is_none() {
+            return;
+        }
+        let readme = std::fs::read_to_string(README).unwrap();
+        let updated = with_table(&readme, &markdown_table()).unwrap();
+        std::fs::write(README, updated).unwrap();
+    }
+}
