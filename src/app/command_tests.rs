@@ -356,6 +356,31 @@ fn ctrl_c_with_an_undelivered_message_asks_once() {
 }
 
 #[test]
+fn the_question_follows_deliveries_and_leaves_once_nothing_would_be_lost() {
+    let mut app = on_screen();
+    submit(&mut app, "one");
+    submit(&mut app, "two");
+    app.update(ctrl('c'));
+    let ack = |seq| {
+        Event::Net(NetEvent::Ack {
+            from: 3,
+            up_to: MessageId { session: 2, seq },
+        })
+    };
+    assert!(quits(&app.update(ack(1))).is_none());
+    assert_eq!(
+        app.layers,
+        [Layer::Confirm(LeaveQuestion {
+            undelivered: 1,
+            draft: false
+        })]
+    );
+    let effects = app.update(ack(2));
+    assert_eq!(quits(&effects).map(|e| e.code), Some(0));
+    assert!(sent_frames(&effects).contains(&Frame::Leave));
+}
+
+#[test]
 fn any_other_key_cancels_the_question_and_does_what_it_does() {
     let mut app = on_screen();
     type_text(&mut app, "draft");

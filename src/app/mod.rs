@@ -405,9 +405,25 @@ impl App {
 
     /// Applies one event and returns what the runtime must do.
     pub fn update(&mut self, event: Event) -> Vec<Effect> {
-        let effects = self.apply(event);
+        let mut effects = self.apply(event);
         self.follow_history();
+        effects.extend(self.recount_question());
         effects
+    }
+
+    /// Keeps the Ctrl-C question true as messages get delivered (or given
+    /// up); once nothing would be lost any more, leaves as asked.
+    fn recount_question(&mut self) -> Vec<Effect> {
+        let undelivered = self.unacked();
+        let Some(Layer::Confirm(question)) = self.layers.last_mut() else {
+            return Vec::new();
+        };
+        question.undelivered = undelivered;
+        if undelivered > 0 || question.draft {
+            return Vec::new();
+        }
+        self.layers.pop();
+        self.leave(LeaveKind::Leave, 0)
     }
 
     /// Keeps a scrolled-back view on the same entry when the history
