@@ -1043,6 +1043,9 @@ fn join_plain_ends_cleanly_when_the_server_closes() -> Result {
     server.send_line("bye now")?;
     wait_message(&guest, PLAIN, "bye now")?;
     server.close();
+    let ended = format!("{PLAIN} closed the connection · press any key");
+    guest.wait_for("the ended line", |s| s.status().trim() == ended)?;
+    guest.send_keys("q")?;
     guest.expect_exit(0)?;
     guest.assert_restored();
     let after = guest.screen();
@@ -1050,6 +1053,8 @@ fn join_plain_ends_cleanly_when_the_server_closes() -> Result {
         after.contains(&format!("duplex: {PLAIN} closed the connection.")),
         "{after}"
     );
+    // The last lines stay in the terminal, above the reason.
+    assert!(after.contains(&format!("{PLAIN}: bye now")), "{after}");
     Ok(())
 }
 
@@ -1057,6 +1062,9 @@ fn join_plain_ends_cleanly_when_the_server_closes() -> Result {
 fn join_plain_ends_when_the_server_says_exit() -> Result {
     let (mut guest, mut server, _) = plain_join()?;
     server.send_line("exit")?;
+    let ended = format!("{PLAIN} ended the conversation · press any key");
+    guest.wait_for("the ended line", |s| s.status().trim() == ended)?;
+    guest.send_keys("q")?;
     guest.expect_exit(0)?;
     guest.assert_restored();
     let after = guest.screen();
