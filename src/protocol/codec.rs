@@ -332,9 +332,8 @@ mod tests {
     #[test]
     fn invalid_utf8_text_is_an_error() {
         let mut body = encode_body(&chat("ab")).unwrap();
-        // The last text byte (before the action flag) becomes invalid UTF-8.
-        let last = body.len() - 2;
-        body[last] = 0xff;
+        let last = body.len() - 1;
+        body[last] = 0xff; // the last text byte becomes invalid UTF-8
         assert!(matches!(
             decode_body(&body),
             Err(CodecError::Undecodable(_))

@@ -63,8 +63,8 @@ pub struct ChatMessage {
     /// The text as typed; receivers sanitize it before display.
     pub text: String,
     /// Whether it is an action (`/me waves`, shown as `* alice waves`).
-    /// Appended to the kind's fields: an older peer ignores it and shows
-    /// the text as a message; one that sends none means `false`.
+    /// Appended to the kind's fields, and only when set: an older peer
+    /// ignores it and shows the text as a message; none means `false`.
     pub action: bool,
 }
 
@@ -265,7 +265,10 @@ impl Frame {
         let mut out = postcard::to_stdvec(&self.kind())?;
         let fields = match self {
             Frame::Hello(hello) => postcard::to_stdvec(hello)?,
-            Frame::Chat(msg) => postcard::to_stdvec(msg)?,
+            // The action flag is appended only when set: a message's bytes
+            // are as they were before actions.
+            Frame::Chat(msg) if msg.action => postcard::to_stdvec(msg)?,
+            Frame::Chat(msg) => postcard::to_stdvec(&(msg.id, msg.sent_at_ms, &msg.text))?,
             Frame::Refused { reason } => postcard::to_stdvec(reason)?,
             Frame::Nick { name } => postcard::to_stdvec(name)?,
             Frame::Ack { up_to } => postcard::to_stdvec(up_to)?,
