@@ -122,6 +122,22 @@ fn f1_and_slash_help_open_the_help_and_a_key_closes_it() {
     assert_eq!(help_scroll(&app), Some(end));
     app.update(key(KeyCode::Home));
     assert_eq!(help_scroll(&app), Some(0));
+    app.update(key(KeyCode::PageDown));
+    let page = help_scroll(&app).unwrap();
+    assert!(page > 1);
+    app.update(key(KeyCode::Up));
+    assert_eq!(help_scroll(&app), Some(page - 1));
+    app.update(key(KeyCode::PageUp));
+    assert_eq!(help_scroll(&app), Some(0));
+    // The wheel scrolls the help, not the history under it.
+    app.update(Event::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 0,
+        row: 0,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(help_scroll(&app), Some(WHEEL_ROWS));
+    app.update(key(KeyCode::Home));
     // Any other key closes it, and is not typed.
     app.update(key(KeyCode::Char('x')));
     assert!(app.layers.is_empty());
@@ -450,7 +466,35 @@ fn an_ended_conversation_stays_on_screen_until_a_key() {
         "alice ended the conversation · press any key"
     );
     // Scrolling still reads back; any other key leaves, as it would have.
+    for _ in 0..20 {
+        app.update(Event::Net(NetEvent::Chat {
+            from: 3,
+            msg: ChatMessage {
+                id: MessageId { session: 9, seq: 1 },
+                sent_at_ms: 0,
+                text: "late".to_owned(),
+                action: false,
+            },
+        }));
+        app.history
+            .push_system(0, SystemEvent::Info("filler".into()));
+    }
     assert!(quits(&app.update(key(KeyCode::PageUp))).is_none());
+    assert!(matches!(app.scroll, Scroll::At(_)));
+    assert!(quits(&app.update(key(KeyCode::PageDown))).is_none());
+    let ctrl_home = Event::Key(KeyEvent::new(KeyCode::Home, KeyModifiers::CONTROL));
+    assert!(quits(&app.update(ctrl_home)).is_none());
+    assert_eq!(app.scroll, app.pane().oldest());
+    let wheel = |kind| {
+        Event::Mouse(MouseEvent {
+            kind,
+            column: 0,
+            row: 0,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    assert!(quits(&app.update(wheel(MouseEventKind::ScrollDown))).is_none());
+    assert!(quits(&app.update(wheel(MouseEventKind::ScrollUp))).is_none());
     assert_eq!(app.update(key(KeyCode::Char('x'))), [Effect::Quit(exit)]);
 }
 

@@ -626,6 +626,43 @@ fn nick_and_me_are_seen_by_the_peer() -> Result {
     Ok(())
 }
 
+/// A host's new name goes to its next guest in the hello, and Ctrl-L
+/// clears the terminal and draws the whole screen again.
+#[test]
+fn the_next_guest_meets_the_new_name_and_ctrl_l_redraws() -> Result {
+    let (alice, mut bob, port) = pair(24, 80)?;
+    alice.send_line("/nick ally")?;
+    bob.wait_for("the name change", |s| s.status().contains("● ally (host, "))?;
+    bob.ctrl_c()?;
+    bob.expect_exit(0)?;
+    alice.wait_for("bob to leave", |s| {
+        s.status().contains("◌ waiting for a guest")
+    })?;
+    let carol = Tui::guest("carol", port, "ally", 24, 80)?;
+    carol.send_line("hi ally")?;
+    wait_message(&alice, "carol", "hi ally")?;
+    // Ctrl-L: the screen cleared (ESC [2J), then every row drawn again.
+    let before = carol.raw().len();
+    carol.send_keys("\x0c")?;
+    let deadline = std::time::Instant::now() + crate::common::TIMEOUT;
+    loop {
+        let raw = carol.raw();
+        let after = &raw[before.min(raw.len())..];
+        if let Some(at) = crate::common::find(after, b"\x1b[2J")
+            && crate::common::find(&after[at..], b"carol").is_some()
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no whole redraw after Ctrl-L: {:?}",
+            String::from_utf8_lossy(after)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Ok(())
+}
+
 #[test]
 fn ctrl_c_leaves_alone_and_the_host_takes_the_next_guest() -> Result {
     let (mut alice, mut bob, port) = pair(24, 80)?;
