@@ -373,6 +373,44 @@ mod tests {
     }
 
     #[test]
+    fn an_action_says_so_in_both_forms_and_a_rename_is_an_event() {
+        let action = || match message("waves") {
+            Happened::Message {
+                author,
+                from,
+                id,
+                sent_at_ms,
+                text,
+                ..
+            } => Happened::Message {
+                author,
+                from,
+                id,
+                sent_at_ms,
+                text,
+                action: true,
+            },
+            other => other,
+        };
+        assert_eq!(printed(Output::Text, vec![action()]), "* bob \"b\" waves\n");
+        let json: serde_json::Value =
+            serde_json::from_str(&printed(Output::Json, vec![action()])).unwrap();
+        assert_eq!(json["action"], true);
+        assert_eq!(json["text"], "waves");
+        let renamed = Happened::System(SystemEvent::Renamed {
+            old: "bob".into(),
+            new: "bobby".into(),
+            me: false,
+        });
+        let json: serde_json::Value =
+            serde_json::from_str(&printed(Output::Json, vec![renamed])).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"event": "renamed", "old": "bob", "new": "bobby", "me": false})
+        );
+    }
+
+    #[test]
     fn scripts_see_every_delivery_drop_and_resume() {
         let id = MessageId { session: 1, seq: 2 };
         let out = printed(
