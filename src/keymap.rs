@@ -7,7 +7,7 @@
 //! only Shift that is not bound inserts itself ([`typed_char`]).
 //!
 //! The keymap is also the only source of what the keys are documented to do:
-//! `/help` shows [`Keymap::help_text`], the status bar and the input's rule
+//! `/help` (and F1) lists its bindings, the status bar and the input's rule
 //! take their key names from [`Keymap::hint`], and README's keys table is
 //! [`Keymap::markdown_table`] (a test keeps README in step). Every action
 //! describes itself in one place, [`Action::description`], so the bindings

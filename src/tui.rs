@@ -7,7 +7,10 @@
 //! before the screen changes), and SIGINT, SIGTERM or SIGHUP (turned into
 //! events). Ctrl-Z and SIGTSTP suspend duplex as they do vim or less: the
 //! terminal is put back, the process stops, and once it is continued (`fg`,
-//! SIGCONT) the screen is taken again and drawn whole.
+//! SIGCONT) the screen is taken again and drawn whole; Ctrl-L draws it whole
+//! too ([`crate::app::Effect::Redraw`]). Once the screen is given back, the
+//! last messages are printed to the normal terminal, to stay in its
+//! scrollback.
 
 use std::io::{self, Write};
 

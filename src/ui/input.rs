@@ -7,7 +7,7 @@ use ratatui::layout::{Position, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 
-use crate::app::App;
+use crate::app::{App, Layer};
 use crate::keymap::Action;
 use crate::text::display_width;
 
@@ -72,7 +72,14 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
     }
     let row = (layout.cursor_row - first) as u16;
     let col = (layout.cursor_col as u16).min(area.width.saturating_sub(1));
-    frame.set_cursor_position(Position::new(area.x + col, area.y + row));
+    // Under the help the cursor would blink inside it: hidden instead.
+    if !app
+        .layers
+        .iter()
+        .any(|layer| matches!(layer, Layer::Help { .. }))
+    {
+        frame.set_cursor_position(Position::new(area.x + col, area.y + row));
+    }
 }
 
 /// Key hints shown on the rule above the input, with the keys the keymap

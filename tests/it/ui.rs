@@ -551,6 +551,8 @@ fn help_overlay_at_40x12() {
     receive(&mut app, 1, "hi bob");
     app.update(key(KeyCode::F(1)));
     let terminal = draw(&mut app, 40, 12);
+    // No cursor blinking inside the help.
+    assert!(!terminal.backend().cursor_visible());
     insta::assert_snapshot!(terminal.backend());
 }
 
