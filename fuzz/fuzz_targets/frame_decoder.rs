@@ -178,6 +178,7 @@ fn envelope(body: &[u8]) {
                 kind::REFUSED,
                 kind::ACK,
                 kind::HEARTBEAT,
+                kind::NICK,
             ];
             assert!(
                 known.contains(&frame.kind()),

@@ -64,7 +64,9 @@ pub struct ChatMessage {
     pub text: String,
     /// Whether it is an action (`/me waves`, shown as `* alice waves`).
     /// Appended to the kind's fields, and only when set: an older peer
-    /// ignores it and shows the text as a message; none means `false`.
+    /// ignores it and shows the text as a message; none means `false`. (A
+    /// field appended after it one day is written with the flag before it,
+    /// `false` included.)
     pub action: bool,
 }
 
