@@ -865,7 +865,7 @@ mod tests {
         let help = command(&config.keys.keymap())
             .render_long_help()
             .to_string();
-        assert!(help.contains("\n  Ctrl-Q: leave\n"), "{help}");
+        assert!(help.contains("\n  Ctrl-Q: leave (asks first"), "{help}");
         assert!(!help.contains("Ctrl-C: leave"), "{help}");
     }
 

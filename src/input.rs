@@ -294,17 +294,16 @@ impl Input {
     /// Tab: completes the text, when all of it is the start of one of
     /// `words`, to the first such word; pressed again, to the next one, in
     /// turn. Returns whether the text changed.
-    pub fn complete(&mut self, words: &[&str]) -> bool {
+    pub fn complete<S: AsRef<str>>(&mut self, words: &[S]) -> bool {
+        let word = |i: usize| words.get(i).map(AsRef::as_ref);
         let (typed, index) = match self.completing.take() {
-            Some((typed, index)) if words.get(index).is_some_and(|w| *w == self.text) => {
-                (typed, index + 1)
-            }
+            Some((typed, index)) if word(index) == Some(self.text.as_str()) => (typed, index + 1),
             // Text that already is a word goes on to the next match.
             _ => (
                 self.text.clone(),
                 words
                     .iter()
-                    .position(|w| *w == self.text)
+                    .position(|w| w.as_ref() == self.text)
                     .map_or(0, |at| at + 1),
             ),
         };
@@ -312,15 +311,18 @@ impl Input {
             return false;
         }
         // The next match at or after `index`, wrapping around.
-        let matches = |i: &usize| words.get(*i).is_some_and(|w| w.starts_with(typed.as_str()));
+        let matches = |i: &usize| word(*i).is_some_and(|w| w.starts_with(typed.as_str()));
         let Some(found) = (index..words.len())
             .find(matches)
             .or_else(|| (0..index.min(words.len())).find(matches))
         else {
             return false;
         };
-        let changed = words[found] != self.text;
-        self.text = words[found].to_owned();
+        let Some(completed) = word(found) else {
+            return false;
+        };
+        let changed = completed != self.text;
+        self.text = completed.to_owned();
         self.cursor = self.text.len();
         self.goal = None;
         self.completing = Some((typed, found));

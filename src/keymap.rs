@@ -7,7 +7,7 @@
 //! only Shift that is not bound inserts itself ([`typed_char`]).
 //!
 //! The keymap is also the only source of what the keys are documented to do:
-//! `/help` shows [`Keymap::help_text`], the status bar and the input's rule
+//! `/help` (and F1) lists its bindings, the status bar and the input's rule
 //! take their key names from [`Keymap::hint`], and README's keys table is
 //! [`Keymap::markdown_table`] (a test keeps README in step). Every action
 //! describes itself in one place, [`Action::description`], so the bindings
@@ -51,6 +51,10 @@ pub enum Action {
     Live,
     /// An editing action, applied to the input line.
     Edit(EditAction),
+    /// Open the help overlay (keys and commands).
+    Help,
+    /// Draw the whole screen again.
+    Redraw,
     /// Leave the conversation (on the code prompt: give up).
     Leave,
     /// Open the search.
@@ -103,7 +107,7 @@ pub enum EditAction {
 
 impl Action {
     /// Every action, in the order the documentation lists them.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 27] = [
         Action::Send,
         Action::Edit(EditAction::Newline),
         Action::Up,
@@ -124,6 +128,8 @@ impl Action {
         Action::Edit(EditAction::DeleteWordBefore),
         Action::Edit(EditAction::DeleteToStart),
         Action::Edit(EditAction::DeleteToEnd),
+        Action::Help,
+        Action::Redraw,
         Action::Leave,
         Action::Search,
         Action::MatchOlder,
@@ -172,7 +178,9 @@ impl Action {
                     "delete to the end of the line (at its end, join the next line to it)"
                 }
             },
-            Action::Leave => "leave",
+            Action::Help => "show the keys and commands",
+            Action::Redraw => "draw the whole screen again",
+            Action::Leave => "leave (asks first if a message is not delivered or a draft is typed)",
             Action::Search => "search the history",
             Action::MatchOlder => "while searching: the next older match",
             Action::MatchNewer => "while searching: the next newer match",
@@ -206,6 +214,8 @@ impl Action {
                 EditAction::DeleteToStart => "delete-to-start",
                 EditAction::DeleteToEnd => "delete-to-end",
             },
+            Action::Help => "help",
+            Action::Redraw => "redraw",
             Action::Leave => "leave",
             Action::Search => "search",
             Action::MatchOlder => "match-older",
@@ -526,6 +536,8 @@ impl Default for Keymap {
             (Backspace, alt, Action::Edit(DeleteWordBefore)),
             (Char('u'), ctrl, Action::Edit(DeleteToStart)),
             (Char('k'), ctrl, Action::Edit(DeleteToEnd)),
+            (KeyCode::F(1), none, Action::Help),
+            (Char('l'), ctrl, Action::Redraw),
             (Char('c'), ctrl, Action::Leave),
             (Char('f'), ctrl, Action::Search),
         ];
@@ -715,6 +727,8 @@ mod tests {
             ("Alt-Backspace", Action::Edit(DeleteWordBefore)),
             ("Ctrl-U", Action::Edit(DeleteToStart)),
             ("Ctrl-K", Action::Edit(DeleteToEnd)),
+            ("F1", Action::Help),
+            ("Ctrl-L", Action::Redraw),
             ("Ctrl-C", Action::Leave),
             ("Ctrl-F", Action::Search),
         ];
@@ -758,7 +772,7 @@ mod tests {
         for key in [
             press(KeyCode::Char('a'), KeyModifiers::NONE),
             press(KeyCode::Char('A'), KeyModifiers::SHIFT),
-            press(KeyCode::F(1), KeyModifiers::NONE),
+            press(KeyCode::F(2), KeyModifiers::NONE),
             press(KeyCode::Left, KeyModifiers::SHIFT),
             press(KeyCode::Home, KeyModifiers::ALT),
             press(KeyCode::Enter, KeyModifiers::CONTROL),
@@ -996,7 +1010,12 @@ mod tests {
             "{help}"
         );
         assert!(help.contains("\nCtrl-End / Esc: back to live\n"), "{help}");
-        assert!(help.contains("\nCtrl-C: leave\n"), "{help}");
+        assert!(
+            help.contains(
+                "\nCtrl-C: leave (asks first if a message is not delivered or a draft is typed)\n"
+            ),
+            "{help}"
+        );
         assert!(
             help.ends_with("\nEsc: while searching: stop searching (the view stays)"),
             "{help}"
@@ -1010,7 +1029,7 @@ mod tests {
         pipe.bind(chord("ctrl-|"), Action::Leave);
         assert!(
             pipe.markdown_table()
-                .contains("| Ctrl-C / Ctrl-\\| | leave |")
+                .contains("| Ctrl-C / Ctrl-\\| | leave (asks first")
         );
     }
 

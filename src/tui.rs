@@ -7,7 +7,10 @@
 //! before the screen changes), and SIGINT, SIGTERM or SIGHUP (turned into
 //! events). Ctrl-Z and SIGTSTP suspend duplex as they do vim or less: the
 //! terminal is put back, the process stops, and once it is continued (`fg`,
-//! SIGCONT) the screen is taken again and drawn whole.
+//! SIGCONT) the screen is taken again and drawn whole; Ctrl-L draws it whole
+//! too ([`crate::app::Effect::Redraw`]). Once the screen is given back, the
+//! last messages are printed to the normal terminal, to stay in its
+//! scrollback.
 //!
 //! Keys: bracketed paste is on, so a paste arrives as one event; and the
 //! kitty keyboard protocol's first level ("disambiguate escape codes") is
@@ -34,6 +37,7 @@ use ratatui::DefaultTerminal;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::app::{Event, Exit};
+use crate::present;
 use crate::runtime::Session;
 use crate::ui;
 
@@ -85,11 +89,17 @@ impl TerminalGuard {
         crossterm::execute!(
             io::stdout(),
             EnterAlternateScreen,
-            Clear(ClearType::All),
             EnableMouseCapture,
             EnableBracketedPaste,
             PushKeyboardEnhancementFlags(KEYBOARD)
         )?;
+        self.redraw_whole()
+    }
+
+    /// Clears the terminal and makes the next draw a whole one (Ctrl-L,
+    /// and after a suspension).
+    fn redraw_whole(&mut self) -> io::Result<()> {
+        crossterm::execute!(io::stdout(), Clear(ClearType::All))?;
         // At rest the buffer to draw into is blank and the other holds the
         // last frame; swapping blanks that one too, so the next frame is
         // drawn whole. (`Terminal::clear` would ask the terminal where its
@@ -131,6 +141,9 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigtstp = signal(SignalKind::from_raw(rustix::process::Signal::TSTP.as_raw()))?;
     let mut sigcont = signal(SignalKind::from_raw(rustix::process::Signal::CONT.as_raw()))?;
+    // A person reads this screen: Ctrl-C asks before losing anything, and
+    // the end of the conversation stays on screen until a key.
+    session.app.interactive = true;
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
     session.handle(Event::Resize(size.width, size.height));
@@ -140,6 +153,10 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
     let exit = loop {
         // The screen shows the state; what happened is already in it.
         session.take_outputs();
+        if session.take_redraw() {
+            guard.redraw_whole()?;
+            dirty = true;
+        }
         if dirty {
             guard
                 .terminal
@@ -195,6 +212,15 @@ pub async fn run(mut session: Session) -> anyhow::Result<Exit> {
     };
     session.registry.close_all().await;
     drop(guard);
+    // The alternate screen is gone with the conversation on it: leave its
+    // last lines in the terminal's scrollback, as talk and ncat do.
+    let app = &session.app;
+    let lines = present::last_lines(&app.history, app.zone, LAST_LINES);
+    let mut stdout = io::stdout().lock();
+    for line in lines {
+        let _ = writeln!(stdout, "{line}");
+    }
+    let _ = stdout.flush();
     Ok(exit)
 }
 
@@ -225,6 +251,9 @@ fn handle_ready_keys(session: &mut Session, guard: &mut TerminalGuard) -> io::Re
     }
     Ok(None)
 }
+
+/// How many of the last messages are printed to the terminal on the way out.
+pub const LAST_LINES: usize = 10;
 
 /// In debug builds only, panics once the screen is drawn when
 /// `DUPLEX_TEST_PANIC` is set, so the end-to-end tests can check that a

@@ -178,6 +178,7 @@ fn envelope(body: &[u8]) {
                 kind::REFUSED,
                 kind::ACK,
                 kind::HEARTBEAT,
+                kind::NICK,
             ];
             assert!(
                 known.contains(&frame.kind()),
@@ -217,7 +218,10 @@ fn envelope(body: &[u8]) {
             );
         }
         Err(BodyError::OverLimit { len, limit, .. }) => {
-            assert!(len > limit, "refused at {len} bytes under the {limit}-byte limit");
+            assert!(
+                len > limit,
+                "refused at {len} bytes under the {limit}-byte limit"
+            );
             assert!(
                 matches!(via_codec, Err(CodecError::OverLimit { .. })),
                 "decode_body: {via_codec:?}"

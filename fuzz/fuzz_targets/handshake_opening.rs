@@ -345,7 +345,13 @@ fn host_to_guest(flags: u8, piece: usize, ours: Versions, sent: Vec<u8>) {
         let (writer, reader) = stranger(end, sent, piece, keep_open);
         let outcome = tokio::time::timeout(
             LIMIT,
-            guest_speaking(&mut stream, &Hello::new("guest"), code, ours),
+            guest_speaking(
+                &mut stream,
+                &Hello::new("guest"),
+                code,
+                ours,
+                &mut |_, _| {},
+            ),
         )
         .await;
         drop(stream);
@@ -417,7 +423,13 @@ fn guest_to_host(flags: u8, ours: Versions) {
         });
         let guest = tokio::time::timeout(
             LIMIT,
-            guest_speaking(&mut guest_end, &Hello::new("guest"), code, ours),
+            guest_speaking(
+                &mut guest_end,
+                &Hello::new("guest"),
+                code,
+                ours,
+                &mut |_, _| {},
+            ),
         )
         .await
         .expect("the guest stalled");

@@ -35,7 +35,8 @@ impl Keeping {
         history: &History,
         zone: FixedOffset,
     ) -> Option<(String, Vec<String>)> {
-        let total = history.shift() + history.len() as u64;
+        // Not `shift() + len()`: a message `/clear` kept is not new.
+        let total = history.added();
         let added = usize::try_from(total.saturating_sub(self.seen)).unwrap_or(usize::MAX);
         self.seen = total;
         if added == 0 || !self.on {
@@ -59,7 +60,8 @@ fn kept(event: &SystemEvent) -> bool {
         | SystemEvent::Left { .. }
         | SystemEvent::Resumed { .. }
         | SystemEvent::Undelivered { .. }
-        | SystemEvent::Forgotten { .. } => true,
+        | SystemEvent::Forgotten { .. }
+        | SystemEvent::Renamed { .. } => true,
         SystemEvent::Leaving { .. }
         | SystemEvent::Rejected { .. }
         | SystemEvent::Held { .. }
@@ -72,6 +74,20 @@ fn kept(event: &SystemEvent) -> bool {
 /// The transcript line of one entry, if it has one.
 pub(crate) fn entry_line(history: &History, entry: &Entry, zone: FixedOffset) -> Option<String> {
     match entry {
+        // An action (`/me waves`) is written as the screen shows it,
+        // `* bob waves`: named `*`, as events are.
+        Entry::Chat {
+            at_ms,
+            author,
+            text,
+            action: true,
+            ..
+        } => Some(transcript::line(
+            *at_ms,
+            zone,
+            None,
+            &format!("{} {text}", history.author_name(*author)),
+        )),
         Entry::Chat {
             at_ms,
             author,
@@ -153,6 +169,7 @@ mod tests {
                 id: MessageId { session: 9, seq },
                 sent_at_ms: AT,
                 text: text.to_owned(),
+                action: false,
             },
         })
     }
@@ -186,6 +203,15 @@ mod tests {
             transcribed(&app.update(Event::Submit("fine \\o/".into()))),
             [(FILE.to_owned(), vec![at("alice\tfine \\\\o/")])]
         );
+        // An action as the screen shows it, a name change as an event.
+        assert_eq!(
+            transcribed(&app.update(Event::Submit("/me waves".into()))),
+            [(FILE.to_owned(), vec![at("*\talice waves")])]
+        );
+        assert_eq!(
+            transcribed(&app.update(Event::Submit("/nick ally".into()))),
+            [(FILE.to_owned(), vec![at("*\talice is now known as ally")])]
+        );
         // Notes for the screen only are not kept.
         assert!(transcribed(&app.update(Event::Submit("/help".into()))).is_empty());
         assert!(transcribed(&app.update(Event::Submit("/nope".into()))).is_empty());
@@ -198,9 +224,40 @@ mod tests {
                 FILE.to_owned(),
                 vec![
                     at("*\tbob left"),
-                    at("*\t1 message to bob was not delivered: bob left")
+                    at("*\t2 messages to bob were not delivered: bob left")
                 ]
             )]
+        );
+    }
+
+    #[test]
+    fn a_clear_writes_nothing_again() {
+        let mut app = host(true);
+        app.update(joined(1, "bob", false));
+        // Ours, not acknowledged yet: `/clear` keeps it on screen.
+        assert_eq!(
+            transcribed(&app.update(Event::Submit("on its way".into()))),
+            [(FILE.to_owned(), vec![at("alice\ton its way")])]
+        );
+        assert!(transcribed(&app.update(Event::Submit("/clear".into()))).is_empty());
+        assert_eq!(app.history.len(), 1, "the message on its way stays");
+        // What comes next is written once, and the kept message not again.
+        assert_eq!(
+            transcribed(&app.update(chat(1, 1, "after the clear"))),
+            [(FILE.to_owned(), vec![at("bob\tafter the clear")])]
+        );
+        // `/save` writes what the screen keeps.
+        let effects = app.update(Event::Submit("/save x.txt".into()));
+        let saved: Vec<&Vec<String>> = effects
+            .iter()
+            .filter_map(|effect| match effect {
+                Effect::Save { lines, .. } => Some(lines),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            saved,
+            [&vec![at("alice\ton its way"), at("bob\tafter the clear")]]
         );
     }
 
@@ -214,6 +271,7 @@ mod tests {
                 id: MessageId { session: 9, seq: 1 },
                 sent_at_ms: AT - 3_600_000,
                 text: "an hour slow".to_owned(),
+                action: false,
             },
         }));
         assert_eq!(

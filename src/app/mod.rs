@@ -14,7 +14,10 @@
 //! [`Event::Tick`] then. There is no other timer.
 
 pub mod command;
+#[cfg(test)]
+mod command_tests;
 pub mod keep;
+pub mod layer;
 pub mod output;
 pub mod peer;
 pub mod search;
@@ -34,18 +37,19 @@ use crate::domain::{
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
 use crate::input::Input;
 use crate::journal::{Record, Saved};
-use crate::keymap::{self, Action, EditAction, Keymap, Layer};
+use crate::keymap::{self, Action, EditAction, Keymap, Layer as KeyLayer};
 use crate::net::{JoinHint, NetEvent};
-use crate::protocol::frame::MAX_TEXT_LEN;
+use crate::protocol::frame::{MAX_NAME_LEN, MAX_TEXT_LEN, NICK};
 use crate::protocol::{ChatMessage, Frame, MessageId};
-use crate::text::sanitize_text;
+use crate::text::{MAX_NAME_WIDTH, sanitize_name, sanitize_text};
 use crate::theme::Theme;
 use crate::view::pane::layout_entry;
-use crate::view::{Anchor, Pane, Scroll, layout};
+use crate::view::{Anchor, Pane, Scroll, layout, layout::overlay, layout::overlay_inner_width};
 
-pub use command::COMMANDS_HELP;
-use command::{Command, LeaveKind, command, verify_text};
+pub use command::{COMMANDS, CommandInfo};
+use command::{Command, LeaveKind, command, unknown_text, verify_text};
 pub use keep::Keeping;
+pub use layer::{Layer, LeaveQuestion, PendingPaste, Question};
 pub use output::Output;
 pub use peer::{Inbox, Outbox, Peer};
 pub use search::{Edge, Search};
@@ -64,27 +68,6 @@ pub const PASTE_ASK_LINES: usize = 20;
 
 /// A paste of more bytes than this asks before it goes into the draft.
 pub const PASTE_ASK_BYTES: usize = 16 * 1024;
-
-/// A big paste waiting for a yes or no.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingPaste {
-    /// The text, line breaks made `'\n'`.
-    pub text: String,
-    /// How many lines it has.
-    pub lines: usize,
-}
-
-impl PendingPaste {
-    /// The question asked: `Paste 120 lines (4 KiB) into the message? y/n`.
-    pub fn question(&self) -> String {
-        format!(
-            "Paste {} line{} ({} KiB) into the message? y/n",
-            self.lines,
-            if self.lines == 1 { "" } else { "s" },
-            self.text.len().div_ceil(1024)
-        )
-    }
-}
 
 /// Which end of the conversation this program is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,49 +250,11 @@ pub enum Effect {
     },
     /// Stop the program.
     Quit(Exit),
-}
-
-/// A yes-or-no question to the person, answered with `y` or `n`; it takes
-/// the keys while it is asked (a layer over the chat).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Question {
-    /// A newcomer wants in while the guest is away (host).
-    Knock {
-        /// The knock to answer.
-        knock: u64,
-        /// The newcomer's name.
-        name: String,
-        /// Who is away.
-        away: String,
-        /// When the newcomer stops waiting (monotonic ms).
-        until_ms: i64,
-    },
-    /// Messages typed for an earlier conversation are held (guest).
-    Held {
-        /// How many.
-        count: usize,
-        /// Who the new conversation is with.
-        name: String,
-    },
-}
-
-impl Question {
-    /// The question in words, with its answers.
-    pub fn text(&self) -> String {
-        match self {
-            Question::Knock { name, away, .. } => format!(
-                "{name} wants to join while {away} is away: let {name} in, giving up {away}'s \
-                 place? y let in · n turn away"
-            ),
-            Question::Held { count, name } => format!(
-                "{count} message{} you typed for the earlier conversation {} held: send {} to \
-                 {name}? y send · n discard · Esc decide later (/held)",
-                plural(*count),
-                if *count == 1 { "is" } else { "are" },
-                if *count == 1 { "it" } else { "them" },
-            ),
-        }
-    }
+    /// Clear the terminal and draw the whole screen again (Ctrl-L).
+    Redraw,
+    /// We are now called this (`/nick`): the hello of any later connection
+    /// (a guest's reconnection, the host's next guest) says so.
+    Rename(String),
 }
 
 /// `"s"` unless there is exactly one.
@@ -390,16 +335,12 @@ pub struct App {
     pub limits: Limits,
     /// Set while the guest must type the host's secret code.
     pub prompt: Option<CodePrompt>,
-    /// A big paste that asks before it goes into the draft.
-    pub paste: Option<PendingPaste>,
     /// When the last key came (monotonic ms), to tell a burst of pasted
     /// keys from typing.
     last_key_ms: Option<i64>,
     /// When an Enter in a burst came: it was put in the draft as a line
     /// break, and is a send after all if no key follows it soon.
     held_enter_ms: Option<i64>,
-    /// A yes-or-no question being asked, if any.
-    pub question: Option<Question>,
     /// What to do with messages typed for an earlier conversation.
     pub held_policy: HeldMessages,
     /// Messages typed for an earlier conversation, held until the person
@@ -409,6 +350,13 @@ pub struct App {
     pub keeping: Keeping,
     /// The search, while it is open: its keys come first.
     pub search: Option<Search>,
+    /// Layers over the chat screen, bottom first: the top one sees keys
+    /// first and is drawn last (see [`layer`]).
+    pub layers: Vec<Layer>,
+    /// Whether a person at a screen drives the app (the TUI): Ctrl-C asks
+    /// before losing anything, and an ended conversation stays on screen
+    /// until a key. Headless mode is not: it leaves at once.
+    pub interactive: bool,
     /// The participant of the conversation (connected or dropped), with
     /// what we owe them and what they sent.
     peer: Option<Peer>,
@@ -442,14 +390,14 @@ impl App {
             clock: Clock::System,
             limits: Limits::default(),
             prompt: None,
-            paste: None,
             last_key_ms: None,
             held_enter_ms: None,
-            question: None,
             held_policy: HeldMessages::default(),
             held: Vec::new(),
             keeping: Keeping::default(),
             search: None,
+            layers: Vec::new(),
+            interactive: false,
             peer: None,
             had_peer: false,
             restored: false,
@@ -524,11 +472,15 @@ impl App {
     /// When the app next needs an [`Event::Tick`] (monotonic ms), if ever.
     pub fn next_deadline(&self) -> Option<i64> {
         let held = self.held_enter_ms.map(|at| at + PASTE_GAP_MS);
-        let question = match &self.question {
-            Some(Question::Knock { until_ms, .. }) => Some(*until_ms),
-            _ => None,
-        };
-        [self.link_deadline(), held, question]
+        let knock = self
+            .layers
+            .iter()
+            .filter_map(|layer| match layer {
+                Layer::Question(Question::Knock { until_ms, .. }) => Some(*until_ms),
+                _ => None,
+            })
+            .min();
+        [self.link_deadline(), held, knock]
             .into_iter()
             .flatten()
             .min()
@@ -573,7 +525,23 @@ impl App {
         if let Some((file, lines)) = self.keeping.new_lines(&self.history, self.zone) {
             effects.push(Effect::Transcribe { file, lines });
         }
+        effects.extend(self.recount_question());
         effects
+    }
+
+    /// Keeps the Ctrl-C question true as messages get delivered (or given
+    /// up); once nothing would be lost any more, leaves as asked.
+    fn recount_question(&mut self) -> Vec<Effect> {
+        let undelivered = self.unacked();
+        let Some(Layer::Confirm(question)) = self.layers.last_mut() else {
+            return Vec::new();
+        };
+        question.undelivered = undelivered;
+        if undelivered > 0 || question.draft {
+            return Vec::new();
+        }
+        self.layers.pop();
+        self.leave(LeaveKind::Leave, 0)
     }
 
     /// Keeps a scrolled-back view on the same entry when the history
@@ -597,7 +565,10 @@ impl App {
         match event {
             Event::Key(key) => self.on_key(key),
             Event::Mouse(mouse) => {
+                let help = matches!(self.layers.last(), Some(Layer::Help { .. }));
                 match mouse.kind {
+                    MouseEventKind::ScrollUp if help => self.scroll_help(-(WHEEL_ROWS as isize)),
+                    MouseEventKind::ScrollDown if help => self.scroll_help(WHEEL_ROWS as isize),
                     MouseEventKind::ScrollUp => self.scroll_up(WHEEL_ROWS),
                     MouseEventKind::ScrollDown => self.scroll_down(WHEEL_ROWS),
                     _ => {}
@@ -615,7 +586,10 @@ impl App {
                 Vec::new()
             }
             Event::Submit(line) => self.submit(line),
-            Event::EndOfInput => self.leave_when_delivered(LeaveKind::Leave),
+            Event::EndOfInput => match self.ended() {
+                Some(exit) => vec![Effect::Quit(exit)],
+                None => self.leave_when_delivered(LeaveKind::Leave),
+            },
             Event::Terminate(code) => self.leave(LeaveKind::Leave, code),
             // No goodbye and nothing forgotten: the peer sees a dropped
             // connection and waits for us, and the journal stays.
@@ -762,6 +736,7 @@ impl App {
                 id: msg.id,
                 text: text.as_str().into(),
                 delivery: Delivery::Pending,
+                action: msg.action,
             });
             peer.outbox.push(ChatMessage {
                 text,
@@ -793,22 +768,69 @@ impl App {
         } else {
             self.settle_enter()
         };
-        if self.question.is_some() {
-            effects.extend(self.on_question_key(&key));
-            return effects;
-        }
-        if self.paste.is_some() {
-            effects.extend(self.on_paste_key(&key));
-            return effects;
+        effects.extend(self.on_layer_key(&key, in_burst));
+        effects
+    }
+
+    /// The layers over the screen see a key first, the top one first (see
+    /// [`layer`]); one that lets it through hands it to the one under it,
+    /// and the screen itself (the code prompt, the search, the chat) gets
+    /// it last.
+    fn on_layer_key(&mut self, key: &KeyEvent, in_burst: bool) -> Vec<Effect> {
+        let action = self.keymap.action(key);
+        while let Some(top) = self.layers.last() {
+            match top {
+                Layer::Ended { exit, .. } => {
+                    return match action {
+                        // Scrolling still reads back; any other key leaves.
+                        Some(Action::PageUp) => self.on_action(Action::PageUp),
+                        Some(Action::PageDown) => self.on_action(Action::PageDown),
+                        Some(Action::Oldest) => self.on_action(Action::Oldest),
+                        _ => vec![Effect::Quit(exit.clone())],
+                    };
+                }
+                Layer::Confirm(_) => {
+                    self.layers.pop();
+                    if action == Some(Action::Leave) {
+                        return self.leave(LeaveKind::Leave, 0);
+                    }
+                    // Any other key cancels the question and does what it
+                    // does, to the layer under it.
+                }
+                Layer::Help { .. } => {
+                    let rows = match key.code {
+                        KeyCode::Up | KeyCode::Char('k') => Some(-1),
+                        KeyCode::Down | KeyCode::Char('j') => Some(1),
+                        KeyCode::PageUp => Some(-(self.help_page() as isize)),
+                        KeyCode::PageDown | KeyCode::Char(' ') => Some(self.help_page() as isize),
+                        KeyCode::Home => Some(isize::MIN),
+                        KeyCode::End => Some(isize::MAX),
+                        _ => None,
+                    };
+                    if let Some(rows) = rows
+                        && key.modifiers.is_empty()
+                    {
+                        self.scroll_help(rows);
+                        return Vec::new();
+                    }
+                    self.layers.pop();
+                    // Ctrl-C is not lost on the help: it closes it and acts.
+                    if action != Some(Action::Leave) {
+                        return Vec::new();
+                    }
+                }
+                Layer::Question(_) => return self.on_question_key(key),
+                Layer::Paste(_) => return self.on_paste_key(key),
+            }
         }
         let layer = if self.search.is_some() && self.prompt.is_none() {
-            Layer::Search
+            KeyLayer::Search
         } else {
-            Layer::Chat
+            KeyLayer::Chat
         };
-        let Some(action) = self.keymap.action_in(layer, &key) else {
+        let Some(action) = self.keymap.action_in(layer, key) else {
             // A key bound to nothing types itself, if it is a typing key.
-            if let Some(c) = keymap::typed_char(&key) {
+            if let Some(c) = keymap::typed_char(key) {
                 match self.search.as_mut().filter(|_| self.prompt.is_none()) {
                     Some(search) => {
                         search.query.insert_char(c);
@@ -817,26 +839,32 @@ impl App {
                     None => self.input.insert_char(c),
                 }
             }
-            return effects;
+            return Vec::new();
         };
         if self.prompt.is_some() {
-            effects.extend(self.on_prompt_key(action));
-            return effects;
+            return self.on_prompt_key(action);
         }
-        if layer == Layer::Search {
-            effects.extend(self.on_search_key(action));
-            return effects;
+        if layer == KeyLayer::Search {
+            return self.on_search_key(action);
         }
-        let width = usize::from(self.size.0);
         match action {
-            Action::Leave => effects.extend(self.leave(LeaveKind::Leave, 0)),
             // Keys faster than typing: a paste without brackets, whose line
             // breaks must not send each line on its own.
             Action::Send if in_burst => {
                 self.input.newline();
-                self.held_enter_ms = Some(now);
+                self.held_enter_ms = Some(self.clock.mono_ms());
+                Vec::new()
             }
-            Action::Send => effects.extend(self.send_draft()),
+            action => self.on_action(action),
+        }
+    }
+
+    /// What a key's action does on the chat screen.
+    fn on_action(&mut self, action: Action) -> Vec<Effect> {
+        let width = usize::from(self.size.0);
+        match action {
+            Action::Leave => return self.ask_to_leave(),
+            Action::Send => return self.send_draft(),
             Action::Up => {
                 self.input.up(width);
             }
@@ -844,17 +872,19 @@ impl App {
                 self.input.down(width);
             }
             Action::Complete => {
-                self.input.complete(command::COMMANDS);
+                self.input.complete(&command::completions());
             }
             Action::PageUp => self.scroll_up(self.page()),
             Action::PageDown => self.scroll_down(self.page()),
             Action::Oldest => self.set_scroll(self.pane().oldest()),
             Action::Live => self.set_scroll(Scroll::Live),
             Action::Edit(edit) => self.input.apply(edit),
+            Action::Help => self.layers.push(Layer::Help { scroll: 0 }),
+            Action::Redraw => return vec![Effect::Redraw],
             Action::Search => self.open_search(""),
             Action::MatchOlder | Action::MatchNewer | Action::EndSearch => {}
         }
-        effects
+        Vec::new()
     }
 
     /// Sends the draft (or acts on its command), keeping it for Up.
@@ -900,36 +930,44 @@ impl App {
         }
         let lines = text.trim_end_matches('\n').split('\n').count();
         if lines > PASTE_ASK_LINES || text.len() > PASTE_ASK_BYTES {
-            self.paste = Some(PendingPaste { text, lines });
+            // A paste while one asks takes its place.
+            if matches!(self.layers.last(), Some(Layer::Paste(_))) {
+                self.layers.pop();
+            }
+            self.layers.push(Layer::Paste(PendingPaste { text, lines }));
         } else {
             self.input.insert_str(&text);
         }
     }
 
-    /// Keys while a big paste asks: y or Enter puts it in the draft, n or
-    /// Esc drops it, Ctrl-C leaves; other keys do nothing.
+    /// Keys while a big paste asks (the top layer): y or Enter puts it in
+    /// the draft, n or Esc drops it, Ctrl-C leaves (asking first if that
+    /// would lose something); other keys do nothing.
     fn on_paste_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
         let action = self.keymap.action(key);
         let typed = keymap::typed_char(key).map(|c| c.to_ascii_lowercase());
         match (action, typed) {
-            (Some(Action::Leave), _) => return self.leave(LeaveKind::Leave, 0),
+            (Some(Action::Leave), _) => return self.ask_to_leave(),
             (Some(Action::Send), _) | (_, Some('y')) => {
-                if let Some(paste) = self.paste.take() {
+                if let Some(Layer::Paste(paste)) = self.layers.pop() {
                     self.input.insert_str(&paste.text);
                 }
             }
-            (Some(Action::Live), _) | (_, Some('n')) => self.paste = None,
+            (Some(Action::Live), _) | (_, Some('n')) => {
+                self.layers.pop();
+            }
             _ => {}
         }
         Vec::new()
     }
 
-    /// Keys while a question is asked: `y` or `n` answer it, Esc answers
-    /// no to a newcomer and puts off held messages; Ctrl-C still leaves;
-    /// other keys do nothing, so a word typed in a hurry answers nothing.
+    /// Keys while a question is asked (the top layer): `y` or `n` answer
+    /// it, Esc answers no to a newcomer and puts off held messages; Ctrl-C
+    /// still leaves (asking first if that would lose something); other keys
+    /// do nothing, so a word typed in a hurry answers nothing.
     fn on_question_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
         if self.keymap.action(key) == Some(Action::Leave) {
-            return self.leave(LeaveKind::Leave, 0);
+            return self.ask_to_leave();
         }
         let answer = match key.code {
             KeyCode::Char('y' | 'Y') => Some(true),
@@ -937,7 +975,15 @@ impl App {
             KeyCode::Esc => None,
             _ => return Vec::new(),
         };
-        match self.question.take() {
+        let question = match self.layers.pop() {
+            Some(Layer::Question(question)) => Some(question),
+            Some(other) => {
+                self.layers.push(other);
+                None
+            }
+            None => None,
+        };
+        match question {
             Some(Question::Knock { knock, name, .. }) => {
                 let admit = answer == Some(true);
                 let mut effects = vec![Effect::Answer { knock, admit }];
@@ -976,12 +1022,10 @@ impl App {
             name: name.to_owned(),
         }));
         match self.held_policy {
-            HeldMessages::Ask => {
-                self.question = Some(Question::Held {
-                    count,
-                    name: name.to_owned(),
-                });
-            }
+            HeldMessages::Ask => self.ask(Question::Held {
+                count,
+                name: name.to_owned(),
+            }),
             HeldMessages::Send => effects.extend(self.decide_held(true)),
             HeldMessages::Discard => effects.extend(self.decide_held(false)),
         }
@@ -991,9 +1035,8 @@ impl App {
     /// Sends the held messages to the conversation we are in (as new
     /// messages, after what was said since) or drops them.
     fn decide_held(&mut self, send: bool) -> Vec<Effect> {
-        if matches!(self.question, Some(Question::Held { .. })) {
-            self.question = None;
-        }
+        self.layers
+            .retain(|layer| !matches!(layer, Layer::Question(Question::Held { .. })));
         let held = std::mem::take(&mut self.held);
         if held.is_empty() {
             return self.system(SystemEvent::Info("no messages are held".to_owned()));
@@ -1019,7 +1062,7 @@ impl App {
         effects.extend(self.system(SystemEvent::Info(text)));
         if send {
             for msg in held {
-                effects.extend(self.send_text(msg.text));
+                effects.extend(self.send_text(msg.text, msg.action));
             }
         }
         effects
@@ -1048,11 +1091,13 @@ impl App {
                 }
                 self.requery();
             }
-            Action::Leave => return self.leave(LeaveKind::Leave, 0),
+            Action::Leave => return self.ask_to_leave(),
             Action::PageUp => self.scroll_up(self.page()),
             Action::PageDown => self.scroll_down(self.page()),
             Action::Oldest => self.set_scroll(self.pane().oldest()),
             Action::Live => self.set_scroll(Scroll::Live),
+            Action::Help => self.layers.push(Layer::Help { scroll: 0 }),
+            Action::Redraw => return vec![Effect::Redraw],
             Action::Send | Action::Search | Action::Up | Action::Down | Action::Complete => {}
         }
         Vec::new()
@@ -1107,7 +1152,115 @@ impl App {
         self.set_scroll(target);
     }
 
-    /// Keys while the secret code is asked for: editing, Send to try the
+    /// Ctrl-C or `/quit`: leaves, but first asks once (on a screen) when
+    /// that would lose messages not yet delivered or a typed draft.
+    fn ask_to_leave(&mut self) -> Vec<Effect> {
+        let question = LeaveQuestion {
+            undelivered: self.unacked(),
+            draft: !self.input.text().trim().is_empty(),
+        };
+        if self.interactive && (question.undelivered > 0 || question.draft) {
+            self.layers.push(Layer::Confirm(question));
+            return Vec::new();
+        }
+        self.leave(LeaveKind::Leave, 0)
+    }
+
+    /// Asks `question` over whatever is on screen (it takes the keys
+    /// first); a newer question of its kind takes the older one's place.
+    fn ask(&mut self, question: Question) {
+        let kind = std::mem::discriminant(&question);
+        self.layers.retain(
+            |layer| !matches!(layer, Layer::Question(asked) if std::mem::discriminant(asked) == kind),
+        );
+        self.layers.push(Layer::Question(question));
+    }
+
+    /// The yes-or-no question nearest the top, if one is asked.
+    pub fn question(&self) -> Option<&Question> {
+        self.layers.iter().rev().find_map(|layer| match layer {
+            Layer::Question(question) => Some(question),
+            _ => None,
+        })
+    }
+
+    /// The yes-or-no layer nearest the top (a [`Layer::Question`] or a
+    /// [`Layer::Paste`]): the one the next y or n answers.
+    pub fn asking(&self) -> Option<&Layer> {
+        self.layers
+            .iter()
+            .rev()
+            .find(|layer| matches!(layer, Layer::Question(_) | Layer::Paste(_)))
+    }
+
+    /// The big paste asking to go into the draft, if one is.
+    pub fn paste(&self) -> Option<&PendingPaste> {
+        self.layers.iter().rev().find_map(|layer| match layer {
+            Layer::Paste(paste) => Some(paste),
+            _ => None,
+        })
+    }
+
+    /// How the conversation ended, while its end is on screen.
+    pub fn ended(&self) -> Option<Exit> {
+        self.layers.iter().find_map(|layer| match layer {
+            Layer::Ended { exit, .. } => Some(exit.clone()),
+            _ => None,
+        })
+    }
+
+    /// The conversation is over: quit, or on a screen first show how it
+    /// ended and wait for a key, so its last messages can be read.
+    fn end(&mut self, exit: Exit) -> Vec<Effect> {
+        if !self.interactive || !self.had_peer {
+            return vec![Effect::Quit(exit)];
+        }
+        let why = exit
+            .message
+            .as_deref()
+            .unwrap_or("the conversation ended")
+            .trim_end_matches('.')
+            .to_owned();
+        // Nothing asked matters any more; a newcomer waiting is turned away.
+        let effects = self
+            .layers
+            .drain(..)
+            .filter_map(|layer| match layer {
+                Layer::Question(Question::Knock { knock, .. }) => Some(Effect::Answer {
+                    knock,
+                    admit: false,
+                }),
+                _ => None,
+            })
+            .collect();
+        self.layers.push(Layer::Ended { exit, why });
+        effects
+    }
+
+    /// The help's rows at the current size, and how many show at once.
+    fn help_geometry(&self) -> (usize, usize) {
+        let screen = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        let width = overlay_inner_width(screen) as usize;
+        let rows = layer::help_rows(&self.keymap, width).len();
+        let shown = overlay(screen, rows).height.saturating_sub(2) as usize;
+        (rows, shown)
+    }
+
+    /// Rows one page of the help moves.
+    fn help_page(&self) -> usize {
+        self.help_geometry().1.saturating_sub(1).max(1)
+    }
+
+    /// Scrolls the help by `rows` (up if negative), within its length.
+    fn scroll_help(&mut self, rows: isize) {
+        let (total, shown) = self.help_geometry();
+        let last = total.saturating_sub(shown);
+        if let Some(Layer::Help { scroll }) = self.layers.last_mut() {
+            *scroll = scroll.saturating_add_signed(rows).min(last);
+        }
+    }
+
+    /// Keys while the secret code is asked for
     /// code, Leave to give up; scrolling does nothing.
     fn on_prompt_key(&mut self, action: Action) -> Vec<Effect> {
         match action {
@@ -1133,10 +1286,12 @@ impl App {
             // The code is one line.
             Action::Edit(EditAction::Newline) => {}
             Action::Edit(edit) => self.input.apply(edit),
+            Action::Redraw => return vec![Effect::Redraw],
             Action::PageUp
             | Action::PageDown
             | Action::Oldest
             | Action::Live
+            | Action::Help
             | Action::Up
             | Action::Down
             | Action::Complete
@@ -1215,8 +1370,24 @@ impl App {
         if line.trim().is_empty() {
             return Vec::new();
         }
-        let line = match command(&line) {
-            Command::Text(text) => text,
+        let (line, action) = match command(&line) {
+            Command::Text(text) => (text, false),
+            Command::Me(text) if text.is_empty() => {
+                self.input.set_text(&line);
+                return self.system(SystemEvent::Error(
+                    "/me needs an action: /me waves".to_owned(),
+                ));
+            }
+            Command::Me(text) => (text, true),
+            Command::Nick(name) => return self.rename(&line, &name),
+            Command::Clear => {
+                self.history.clear_shown();
+                self.unread = 0;
+                self.set_scroll(Scroll::Live);
+                return Vec::new();
+            }
+            Command::Quit if self.interactive => return self.ask_to_leave(),
+            Command::Quit => return self.leave(LeaveKind::Leave, 0),
             Command::Verify => {
                 let text = match self.connected() {
                     Some(peer) => verify_text(peer, self.words_compared()),
@@ -1241,8 +1412,20 @@ impl App {
                 self.set_scroll(Scroll::Live);
                 return self.system(SystemEvent::Info(text.to_owned()));
             }
+            Command::Help if self.interactive => {
+                self.layers.push(Layer::Help { scroll: 0 });
+                return Vec::new();
+            }
             Command::Help => {
-                let help = format!("{}\n{COMMANDS_HELP}", self.keymap.help_text());
+                // No screen to lay a help over: say it as lines.
+                let help = layer::help_items(&self.keymap)
+                    .into_iter()
+                    .map(|item| match item.key.as_str() {
+                        "" => format!("{}:", item.text),
+                        key => format!("{key}: {}", item.text),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 self.set_scroll(Scroll::Live);
                 return self.system(SystemEvent::Info(help));
             }
@@ -1254,7 +1437,7 @@ impl App {
                 if self.held.is_empty() {
                     return self.system(SystemEvent::Info("no messages are held".to_owned()));
                 }
-                self.question = Some(Question::Held {
+                self.ask(Question::Held {
                     count: self.held.len(),
                     name,
                 });
@@ -1278,15 +1461,21 @@ impl App {
                     replace,
                 }];
             }
-            Command::Unknown(name) => {
+            Command::Unknown { name, nearest } => {
                 self.input.set_text(&line);
-                return self.system(SystemEvent::Error(format!(
-                    "unknown command /{name}; /help lists them (start a message with // to send a /)"
-                )));
+                return self.system(SystemEvent::Error(unknown_text(&name, nearest)));
+            }
+        };
+        // What goes back into the box when the line is not sent.
+        let typed = |line: &str| {
+            if action {
+                format!("/me {line}")
+            } else {
+                line.to_owned()
             }
         };
         if line.len() > MAX_TEXT_LEN {
-            self.input.set_text(&line);
+            self.input.set_text(&typed(&line));
             return self.system(SystemEvent::Error(format!(
                 "not sent: the message is {} KiB, the limit is {} KiB",
                 line.len().div_ceil(1024),
@@ -1294,17 +1483,17 @@ impl App {
             )));
         }
         if matches!(self.link, Link::Waiting) {
-            self.input.set_text(&line);
+            self.input.set_text(&typed(&line));
             return self.system(SystemEvent::Error(
                 "not sent: nobody is connected yet".to_owned(),
             ));
         }
-        self.send_text(line)
+        self.send_text(line, action)
     }
 
-    /// Sends a message to the peer (or queues it while the connection is
-    /// down), as typed.
-    fn send_text(&mut self, line: String) -> Vec<Effect> {
+    /// Sends a message (an action, for `/me`) to the peer, or queues it
+    /// while the connection is down, as typed.
+    fn send_text(&mut self, line: String, action: bool) -> Vec<Effect> {
         let plain_to = match &self.link {
             Link::Connected(peer) if peer.is_plain() => Some(peer.id),
             Link::Connected(_) | Link::Dropped { .. } | Link::Waiting => None,
@@ -1317,6 +1506,7 @@ impl App {
             },
             sent_at_ms: now,
             text: line,
+            action,
         };
         self.next_seq = self.next_seq.saturating_add(1);
         // Sending is a deliberate act: show the conversation's end.
@@ -1331,12 +1521,23 @@ impl App {
                 id: msg.id,
                 text: msg.text.as_str().into(),
                 delivery: Delivery::Sent,
+                action,
             });
             effects.push(Effect::Output(Output::Sent {
                 id: msg.id,
                 text: msg.text.as_str().into(),
                 delivery: Delivery::Sent,
             }));
+            // A plain program knows no actions: it gets the line as shown.
+            let msg = if action {
+                ChatMessage {
+                    text: format!("* {} {}", self.me, msg.text),
+                    action: false,
+                    ..msg
+                }
+            } else {
+                msg
+            };
             effects.push(self.send(to, Frame::Chat(msg)));
             return effects;
         }
@@ -1346,6 +1547,7 @@ impl App {
             id: msg.id,
             text: msg.text.as_str().into(),
             delivery: Delivery::Pending,
+            action,
         });
         effects.push(Effect::Remember(Record::Sent(msg.clone())));
         let id = msg.id;
@@ -1429,12 +1631,16 @@ impl App {
     /// heartbeat, a guest's next reconnection starts.
     fn on_tick(&mut self) -> Vec<Effect> {
         let now = self.clock.mono_ms();
-        if let Some(Question::Knock { until_ms, name, .. }) = &self.question
-            && now >= *until_ms
-        {
-            let text = format!("{name} was not let in: nobody answered in time");
-            self.question = None;
-            let mut effects = self.system(SystemEvent::Info(text));
+        let expired = self.layers.iter().position(|layer| {
+            matches!(layer, Layer::Question(Question::Knock { until_ms, .. }) if now >= *until_ms)
+        });
+        if let Some(at) = expired {
+            let layer = self.layers.remove(at);
+            let mut effects = Vec::new();
+            if let Layer::Question(Question::Knock { name, .. }) = layer {
+                let text = format!("{name} was not let in: nobody answered in time");
+                effects.extend(self.system(SystemEvent::Info(text)));
+            }
             effects.extend(self.on_tick());
             return effects;
         }
@@ -1485,7 +1691,8 @@ impl App {
         let from = match &event {
             NetEvent::Chat { from, .. }
             | NetEvent::Ack { from, .. }
-            | NetEvent::Heartbeat { from } => Some(*from),
+            | NetEvent::Heartbeat { from }
+            | NetEvent::Renamed { from, .. } => Some(*from),
             _ => None,
         };
         if let Some(from) = from {
@@ -1500,11 +1707,19 @@ impl App {
             NetEvent::Joined { info, .. } => self.on_joined(info),
             NetEvent::Waiting { reason } => self.system(SystemEvent::Info(reason)),
             NetEvent::Knock(knock) => {
+                // The conversation is over, its end still on screen:
+                // nobody new.
+                if self.ended().is_some() {
+                    return vec![Effect::Answer {
+                        knock: knock.id,
+                        admit: false,
+                    }];
+                }
                 let away = self
                     .peer_name()
                     .unwrap_or_else(|| "your earlier guest".to_owned());
                 let until_ms = now + millis(knock.patience);
-                self.question = Some(Question::Knock {
+                self.ask(Question::Knock {
                     knock: knock.id,
                     name: knock.name.clone(),
                     away: away.clone(),
@@ -1532,10 +1747,10 @@ impl App {
                     if wrong_code {
                         // Retrying would hand whoever answers another
                         // guess at the code: stop, and say why.
-                        return vec![Effect::Quit(Exit {
+                        return self.end(Exit {
                             code: 1,
                             message: Some(format!("{reason}; {CODE_NOT_TAKEN}")),
-                        })];
+                        });
                     }
                     *attempts += 1;
                     *retry_at_ms = Some(now + reconnect_delay_ms(*attempts));
@@ -1557,6 +1772,7 @@ impl App {
             NetEvent::Chat { msg, .. } => self.on_chat(msg),
             NetEvent::Ack { up_to, .. } => self.on_ack(up_to),
             NetEvent::Heartbeat { .. } => Vec::new(),
+            NetEvent::Renamed { name, .. } => self.on_renamed(&name),
             NetEvent::Left { from, reason } => {
                 let Some(info) = self.connected().filter(|info| info.id == from).cloned() else {
                     return Vec::new();
@@ -1591,6 +1807,7 @@ impl App {
             id: msg.id,
             text: text.clone(),
             delivery: Delivery::Received,
+            action: msg.action,
         });
         self.note_arrival();
         // Taken in: written down before it is shown or printed, so a run
@@ -1602,6 +1819,7 @@ impl App {
             id: msg.id,
             sent_at_ms: msg.sent_at_ms,
             text,
+            action: msg.action,
         });
         remember.into_iter().chain([shown]).collect()
     }
@@ -1679,6 +1897,10 @@ impl App {
         if self.connected().is_some() && !info.resumed {
             return Vec::new();
         }
+        // The conversation is over, its end still on screen: nobody new.
+        if self.ended().is_some() {
+            return vec![self.send(info.id, Frame::Leave)];
+        }
         self.prompt = None;
         // The code did its job: off the screen, out of sight of onlookers.
         if let Role::Host { show_code, .. } = &mut self.role {
@@ -1699,7 +1921,17 @@ impl App {
             peer.waiting_since = None;
             let author = peer.author;
             let compared = peer.compared;
+            let old = self.history.author_name(author).into_owned();
             self.history.relabel(author, &info.name);
+            let new = self.history.author_name(author).into_owned();
+            // Renamed while the connection was down: its hello says so.
+            if old != new && self.had_peer {
+                effects.extend(self.system(SystemEvent::Renamed {
+                    old,
+                    new,
+                    me: false,
+                }));
+            }
             let event = SystemEvent::Resumed {
                 name: self.history.author_name(author).into_owned(),
                 verification: words,
@@ -1834,8 +2066,79 @@ impl App {
                 )),
             },
         };
-        effects.push(Effect::Quit(exit));
+        effects.extend(self.end(exit));
         effects
+    }
+
+    /// `/nick NAME`: checked as `--name` is; told to the peer if its
+    /// program takes name changes, and to every later connection's hello.
+    fn rename(&mut self, line: &str, name: &str) -> Vec<Effect> {
+        let clean = sanitize_name(name);
+        if name.trim().is_empty() || clean != name.trim() || clean.len() > MAX_NAME_LEN {
+            self.input.set_text(line);
+            return self.system(SystemEvent::Error(format!(
+                "not renamed: {:?} is not a name (use up to {MAX_NAME_WIDTH} columns of visible \
+                 characters: /nick NAME)",
+                name.trim()
+            )));
+        }
+        if clean == self.me {
+            return self.system(SystemEvent::Info(format!("you are already {clean}")));
+        }
+        let old = std::mem::replace(&mut self.me, clean.clone());
+        self.history.relabel(AuthorId::ME, &clean);
+        self.set_scroll(Scroll::Live);
+        let mut effects = vec![Effect::Rename(clean.clone())];
+        effects.extend(self.system(SystemEvent::Renamed {
+            old: old.clone(),
+            new: clean.clone(),
+            me: true,
+        }));
+        let Some((to, told)) = self.connected().map(|peer| (peer.id, peer.caps.has(NICK))) else {
+            // Nobody to tell now: the next hello carries the name.
+            return effects;
+        };
+        if told {
+            effects.push(self.send(to, Frame::Nick { name: clean }));
+        } else {
+            let peer = self.shown_peer_name();
+            effects.extend(self.system(SystemEvent::Info(format!(
+                "{peer}'s program does not take name changes (an older duplex, or a plain \
+                 text program): on their screen you are still {old}"
+            ))));
+        }
+        effects
+    }
+
+    /// The peer is now called `name` (`/nick` on their side).
+    fn on_renamed(&mut self, name: &str) -> Vec<Effect> {
+        let Some(author) = self.peer.as_ref().map(|peer| peer.author) else {
+            return Vec::new();
+        };
+        let new = sanitize_name(name);
+        let old = self.history.author_name(author).into_owned();
+        self.history.relabel(author, &new);
+        if let Link::Connected(info) = &mut self.link {
+            info.name = new;
+        }
+        let new = self.history.author_name(author).into_owned();
+        if new == old {
+            return Vec::new();
+        }
+        self.system(SystemEvent::Renamed {
+            old,
+            new,
+            me: false,
+        })
+    }
+
+    /// The peer's name as shown, whoever it is.
+    fn shown_peer_name(&self) -> String {
+        match (&self.peer, &self.link) {
+            (Some(peer), _) => self.history.author_name(peer.author).into_owned(),
+            (None, Link::Connected(info)) => info.name.clone(),
+            (None, _) => "the peer".to_owned(),
+        }
     }
 
     /// Adds a system line and tells the front ends.
@@ -1909,6 +2212,7 @@ mod tests {
                 id: MessageId { session: 9, seq },
                 sent_at_ms: 0,
                 text: text.to_owned(),
+                action: false,
             },
         })
     }
@@ -2033,7 +2337,7 @@ mod tests {
         let effects = app.update(Event::Paste("one\r\ntwo\rthree\n".into()));
         assert!(sent_chats(&effects).is_empty());
         assert_eq!(app.input.text(), "see: one\ntwo\nthree\n");
-        assert!(app.paste.is_none());
+        assert!(app.paste().is_none());
         assert_eq!(app.held_enter_ms, None);
     }
 
@@ -2059,7 +2363,7 @@ mod tests {
         let big: String = (1..=120).map(|n| format!("line {n}\n")).collect();
         app.update(Event::Paste(big.clone()));
         assert!(app.input.is_empty());
-        let question = app.paste.as_ref().map(PendingPaste::question);
+        let question = app.paste().map(PendingPaste::question);
         assert_eq!(
             question.as_deref(),
             Some("Paste 120 lines (1 KiB) into the message? y/n")
@@ -2067,9 +2371,9 @@ mod tests {
         // Other keys wait for the answer; n drops it.
         app.update(key(KeyCode::Char('x')));
         app.update(key(KeyCode::PageUp));
-        assert!(app.paste.is_some() && app.input.is_empty());
+        assert!(app.paste().is_some() && app.input.is_empty());
         app.update(key(KeyCode::Char('n')));
-        assert!(app.paste.is_none() && app.input.is_empty());
+        assert!(app.paste().is_none() && app.input.is_empty());
         // y puts it in the draft, unsent.
         app.update(Event::Paste(big.clone()));
         let effects = app.update(key(KeyCode::Char('y')));
@@ -2081,7 +2385,7 @@ mod tests {
         app.update(Event::Paste(long.clone()));
         app.last_key_ms = None;
         app.update(key(KeyCode::Esc));
-        assert!(app.paste.is_none() && app.input.is_empty());
+        assert!(app.paste().is_none() && app.input.is_empty());
         app.update(Event::Paste(long.clone()));
         app.last_key_ms = None;
         let effects = app.update(key(KeyCode::Enter));
@@ -2811,6 +3115,7 @@ mod tests {
                 id: MessageId { session: 42, seq },
                 sent_at_ms: 5,
                 text: text.to_owned(),
+                action: false,
             }));
         }
         saved
@@ -2899,7 +3204,7 @@ mod tests {
             "held, not failed"
         );
         assert!(matches!(
-            app.question,
+            app.question(),
             Some(Question::Held { count: 1, .. })
         ));
     }
@@ -3120,7 +3425,7 @@ mod tests {
             e,
             Effect::Output(Output::System(SystemEvent::Held { count: 1, .. }))
         )));
-        let Some(question) = &app.question else {
+        let Some(question) = app.question() else {
             panic!("no question");
         };
         assert!(
@@ -3136,7 +3441,7 @@ mod tests {
         assert_eq!(sent_chats(&effects).len(), 1);
         assert_eq!(sent_chats(&effects)[0].1, "still here?");
         assert_eq!(deliveries(&app), vec![Delivery::Failed, Delivery::Sent]);
-        assert!(app.question.is_none());
+        assert!(app.question().is_none());
     }
 
     #[test]
@@ -3144,11 +3449,11 @@ mod tests {
         let (mut app, _) = guest_holding(HeldMessages::Ask);
         // Esc: decide later; the chat goes on meanwhile.
         app.update(Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
-        assert!(app.question.is_none());
+        assert!(app.question().is_none());
         let effects = app.update(Event::Submit("hello, new alice".into()));
         assert_eq!(sent_chats(&effects).len(), 1);
         app.update(Event::Submit("/held".into()));
-        assert!(app.question.is_some(), "/held asks again");
+        assert!(app.question().is_some(), "/held asks again");
         let effects = app.update(key(KeyCode::Char('n')));
         assert!(sent_chats(&effects).is_empty());
         assert_eq!(deliveries(&app), vec![Delivery::Failed, Delivery::Sent]);
@@ -3160,11 +3465,11 @@ mod tests {
     fn a_headless_policy_sends_or_discards_held_messages() {
         let (app, effects) = guest_holding(HeldMessages::Send);
         assert_eq!(sent_chats(&effects).len(), 1);
-        assert!(app.question.is_none());
+        assert!(app.question().is_none());
         let (app, effects) = guest_holding(HeldMessages::Discard);
         assert!(sent_chats(&effects).is_empty());
         assert_eq!(deliveries(&app), vec![Delivery::Failed]);
-        assert!(app.question.is_none());
+        assert!(app.question().is_none());
     }
 
     #[test]
@@ -3174,7 +3479,7 @@ mod tests {
         app.update(left(3, LeftReason::Closed));
         let big: String = (1..=120).map(|n| format!("line {n}\n")).collect();
         app.update(Event::Paste(big.clone()));
-        assert!(app.paste.is_some());
+        assert!(app.paste().is_some());
         let addr: SocketAddr = "10.0.0.7:4000".parse().unwrap();
         let (knock, _answer) =
             crate::net::Knock::new("carol".into(), addr, std::time::Duration::from_secs(60));
@@ -3186,11 +3491,11 @@ mod tests {
             knock: id,
             admit: false
         }));
-        assert!(app.question.is_none());
-        assert!(app.paste.is_some() && app.input.is_empty());
+        assert!(app.question().is_none());
+        assert!(app.paste().is_some() && app.input.is_empty());
         app.last_key_ms = None;
         app.update(key(KeyCode::Char('y')));
-        assert!(app.paste.is_none());
+        assert!(app.paste().is_none());
         assert_eq!(app.input.text(), big);
     }
 
@@ -3204,7 +3509,7 @@ mod tests {
             crate::net::Knock::new("carol".into(), addr, std::time::Duration::from_secs(60));
         let id = knock.id;
         app.update(Event::Net(NetEvent::Knock(knock)));
-        let Some(question) = &app.question else {
+        let Some(question) = app.question() else {
             panic!("not asked");
         };
         assert!(
@@ -3224,7 +3529,7 @@ mod tests {
         app.update(Event::Net(NetEvent::Knock(knock)));
         app.clock = Clock::Fixed(app.clock.mono_ms() + 60_000);
         app.update(Event::Tick);
-        assert!(app.question.is_none());
+        assert!(app.question().is_none());
     }
 
     #[test]
@@ -3439,7 +3744,24 @@ mod tests {
         assert_eq!(command("/verify"), Command::Verify);
         assert_eq!(command(" /help "), Command::Help);
         assert_eq!(command("//shrug"), Command::Text("/shrug".into()));
-        assert_eq!(command("/nope x"), Command::Unknown("nope".into()));
+        assert_eq!(
+            command("/nope x"),
+            Command::Unknown {
+                name: "nope".into(),
+                nearest: None
+            }
+        );
+        assert_eq!(
+            command("/hlep"),
+            Command::Unknown {
+                name: "hlep".into(),
+                nearest: Some("help")
+            }
+        );
+        assert_eq!(command("/me waves  "), Command::Me("waves".into()));
+        assert_eq!(command("/nick  ally "), Command::Nick("ally".into()));
+        assert_eq!(command("/clear"), Command::Clear);
+        assert_eq!(command("/quit"), Command::Quit);
         assert_eq!(command("a /b"), Command::Text("a /b".into()));
         let mut app = host();
         app.update(joined(3, "bob"));

@@ -187,6 +187,7 @@ mod tests {
             id: MessageId { session: 1, seq },
             text: text.into(),
             delivery: Delivery::Received,
+            action: false,
         });
     }
 
@@ -292,6 +293,34 @@ mod tests {
             Entry::Chat { text, .. } if &text[range] == "cat"
         ));
     }
+
+    #[test]
+    fn a_clear_leaves_no_stale_match() {
+        // Received "cat", ours still on its way "a cat too", then "cat".
+        let mut history = history(&["cat"]);
+        history.push(Entry::Chat {
+            at_ms: 0,
+            author: AuthorId::ME,
+            id: MessageId { session: 1, seq: 7 },
+            text: "a cat too".into(),
+            delivery: Delivery::Sent,
+            action: false,
+        });
+        push(&mut history, "cat");
+        let mut found = search(&history, "cat");
+        assert_eq!((found.count(), found.position()), (3, Some(3)));
+        // `/clear` keeps only ours on its way, at a new index.
+        history.clear_shown();
+        found.follow(&history);
+        assert_eq!(history.len(), 1);
+        assert_eq!((found.count(), found.position()), (1, Some(1)));
+        assert_eq!(found.current(&history), Some((0, 2..5)));
+        assert_eq!(found.in_entry(&history, 0), vec![(2..5, true)]);
+        push(&mut history, "cat at last");
+        found.follow(&history);
+        assert_eq!(found.count(), 2);
+        assert_eq!(found.in_entry(&history, 1), vec![(0..3, false)]);
+    }
 }
 
 /// The search in the app, driven by keys as a person would.
@@ -336,6 +365,7 @@ mod app_tests {
                 id: MessageId { session: 1, seq },
                 text: text.into(),
                 delivery: Delivery::Sent,
+                action: false,
             });
         }
         app
@@ -434,6 +464,7 @@ mod app_tests {
             },
             text: "more pizza".into(),
             delivery: Delivery::Sent,
+            action: false,
         });
         app.update(Event::Flush);
         // Counted; the view stays on its match.

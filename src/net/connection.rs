@@ -443,6 +443,7 @@ where
             Frame::Chat(msg) => NetEvent::Chat { from: id, msg },
             Frame::Ack { up_to } => NetEvent::Ack { from: id, up_to },
             Frame::Heartbeat => NetEvent::Heartbeat { from: id },
+            Frame::Nick { name } => NetEvent::Renamed { from: id, name },
             Frame::Leave => return LeftReason::Left.into(),
             Frame::Bye => return LeftReason::Bye.into(),
             // A newer peer's optional frame is skipped, as the protocol says,
@@ -702,6 +703,7 @@ mod tests {
             id: MessageId { session: 2, seq },
             sent_at_ms: 0,
             text: format!("message {seq}"),
+            action: false,
         })
     }
 
@@ -818,6 +820,7 @@ mod tests {
             id: MessageId { session: 1, seq: 1 },
             sent_at_ms: 0,
             text: "x".repeat(30_000),
+            action: false,
         });
         let fits = LANE_BUDGET / big.wire_len();
         // The detached link's writer is gone: frames are refused as closed,

@@ -41,6 +41,11 @@ pub struct Session {
     journal: Option<Journal>,
     /// Where `--log` transcripts go, while they can be written.
     logbook: Option<Logbook>,
+    /// The host's hello for the guests to come (our name in it changes
+    /// with `/nick`).
+    host_hello: Option<tokio::sync::watch::Sender<Hello>>,
+    /// Whether the front end must draw the whole screen again (Ctrl-L).
+    redraw: bool,
 }
 
 /// What a guest needs to connect again: where, as whom, with which code,
@@ -109,6 +114,8 @@ impl Session {
             rejoin,
             journal,
             logbook,
+            host_hello: None,
+            redraw: false,
         }
     }
 
@@ -198,9 +205,23 @@ impl Session {
                         error,
                     }));
                 }
+                Effect::Redraw => self.redraw = true,
+                Effect::Rename(name) => {
+                    if let Some(rejoin) = &mut self.rejoin {
+                        rejoin.hello.name.clone_from(&name);
+                    }
+                    if let Some(hello) = &self.host_hello {
+                        hello.send_modify(|hello| hello.name = name);
+                    }
+                }
             }
         }
         exit
+    }
+
+    /// Whether the screen must be drawn whole (and forgets it was asked).
+    pub fn take_redraw(&mut self) -> bool {
+        std::mem::take(&mut self.redraw)
     }
 
     /// Takes what happened since the last call, oldest first.

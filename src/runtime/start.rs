@@ -102,6 +102,7 @@ impl Session {
         let mut ask_code = false;
         let mut refused = None;
         let mut rejoin = None;
+        let mut host_hello = None;
         let role = match mode {
             Mode::Host(host) => {
                 let role = Role::Host {
@@ -119,7 +120,9 @@ impl Session {
                     newcomers,
                     ..HostPolicy::new(code)
                 };
-                host.spawn(hello, policy, tx);
+                let (tx_hello, rx_hello) = tokio::sync::watch::channel(hello);
+                host_hello = Some(tx_hello);
+                host.spawn_watching(rx_hello, policy, tx);
                 role
             }
             Mode::JoinPlain(target) => {
@@ -170,6 +173,7 @@ impl Session {
         app.keeping.on = log.is_some();
         let logbook = log.map(Logbook::new);
         let mut session = Self::new(app, events, rejoin, journal, logbook);
+        session.host_hello = host_hello;
         if let Some(saved) = restored {
             session.handle(Event::Restore(Box::new(saved)));
         }

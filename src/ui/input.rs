@@ -7,7 +7,7 @@ use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 
-use crate::app::App;
+use crate::app::{App, Layer};
 use crate::keymap::Action;
 use crate::text::display_width;
 
@@ -16,7 +16,7 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
     let rule_style = app.theme.rule;
     let width = rule.width as usize;
     let mut hint_text = hints(app);
-    if let Some(paste) = app.paste.as_ref().filter(|_| app.question.is_none())
+    if let Some(Layer::Paste(paste)) = app.asking()
         && display_width(&hint_text) + 2 > width
     {
         hint_text = format!(" Paste {} lines? y/n ", paste.lines);
@@ -29,7 +29,7 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
     };
     let rule_style = if app.prompt.as_ref().is_some_and(|p| p.error.is_some()) {
         app.theme.rule_error
-    } else if app.paste.is_some() || app.question.is_some() {
+    } else if app.asking().is_some() {
         app.theme.question
     } else {
         rule_style
@@ -92,7 +92,14 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
     }
     let row = (layout.cursor_row - first) as u16;
     let col = (layout.cursor_col as u16).min(area.width.saturating_sub(1));
-    frame.set_cursor_position(Position::new(area.x + col, area.y + row));
+    // Under the help the cursor would blink inside it: hidden instead.
+    if !app
+        .layers
+        .iter()
+        .any(|layer| matches!(layer, Layer::Help { .. }))
+    {
+        frame.set_cursor_position(Position::new(area.x + col, area.y + row));
+    }
 }
 
 /// Key hints shown on the rule above the input, with the keys the keymap
@@ -102,15 +109,15 @@ pub fn render(frame: &mut Frame<'_>, rule: Rect, area: Rect, app: &App) {
 fn hints(app: &App) -> String {
     let key = |action| app.keymap.hint(action);
     let mut parts = Vec::new();
-    // A question takes the keys before anything else (a big paste's after
-    // the one over the pane).
-    if app.question.is_some() {
-        parts.push("y yes · n no".to_owned());
-        parts.extend(key(Action::Leave).map(|k| format!("{k} leave")));
-        return format!(" {} ", parts.join(" · "));
-    }
-    if let Some(paste) = &app.paste {
-        return format!(" {} ", paste.question());
+    // The question nearest the top takes the next y or n.
+    match app.asking() {
+        Some(Layer::Question(_)) => {
+            parts.push("y yes · n no".to_owned());
+            parts.extend(key(Action::Leave).map(|k| format!("{k} leave")));
+            return format!(" {} ", parts.join(" · "));
+        }
+        Some(Layer::Paste(paste)) => return format!(" {} ", paste.question()),
+        _ => {}
     }
     if app.search.is_some() && app.prompt.is_none() {
         parts.push("Search".to_owned());
@@ -193,5 +200,34 @@ mod tests {
             " Search · Enter older · Ctrl-P newer · Esc done "
         );
         assert_eq!(app.input_rows(80), 1);
+    }
+
+    #[test]
+    fn the_rule_asks_what_the_next_y_or_n_answers() {
+        use crate::app::{Event, Layer, PendingPaste, Question};
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let mut app = App::new("alice", Role::Guest, 1);
+        app.layers.push(Layer::Question(Question::Held {
+            count: 1,
+            name: "bob".into(),
+        }));
+        assert_eq!(hints(&app), " y yes · n no · Ctrl-C leave ");
+        // A big paste while it is asked asks over it, and is answered first.
+        let text: String = (1..=30).map(|n| format!("{n}\n")).collect();
+        app.update(Event::Paste(text));
+        assert!(matches!(
+            app.asking(),
+            Some(Layer::Paste(PendingPaste { lines: 30, .. }))
+        ));
+        assert_eq!(
+            hints(&app),
+            " Paste 30 lines (1 KiB) into the message? y/n "
+        );
+        app.update(Event::Key(KeyEvent::new(
+            KeyCode::Char('n'),
+            KeyModifiers::NONE,
+        )));
+        assert_eq!(hints(&app), " y yes · n no · Ctrl-C leave ");
+        assert!(app.input.is_empty());
     }
 }

@@ -49,9 +49,10 @@ pub fn render(
         let Some(entry) = history.entries().get(index) else {
             continue;
         };
+        let action = matches!(entry, Entry::Chat { action: true, .. });
         let (text_style, name) = match entry {
             Entry::Chat { author, .. } => (
-                theme.text,
+                if action { theme.action } else { theme.text },
                 Some(Span::styled(
                     history.author_name(*author).into_owned(),
                     author_style(theme, history, *author),
@@ -88,6 +89,11 @@ pub fn render(
                     time_style,
                 )];
                 match &name {
+                    Some(name) if action => {
+                        spans.push(Span::styled("* ", name.style));
+                        spans.push(name.clone());
+                        spans.push(Span::raw(" "));
+                    }
                     Some(name) => {
                         spans.push(name.clone());
                         spans.push(Span::raw(": "));

@@ -2,16 +2,18 @@
 //! effects, so any state can be checked with a `TestBackend` snapshot.
 //!
 //! The screen, top to bottom: the message pane, the input box (a rule with
-//! key hints, then the text, growing to a few rows), and a one-row status bar.
+//! key hints, then the text, growing to a few rows), and a one-row status bar;
+//! over them, the app's layers (the help, a question, the end).
 
 pub mod input;
 pub mod messages;
+pub mod overlay;
 pub mod question;
 pub mod status;
 
 use ratatui::Frame;
 
-use crate::app::App;
+use crate::app::{App, Layer};
 use crate::view::layout;
 
 /// Draws the whole screen and places the terminal cursor in the input box.
@@ -26,9 +28,17 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
         &app.theme,
         app.search.as_ref(),
     );
-    if let Some(question) = &app.question {
-        question::render(frame, areas.messages, question, &app.theme);
-    }
     input::render(frame, areas.rule, areas.input, app);
     status::render(frame, areas.status, app);
+    // The layers over the screen, bottom first.
+    for layer in &app.layers {
+        match layer {
+            Layer::Question(question) => {
+                question::render(frame, areas.messages, question, &app.theme);
+            }
+            // A big paste asks on the input's rule.
+            Layer::Paste(_) => {}
+            _ => overlay::render(frame, frame.area(), areas.status, app, layer),
+        }
+    }
 }

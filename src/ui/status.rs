@@ -334,6 +334,7 @@ mod tests {
                 id: MessageId { session: 1, seq },
                 text: "pizza".into(),
                 delivery: Delivery::Sent,
+                action: false,
             });
         }
         app.update(Event::Submit("/search".into()));

@@ -56,3 +56,49 @@ pub fn layout(input_rows: usize, area: Rect) -> Areas {
         status,
     }
 }
+
+/// Widest an overlay (the help) gets, borders included.
+pub const MAX_OVERLAY_WIDTH: u16 = 80;
+
+/// Columns inside an overlay's borders on a screen `area` wide.
+pub fn overlay_inner_width(area: Rect) -> u16 {
+    area.width
+        .saturating_sub(2)
+        .min(MAX_OVERLAY_WIDTH)
+        .saturating_sub(2)
+}
+
+/// Where an overlay with `rows` rows of content goes on `area`: centred, a
+/// cell in from each edge, at most [`MAX_OVERLAY_WIDTH`] wide, and no
+/// taller than its content (plus borders) or the screen allows.
+pub fn overlay(area: Rect, rows: usize) -> Rect {
+    let width = area.width.saturating_sub(2).min(MAX_OVERLAY_WIDTH);
+    let wanted = u16::try_from(rows.saturating_add(2)).unwrap_or(u16::MAX);
+    let height = wanted.min(area.height.saturating_sub(2));
+    Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_overlay_fits_inside_the_screen() {
+        let screen = Rect::new(0, 0, 40, 12);
+        assert_eq!(overlay(screen, 100), Rect::new(1, 1, 38, 10));
+        assert_eq!(overlay(screen, 2), Rect::new(1, 4, 38, 4));
+        assert_eq!(overlay_inner_width(screen), 36);
+        let wide = Rect::new(0, 0, 200, 50);
+        assert_eq!(overlay(wide, 10).width, MAX_OVERLAY_WIDTH);
+        for (w, h) in [(0, 0), (1, 1), (3, 2)] {
+            let tiny = Rect::new(0, 0, w, h);
+            let area = overlay(tiny, 5);
+            assert!(area.width <= w && area.height <= h);
+        }
+    }
+}

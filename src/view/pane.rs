@@ -60,6 +60,7 @@ pub fn layout_entry(history: &History, entry: &Entry, width: usize) -> EntryLayo
             author,
             text,
             delivery,
+            action,
             ..
         } => {
             let mark = delivery_mark(*delivery);
@@ -69,9 +70,11 @@ pub fn layout_entry(history: &History, entry: &Entry, width: usize) -> EntryLayo
                 mark_len = mark.len();
                 format!("{text} {mark}")
             };
+            // `name: ` before a message, `* name ` before an action.
+            let around = if *action { 3 } else { 2 };
             (
                 text,
-                TIME_WIDTH + display_width(&history.author_name(*author)) + 2,
+                TIME_WIDTH + display_width(&history.author_name(*author)) + around,
             )
         }
         Entry::System { event, .. } => (system_text(event), TIME_WIDTH + 2),
@@ -266,6 +269,7 @@ mod tests {
                 },
                 text: (*text).into(),
                 delivery: Delivery::Received,
+                action: false,
             });
         }
         history
@@ -303,6 +307,7 @@ mod tests {
             id: MessageId { session: 1, seq: 1 },
             text: "hello from the twin".into(),
             delivery: Delivery::Received,
+            action: false,
         });
         // "12:00 alice (guest): " takes 21 cells of 20.
         let layout = layout_entry(&history, &history.entries()[0], 20);

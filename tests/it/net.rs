@@ -253,6 +253,7 @@ fn chat(seq: u64, text: &str) -> Frame {
         id: MessageId { session: 42, seq },
         sent_at_ms: 1_700_000_000_000,
         text: text.to_owned(),
+        action: false,
     })
 }
 

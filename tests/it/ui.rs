@@ -86,6 +86,7 @@ fn receive(app: &mut App, seq: u64, text: &str) {
             id: MessageId { session: 9, seq },
             sent_at_ms: NOW_MS,
             text: text.to_owned(),
+            action: false,
         },
     }));
 }
@@ -771,4 +772,106 @@ fn search_scrolls_back_to_an_old_match() {
     app.update(Event::Submit("/search mill".into()));
     let terminal = draw(&mut app, 40, 10);
     insta::assert_snapshot!(marked_rows(&terminal).join("\n"));
+}
+
+/// Bob, on a screen (so Ctrl-C asks and the end stays), with alice.
+fn guest_on_screen() -> App {
+    let mut app = guest();
+    app.interactive = true;
+    joined(&mut app, "alice", "192.168.1.5:7878");
+    app
+}
+
+#[test]
+fn help_overlay_at_40x12() {
+    let mut app = guest_on_screen();
+    receive(&mut app, 1, "hi bob");
+    app.update(key(KeyCode::F(1)));
+    let terminal = draw(&mut app, 40, 12);
+    // No cursor blinking inside the help.
+    assert!(!terminal.backend().cursor_visible());
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn help_overlay_at_40x12_scrolled_to_its_end() {
+    let mut app = guest_on_screen();
+    app.update(Event::Resize(40, 12));
+    say(&mut app, "/help");
+    app.update(key(KeyCode::End));
+    let terminal = draw(&mut app, 40, 12);
+    let shown = rows(&terminal).join("\n");
+    assert!(shown.contains("//text"), "{shown}");
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn help_overlay_at_80x24() {
+    let mut app = guest_on_screen();
+    app.update(key(KeyCode::F(1)));
+    let terminal = draw(&mut app, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn the_ended_screen_waits_for_a_key() {
+    let mut app = guest_on_screen();
+    receive(&mut app, 1, "that's all from me");
+    say(&mut app, "bye!");
+    app.update(Event::Net(NetEvent::Ack {
+        from: PEER,
+        up_to: MessageId { session: 2, seq: 1 },
+    }));
+    app.update(Event::Net(NetEvent::Left {
+        from: PEER,
+        reason: LeftReason::Bye,
+    }));
+    let terminal = draw(&mut app, 60, 8);
+    let shown = rows(&terminal);
+    assert_eq!(
+        shown.last().map(|row| row.trim_end()),
+        Some(" alice ended the conversation · press any key")
+    );
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn ctrl_c_asks_before_leaving_an_undelivered_message() {
+    let mut app = guest_on_screen();
+    say(&mut app, "are you there?");
+    app.update(ctrl(KeyCode::Char('c')));
+    let terminal = draw(&mut app, 60, 8);
+    let shown = rows(&terminal);
+    assert_eq!(
+        shown.last().map(|row| row.trim_end()),
+        Some(" 1 message not delivered · Ctrl-C again to leave")
+    );
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn actions_and_name_changes() {
+    let mut app = guest_on_screen();
+    app.update(Event::Net(NetEvent::Chat {
+        from: PEER,
+        msg: ChatMessage {
+            id: MessageId { session: 9, seq: 1 },
+            sent_at_ms: NOW_MS,
+            text: "waves".to_owned(),
+            action: true,
+        },
+    }));
+    say(&mut app, "/me waves back at alice, who is far away");
+    app.update(Event::Net(NetEvent::Renamed {
+        from: PEER,
+        name: "ally".to_owned(),
+    }));
+    say(&mut app, "/nick bobby");
+    let terminal = draw(&mut app, 40, 14);
+    let shown = rows(&terminal).join("\n");
+    // Names are labels of one participant: earlier lines show the new one.
+    assert!(shown.contains("22:13 * ally waves"), "{shown}");
+    assert!(shown.contains("alice is now known as ally"), "{shown}");
+    assert!(shown.contains("bob is now known as bobby"), "{shown}");
+    insta::assert_snapshot!(terminal.backend());
 }
