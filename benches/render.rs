@@ -120,6 +120,7 @@ fn build_app(count: usize) -> App {
                     },
                     sent_at_ms: NOW_MS - (count - i) as i64 * 1_000,
                     text,
+                    action: false,
                 },
             }));
         }

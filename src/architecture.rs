@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["words", "text"],
     &["domain"],
     &["protocol"],
-    &["journal", "history", "transfer"],
+    &["journal", "history", "transfer", "transcript"],
     &["present"],
     &["view", "theme"],
     &["net"],

@@ -211,6 +211,11 @@ pub struct Common {
     /// With --headless: print one JSON object per event.
     #[arg(long)]
     pub json: bool,
+    /// Append each conversation to a text transcript in this folder (made
+    /// 0700 if missing): one file per conversation, one line per message,
+    /// time, name and text, tab-separated.
+    #[arg(long, value_name = "DIR")]
+    pub log: Option<PathBuf>,
     /// Write diagnostics to this file (filter with RUST_LOG, e.g. RUST_LOG=debug).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
@@ -775,7 +780,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         } => HeldMessages::Discard,
         _ => HeldMessages::Ask,
     };
+    if let Some(dir) = &common.log {
+        crate::transcript::make_log_dir(dir).context("--log cannot keep transcripts there")?;
+    }
     let options = Options {
+        log: common.log.clone(),
         name,
         code,
         single_use,
@@ -964,7 +973,7 @@ mod tests {
         let help = command(&config.keys.keymap())
             .render_long_help()
             .to_string();
-        assert!(help.contains("\n  Ctrl-Q: leave\n"), "{help}");
+        assert!(help.contains("\n  Ctrl-Q: leave (asks first"), "{help}");
         assert!(!help.contains("Ctrl-C: leave"), "{help}");
     }
 

@@ -19,6 +19,7 @@ use crate::history::{Delivery, SystemEvent};
 use crate::present::system_text;
 use crate::runtime::Session;
 use crate::stdin::StdinLines;
+use crate::text::display_width;
 
 /// How events are written out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,8 +129,25 @@ fn print(out: &mut impl Write, output: Output, happened: Vec<Happened>) -> std::
     }
     for item in happened {
         match (item, output) {
+            (
+                Happened::Message {
+                    from,
+                    text,
+                    action: true,
+                    ..
+                },
+                Output::Text,
+            ) => {
+                // "* " and the name and a space: the lines after the first
+                // start under the text.
+                writeln!(
+                    out,
+                    "* {from} {}",
+                    indented(&text, display_width(&from) + 3)
+                )?;
+            }
             (Happened::Message { from, text, .. }, Output::Text) => {
-                writeln!(out, "{from}: {}", one_line(&text))?;
+                writeln!(out, "{from}: {}", indented(&text, display_width(&from) + 2))?;
             }
             (
                 Happened::Message {
@@ -137,6 +155,7 @@ fn print(out: &mut impl Write, output: Output, happened: Vec<Happened>) -> std::
                     text,
                     id,
                     sent_at_ms,
+                    action,
                     ..
                 },
                 Output::Json,
@@ -149,6 +168,7 @@ fn print(out: &mut impl Write, output: Output, happened: Vec<Happened>) -> std::
                     text: &text,
                     id: id.to_string(),
                     sent_at_ms,
+                    action,
                 };
                 let mut bytes = serde_json::to_vec(&line).map_err(std::io::Error::other)?;
                 bytes.push(b'\n');
@@ -241,11 +261,16 @@ struct MessageLine<'a> {
     text: &'a str,
     id: String,
     sent_at_ms: i64,
+    /// Only on an action (`/me`): `"action":true`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    action: bool,
 }
 
-/// A received message on one output line: line breaks become `\n`.
-fn one_line(text: &str) -> String {
-    text.replace('\n', "\\n")
+/// A received message's text with every line after the first indented by
+/// `indent` spaces, under the first line's text: so a line that starts with
+/// a space always continues the message above it.
+fn indented(text: &str, indent: usize) -> String {
+    text.replace('\n', &format!("\n{:indent$}", ""))
 }
 
 fn system_json(event: &SystemEvent) -> serde_json::Value {
@@ -326,6 +351,9 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
         SystemEvent::Forgotten { .. } | SystemEvent::Knock { .. } | SystemEvent::Info(_) => {
             json!({"event": "info", "message": system_text(event)})
         }
+        SystemEvent::Renamed { old, new, me } => {
+            json!({"event": "renamed", "old": old, "new": new, "me": me})
+        }
         SystemEvent::Error(text) => json!({"event": "error", "message": text}),
     }
 }
@@ -388,6 +416,7 @@ mod tests {
             },
             sent_at_ms: 1_700_000_000_123,
             text: text.into(),
+            action: false,
         }
     }
 
@@ -407,6 +436,58 @@ mod tests {
         assert_eq!(
             printed(Output::Text, vec![message("once")]),
             "bob \"b\": once\n"
+        );
+    }
+
+    #[test]
+    fn a_multi_line_message_continues_indented_under_its_text() {
+        assert_eq!(
+            printed(Output::Text, vec![message("one\n  two\n\nfour")]),
+            "bob \"b\": one\n           two\n         \n         four\n"
+        );
+    }
+
+    #[test]
+    fn an_action_says_so_in_both_forms_and_a_rename_is_an_event() {
+        let action_of = |said: &str| match message(said) {
+            Happened::Message {
+                author,
+                from,
+                id,
+                sent_at_ms,
+                text,
+                ..
+            } => Happened::Message {
+                author,
+                from,
+                id,
+                sent_at_ms,
+                text,
+                action: true,
+            },
+            other => other,
+        };
+        let action = || action_of("waves");
+        assert_eq!(printed(Output::Text, vec![action()]), "* bob \"b\" waves\n");
+        // Its further lines start under its text, as a message's do.
+        assert_eq!(
+            printed(Output::Text, vec![action_of("waves\nand smiles")]),
+            "* bob \"b\" waves\n          and smiles\n"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&printed(Output::Json, vec![action()])).unwrap();
+        assert_eq!(json["action"], true);
+        assert_eq!(json["text"], "waves");
+        let renamed = Happened::System(SystemEvent::Renamed {
+            old: "bob".into(),
+            new: "bobby".into(),
+            me: false,
+        });
+        let json: serde_json::Value =
+            serde_json::from_str(&printed(Output::Json, vec![renamed])).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"event": "renamed", "old": "bob", "new": "bobby", "me": false})
         );
     }
 
@@ -509,6 +590,11 @@ mod tests {
                 earlier: 0,
             },
             SystemEvent::Forgotten { messages: 3 },
+            SystemEvent::Renamed {
+                old: "b".into(),
+                new: "c".into(),
+                me: false,
+            },
             SystemEvent::Info("i".into()),
             SystemEvent::Error("e".into()),
         ];
@@ -524,6 +610,7 @@ mod tests {
                 | SystemEvent::CodeChanged { .. }
                 | SystemEvent::Rejected { .. }
                 | SystemEvent::Forgotten { .. }
+                | SystemEvent::Renamed { .. }
                 | SystemEvent::Info(_)
                 | SystemEvent::Error(_) => {}
             }

@@ -134,6 +134,15 @@ pub enum SystemEvent {
         /// How many messages are no longer kept, in all.
         messages: u64,
     },
+    /// A participant changed its name (`/nick`).
+    Renamed {
+        /// The name before.
+        old: String,
+        /// The name now.
+        new: String,
+        /// Whether it is this side.
+        me: bool,
+    },
     /// Something to tell the user that is not an error.
     Info(String),
     /// Something that went wrong.
@@ -170,6 +179,8 @@ pub enum Entry {
         text: Box<str>,
         /// For our own messages, how far they got.
         delivery: Delivery,
+        /// Whether it is an action (`/me waves`: `* alice waves`).
+        action: bool,
     },
     /// A system line.
     System {
@@ -220,6 +231,9 @@ pub struct History {
     marked: bool,
     /// How far entry indices have moved down, in all.
     shift: u64,
+    /// Entries `/clear` kept and put back, in all: they have new indices
+    /// past the old ones, but were added once (see [`History::added`]).
+    put_back: u64,
 }
 
 /// Bytes an entry counts for against the bound.
@@ -246,6 +260,7 @@ impl History {
             forgotten: 0,
             marked: false,
             shift: 0,
+            put_back: 0,
         }
     }
 
@@ -262,6 +277,14 @@ impl History {
     /// `s` is now `i - (shift() - s)`, or gone if that is below zero.
     pub fn shift(&self) -> u64 {
         self.shift
+    }
+
+    /// How many entries were ever added, each once: the newest `n` added
+    /// since this was `a` are the last `added() - a` entries. (An entry
+    /// `/clear` kept gets a new index, `shift() + len()` grows for it, but
+    /// it was not added again.)
+    pub fn added(&self) -> u64 {
+        (self.shift + self.entries.len() as u64).saturating_sub(self.put_back)
     }
 
     /// How many messages were dropped from the front to keep the bound.
@@ -369,6 +392,29 @@ impl History {
         self.bound();
     }
 
+    /// Empties the history as the screen shows it (`/clear`), keeping only
+    /// our messages still on their way, so their marks can move on. Every
+    /// index held before counts as moved out (see [`History::shift`]).
+    pub fn clear_shown(&mut self) {
+        let old = std::mem::take(&mut self.entries);
+        self.shift += old.len() as u64;
+        self.mine.clear();
+        self.bytes = 0;
+        self.marked = false;
+        for entry in old {
+            if let Entry::Chat {
+                author,
+                delivery: Delivery::Pending | Delivery::Sent,
+                ..
+            } = &entry
+                && author.is_me()
+            {
+                self.push(entry);
+                self.put_back += 1;
+            }
+        }
+    }
+
     /// Appends a system line.
     pub fn push_system(&mut self, at_ms: i64, event: SystemEvent) {
         self.push(Entry::System {
@@ -464,6 +510,7 @@ mod tests {
                 id: MessageId { session: 1, seq },
                 text: "hi".into(),
                 delivery: Delivery::Sent,
+                action: false,
             });
         }
         *history.delivery_mut(4).unwrap() = Delivery::Delivered;
@@ -479,6 +526,7 @@ mod tests {
             id: MessageId { session: 1, seq },
             text: text.into(),
             delivery: Delivery::Sent,
+            action: false,
         }
     }
 
@@ -518,6 +566,7 @@ mod tests {
                 id: MessageId { session: 2, seq },
                 text: text.as_str().into(),
                 delivery: Delivery::Received,
+                action: false,
             });
             assert!(history.text_bytes() <= 1 << 20);
         }
@@ -566,6 +615,7 @@ mod tests {
                         id: MessageId { session: 2, seq },
                         text: "t".repeat(len).into(),
                         delivery: Delivery::Received,
+                        action: false,
                     }, len),
                     Push::System => (Entry::System {
                         at_ms: 0,

@@ -1,11 +1,16 @@
-//! The input line editor: owns the text being typed, its cursor, and the editing keys.
+//! The message editor: owns the draft being typed (one or more lines), its
+//! cursor, the messages sent this session (to recall with Up and Down), and
+//! the editing keys.
 //!
 //! [`Input`] does not read keys: the keymap ([`crate::keymap`]) turns them into
 //! [`EditAction`]s, which [`Input::apply`] carries out, and typed characters, which
 //! [`Input::insert_char`] inserts. It knows nothing about drawing: the renderer draws the rows and places the cursor that
 //! [`Input::layout`] computes. The cursor is a byte offset that is always on a grapheme
 //! cluster boundary, so editing never splits an emoji sequence or a letter from its
-//! combining marks.
+//! combining marks. A draft may hold line breaks (`'\n'`, never `'\r'`): the
+//! line-wise keys (Home, End, Ctrl-U, Ctrl-K) act on the cursor's line, and
+//! Up and Down move between rows ([`Input::up`], [`Input::down`]) and, past
+//! the first or last row, through what was sent.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -14,20 +19,36 @@ use crate::keymap::EditAction;
 use crate::text::{EmojiMode, cluster_width};
 use unicode_segmentation::UnicodeSegmentation;
 
-/// A single-line text editor with a grapheme-aware cursor.
+/// Most sent messages kept for recalling with Up.
+pub const MAX_RECALL: usize = 500;
+
+/// A multi-line text editor with a grapheme-aware cursor and a recall list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Input {
-    /// Never contains control characters (see [`clean`]).
+    /// Never contains control characters other than `'\n'` (see [`clean`]).
     text: String,
     /// Byte offset into `text`, always on a grapheme cluster boundary.
     cursor: usize,
+    /// The column Up and Down aim for (the cursor's column when a run of
+    /// Up/Down began, so that passing a short row does not lose it), with
+    /// where they left the cursor: any other move ends the run.
+    goal: Option<(usize, usize)>,
+    /// What was sent, oldest first (at most [`MAX_RECALL`]).
+    sent: Vec<String>,
+    /// While recalling: which of `sent` is shown, and the draft it replaced.
+    recalling: Option<(usize, String)>,
+    /// While completing with Tab: what was typed, and which match is shown.
+    completing: Option<(String, usize)>,
+    /// How emoji are drawn, so that Up and Down move by the columns shown.
+    emoji: EmojiMode,
 }
 
 /// Where the input's text goes in a box of a given width, and where the cursor is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputLayout {
     /// Byte ranges of the text, one per row, in order, covering the text exactly; an
-    /// empty range may be appended at the end to hold the cursor.
+    /// empty range may be appended at the end to hold the cursor. A row that ends a
+    /// line ends with its `'\n'` (which is not drawn).
     pub rows: Vec<Range<usize>>,
     /// Row the cursor is on (index into `rows`).
     pub cursor_row: usize,
@@ -35,10 +56,25 @@ pub struct InputLayout {
     pub cursor_col: usize,
 }
 
+impl InputLayout {
+    /// The text of `row` as drawn: without its line break.
+    pub fn row_text<'a>(&self, text: &'a str, row: usize) -> &'a str {
+        self.rows
+            .get(row)
+            .and_then(|range| text.get(range.clone()))
+            .map_or("", |s| s.strip_suffix('\n').unwrap_or(s))
+    }
+}
+
 impl Input {
     /// An empty input.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Up and Down measure rows as they are drawn in `emoji` mode.
+    pub fn set_emoji(&mut self, emoji: EmojiMode) {
+        self.emoji = emoji;
     }
 
     /// The current text.
@@ -56,28 +92,37 @@ impl Input {
         self.text.is_empty()
     }
 
+    /// How many lines the text has (1 for an empty text).
+    pub fn lines(&self) -> usize {
+        self.text.matches('\n').count() + 1
+    }
+
     /// Replace the text (cleaned like typed text) and put the cursor at its end.
     pub fn set_text(&mut self, s: &str) {
         self.text = clean(s).into_owned();
         self.cursor = self.text.len();
+        self.edited();
     }
 
-    /// Return the text and leave the input empty.
+    /// Return the text and leave the input empty (and no longer recalling).
     pub fn take(&mut self) -> String {
         self.cursor = 0;
+        self.edited();
+        self.recalling = None;
         std::mem::take(&mut self.text)
     }
 
-    /// Insert one char at the cursor; newline, CR and tab become a space, other
-    /// control chars are dropped.
+    /// Insert one char at the cursor; CR and CRLF become a line break, tab
+    /// a space, and other control chars are dropped.
     pub fn insert_char(&mut self, c: char) {
         let mut buf = [0; 4];
         self.insert_str(c.encode_utf8(&mut buf));
     }
 
-    /// Insert text at the cursor and move the cursor after it; newline, CR and tab
-    /// become a space, other control chars are dropped.
+    /// Insert text at the cursor and move the cursor after it; CR and CRLF
+    /// become a line break, tab a space, and other control chars are dropped.
     pub fn insert_str(&mut self, s: &str) {
+        self.edited();
         let s = clean(s);
         if s.is_empty() {
             return;
@@ -86,6 +131,11 @@ impl Input {
         // The insertion may join a cluster with its neighbours (a combining mark, a ZWJ,
         // a regional indicator): keep the cursor after the whole cluster.
         self.cursor = self.snap(self.cursor + s.len());
+    }
+
+    /// Start a new line at the cursor.
+    pub fn newline(&mut self) {
+        self.insert_char('\n');
     }
 
     /// Move one grapheme left.
@@ -108,14 +158,14 @@ impl Input {
         self.cursor = self.word_end_after(self.cursor);
     }
 
-    /// Move to the start of the text.
+    /// Move to the start of the cursor's line.
     pub fn home(&mut self) {
-        self.cursor = 0;
+        self.cursor = self.line_start(self.cursor);
     }
 
-    /// Move to the end of the text.
+    /// Move to the end of the cursor's line.
     pub fn end(&mut self) {
-        self.cursor = self.text.len();
+        self.cursor = self.line_end(self.cursor);
     }
 
     /// Delete the whole grapheme before the cursor.
@@ -137,19 +187,33 @@ impl Input {
         self.remove(start..self.cursor);
     }
 
-    /// Ctrl-U: delete from the start of the text to the cursor.
+    /// Ctrl-U: delete from the start of the cursor's line to the cursor; at
+    /// the start of a line, join it to the line before.
     pub fn delete_to_start(&mut self) {
-        self.remove(0..self.cursor);
+        let start = self.line_start(self.cursor);
+        if start == self.cursor {
+            self.backspace();
+        } else {
+            self.remove(start..self.cursor);
+        }
     }
 
-    /// Ctrl-K: delete from the cursor to the end of the text.
+    /// Ctrl-K: delete from the cursor to the end of its line; at the end of
+    /// a line, join the next line to it (as Emacs does).
     pub fn delete_to_end(&mut self) {
-        self.remove(self.cursor..self.text.len());
+        let end = self.line_end(self.cursor);
+        if end == self.cursor {
+            self.delete();
+        } else {
+            self.remove(self.cursor..end);
+        }
     }
 
     /// Apply an editing action (what the keymap made of an editing key).
     pub fn apply(&mut self, action: EditAction) {
+        self.edited();
         match action {
+            EditAction::Newline => self.newline(),
             EditAction::Left => self.move_left(),
             EditAction::Right => self.move_right(),
             EditAction::WordLeft => self.move_word_left(),
@@ -164,13 +228,122 @@ impl Input {
         }
     }
 
+    /// Up in a box `width` cells wide: the row above, at the same column
+    /// (or the nearest one before it); on the first row, the message sent
+    /// before the one shown (the draft is kept, see [`Input::down`]).
+    /// Returns false when there is nowhere to go.
+    pub fn up(&mut self, width: usize) -> bool {
+        let layout = self.layout(width, self.emoji);
+        let goal = self.goal_column(&layout);
+        if layout.cursor_row > 0 {
+            self.cursor = self.at_column(&layout, layout.cursor_row - 1, goal);
+            self.goal = Some((self.cursor, goal));
+            return true;
+        }
+        let shown = match &self.recalling {
+            Some((shown, _)) => *shown,
+            None => self.sent.len(),
+        };
+        let Some(older) = shown.checked_sub(1) else {
+            return false;
+        };
+        let draft = match self.recalling.take() {
+            Some((_, draft)) => draft,
+            None => std::mem::take(&mut self.text),
+        };
+        self.show_recalled(older, draft);
+        true
+    }
+
+    /// Down in a box `width` cells wide: the row below, at the same column;
+    /// on the last row, the message sent after the one shown, or after the
+    /// newest, the draft as it was left. Returns false when there is
+    /// nowhere to go.
+    pub fn down(&mut self, width: usize) -> bool {
+        let layout = self.layout(width, self.emoji);
+        let goal = self.goal_column(&layout);
+        if layout.cursor_row + 1 < layout.rows.len() {
+            self.cursor = self.at_column(&layout, layout.cursor_row + 1, goal);
+            self.goal = Some((self.cursor, goal));
+            return true;
+        }
+        let Some((shown, draft)) = self.recalling.take() else {
+            return false;
+        };
+        if shown + 1 < self.sent.len() {
+            self.show_recalled(shown + 1, draft);
+        } else {
+            self.text = draft;
+            self.cursor = self.text.len();
+            self.edited();
+        }
+        true
+    }
+
+    /// Whether a recalled message is shown instead of the draft.
+    pub fn is_recalling(&self) -> bool {
+        self.recalling.is_some()
+    }
+
+    /// Keeps `text` (a sent message or command) for recalling with Up; a
+    /// repeat of the newest one is kept once.
+    pub fn remember(&mut self, text: &str) {
+        if text.trim().is_empty() || self.sent.last().is_some_and(|last| last == text) {
+            return;
+        }
+        if self.sent.len() >= MAX_RECALL {
+            self.sent.remove(0);
+        }
+        self.sent.push(text.to_owned());
+    }
+
+    /// Tab: completes the text, when all of it is the start of one of
+    /// `words`, to the first such word; pressed again, to the next one, in
+    /// turn. Returns whether the text changed.
+    pub fn complete<S: AsRef<str>>(&mut self, words: &[S]) -> bool {
+        let word = |i: usize| words.get(i).map(AsRef::as_ref);
+        let (typed, index) = match self.completing.take() {
+            Some((typed, index)) if word(index) == Some(self.text.as_str()) => (typed, index + 1),
+            // Text that already is a word goes on to the next match.
+            _ => (
+                self.text.clone(),
+                words
+                    .iter()
+                    .position(|w| w.as_ref() == self.text)
+                    .map_or(0, |at| at + 1),
+            ),
+        };
+        if typed.is_empty() || typed.contains('\n') {
+            return false;
+        }
+        // The next match at or after `index`, wrapping around.
+        let matches = |i: &usize| word(*i).is_some_and(|w| w.starts_with(typed.as_str()));
+        let Some(found) = (index..words.len())
+            .find(matches)
+            .or_else(|| (0..index.min(words.len())).find(matches))
+        else {
+            return false;
+        };
+        let Some(completed) = word(found) else {
+            return false;
+        };
+        let changed = completed != self.text;
+        self.text = completed.to_owned();
+        self.cursor = self.text.len();
+        self.goal = None;
+        self.completing = Some((typed, found));
+        changed
+    }
+
     /// Layout for a box `width` cells wide (0 is treated as 1).
     ///
     /// The text is wrapped by grapheme, not by word, so the cursor moves predictably;
-    /// a wide grapheme that does not fit at the end of a row moves to the next row.
-    /// The cursor's column is the width of the graphemes before it on its row. When the
-    /// cursor is at the end and the last row is full, it goes to column 0 of an empty
-    /// row appended for it. Empty text gives one empty row with the cursor at (0, 0).
+    /// a wide grapheme that does not fit at the end of a row moves to the next row,
+    /// and a line break ends its row (it takes a cell there, for the cursor before
+    /// it). The cursor's column is the width of the graphemes before it on its row.
+    /// When the cursor is at the end and the last row is full, it goes to column 0 of
+    /// an empty row appended for it. Empty text gives one empty row with the cursor
+    /// at (0, 0).
     ///
     /// Graphemes are measured as they are drawn in `emoji` mode
     /// ([`crate::text::display_cluster`]), so the cursor follows what is on screen;
@@ -183,8 +356,9 @@ impl Input {
         let mut cursor = None;
         for (i, g) in self.text.grapheme_indices(true) {
             let gw = cluster_width(g, emoji);
-            // A zero-width grapheme still needs a cell for the cursor to sit on, so it
-            // wraps like a narrow one; this keeps the cursor inside the box.
+            // A zero-width grapheme (or a line break) still needs a cell for
+            // the cursor to sit on, so it wraps like a narrow one; this keeps
+            // the cursor inside the box.
             if i > row_start && row_width + gw.max(1) > width {
                 rows.push(row_start..i);
                 row_start = i;
@@ -192,6 +366,12 @@ impl Input {
             }
             if i == self.cursor {
                 cursor = Some((rows.len(), row_width));
+            }
+            if g == "\n" {
+                rows.push(row_start..i + 1);
+                row_start = i + 1;
+                row_width = 0;
+                continue;
             }
             row_width += gw;
         }
@@ -210,6 +390,66 @@ impl Input {
             cursor_row,
             cursor_col,
         }
+    }
+
+    /// Shows sent message `index` in place of `draft`, the cursor at its end.
+    fn show_recalled(&mut self, index: usize, draft: String) {
+        self.text = self.sent.get(index).cloned().unwrap_or_default();
+        self.cursor = self.text.len();
+        self.edited();
+        self.recalling = Some((index, draft));
+    }
+
+    /// The text changed other than by Tab.
+    fn edited(&mut self) {
+        self.goal = None;
+        self.completing = None;
+    }
+
+    /// The column Up and Down aim for: the one they aimed for last if the
+    /// cursor is where they left it, else the cursor's.
+    fn goal_column(&self, layout: &InputLayout) -> usize {
+        match self.goal {
+            Some((at, goal)) if at == self.cursor => goal,
+            _ => layout.cursor_col,
+        }
+    }
+
+    /// The position on `row` of `layout` nearest to column `goal` without
+    /// passing it; never past the row's last grapheme unless it is the last row.
+    fn at_column(&self, layout: &InputLayout, row: usize, goal: usize) -> usize {
+        let Some(range) = layout.rows.get(row) else {
+            return self.cursor;
+        };
+        let last_row = row + 1 == layout.rows.len();
+        let mut col = 0;
+        let mut last_start = range.start;
+        for (i, g) in self.text[range.clone()].grapheme_indices(true) {
+            let at = range.start + i;
+            let gw = cluster_width(g, self.emoji);
+            if g == "\n" || col + gw > goal {
+                return at;
+            }
+            col += gw;
+            last_start = at;
+        }
+        if last_row { range.end } else { last_start }
+    }
+
+    /// Start of the line `pos` is on.
+    fn line_start(&self, pos: usize) -> usize {
+        self.text
+            .get(..pos)
+            .and_then(|before| before.rfind('\n'))
+            .map_or(0, |at| at + 1)
+    }
+
+    /// End of the line `pos` is on (its line break, or the end of the text).
+    fn line_end(&self, pos: usize) -> usize {
+        self.text
+            .get(pos..)
+            .and_then(|after| after.find('\n'))
+            .map_or(self.text.len(), |at| pos + at)
     }
 
     /// Remove `range` (grapheme-aligned) and leave the cursor at its start.
@@ -302,10 +542,14 @@ fn is_space(g: &str) -> bool {
     g.chars().all(char::is_whitespace)
 }
 
-/// Make text fit for the single-line editor: line breaks and tabs become a space
-/// (CRLF becomes one), other control chars are dropped.
+/// Make text fit for the editor: CR and CRLF become a line break (terminals
+/// send a pasted line break as CR), U+2028 and U+2029 too, tab becomes a
+/// space, other control chars are dropped.
 fn clean(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    if !s
+        .chars()
+        .any(|c| (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
@@ -313,7 +557,8 @@ fn clean(s: &str) -> Cow<'_, str> {
     while let Some(c) = chars.next() {
         match c {
             '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' | '\r' | '\t' => out.push(' '),
+            '\n' | '\r' | '\u{2028}' | '\u{2029}' => out.push('\n'),
+            '\t' => out.push(' '),
             c if c.is_control() => {}
             c => out.push(c),
         }
@@ -528,14 +773,15 @@ mod tests {
     }
 
     #[test]
-    fn set_text_and_insert_clean_control_chars() {
-        let mut i = input("a\nb\tc\u{1b}d\r\ne\rf");
-        assert_eq!(i.text(), "a b cd e f");
+    fn set_text_and_insert_keep_line_breaks_and_clean_control_chars() {
+        let mut i = input("a\nb\tc\u{1b}d\r\ne\rf\u{2028}g");
+        assert_eq!(i.text(), "a\nb cd\ne\nf\ng");
         assert_eq!(i.cursor(), i.text().len());
+        assert_eq!(i.lines(), 5);
         i.insert_char('\n');
         i.insert_char('\u{7}');
         i.insert_str("x\u{7f}\u{85}y");
-        assert_eq!(i.text(), "a b cd e f xy");
+        assert_eq!(i.text(), "a\nb cd\ne\nf\ng\nxy");
     }
 
     #[test]
@@ -564,8 +810,9 @@ mod tests {
         assert_eq!(i.cursor(), i.text().len());
         assert!(handle(&mut i, &ctrl('b')));
         assert_eq!(i.cursor(), 2);
-        assert!(handle(&mut i, &ctrl('f')));
+        assert!(handle(&mut i, &key(KeyCode::Right, KeyModifiers::NONE)));
         assert_eq!(i.cursor(), 5);
+        assert!(!handle(&mut i, &ctrl('f')), "Ctrl-F searches");
         assert!(handle(&mut i, &key(KeyCode::Left, KeyModifiers::NONE)));
         assert!(handle(&mut i, &key(KeyCode::Left, KeyModifiers::NONE)));
         assert_eq!(i.cursor(), 1);
@@ -762,6 +1009,230 @@ mod tests {
         assert_eq!(l.rows, vec![0..3, 3..6, 6..6]);
     }
 
+    #[test]
+    fn line_keys_act_on_the_cursors_line() {
+        let mut i = input("first line\nsecond 中文\nthird");
+        // The cursor is at the end of "third".
+        i.home();
+        assert_eq!(i.cursor(), "first line\nsecond 中文\n".len());
+        i.move_left();
+        assert_eq!(i.cursor(), "first line\nsecond 中文".len());
+        i.home();
+        assert_eq!(i.cursor(), "first line\n".len());
+        i.end();
+        assert_eq!(i.cursor(), "first line\nsecond 中文".len());
+        // Ctrl-K at the end of a line joins the next one; Ctrl-U at the
+        // start of a line joins it to the one before.
+        i.delete_to_end();
+        assert_eq!(i.text(), "first line\nsecond 中文third");
+        i.move_word_left();
+        i.move_word_left();
+        i.delete_to_end();
+        assert_eq!(i.text(), "first line\n");
+        i.delete_to_start();
+        assert_eq!(i.text(), "first line");
+        i.delete_to_start();
+        assert_eq!(i.text(), "");
+    }
+
+    #[test]
+    fn newline_keys_start_a_line_and_backspace_joins() {
+        let mut i = input("ab");
+        i.move_left();
+        assert!(handle(&mut i, &key(KeyCode::Enter, KeyModifiers::ALT)));
+        assert_eq!(i.text(), "a\nb");
+        assert_eq!(i.cursor(), 2);
+        assert!(handle(&mut i, &ctrl('j')));
+        assert!(handle(&mut i, &key(KeyCode::Enter, KeyModifiers::SHIFT)));
+        assert_eq!(i.text(), "a\n\n\nb");
+        i.backspace();
+        i.backspace();
+        assert_eq!(i.text(), "a\nb");
+        i.backspace();
+        assert_eq!(i.text(), "ab");
+        // Plain Enter sends: the app's business, not an edit.
+        assert!(!handle(&mut i, &key(KeyCode::Enter, KeyModifiers::NONE)));
+    }
+
+    #[test]
+    fn layout_breaks_rows_at_line_breaks() {
+        let i = input("ab\n\ncd");
+        let l = i.layout(10, EmojiMode::Full);
+        assert_eq!(l.rows, vec![0..3, 3..4, 4..6]);
+        assert_eq!(l.row_text(i.text(), 0), "ab");
+        assert_eq!(l.row_text(i.text(), 1), "");
+        assert_eq!(l.row_text(i.text(), 2), "cd");
+        assert_eq!((l.cursor_row, l.cursor_col), (2, 2));
+        // A trailing line break gives the cursor an empty row.
+        let l = input("ab\n").layout(10, EmojiMode::Full);
+        assert_eq!(l.rows, vec![0..3, 3..3]);
+        assert_eq!((l.cursor_row, l.cursor_col), (1, 0));
+        // A full row's line break goes to a row of its own, so the cursor
+        // before it stays inside the box.
+        let mut i = input("abc\nd");
+        i.move_left();
+        i.move_left();
+        let l = i.layout(3, EmojiMode::Full);
+        assert_eq!(l.rows, vec![0..3, 3..4, 4..5]);
+        assert_eq!((l.cursor_row, l.cursor_col), (1, 0));
+        // Lines that wrap, then break.
+        let l = input("中文字\nx").layout(4, EmojiMode::Full);
+        assert_eq!(l.rows, vec![0..6, 6..10, 10..11]);
+    }
+
+    #[test]
+    fn up_and_down_keep_the_column_across_wide_characters() {
+        // Rows at width 6: "abcdef" / "中文" "x\n" / "ab"
+        let mut i = input("abcdef中文x\nab");
+        i.home();
+        i.up(6);
+        // Up from column 0 of "ab" to column 0 of "中文x".
+        assert_eq!(i.cursor(), "abcdef".len());
+        i.move_right();
+        i.move_right();
+        i.move_right();
+        // Column 5 is after "中文x"; up: the row above has columns to 5.
+        assert!(i.up(6));
+        assert_eq!(i.layout(6, EmojiMode::Full).cursor_col, 5);
+        assert!(i.down(6));
+        assert_eq!(i.layout(6, EmojiMode::Full).cursor_row, 1);
+        // Down: column 5 is past "ab", so its end; the goal stays 5.
+        assert!(i.down(6));
+        assert_eq!(i.cursor(), i.text().len());
+        assert!(i.up(6));
+        assert_eq!(i.layout(6, EmojiMode::Full).cursor_col, 5);
+        // A column inside a wide character lands before it.
+        let mut i = input("中文\nabc");
+        i.move_left();
+        assert_eq!(i.layout(10, EmojiMode::Full).cursor_col, 2);
+        assert!(i.up(10));
+        assert_eq!(i.cursor(), "中".len());
+        i.move_right();
+        assert!(i.down(10));
+        assert_eq!(i.cursor(), i.text().len());
+        // With nothing sent, the first and last rows go nowhere.
+        let mut i = input("one");
+        assert!(!i.up(10));
+        assert!(!i.down(10));
+        assert_eq!(i.text(), "one");
+    }
+
+    #[test]
+    fn up_on_a_soft_wrapped_row_stays_on_it() {
+        // Rows at width 3: "abc" / "def" / "g"
+        let mut i = input("abcdefg");
+        assert!(i.up(3));
+        assert_eq!(i.cursor(), 4);
+        i.end();
+        // From the end (row 2, column 1 after "g") up to "def": column 1.
+        assert!(i.up(3));
+        assert!(i.up(3));
+        assert_eq!(i.cursor(), 1);
+        // Column 3 does not exist on a full row: the last character.
+        i.set_text("abcdef\nxyz");
+        assert_eq!(i.layout(3, EmojiMode::Full).cursor_col, 0);
+        i.move_left();
+        assert_eq!(i.layout(3, EmojiMode::Full).cursor_col, 2);
+        let mut j = input("abcdef\nxyzw");
+        j.move_left();
+        assert!(j.up(4));
+        assert_eq!(j.cursor(), "abcdef".len());
+    }
+
+    #[test]
+    fn up_and_down_recall_what_was_sent_and_keep_the_draft() {
+        let mut i = Input::new();
+        for sent in ["first", "two\nlines", "two\nlines", "  ", "third"] {
+            i.set_text(sent);
+            let taken = i.take();
+            i.remember(&taken);
+        }
+        i.insert_str("draft");
+        assert!(i.up(20));
+        assert_eq!(i.text(), "third");
+        assert!(i.is_recalling());
+        assert!(i.up(20));
+        // A repeat is kept once, a blank line not at all; the cursor is at
+        // the end, so Up moves through the rows first.
+        assert_eq!(i.text(), "two\nlines");
+        assert_eq!(i.cursor(), i.text().len());
+        assert!(i.up(20));
+        assert_eq!(i.text(), "two\nlines");
+        assert_eq!(i.cursor(), 3);
+        assert!(i.up(20));
+        assert_eq!(i.text(), "first");
+        assert!(!i.up(20));
+        assert_eq!(i.text(), "first");
+        assert!(i.down(20));
+        assert_eq!(i.text(), "two\nlines");
+        assert_eq!(i.cursor(), i.text().len());
+        assert!(i.down(20));
+        assert_eq!(i.text(), "third");
+        assert!(i.down(20));
+        assert_eq!(i.text(), "draft");
+        assert!(!i.is_recalling());
+        assert!(!i.down(20));
+        // Sending a recalled message ends the recall; the draft was that.
+        i.up(20);
+        assert_eq!(i.take(), "third");
+        assert!(!i.is_recalling());
+        assert!(i.up(20));
+        assert_eq!(i.text(), "third");
+    }
+
+    #[test]
+    fn recall_keeps_the_newest_few_hundred() {
+        let mut i = Input::new();
+        for n in 0..MAX_RECALL + 5 {
+            i.remember(&n.to_string());
+        }
+        while i.up(10) {}
+        assert_eq!(i.text(), "5");
+    }
+
+    #[test]
+    fn tab_completes_and_cycles() {
+        let words = ["/help", "/verify", "/verify ok"];
+        let mut i = input("/he");
+        assert!(i.complete(&words));
+        assert_eq!(i.text(), "/help");
+        assert_eq!(i.cursor(), i.text().len());
+        // The only match: it stays.
+        assert!(!i.complete(&words));
+        assert_eq!(i.text(), "/help");
+        // Ambiguous: each Tab shows the next match, round and round.
+        i.set_text("/v");
+        i.complete(&words);
+        assert_eq!(i.text(), "/verify");
+        i.complete(&words);
+        assert_eq!(i.text(), "/verify ok");
+        i.complete(&words);
+        assert_eq!(i.text(), "/verify");
+        // Typed in full, Tab goes on to the next.
+        i.set_text("/verify");
+        i.complete(&words);
+        assert_eq!(i.text(), "/verify ok");
+        // All of them from "/".
+        i.set_text("/");
+        let seen: Vec<String> = (0..4)
+            .map(|_| {
+                i.complete(&words);
+                i.text().to_owned()
+            })
+            .collect();
+        assert_eq!(seen, ["/help", "/verify", "/verify ok", "/help"]);
+        // An edit starts afresh.
+        i.set_text("/verify o");
+        i.complete(&words);
+        assert_eq!(i.text(), "/verify ok");
+        // Nothing to complete.
+        for text in ["", "hello", "/x", "/he\nx"] {
+            let mut i = input(text);
+            assert!(!i.complete(&words), "{text:?}");
+            assert_eq!(i.text(), text);
+        }
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Insert(String),
@@ -779,6 +1250,10 @@ mod tests {
         DeleteWord,
         DeleteToStart,
         DeleteToEnd,
+        Newline,
+        Up(usize),
+        Down(usize),
+        Remember,
         Key(KeyEvent),
     }
 
@@ -871,6 +1346,10 @@ mod tests {
             1 => Just(Op::DeleteWord),
             1 => Just(Op::DeleteToStart),
             1 => Just(Op::DeleteToEnd),
+            2 => Just(Op::Newline),
+            2 => (0usize..8).prop_map(Op::Up),
+            2 => (0usize..8).prop_map(Op::Down),
+            1 => Just(Op::Remember),
             3 => any_key().prop_map(Op::Key),
         ]
     }
@@ -894,6 +1373,17 @@ mod tests {
             Op::DeleteWord => i.delete_word_before(),
             Op::DeleteToStart => i.delete_to_start(),
             Op::DeleteToEnd => i.delete_to_end(),
+            Op::Newline => i.newline(),
+            Op::Up(width) => {
+                i.up(*width);
+            }
+            Op::Down(width) => {
+                i.down(*width);
+            }
+            Op::Remember => {
+                let text = i.text().to_owned();
+                i.remember(&text);
+            }
             Op::Key(k) => {
                 let before = i.clone();
                 if !handle(i, k) {
@@ -904,9 +1394,10 @@ mod tests {
     }
 
     /// `Input::handle_key` as it was before the keymap, to check the keymap
-    /// keeps its behaviour. One deliberate difference: a letter with Alt is
+    /// keeps its behaviour. Deliberate differences: a letter with Alt is
     /// matched in either case (terminals report Alt-Shift-B with Shift, so an
-    /// upper-case letter with Alt alone does not happen in practice).
+    /// upper-case letter with Alt alone does not happen in practice), and the
+    /// line break keys came later.
     fn old_handle_key(i: &mut Input, key: &KeyEvent) -> bool {
         if !matches!(key.kind, KeyEventKind::Press | KeyEventKind::Repeat) {
             return false;
@@ -920,12 +1411,15 @@ mod tests {
             code => code,
         };
         match code {
+            // New since the keymap: the line break keys.
+            KeyCode::Enter if alt || m == KeyModifiers::SHIFT => i.newline(),
+            KeyCode::Char(c) if ctrl && c.eq_ignore_ascii_case(&'j') => i.newline(),
             KeyCode::Char(c) if plain || m == KeyModifiers::SHIFT => i.insert_char(c),
             KeyCode::Char(c) if ctrl => match c.to_ascii_lowercase() {
                 'a' => i.home(),
                 'e' => i.end(),
                 'b' => i.move_left(),
-                'f' => i.move_right(),
+                // Ctrl-F searches since the search came.
                 'd' => i.delete(),
                 'h' => i.backspace(),
                 'w' => i.delete_word_before(),
@@ -1000,7 +1494,7 @@ mod tests {
                 prop_assert!(i.cursor() <= text.len());
                 prop_assert!(text.is_char_boundary(i.cursor()));
                 prop_assert!(is_boundary(text, i.cursor()), "{op:?} left cursor {} in {text:?}", i.cursor());
-                prop_assert!(!text.chars().any(char::is_control), "{text:?}");
+                prop_assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
                 prop_assert_eq!(i.is_empty(), text.is_empty());
             }
         }

@@ -7,11 +7,16 @@
 //! only Shift that is not bound inserts itself ([`typed_char`]).
 //!
 //! The keymap is also the only source of what the keys are documented to do:
-//! `/help` shows [`Keymap::help_text`], the status bar and the input's rule
+//! `/help` (and F1) lists its bindings, the status bar and the input's rule
 //! take their key names from [`Keymap::hint`], and README's keys table is
 //! [`Keymap::markdown_table`] (a test keeps README in step). Every action
 //! describes itself in one place, [`Action::description`], so the bindings
 //! and their documentation cannot drift apart.
+//!
+//! Keys are looked up in layers, helix-style: while a search is open its
+//! [`Layer::Search`] comes first (Enter goes to the next match, Esc ends
+//! the search), and what it does not bind falls through to the chat's
+//! keys (editing the query, scrolling, leaving).
 //!
 //! Bindings are written the way they are shown, `Ctrl-Home`, `PgUp`, `Alt-B`,
 //! and [`KeyBinding`] parses that form back (case-insensitively, `+` also
@@ -26,8 +31,16 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 /// What a key does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
-    /// Send the typed line (on the code prompt: try the code).
+    /// Send the typed message (on the code prompt: try the code).
     Send,
+    /// Up a row in the message being typed; on its first row, recall the
+    /// message sent before.
+    Up,
+    /// Down a row; on the last row, recall the next message sent, and after
+    /// the newest the draft.
+    Down,
+    /// Complete a command.
+    Complete,
     /// Scroll the history up a page.
     PageUp,
     /// Scroll the history down a page.
@@ -40,13 +53,36 @@ pub enum Action {
     CopyView,
     /// An editing action, applied to the input line.
     Edit(EditAction),
+    /// Open the help overlay (keys and commands).
+    Help,
+    /// Draw the whole screen again.
+    Redraw,
     /// Leave the conversation (on the code prompt: give up).
     Leave,
+    /// Open the search.
+    Search,
+    /// While searching: the next older match.
+    MatchOlder,
+    /// While searching: the next newer match.
+    MatchNewer,
+    /// While searching: stop searching.
+    EndSearch,
+}
+
+/// Where a key is looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// The chat: typing, sending, scrolling.
+    Chat,
+    /// The search, over the chat.
+    Search,
 }
 
 /// What an editing key does to the input line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EditAction {
+    /// Start a new line in the message.
+    Newline,
     /// Move one character (grapheme cluster) left.
     Left,
     /// Move one character right.
@@ -55,7 +91,7 @@ pub enum EditAction {
     WordLeft,
     /// Move to the end of the word after the cursor.
     WordRight,
-    /// Move to the start of the line.
+    /// Move to the start of the line (of the message's lines, the cursor's).
     Home,
     /// Move to the end of the line.
     End,
@@ -73,8 +109,12 @@ pub enum EditAction {
 
 impl Action {
     /// Every action, in the order the documentation lists them.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 28] = [
         Action::Send,
+        Action::Edit(EditAction::Newline),
+        Action::Up,
+        Action::Down,
+        Action::Complete,
         Action::PageUp,
         Action::PageDown,
         Action::Oldest,
@@ -91,19 +131,39 @@ impl Action {
         Action::Edit(EditAction::DeleteWordBefore),
         Action::Edit(EditAction::DeleteToStart),
         Action::Edit(EditAction::DeleteToEnd),
+        Action::Help,
+        Action::Redraw,
         Action::Leave,
+        Action::Search,
+        Action::MatchOlder,
+        Action::MatchNewer,
+        Action::EndSearch,
     ];
+
+    /// The layer the action's keys are bound in.
+    pub fn layer(self) -> Layer {
+        match self {
+            Action::MatchOlder | Action::MatchNewer | Action::EndSearch => Layer::Search,
+            _ => Layer::Chat,
+        }
+    }
 
     /// What the action does, in one line: the words `/help` and README use.
     pub fn description(self) -> &'static str {
         match self {
-            Action::Send => "send the line",
+            Action::Send => "send the message",
+            Action::Up => "move up a row; on the first row, recall the message you sent before",
+            Action::Down => {
+                "move down a row; on the last row, the next message you sent, then your draft"
+            }
+            Action::Complete => "complete a command (/he → /help; again for the next match)",
             Action::PageUp => "scroll the history up a page",
             Action::PageDown => "scroll the history down a page",
             Action::Oldest => "jump to the oldest message",
             Action::Live => "back to live",
             Action::CopyView => "copy view: messages alone, to select long lines whole",
             Action::Edit(edit) => match edit {
+                EditAction::Newline => "start a new line in the message",
                 EditAction::Left => "move one character left",
                 EditAction::Right => "move one character right",
                 EditAction::WordLeft => "move to the start of the word before",
@@ -115,10 +175,20 @@ impl Action {
                 }
                 EditAction::DeleteForward => "delete the character after the cursor",
                 EditAction::DeleteWordBefore => "delete the word before the cursor",
-                EditAction::DeleteToStart => "delete to the start of the line",
-                EditAction::DeleteToEnd => "delete to the end of the line",
+                EditAction::DeleteToStart => {
+                    "delete to the start of the line (at its start, join it to the line before)"
+                }
+                EditAction::DeleteToEnd => {
+                    "delete to the end of the line (at its end, join the next line to it)"
+                }
             },
-            Action::Leave => "leave",
+            Action::Help => "show the keys and commands",
+            Action::Redraw => "draw the whole screen again",
+            Action::Leave => "leave (asks first if a message is not delivered or a draft is typed)",
+            Action::Search => "search the history",
+            Action::MatchOlder => "while searching: the next older match",
+            Action::MatchNewer => "while searching: the next newer match",
+            Action::EndSearch => "while searching: stop searching (the view stays)",
         }
     }
 
@@ -127,12 +197,16 @@ impl Action {
     pub fn name(self) -> &'static str {
         match self {
             Action::Send => "send",
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::Complete => "complete",
             Action::PageUp => "page-up",
             Action::PageDown => "page-down",
             Action::Oldest => "oldest",
             Action::Live => "live",
             Action::CopyView => "copy-view",
             Action::Edit(edit) => match edit {
+                EditAction::Newline => "newline",
                 EditAction::Left => "left",
                 EditAction::Right => "right",
                 EditAction::WordLeft => "word-left",
@@ -145,7 +219,13 @@ impl Action {
                 EditAction::DeleteToStart => "delete-to-start",
                 EditAction::DeleteToEnd => "delete-to-end",
             },
+            Action::Help => "help",
+            Action::Redraw => "redraw",
             Action::Leave => "leave",
+            Action::Search => "search",
+            Action::MatchOlder => "match-older",
+            Action::MatchNewer => "match-newer",
+            Action::EndSearch => "end-search",
         }
     }
 }
@@ -403,11 +483,13 @@ pub fn typed_char(key: &KeyEvent) -> Option<char> {
     }
 }
 
-/// Which key does what: an ordered list of bindings, several chords per
-/// action allowed, each chord bound to at most one action.
+/// Which key does what: an ordered list of bindings per [`Layer`],
+/// several chords per action allowed, each chord bound to at most one
+/// action in a layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
     bindings: Vec<(KeyBinding, Action)>,
+    search: Vec<(KeyBinding, Action)>,
 }
 
 impl Default for Keymap {
@@ -418,8 +500,20 @@ impl Default for Keymap {
         let none = KeyModifiers::NONE;
         let ctrl = KeyModifiers::CONTROL;
         let alt = KeyModifiers::ALT;
+        let shift = KeyModifiers::SHIFT;
         let defaults = [
             (KeyCode::Enter, none, Action::Send),
+            // Every terminal tells Alt-Enter (ESC CR) and Ctrl-J (LF) from
+            // Enter (CR); Shift-Enter only those that report it (see
+            // `crate::tui`).
+            (KeyCode::Enter, alt, Action::Edit(Newline)),
+            (Char('j'), ctrl, Action::Edit(Newline)),
+            (KeyCode::Enter, shift, Action::Edit(Newline)),
+            (KeyCode::Up, none, Action::Up),
+            (Char('p'), ctrl, Action::Up),
+            (KeyCode::Down, none, Action::Down),
+            (Char('n'), ctrl, Action::Down),
+            (KeyCode::Tab, none, Action::Complete),
             (KeyCode::PageUp, none, Action::PageUp),
             (KeyCode::PageDown, none, Action::PageDown),
             (KeyCode::Home, ctrl, Action::Oldest),
@@ -429,7 +523,6 @@ impl Default for Keymap {
             (KeyCode::Left, none, Action::Edit(Left)),
             (Char('b'), ctrl, Action::Edit(Left)),
             (KeyCode::Right, none, Action::Edit(Right)),
-            (Char('f'), ctrl, Action::Edit(Right)),
             (KeyCode::Left, ctrl, Action::Edit(WordLeft)),
             (Char('b'), alt, Action::Edit(WordLeft)),
             (KeyCode::Right, ctrl, Action::Edit(WordRight)),
@@ -449,13 +542,30 @@ impl Default for Keymap {
             (Backspace, alt, Action::Edit(DeleteWordBefore)),
             (Char('u'), ctrl, Action::Edit(DeleteToStart)),
             (Char('k'), ctrl, Action::Edit(DeleteToEnd)),
+            (KeyCode::F(1), none, Action::Help),
+            (Char('l'), ctrl, Action::Redraw),
             (Char('c'), ctrl, Action::Leave),
+            (Char('f'), ctrl, Action::Search),
         ];
+        // Chords every terminal sends first (the hints show those):
+        // Shift-Enter works only where the terminal reports it.
+        let search = [
+            (KeyCode::Enter, none, Action::MatchOlder),
+            (Char('n'), ctrl, Action::MatchOlder),
+            (KeyCode::Up, none, Action::MatchOlder),
+            (Char('p'), ctrl, Action::MatchNewer),
+            (KeyCode::Enter, KeyModifiers::SHIFT, Action::MatchNewer),
+            (KeyCode::Down, none, Action::MatchNewer),
+            (KeyCode::Esc, none, Action::EndSearch),
+        ];
+        let chords = |list: &[(KeyCode, KeyModifiers, Action)]| {
+            list.iter()
+                .map(|&(code, modifiers, action)| (KeyBinding::new(code, modifiers), action))
+                .collect()
+        };
         Self {
-            bindings: defaults
-                .into_iter()
-                .map(|(code, modifiers, action)| (KeyBinding::new(code, modifiers), action))
-                .collect(),
+            bindings: chords(&defaults),
+            search: chords(&search),
         }
     }
 }
@@ -464,39 +574,69 @@ impl Keymap {
     /// What `key` does: `None` for a key bound to nothing and for a key's
     /// release; a repeat counts as a press.
     pub fn action(&self, key: &KeyEvent) -> Option<Action> {
+        self.action_in(Layer::Chat, key)
+    }
+
+    /// What `key` does in `layer`: the search layer's own keys first, then
+    /// the chat's.
+    pub fn action_in(&self, layer: Layer, key: &KeyEvent) -> Option<Action> {
         if key.kind == KeyEventKind::Release {
             return None;
         }
         let chord = KeyBinding::from_event(key);
-        self.bindings
-            .iter()
-            .find(|(bound, _)| *bound == chord)
-            .map(|(_, action)| *action)
+        let find = |list: &[(KeyBinding, Action)]| {
+            list.iter()
+                .find(|(bound, _)| *bound == chord)
+                .map(|(_, action)| *action)
+        };
+        match layer {
+            Layer::Search => find(&self.search).or_else(|| find(&self.bindings)),
+            Layer::Chat => find(&self.bindings),
+        }
     }
 
     /// The chords bound to `action`, in binding order.
     pub fn chords(&self, action: Action) -> impl Iterator<Item = KeyBinding> + '_ {
-        self.bindings
+        self.layer(action.layer())
             .iter()
             .filter(move |(_, bound)| *bound == action)
             .map(|(chord, _)| *chord)
     }
 
-    /// Every binding, in order.
+    fn layer(&self, layer: Layer) -> &Vec<(KeyBinding, Action)> {
+        match layer {
+            Layer::Chat => &self.bindings,
+            Layer::Search => &self.search,
+        }
+    }
+
+    /// Every binding of the chat layer, in order.
     pub fn bindings(&self) -> &[(KeyBinding, Action)] {
         &self.bindings
     }
 
-    /// Binds `chord` to `action`, after the chords `action` already has; a
-    /// binding `chord` had before is replaced.
-    pub fn bind(&mut self, chord: KeyBinding, action: Action) {
-        self.unbind(chord);
-        self.bindings.push((chord, action));
+    /// Every binding of the search layer, in order.
+    pub fn search_bindings(&self) -> &[(KeyBinding, Action)] {
+        &self.search
     }
 
-    /// Makes `chord` do nothing (or type itself, if it is a typing key).
+    /// Binds `chord` to `action` in the action's layer, after the chords
+    /// `action` already has; a binding `chord` had there before is
+    /// replaced.
+    pub fn bind(&mut self, chord: KeyBinding, action: Action) {
+        let list = match action.layer() {
+            Layer::Chat => &mut self.bindings,
+            Layer::Search => &mut self.search,
+        };
+        list.retain(|(bound, _)| *bound != chord);
+        list.push((chord, action));
+    }
+
+    /// Makes `chord` do nothing, in every layer (or type itself, if it is a
+    /// typing key).
     pub fn unbind(&mut self, chord: KeyBinding) {
         self.bindings.retain(|(bound, _)| *bound != chord);
+        self.search.retain(|(bound, _)| *bound != chord);
     }
 
     /// How to do `action`, for a hint: its first chord as shown (`Ctrl-End`),
@@ -560,6 +700,14 @@ mod tests {
         let keymap = Keymap::default();
         let expected = [
             ("Enter", Action::Send),
+            ("Alt-Enter", Action::Edit(Newline)),
+            ("Ctrl-J", Action::Edit(Newline)),
+            ("Shift-Enter", Action::Edit(Newline)),
+            ("Up", Action::Up),
+            ("Ctrl-P", Action::Up),
+            ("Down", Action::Down),
+            ("Ctrl-N", Action::Down),
+            ("Tab", Action::Complete),
             ("PgUp", Action::PageUp),
             ("PgDn", Action::PageDown),
             ("Ctrl-Home", Action::Oldest),
@@ -569,7 +717,6 @@ mod tests {
             ("Left", Action::Edit(Left)),
             ("Ctrl-B", Action::Edit(Left)),
             ("Right", Action::Edit(Right)),
-            ("Ctrl-F", Action::Edit(Right)),
             ("Ctrl-Left", Action::Edit(WordLeft)),
             ("Alt-B", Action::Edit(WordLeft)),
             ("Ctrl-Right", Action::Edit(WordRight)),
@@ -587,7 +734,10 @@ mod tests {
             ("Alt-Backspace", Action::Edit(DeleteWordBefore)),
             ("Ctrl-U", Action::Edit(DeleteToStart)),
             ("Ctrl-K", Action::Edit(DeleteToEnd)),
+            ("F1", Action::Help),
+            ("Ctrl-L", Action::Redraw),
             ("Ctrl-C", Action::Leave),
+            ("Ctrl-F", Action::Search),
         ];
         let shown: Vec<(String, Action)> = keymap
             .bindings()
@@ -629,11 +779,10 @@ mod tests {
         for key in [
             press(KeyCode::Char('a'), KeyModifiers::NONE),
             press(KeyCode::Char('A'), KeyModifiers::SHIFT),
-            press(KeyCode::Tab, KeyModifiers::NONE),
-            press(KeyCode::F(1), KeyModifiers::NONE),
+            press(KeyCode::F(2), KeyModifiers::NONE),
             press(KeyCode::Left, KeyModifiers::SHIFT),
             press(KeyCode::Home, KeyModifiers::ALT),
-            press(KeyCode::Enter, KeyModifiers::ALT),
+            press(KeyCode::Enter, KeyModifiers::CONTROL),
             press(KeyCode::Char('x'), KeyModifiers::ALT),
             press(
                 KeyCode::Char('a'),
@@ -806,22 +955,88 @@ mod tests {
     }
 
     #[test]
+    fn the_search_layer_comes_first_and_falls_through_to_the_chat() {
+        let keymap = Keymap::default();
+        let in_search = |s: &str| {
+            let chord = chord(s);
+            keymap.action_in(Layer::Search, &press(chord.code(), chord.modifiers()))
+        };
+        let in_chat = |s: &str| {
+            let chord = chord(s);
+            keymap.action_in(Layer::Chat, &press(chord.code(), chord.modifiers()))
+        };
+        for (key, action) in [
+            ("Enter", Action::MatchOlder),
+            ("Ctrl-N", Action::MatchOlder),
+            ("Up", Action::MatchOlder),
+            ("Shift-Enter", Action::MatchNewer),
+            ("Ctrl-P", Action::MatchNewer),
+            ("Down", Action::MatchNewer),
+            ("Esc", Action::EndSearch),
+            // Not the search's: the chat's.
+            ("PgUp", Action::PageUp),
+            ("Backspace", Action::Edit(EditAction::DeleteBack)),
+            ("Ctrl-C", Action::Leave),
+        ] {
+            assert_eq!(in_search(key), Some(action), "{key}");
+        }
+        assert_eq!(in_chat("Ctrl-F"), Some(Action::Search));
+        assert_eq!(in_chat("Enter"), Some(Action::Send));
+        assert_eq!(in_chat("Esc"), Some(Action::Live));
+        // The chat's own Up/Down (history recall) are the search's steps there.
+        assert_eq!(in_chat("Ctrl-N"), Some(Action::Down));
+        assert_eq!(in_chat("Up"), Some(Action::Up));
+        assert_eq!(
+            in_chat("Shift-Enter"),
+            Some(Action::Edit(EditAction::Newline))
+        );
+        assert_eq!(in_search("a"), None);
+        assert_eq!(keymap.hint(Action::MatchNewer).as_deref(), Some("Ctrl-P"));
+        // Binding in one layer leaves the other's chord alone.
+        let mut keymap = Keymap::default();
+        keymap.bind(chord("F3"), Action::MatchOlder);
+        keymap.bind(chord("Enter"), Action::Send);
+        assert_eq!(
+            keymap
+                .chords(Action::MatchOlder)
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>(),
+            ["Enter", "Ctrl-N", "Up", "F3"]
+        );
+        keymap.unbind(chord("Enter"));
+        assert_eq!(keymap.hint(Action::MatchOlder).as_deref(), Some("Ctrl-N"));
+        assert_eq!(keymap.hint(Action::Send), None);
+    }
+
+    #[test]
     fn generated_documentation() {
         let keymap = Keymap::default();
         let help = keymap.help_text();
-        assert!(help.starts_with("Keys:\nEnter: send the line\n"), "{help}");
+        assert!(
+            help.starts_with("Keys:\nEnter: send the message\n"),
+            "{help}"
+        );
         assert!(help.contains("\nCtrl-End / Esc: back to live\n"), "{help}");
-        assert!(help.ends_with("\nCtrl-C: leave"), "{help}");
+        assert!(
+            help.contains(
+                "\nCtrl-C: leave (asks first if a message is not delivered or a draft is typed)\n"
+            ),
+            "{help}"
+        );
+        assert!(
+            help.ends_with("\nEsc: while searching: stop searching (the view stays)"),
+            "{help}"
+        );
         assert_eq!(help.lines().count(), 1 + Action::ALL.len());
         let table = keymap.markdown_table();
-        assert!(table.starts_with("| key | does |\n| --- | --- |\n| Enter | send the line |\n"));
+        assert!(table.starts_with("| key | does |\n| --- | --- |\n| Enter | send the message |\n| Alt-Enter / Ctrl-J / Shift-Enter | start a new line in the message |\n"));
         assert!(table.contains("| Ctrl-Left / Alt-B | move to the start of the word before |\n"));
         assert_eq!(table.lines().count(), 2 + Action::ALL.len());
         let mut pipe = Keymap::default();
         pipe.bind(chord("ctrl-|"), Action::Leave);
         assert!(
             pipe.markdown_table()
-                .contains("| Ctrl-C / Ctrl-\\| | leave |")
+                .contains("| Ctrl-C / Ctrl-\\| | leave (asks first")
         );
     }
 
@@ -851,7 +1066,8 @@ mod tests {
         );
     }
 
-    /// Rewrites README's keys table: run with `UPDATE_README=1` and `--ignored`.
+    /// Rewrites README's keys table and its list of `[keys]` actions: run
+    /// with `UPDATE_README=1` and `--ignored`.
     #[test]
     #[ignore = "rewrites README.md; run with UPDATE_README=1"]
     fn update_readme_keys_table() {
@@ -859,7 +1075,16 @@ mod tests {
             return;
         }
         let readme = std::fs::read_to_string(README).unwrap();
-        let updated = with_table(&readme, &Keymap::default().markdown_table()).unwrap();
+        let mut updated = with_table(&readme, &Keymap::default().markdown_table()).unwrap();
+        // And the config section's list of `[keys]` actions.
+        let (start, end) = ("<!-- actions:start -->", "<!-- actions:end -->");
+        let from = updated.find(start).unwrap() + start.len();
+        let to = from + updated[from..].find(end).unwrap();
+        let names: Vec<String> = Action::ALL
+            .iter()
+            .map(|action| format!("`{}`", action.name()))
+            .collect();
+        updated.replace_range(from..to, &names.join(", "));
         std::fs::write(README, updated).unwrap();
     }
 

@@ -5,9 +5,10 @@
 //! - [`words`], [`text`]: word lists; width, wrapping and sanitizing of text;
 //! - [`domain`]: what every layer shares (peers, reasons, time limits);
 //! - [`protocol`]: the wire format, pure and free of IO;
-//! - [`journal`], [`history`], [`transfer`]: what a killed duplex needs to
-//!   carry on; the conversation as shown, by participant; files moving, as
-//!   pure state machines;
+//! - [`journal`], [`history`], [`transfer`], [`transcript`]: what a killed
+//!   duplex needs to carry on; the conversation as shown, by participant;
+//!   files moving, as pure state machines; the transcripts people keep
+//!   (`--log`, `/save`);
 //! - [`present`], [`view`], [`theme`]: events put into words; the screen's
 //!   geometry; its palette;
 //! - [`net`]: the host's accept loop, the guest's connect, and per
@@ -46,6 +47,7 @@ pub mod stdin;
 pub mod terminal;
 pub mod text;
 pub mod theme;
+pub mod transcript;
 pub mod transfer;
 pub mod tui;
 pub mod ui;

@@ -2,8 +2,10 @@
 //! by the TUI's message pane and by headless mode's standard error alike,
 //! so the two never tell the same event differently.
 
+use chrono::{DateTime, FixedOffset};
+
 use crate::domain::{LeftReason, RejectKind, Security};
-use crate::history::{Delivery, SystemEvent};
+use crate::history::{Delivery, Entry, History, SystemEvent};
 
 /// The mark after one of our messages: where it is on its way.
 pub fn delivery_mark(delivery: Delivery) -> &'static str {
@@ -130,6 +132,7 @@ pub fn system_text(event: &SystemEvent) -> String {
             grouped(*messages),
             if *messages == 1 { " is" } else { "s are" }
         ),
+        SystemEvent::Renamed { old, new, .. } => format!("{old} is now known as {new}"),
         SystemEvent::Info(text) | SystemEvent::Error(text) => text.clone(),
     }
 }
@@ -153,6 +156,54 @@ pub fn refusal(busy: bool, name: &str) -> String {
     }
 }
 
+/// The last `count` messages of `history` as plain lines for the normal
+/// terminal once the screen is gone: `14:03 alice: text` (`14:03 * alice
+/// waves` for an action), later lines of a message indented under its
+/// first, already sanitized as the screen shows them; a message that never
+/// got there says so.
+pub fn last_lines(history: &History, zone: FixedOffset, count: usize) -> Vec<String> {
+    let messages: Vec<&Entry> = history
+        .entries()
+        .iter()
+        .filter(|entry| matches!(entry, Entry::Chat { .. }))
+        .collect();
+    let start = messages.len().saturating_sub(count);
+    let mut lines = Vec::new();
+    for entry in &messages[start..] {
+        let Entry::Chat {
+            at_ms,
+            author,
+            text,
+            delivery,
+            action,
+            ..
+        } = entry
+        else {
+            continue;
+        };
+        let time = DateTime::from_timestamp_millis(*at_ms)
+            .map(|t| t.with_timezone(&zone).format("%H:%M").to_string())
+            .unwrap_or_else(|| "--:--".to_owned());
+        let name = history.author_name(*author);
+        let lead = if *action {
+            format!("{time} * {name} ")
+        } else {
+            format!("{time} {name}: ")
+        };
+        let mark = match delivery {
+            Delivery::Failed | Delivery::Pending => format!(" {}", delivery_mark(*delivery)),
+            _ => String::new(),
+        };
+        let mut rows = text.split('\n');
+        lines.push(format!("{lead}{}", rows.next().unwrap_or_default()));
+        lines.extend(rows.map(|row| format!("      {row}")));
+        if let Some(last) = lines.last_mut() {
+            last.push_str(&mark);
+        }
+    }
+    lines
+}
+
 /// A count with its thousands grouped: `1,234,567`.
 fn grouped(n: u64) -> String {
     let digits = n.to_string();
@@ -169,6 +220,7 @@ fn grouped(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::AuthorId;
 
     #[test]
     fn forgotten_messages_are_counted_in_thousands() {
@@ -294,5 +346,45 @@ mod tests {
             why: "bob left".into(),
         });
         assert_eq!(two, "2 messages to bob were not delivered: bob left");
+    }
+
+    #[test]
+    fn the_last_lines_are_the_last_messages_as_plain_lines() {
+        use crate::protocol::MessageId;
+        let mut history = History::new("bob");
+        let alice = history.add_author("alice", "host");
+        let utc = FixedOffset::east_opt(0).unwrap();
+        let chat = |n: u64, author, text: &str, delivery, action| Entry::Chat {
+            at_ms: 1_700_000_000_000 + i64::try_from(n).unwrap() * 60_000,
+            author,
+            id: MessageId { session: 1, seq: n },
+            text: text.into(),
+            delivery,
+            action,
+        };
+        for n in 1..=12 {
+            history.push(chat(n, alice, &format!("m{n}"), Delivery::Received, false));
+        }
+        history.push_system(0, SystemEvent::Info("not a message".into()));
+        history.push(chat(13, alice, "waves", Delivery::Received, true));
+        history.push(chat(
+            14,
+            AuthorId::ME,
+            "two\nlines",
+            Delivery::Failed,
+            false,
+        ));
+        let lines = last_lines(&history, utc, 4);
+        assert_eq!(
+            lines,
+            [
+                "22:24 alice: m11",
+                "22:25 alice: m12",
+                "22:26 * alice waves",
+                "22:27 bob: two",
+                "      lines ✗ not delivered",
+            ]
+        );
+        assert!(last_lines(&History::new("x"), utc, 10).is_empty());
     }
 }

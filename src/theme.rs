@@ -18,6 +18,8 @@ pub struct Theme {
     pub others: Vec<Style>,
     /// The text of a chat message.
     pub text: Style,
+    /// The text of an action (`/me waves`).
+    pub action: Style,
     /// Times, and delivery marks.
     pub time: Style,
     /// Notices (someone joined, the connection dropped).
@@ -28,6 +30,24 @@ pub struct Theme {
     pub rule: Style,
     /// The rule while the code prompt shows an error.
     pub rule_error: Style,
+    /// A question waiting for its answer (a big paste, a newcomer, held
+    /// messages): its frame, words, and the rule.
+    pub question: Style,
+    /// The search line's label.
+    pub search: Style,
+    /// A match of the search in the message pane.
+    pub found: Style,
+    /// The match the search is on.
+    pub found_current: Style,
+    /// A line that asks for attention in place of the status bar (Ctrl-C's
+    /// question, the end of the conversation).
+    pub bar: Style,
+    /// The help's frame and title.
+    pub help_border: Style,
+    /// The keys and commands in the help.
+    pub help_key: Style,
+    /// The help's headings.
+    pub help_heading: Style,
     /// The status bar.
     pub status: Style,
     /// The connection's state on the status bar, while connected.
@@ -64,6 +84,7 @@ impl Theme {
             .map(|color| Style::new().fg(color).add_modifier(bold))
             .to_vec(),
             text: Style::new(),
+            action: Style::new().add_modifier(Modifier::ITALIC),
             time: Style::new().fg(Color::DarkGray),
             notice: Style::new()
                 .fg(Color::DarkGray)
@@ -71,6 +92,22 @@ impl Theme {
             error: Style::new().fg(Color::Red),
             rule: Style::new().fg(Color::DarkGray),
             rule_error: Style::new().fg(Color::Red),
+            question: Style::new().fg(Color::Yellow),
+            search: Style::new().fg(Color::Yellow),
+            found: Style::new().fg(Color::Black).bg(Color::Yellow),
+            found_current: Style::new()
+                .fg(Color::Black)
+                .bg(Color::LightRed)
+                .add_modifier(bold),
+            bar: Style::new()
+                .bg(Color::Yellow)
+                .fg(Color::Black)
+                .add_modifier(bold),
+            help_border: Style::new().fg(Color::Cyan),
+            help_key: Style::new().fg(Color::Yellow).add_modifier(bold),
+            help_heading: Style::new()
+                .fg(Color::Cyan)
+                .add_modifier(bold | Modifier::UNDERLINED),
             status,
             connected: status.fg(Color::LightGreen).add_modifier(bold),
             waiting: status.fg(Color::Yellow).add_modifier(bold),
@@ -90,6 +127,7 @@ impl Theme {
                 .map(|color| Style::new().fg(color).add_modifier(bold))
                 .to_vec(),
             text: Style::new(),
+            action: Style::new().add_modifier(Modifier::ITALIC),
             time: Style::new().fg(Color::DarkGray),
             notice: Style::new()
                 .fg(Color::DarkGray)
@@ -97,6 +135,22 @@ impl Theme {
             error: Style::new().fg(Color::Red).add_modifier(bold),
             rule: Style::new().fg(Color::DarkGray),
             rule_error: Style::new().fg(Color::Red).add_modifier(bold),
+            question: Style::new().fg(Color::Magenta),
+            search: Style::new().fg(Color::Magenta),
+            found: Style::new().fg(Color::Black).bg(Color::Yellow),
+            found_current: Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(bold),
+            bar: Style::new()
+                .bg(Color::Blue)
+                .fg(Color::White)
+                .add_modifier(bold),
+            help_border: Style::new().fg(Color::Blue),
+            help_key: Style::new().fg(Color::Magenta).add_modifier(bold),
+            help_heading: Style::new()
+                .fg(Color::Blue)
+                .add_modifier(bold | Modifier::UNDERLINED),
             status,
             connected: status.fg(Color::Green).add_modifier(bold),
             waiting: status.fg(Color::Blue).add_modifier(bold),
@@ -115,11 +169,21 @@ impl Theme {
             me: Style::new().add_modifier(bold),
             others: vec![Style::new().add_modifier(bold)],
             text: Style::new(),
+            action: Style::new().add_modifier(Modifier::ITALIC),
             time: Style::new(),
             notice: Style::new().add_modifier(Modifier::ITALIC),
             error: Style::new().add_modifier(bold),
             rule: Style::new(),
             rule_error: Style::new().add_modifier(bold),
+            question: Style::new(),
+            search: Style::new().add_modifier(bold),
+            found: Style::new().add_modifier(Modifier::REVERSED),
+            found_current: Style::new()
+                .add_modifier(Modifier::REVERSED | bold | Modifier::UNDERLINED),
+            bar: Style::new().add_modifier(Modifier::REVERSED | bold),
+            help_border: Style::new(),
+            help_key: Style::new().add_modifier(bold),
+            help_heading: Style::new().add_modifier(bold | Modifier::UNDERLINED),
             status,
             connected: status.add_modifier(bold),
             waiting: status.add_modifier(bold),
@@ -147,11 +211,20 @@ impl Theme {
         let styles = [
             self.me,
             self.text,
+            self.action,
             self.time,
             self.notice,
             self.error,
             self.rule,
             self.rule_error,
+            self.question,
+            self.search,
+            self.found,
+            self.found_current,
+            self.bar,
+            self.help_border,
+            self.help_key,
+            self.help_heading,
             self.status,
             self.connected,
             self.waiting,
@@ -202,7 +275,12 @@ mod tests {
             Color::LightGreen,
             Color::White,
         ];
-        for style in theme.others.iter().chain([&theme.me, &theme.text]) {
+        for style in
+            theme
+                .others
+                .iter()
+                .chain([&theme.me, &theme.text, &theme.question, &theme.help_key])
+        {
             assert!(
                 !style.fg.is_some_and(|fg| unreadable.contains(&fg)),
                 "{style:?}"

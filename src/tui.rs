@@ -7,13 +7,29 @@
 //! before the screen changes), and SIGINT, SIGTERM or SIGHUP (turned into
 //! events). Ctrl-Z and SIGTSTP suspend duplex as they do vim or less: the
 //! terminal is put back, the process stops, and once it is continued (`fg`,
-//! SIGCONT) the screen is taken again and drawn whole.
+//! SIGCONT) the screen is taken again and drawn whole; Ctrl-L draws it whole
+//! too ([`crate::app::Effect::Redraw`]). Once the screen is given back, the
+//! last messages are printed to the normal terminal, to stay in its
+//! scrollback.
+//!
+//! Keys: bracketed paste is on, so a paste arrives as one event; and the
+//! kitty keyboard protocol's first level ("disambiguate escape codes") is
+//! asked for, so a terminal that has it reports Shift-Enter apart from Enter.
+//! Terminals without it ignore the request. Inside tmux it is not
+//! available: tmux answers with xterm's `modifyOtherKeys` instead, whose
+//! `CSI 27;…~` keys crossterm cannot read, so duplex does not ask tmux for
+//! them; Alt-Enter and Ctrl-J start a new line everywhere. Keys that
+//! arrived together (a paste without brackets, typing faster than a frame)
+//! are handled together, before the next frame is drawn.
 
 use std::io::{self, Write};
+use std::time::Duration;
 
 use crossterm::event::{
     DisableBracketedPaste, DisableFocusChange, EnableBracketedPaste, EnableFocusChange,
-    Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind,
+    Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
+    KeyboardEnhancementFlags, MouseEventKind, PopKeyboardEnhancementFlags,
+    PushKeyboardEnhancementFlags,
 };
 use crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, enable_raw_mode};
 use futures::{FutureExt, StreamExt};
@@ -22,6 +38,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::app::{Event, Exit};
 use crate::osc;
+use crate::present;
 use crate::runtime::Session;
 use crate::terminal::{DisableMouseButtons, EnableMouseButtons, FixedBackend};
 use crate::text::EmojiMode;
@@ -52,7 +69,8 @@ impl TerminalGuard {
             EnterAlternateScreen,
             EnableMouseButtons,
             EnableBracketedPaste,
-            EnableFocusChange
+            EnableFocusChange,
+            PushKeyboardEnhancementFlags(KEYBOARD)
         )?;
         // The window title is changed only to count unread messages; the
         // terminal's own is kept to be put back.
@@ -86,12 +104,19 @@ impl TerminalGuard {
         crossterm::execute!(
             io::stdout(),
             EnterAlternateScreen,
-            Clear(ClearType::All),
             EnableMouseButtons,
             EnableBracketedPaste,
-            EnableFocusChange
+            EnableFocusChange,
+            PushKeyboardEnhancementFlags(KEYBOARD)
         )?;
         write_now(osc::PUSH_TITLE);
+        self.redraw_whole()
+    }
+
+    /// Clears the terminal and makes the next draw a whole one (Ctrl-L,
+    /// and after a suspension).
+    fn redraw_whole(&mut self) -> io::Result<()> {
+        crossterm::execute!(io::stdout(), Clear(ClearType::All))?;
         // A copy view on the screen was cleared: it is printed again.
         self.copy_view = None;
         // At rest the buffer to draw into is blank and the other holds the
@@ -150,10 +175,18 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// The kitty keyboard protocol's level asked for: keys with modifiers
+/// (Shift-Enter) are reported apart; plain keys as before, releases never.
+const KEYBOARD: KeyboardEnhancementFlags = KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES;
+
+/// Most keys that arrived together handled before a frame is drawn.
+const MAX_KEYS_PER_FRAME: usize = 4096;
+
 fn disable_reporting() {
     let mut stdout = io::stdout();
     let _ = crossterm::execute!(
         stdout,
+        PopKeyboardEnhancementFlags,
         DisableMouseButtons,
         DisableBracketedPaste,
         DisableFocusChange
@@ -177,6 +210,9 @@ pub async fn run(mut session: Session, emoji: EmojiMode) -> anyhow::Result<Exit>
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigtstp = signal(SignalKind::from_raw(rustix::process::Signal::TSTP.as_raw()))?;
     let mut sigcont = signal(SignalKind::from_raw(rustix::process::Signal::CONT.as_raw()))?;
+    // A person reads this screen: Ctrl-C asks before losing anything, and
+    // the end of the conversation stays on screen until a key.
+    session.app.interactive = true;
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
     session.handle(Event::Resize(size.width, size.height));
@@ -193,6 +229,10 @@ pub async fn run(mut session: Session, emoji: EmojiMode) -> anyhow::Result<Exit>
         // frame that shows why.
         for alert in session.take_alerts() {
             write_now(&osc::bytes(&alert, style));
+        }
+        if session.take_redraw() {
+            guard.redraw_whole()?;
+            dirty = true;
         }
         if dirty {
             if session.app.copy_view {
@@ -246,6 +286,9 @@ pub async fn run(mut session: Session, emoji: EmojiMode) -> anyhow::Result<Exit>
         if let Some(exit) = session.handle(event) {
             break exit;
         }
+        if let Some(exit) = handle_ready_keys(&mut session, &mut guard)? {
+            break exit;
+        }
         // Fold whatever else the network already delivered into this frame.
         if let Some(exit) = session.handle_burst() {
             break exit;
@@ -253,8 +296,48 @@ pub async fn run(mut session: Session, emoji: EmojiMode) -> anyhow::Result<Exit>
     };
     session.registry.close_all().await;
     drop(guard);
+    // The alternate screen is gone with the conversation on it: leave its
+    // last lines in the terminal's scrollback, as talk and ncat do.
+    let app = &session.app;
+    let lines = present::last_lines(&app.history, app.zone, LAST_LINES);
+    let mut stdout = io::stdout().lock();
+    for line in lines {
+        let _ = writeln!(stdout, "{line}");
+    }
+    let _ = stdout.flush();
     Ok(exit)
 }
+
+/// Handles the terminal events that already arrived (the rest of a paste
+/// without brackets, keys typed faster than a frame) before the next frame
+/// is drawn, so that a burst of keys is handled as one.
+///
+/// They are read with `event::poll` and `event::read`, which share the
+/// `EventStream`'s reader: polling the stream itself outside the `select!`
+/// would leave its wake-up with a waker nobody listens to. `poll` gives up
+/// at once when the stream's own thread is waiting for input, so this never
+/// blocks.
+fn handle_ready_keys(session: &mut Session, guard: &mut TerminalGuard) -> io::Result<Option<Exit>> {
+    for _ in 0..MAX_KEYS_PER_FRAME {
+        if !crossterm::event::poll(Duration::ZERO)? {
+            break;
+        }
+        let term = crossterm::event::read()?;
+        if is_suspend_key(&term) {
+            guard.suspend()?;
+            break;
+        }
+        if let Some(event) = to_event(term)
+            && let Some(exit) = session.handle(event)
+        {
+            return Ok(Some(exit));
+        }
+    }
+    Ok(None)
+}
+
+/// How many of the last messages are printed to the terminal on the way out.
+pub const LAST_LINES: usize = 10;
 
 /// In debug builds only, panics once the screen is drawn when
 /// `DUPLEX_TEST_PANIC` is set, so the end-to-end tests can check that a

@@ -28,6 +28,7 @@ fn chat(text: &str) -> Frame {
         },
         sent_at_ms: 1_700_000_000_000,
         text: text.to_owned(),
+        action: false,
     })
 }
 
@@ -96,6 +97,7 @@ async fn transcript(code: Option<&str>, versions: Versions) -> (Vec<u8>, Vec<u8>
                 &Hello::new("guest"),
                 code.as_deref(),
                 versions,
+                &mut |_, _| {},
             )
             .await;
         })
@@ -410,6 +412,7 @@ async fn main() {
             },
             sent_at_ms: 1_700_000_000_000,
             text: "undelivered".to_owned(),
+            action: false,
         }),
         Record::Acked { up_to: 0 },
         Record::GaveUp,

@@ -188,6 +188,7 @@ fn envelope(body: &[u8]) {
                 transfer::kind::DONE,
                 transfer::kind::CANCEL,
                 transfer::kind::RESUME_FROM,
+                kind::NICK,
             ];
             assert!(
                 known.contains(&frame.kind()),

@@ -338,6 +338,7 @@ mod app_tests {
                 id: MessageId { session: 9, seq },
                 sent_at_ms: 0,
                 text: format!("\x07\x1b]9;message {seq}\x07"),
+                action: false,
             },
         })))
     }
@@ -400,6 +401,8 @@ mod app_tests {
                 KeyModifiers::NONE,
             )));
         }
+        // Enter a moment later (right after a key it would be a paste's).
+        app.clock = crate::app::Clock::Fixed(app.clock.mono_ms() + 100);
         app.update(Event::Key(KeyEvent::new(
             KeyCode::Enter,
             KeyModifiers::NONE,

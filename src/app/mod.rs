@@ -15,12 +15,18 @@
 
 pub mod attention;
 pub mod command;
+#[cfg(test)]
+mod command_tests;
+pub mod keep;
+pub mod layer;
 pub mod output;
 pub mod peer;
 pub mod presence;
+pub mod search;
 pub mod transfer;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -34,23 +40,39 @@ use crate::domain::{
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
 use crate::input::Input;
 use crate::journal::{Record, Saved};
-use crate::keymap::{self, Action, Keymap};
+use crate::keymap::{self, Action, EditAction, Keymap, Layer as KeyLayer};
 use crate::net::{JoinHint, NetEvent};
-use crate::protocol::frame::MAX_TEXT_LEN;
+use crate::protocol::frame::{MAX_NAME_LEN, MAX_TEXT_LEN, NICK};
 use crate::protocol::{ChatMessage, Frame, MessageId};
-use crate::text::{EmojiMode, sanitize_text};
+use crate::text::{EmojiMode, MAX_NAME_WIDTH, sanitize_name, sanitize_text};
 use crate::theme::Theme;
-use crate::view::{Anchor, Pane, Scroll, layout};
+use crate::view::pane::layout_entry;
+use crate::view::{Anchor, Pane, Scroll, layout, layout::overlay, layout::overlay_inner_width};
 
 pub use attention::{Alert, Attention, Notification, Title};
-pub use command::COMMANDS_HELP;
-use command::{Command, LeaveKind, command, verify_text};
+pub use command::{COMMANDS, CommandInfo};
+use command::{Command, LeaveKind, command, unknown_text, verify_text};
+pub use keep::Keeping;
+pub use layer::{Layer, LeaveQuestion, PendingPaste, Question};
 pub use output::Output;
 pub use peer::{Inbox, Outbox, Peer};
 pub use presence::Presence;
+pub use search::{Edge, Search};
 
 /// Rows one turn of the mouse wheel scrolls.
 pub const WHEEL_ROWS: usize = 3;
+
+/// Keys that come less than this many ms apart are a burst no person
+/// types: text pasted into a terminal that does not bracket pastes. An
+/// Enter in a burst that more keys follow within this time is a line break
+/// in the draft, not a send.
+pub const PASTE_GAP_MS: i64 = 10;
+
+/// A paste of more lines than this asks before it goes into the draft.
+pub const PASTE_ASK_LINES: usize = 20;
+
+/// A paste of more bytes than this asks before it goes into the draft.
+pub const PASTE_ASK_BYTES: usize = 16 * 1024;
 
 /// Which end of the conversation this program is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +182,18 @@ pub enum Event {
     },
     /// The host wants a secret code the guest was not given: ask for it.
     CodeNeeded,
+    /// The `--log` transcript could not be written: it stops, the chat
+    /// goes on.
+    TranscriptFailed(String),
+    /// `/save` is done.
+    Saved {
+        /// The file, as written to.
+        path: PathBuf,
+        /// Lines written.
+        count: usize,
+        /// Why nothing was saved, if so.
+        error: Option<String>,
+    },
     /// A restarted guest's first attempt to get back into its conversation
     /// was refused (the host is busy with someone else): it goes on as
     /// after a drop, trying again.
@@ -210,51 +244,30 @@ pub enum Effect {
     Files(crate::transfer::Action),
     /// Get the person's attention: bell, notification, window title.
     Attention(Alert),
+    /// Append these lines to the conversation's transcript file (`--log`).
+    Transcribe {
+        /// The file's name in the `--log` folder.
+        file: String,
+        /// The lines, each ending in a newline.
+        lines: Vec<String>,
+    },
+    /// Write the history to a file (`/save`), then tell with
+    /// [`Event::Saved`].
+    Save {
+        /// The file, as typed.
+        path: String,
+        /// The lines, each ending in a newline.
+        lines: Vec<String>,
+        /// Whether to write over a file that is there (`/save!`).
+        replace: bool,
+    },
     /// Stop the program.
     Quit(Exit),
-}
-
-/// A yes-or-no question to the person, answered with `y` or `n`; it takes
-/// the keys while it is asked (a layer over the chat).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Question {
-    /// A newcomer wants in while the guest is away (host).
-    Knock {
-        /// The knock to answer.
-        knock: u64,
-        /// The newcomer's name.
-        name: String,
-        /// Who is away.
-        away: String,
-        /// When the newcomer stops waiting (monotonic ms).
-        until_ms: i64,
-    },
-    /// Messages typed for an earlier conversation are held (guest).
-    Held {
-        /// How many.
-        count: usize,
-        /// Who the new conversation is with.
-        name: String,
-    },
-}
-
-impl Question {
-    /// The question in words, with its answers.
-    pub fn text(&self) -> String {
-        match self {
-            Question::Knock { name, away, .. } => format!(
-                "{name} wants to join while {away} is away: let {name} in, giving up {away}'s \
-                 place? y let in · n turn away"
-            ),
-            Question::Held { count, name } => format!(
-                "{count} message{} you typed for the earlier conversation {} held: send {} to \
-                 {name}? y send · n discard · Esc decide later (/held)",
-                plural(*count),
-                if *count == 1 { "is" } else { "are" },
-                if *count == 1 { "it" } else { "them" },
-            ),
-        }
-    }
+    /// Clear the terminal and draw the whole screen again (Ctrl-L).
+    Redraw,
+    /// We are now called this (`/nick`): the hello of any later connection
+    /// (a guest's reconnection, the host's next guest) says so.
+    Rename(String),
 }
 
 /// `"s"` unless there is exactly one.
@@ -344,8 +357,12 @@ pub struct App {
     pub joining: Option<String>,
     /// Set while the guest must type the host's secret code.
     pub prompt: Option<CodePrompt>,
-    /// A yes-or-no question being asked, if any.
-    pub question: Option<Question>,
+    /// When the last key came (monotonic ms), to tell a burst of pasted
+    /// keys from typing.
+    last_key_ms: Option<i64>,
+    /// When an Enter in a burst came: it was put in the draft as a line
+    /// break, and is a send after all if no key follows it soon.
+    held_enter_ms: Option<i64>,
     /// What to do with messages typed for an earlier conversation.
     pub held_policy: HeldMessages,
     /// Messages typed for an earlier conversation, held until the person
@@ -354,6 +371,17 @@ pub struct App {
     /// Whether the screen shows the copy view (the messages alone, for
     /// selecting with the mouse) instead of the chat screen.
     pub copy_view: bool,
+    /// The `--log` transcript.
+    pub keeping: Keeping,
+    /// The search, while it is open: its keys come first.
+    pub search: Option<Search>,
+    /// Layers over the chat screen, bottom first: the top one sees keys
+    /// first and is drawn last (see [`layer`]).
+    pub layers: Vec<Layer>,
+    /// Whether a person at a screen drives the app (the TUI): Ctrl-C asks
+    /// before losing anything, and an ended conversation stays on screen
+    /// until a key. Headless mode is not: it leaves at once.
+    pub interactive: bool,
     /// The participant of the conversation (connected or dropped), with
     /// what we owe them and what they sent.
     peer: Option<Peer>,
@@ -393,10 +421,15 @@ impl App {
             limits: Limits::default(),
             joining: None,
             prompt: None,
-            question: None,
+            last_key_ms: None,
+            held_enter_ms: None,
             held_policy: HeldMessages::default(),
             held: Vec::new(),
             copy_view: false,
+            keeping: Keeping::default(),
+            search: None,
+            layers: Vec::new(),
+            interactive: false,
             peer: None,
             had_peer: false,
             restored: false,
@@ -447,8 +480,12 @@ impl App {
                 .is_none_or(|peer| peer.outbox.total_bytes() < self.limits.input_budget)
     }
 
-    /// Rows the input box's text takes at `width` columns.
+    /// Rows the input box's text takes at `width` columns (the search's
+    /// one line, while it is open).
     pub fn input_rows(&self, width: u16) -> usize {
+        if self.search.is_some() {
+            return 1;
+        }
         self.input.layout(width as usize, self.emoji).rows.len()
     }
 
@@ -469,16 +506,19 @@ impl App {
 
     /// When the app next needs an [`Event::Tick`] (monotonic ms), if ever.
     pub fn next_deadline(&self) -> Option<i64> {
-        let link = match (self.link_deadline(), self.presence.deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        match &self.question {
-            Some(Question::Knock { until_ms, .. }) => {
-                Some(link.map_or(*until_ms, |at| at.min(*until_ms)))
-            }
-            _ => link,
-        }
+        let held = self.held_enter_ms.map(|at| at + PASTE_GAP_MS);
+        let knock = self
+            .layers
+            .iter()
+            .filter_map(|layer| match layer {
+                Layer::Question(Question::Knock { until_ms, .. }) => Some(*until_ms),
+                _ => None,
+            })
+            .min();
+        [self.link_deadline(), self.presence.deadline(), held, knock]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// When the connection's state next needs a tick, if ever.
@@ -516,7 +556,29 @@ impl App {
         self.follow_history();
         effects.extend(self.typing_step());
         effects.extend(self.settle_attention());
+        if let Some(search) = self.search.as_mut() {
+            search.follow(&self.history);
+        }
+        if let Some((file, lines)) = self.keeping.new_lines(&self.history, self.zone) {
+            effects.push(Effect::Transcribe { file, lines });
+        }
+        effects.extend(self.recount_question());
         effects
+    }
+
+    /// Keeps the Ctrl-C question true as messages get delivered (or given
+    /// up); once nothing would be lost any more, leaves as asked.
+    fn recount_question(&mut self) -> Vec<Effect> {
+        let undelivered = self.unacked();
+        let Some(Layer::Confirm(question)) = self.layers.last_mut() else {
+            return Vec::new();
+        };
+        question.undelivered = undelivered;
+        if undelivered > 0 || question.draft {
+            return Vec::new();
+        }
+        self.layers.pop();
+        self.leave(LeaveKind::Leave, 0)
     }
 
     /// Keeps a scrolled-back view on the same entry when the history
@@ -540,7 +602,10 @@ impl App {
         match event {
             Event::Key(key) => self.on_key(key),
             Event::Mouse(mouse) => {
+                let help = matches!(self.layers.last(), Some(Layer::Help { .. }));
                 match mouse.kind {
+                    MouseEventKind::ScrollUp if help => self.scroll_help(-(WHEEL_ROWS as isize)),
+                    MouseEventKind::ScrollDown if help => self.scroll_help(WHEEL_ROWS as isize),
                     MouseEventKind::ScrollUp => self.scroll_up(WHEEL_ROWS),
                     MouseEventKind::ScrollDown => self.scroll_down(WHEEL_ROWS),
                     _ => {}
@@ -548,8 +613,9 @@ impl App {
                 Vec::new()
             }
             Event::Paste(text) => {
-                self.input.insert_str(&text);
-                Vec::new()
+                let effects = self.settle_enter();
+                self.on_paste(&text);
+                effects
             }
             Event::Resize(columns, rows) => {
                 self.size = (columns, rows);
@@ -557,7 +623,10 @@ impl App {
                 Vec::new()
             }
             Event::Submit(line) => self.submit(line),
-            Event::EndOfInput => self.leave_when_delivered(LeaveKind::Leave),
+            Event::EndOfInput => match self.ended() {
+                Some(exit) => vec![Effect::Quit(exit)],
+                None => self.leave_when_delivered(LeaveKind::Leave),
+            },
             Event::Terminate(code) => self.leave(LeaveKind::Leave, code),
             // No goodbye and nothing forgotten: the peer sees a dropped
             // connection and waits for us, and the journal stays.
@@ -574,6 +643,12 @@ impl App {
             Event::Tick => {
                 let mut effects: Vec<Effect> = self.typing_tick().into_iter().collect();
                 effects.extend(self.on_tick());
+                if self
+                    .held_enter_ms
+                    .is_some_and(|at| self.clock.mono_ms() >= at + PASTE_GAP_MS)
+                {
+                    effects.extend(self.settle_enter());
+                }
                 effects
             }
             Event::Flush => {
@@ -601,6 +676,26 @@ impl App {
             Event::CodeNeeded => {
                 self.prompt = Some(CodePrompt::default());
                 Vec::new()
+            }
+            Event::TranscriptFailed(error) => {
+                if !self.keeping.on {
+                    return Vec::new();
+                }
+                self.keeping.on = false;
+                self.system(SystemEvent::Error(format!(
+                    "not keeping the transcript any more ({error}); the chat goes on"
+                )))
+            }
+            Event::Saved { path, count, error } => {
+                self.set_scroll(Scroll::Live);
+                self.system(match error {
+                    None => SystemEvent::Info(format!(
+                        "saved {count} line{} to {}",
+                        if count == 1 { "" } else { "s" },
+                        path.display()
+                    )),
+                    Some(error) => SystemEvent::Error(format!("not saved: {error}")),
+                })
             }
             Event::Refused { addr, reason } => {
                 // Whom we wait for is named once it answers.
@@ -684,6 +779,7 @@ impl App {
                 id: msg.id,
                 text: text.as_str().into(),
                 delivery: Delivery::Pending,
+                action: msg.action,
             });
             peer.outbox.push(ChatMessage {
                 text,
@@ -699,32 +795,135 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
         // In the copy view, any key (Ctrl-C too, which some terminals send
         // to copy) only goes back to the chat screen.
         if self.copy_view {
-            if key.kind != KeyEventKind::Release {
-                self.copy_view = false;
-            }
+            self.copy_view = false;
             return Vec::new();
         }
-        if self.question.is_some() {
-            return self.on_question_key(&key);
+        let now = self.clock.mono_ms();
+        let in_burst = self
+            .last_key_ms
+            .is_some_and(|last| now - last < PASTE_GAP_MS);
+        self.last_key_ms = Some(now);
+        // An Enter held as a line break stays one if this key came right
+        // after it; otherwise it was a real Enter, and sends now.
+        let mut effects = if in_burst {
+            self.held_enter_ms = None;
+            Vec::new()
+        } else {
+            self.settle_enter()
+        };
+        effects.extend(self.on_layer_key(&key, in_burst));
+        effects
+    }
+
+    /// The layers over the screen see a key first, the top one first (see
+    /// [`layer`]); one that lets it through hands it to the one under it,
+    /// and the screen itself (the code prompt, the search, the chat) gets
+    /// it last.
+    fn on_layer_key(&mut self, key: &KeyEvent, in_burst: bool) -> Vec<Effect> {
+        let action = self.keymap.action(key);
+        while let Some(top) = self.layers.last() {
+            match top {
+                Layer::Ended { exit, .. } => {
+                    return match action {
+                        // Scrolling still reads back; any other key leaves.
+                        Some(Action::PageUp) => self.on_action(Action::PageUp),
+                        Some(Action::PageDown) => self.on_action(Action::PageDown),
+                        Some(Action::Oldest) => self.on_action(Action::Oldest),
+                        _ => vec![Effect::Quit(exit.clone())],
+                    };
+                }
+                Layer::Confirm(_) => {
+                    self.layers.pop();
+                    if action == Some(Action::Leave) {
+                        return self.leave(LeaveKind::Leave, 0);
+                    }
+                    // Any other key cancels the question and does what it
+                    // does, to the layer under it.
+                }
+                Layer::Help { .. } => {
+                    let rows = match key.code {
+                        KeyCode::Up | KeyCode::Char('k') => Some(-1),
+                        KeyCode::Down | KeyCode::Char('j') => Some(1),
+                        KeyCode::PageUp => Some(-(self.help_page() as isize)),
+                        KeyCode::PageDown | KeyCode::Char(' ') => Some(self.help_page() as isize),
+                        KeyCode::Home => Some(isize::MIN),
+                        KeyCode::End => Some(isize::MAX),
+                        _ => None,
+                    };
+                    if let Some(rows) = rows
+                        && key.modifiers.is_empty()
+                    {
+                        self.scroll_help(rows);
+                        return Vec::new();
+                    }
+                    self.layers.pop();
+                    // Ctrl-C is not lost on the help: it closes it and acts.
+                    if action != Some(Action::Leave) {
+                        return Vec::new();
+                    }
+                }
+                Layer::Question(_) => return self.on_question_key(key),
+                Layer::Paste(_) => return self.on_paste_key(key),
+            }
         }
-        let Some(action) = self.keymap.action(&key) else {
+        let layer = if self.search.is_some() && self.prompt.is_none() {
+            KeyLayer::Search
+        } else {
+            KeyLayer::Chat
+        };
+        let Some(action) = self.keymap.action_in(layer, key) else {
             // A key bound to nothing types itself, if it is a typing key.
-            if let Some(c) = keymap::typed_char(&key) {
-                self.input.insert_char(c);
+            if let Some(c) = keymap::typed_char(key) {
+                match self.search.as_mut().filter(|_| self.prompt.is_none()) {
+                    Some(search) => {
+                        search.query.insert_char(c);
+                        self.requery();
+                    }
+                    None => self.input.insert_char(c),
+                }
             }
             return Vec::new();
         };
         if self.prompt.is_some() {
             return self.on_prompt_key(action);
         }
+        if layer == KeyLayer::Search {
+            return self.on_search_key(action);
+        }
         match action {
-            Action::Leave => return self.leave(LeaveKind::Leave, 0),
-            Action::Send => {
-                let line = self.input.take();
-                return self.submit(line);
+            // Keys faster than typing: a paste without brackets, whose line
+            // breaks must not send each line on its own.
+            Action::Send if in_burst => {
+                self.input.newline();
+                self.held_enter_ms = Some(self.clock.mono_ms());
+                Vec::new()
+            }
+            action => self.on_action(action),
+        }
+    }
+
+    /// What a key's action does on the chat screen.
+    fn on_action(&mut self, action: Action) -> Vec<Effect> {
+        let width = usize::from(self.size.0);
+        match action {
+            Action::Leave => return self.ask_to_leave(),
+            Action::Send => return self.send_draft(),
+            Action::Up => {
+                self.input.set_emoji(self.emoji);
+                self.input.up(width);
+            }
+            Action::Down => {
+                self.input.set_emoji(self.emoji);
+                self.input.down(width);
+            }
+            Action::Complete => {
+                self.input.complete(&command::completions());
             }
             Action::PageUp => self.scroll_up(self.page()),
             Action::PageDown => self.scroll_down(self.page()),
@@ -732,16 +931,95 @@ impl App {
             Action::Live => self.set_scroll(Scroll::Live),
             Action::CopyView => self.copy_view = true,
             Action::Edit(edit) => self.input.apply(edit),
+            Action::Help => self.layers.push(Layer::Help { scroll: 0 }),
+            Action::Redraw => return vec![Effect::Redraw],
+            Action::Search => self.open_search(""),
+            Action::MatchOlder | Action::MatchNewer | Action::EndSearch => {}
         }
         Vec::new()
     }
 
-    /// Keys while a question is asked: `y` or `n` answer it, Esc answers
-    /// no to a newcomer and puts off held messages; Ctrl-C still leaves;
-    /// other keys do nothing, so a word typed in a hurry answers nothing.
+    /// Sends the draft (or acts on its command), keeping it for Up.
+    fn send_draft(&mut self) -> Vec<Effect> {
+        let draft = self.input.take();
+        // Line breaks before and after the text show nothing.
+        let line = draft.trim_matches('\n').to_owned();
+        self.input.remember(&line);
+        self.submit(line)
+    }
+
+    /// An Enter held as a line break with no key after it was a real
+    /// Enter: takes the line break out again and sends.
+    fn settle_enter(&mut self) -> Vec<Effect> {
+        if self.held_enter_ms.take().is_none() {
+            return Vec::new();
+        }
+        // Nothing has touched the draft since: the cursor is after the
+        // line break the Enter put in.
+        self.input.apply(EditAction::DeleteBack);
+        self.send_draft()
+    }
+
+    /// Pasted text goes into the draft, line breaks and all; a big paste
+    /// asks first. Into the code prompt or the search's query, it is one
+    /// line.
+    fn on_paste(&mut self, text: &str) {
+        // Terminals send a pasted line break as CR.
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        if let Some(search) = self.search.as_mut().filter(|_| self.prompt.is_none()) {
+            // The query is one line.
+            search
+                .query
+                .insert_str(text.trim_end_matches('\n').replace('\n', " ").as_str());
+            self.requery();
+            return;
+        }
+        if self.prompt.is_some() {
+            // A code is one line: a copied line's break is not part of it.
+            self.input
+                .insert_str(text.trim_end_matches('\n').replace('\n', " ").as_str());
+            return;
+        }
+        let lines = text.trim_end_matches('\n').split('\n').count();
+        if lines > PASTE_ASK_LINES || text.len() > PASTE_ASK_BYTES {
+            // A paste while one asks takes its place.
+            if matches!(self.layers.last(), Some(Layer::Paste(_))) {
+                self.layers.pop();
+            }
+            self.layers.push(Layer::Paste(PendingPaste { text, lines }));
+        } else {
+            self.input.insert_str(&text);
+        }
+    }
+
+    /// Keys while a big paste asks (the top layer): y or Enter puts it in
+    /// the draft, n or Esc drops it, Ctrl-C leaves (asking first if that
+    /// would lose something); other keys do nothing.
+    fn on_paste_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        let action = self.keymap.action(key);
+        let typed = keymap::typed_char(key).map(|c| c.to_ascii_lowercase());
+        match (action, typed) {
+            (Some(Action::Leave), _) => return self.ask_to_leave(),
+            (Some(Action::Send), _) | (_, Some('y')) => {
+                if let Some(Layer::Paste(paste)) = self.layers.pop() {
+                    self.input.insert_str(&paste.text);
+                }
+            }
+            (Some(Action::Live), _) | (_, Some('n')) => {
+                self.layers.pop();
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Keys while a question is asked (the top layer): `y` or `n` answer
+    /// it, Esc answers no to a newcomer and puts off held messages; Ctrl-C
+    /// still leaves (asking first if that would lose something); other keys
+    /// do nothing, so a word typed in a hurry answers nothing.
     fn on_question_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
         if self.keymap.action(key) == Some(Action::Leave) {
-            return self.leave(LeaveKind::Leave, 0);
+            return self.ask_to_leave();
         }
         let answer = match key.code {
             KeyCode::Char('y' | 'Y') => Some(true),
@@ -749,7 +1027,15 @@ impl App {
             KeyCode::Esc => None,
             _ => return Vec::new(),
         };
-        match self.question.take() {
+        let question = match self.layers.pop() {
+            Some(Layer::Question(question)) => Some(question),
+            Some(other) => {
+                self.layers.push(other);
+                None
+            }
+            None => None,
+        };
+        match question {
             Some(Question::Knock { knock, name, .. }) => {
                 let admit = answer == Some(true);
                 let mut effects = vec![Effect::Answer { knock, admit }];
@@ -788,12 +1074,10 @@ impl App {
             name: name.to_owned(),
         }));
         match self.held_policy {
-            HeldMessages::Ask => {
-                self.question = Some(Question::Held {
-                    count,
-                    name: name.to_owned(),
-                });
-            }
+            HeldMessages::Ask => self.ask(Question::Held {
+                count,
+                name: name.to_owned(),
+            }),
             HeldMessages::Send => effects.extend(self.decide_held(true)),
             HeldMessages::Discard => effects.extend(self.decide_held(false)),
         }
@@ -803,9 +1087,8 @@ impl App {
     /// Sends the held messages to the conversation we are in (as new
     /// messages, after what was said since) or drops them.
     fn decide_held(&mut self, send: bool) -> Vec<Effect> {
-        if matches!(self.question, Some(Question::Held { .. })) {
-            self.question = None;
-        }
+        self.layers
+            .retain(|layer| !matches!(layer, Layer::Question(Question::Held { .. })));
         let held = std::mem::take(&mut self.held);
         if held.is_empty() {
             return self.system(SystemEvent::Info("no messages are held".to_owned()));
@@ -831,13 +1114,206 @@ impl App {
         effects.extend(self.system(SystemEvent::Info(text)));
         if send {
             for msg in held {
-                effects.extend(self.send_text(msg.text));
+                effects.extend(self.send_text(msg.text, msg.action));
             }
         }
         effects
     }
 
-    /// Keys while the secret code is asked for: editing, Send to try the
+    /// Keys while the search is open: its own, and the chat's keys that
+    /// make sense there (editing applies to the query).
+    fn on_search_key(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::MatchOlder | Action::MatchNewer => {
+                if let Some(search) = self.search.as_mut() {
+                    if action == Action::MatchOlder {
+                        search.older();
+                    } else {
+                        search.newer();
+                    }
+                }
+                self.reveal_match();
+            }
+            Action::EndSearch => self.search = None,
+            // The query is one line.
+            Action::Edit(EditAction::Newline) => {}
+            Action::Edit(edit) => {
+                if let Some(search) = self.search.as_mut() {
+                    search.query.apply(edit);
+                }
+                self.requery();
+            }
+            Action::Leave => return self.ask_to_leave(),
+            Action::PageUp => self.scroll_up(self.page()),
+            Action::PageDown => self.scroll_down(self.page()),
+            Action::Oldest => self.set_scroll(self.pane().oldest()),
+            Action::Live => self.set_scroll(Scroll::Live),
+            Action::Help => self.layers.push(Layer::Help { scroll: 0 }),
+            Action::Redraw => return vec![Effect::Redraw],
+            Action::CopyView => self.copy_view = true,
+            Action::Send | Action::Search | Action::Up | Action::Down | Action::Complete => {}
+        }
+        Vec::new()
+    }
+
+    /// Opens the search (Ctrl-F, `/search TEXT`) with `query` typed.
+    fn open_search(&mut self, query: &str) {
+        let mut search = Search::new();
+        search.query.set_text(query);
+        self.search = Some(search);
+        self.requery();
+    }
+
+    /// Searches for the query as it now is, and shows the match.
+    fn requery(&mut self) {
+        if let Some(search) = self.search.as_mut() {
+            search.requery(&self.history);
+        }
+        self.reveal_match();
+    }
+
+    /// Scrolls so the match the search is on shows: the view does not
+    /// move if it already does, otherwise the match's row goes to the
+    /// middle of the pane.
+    fn reveal_match(&mut self) {
+        let Some((index, range)) = self
+            .search
+            .as_ref()
+            .and_then(|search| search.current(&self.history))
+        else {
+            return;
+        };
+        let pane = self.pane();
+        let Some(entry) = self.history.entries().get(index) else {
+            return;
+        };
+        let layout = layout_entry(&self.history, entry, pane.width, self.emoji);
+        let row = layout
+            .rows
+            .iter()
+            .rposition(|row| row.start <= range.start)
+            .unwrap_or(0);
+        let shows = pane
+            .visible(self.scroll)
+            .iter()
+            .any(|(shown, _, rows)| *shown == index && rows.contains(&row));
+        if shows {
+            return;
+        }
+        let target = pane.up(Scroll::At(Anchor { entry: index, row }), pane.height / 2);
+        let target = pane.normalize(target);
+        self.set_scroll(target);
+    }
+
+    /// Ctrl-C or `/quit`: leaves, but first asks once (on a screen) when
+    /// that would lose messages not yet delivered or a typed draft.
+    fn ask_to_leave(&mut self) -> Vec<Effect> {
+        let question = LeaveQuestion {
+            undelivered: self.unacked(),
+            draft: !self.input.text().trim().is_empty(),
+        };
+        if self.interactive && (question.undelivered > 0 || question.draft) {
+            self.layers.push(Layer::Confirm(question));
+            return Vec::new();
+        }
+        self.leave(LeaveKind::Leave, 0)
+    }
+
+    /// Asks `question` over whatever is on screen (it takes the keys
+    /// first); a newer question of its kind takes the older one's place.
+    fn ask(&mut self, question: Question) {
+        let kind = std::mem::discriminant(&question);
+        self.layers.retain(
+            |layer| !matches!(layer, Layer::Question(asked) if std::mem::discriminant(asked) == kind),
+        );
+        self.layers.push(Layer::Question(question));
+    }
+
+    /// The yes-or-no question nearest the top, if one is asked.
+    pub fn question(&self) -> Option<&Question> {
+        self.layers.iter().rev().find_map(|layer| match layer {
+            Layer::Question(question) => Some(question),
+            _ => None,
+        })
+    }
+
+    /// The yes-or-no layer nearest the top (a [`Layer::Question`] or a
+    /// [`Layer::Paste`]): the one the next y or n answers.
+    pub fn asking(&self) -> Option<&Layer> {
+        self.layers
+            .iter()
+            .rev()
+            .find(|layer| matches!(layer, Layer::Question(_) | Layer::Paste(_)))
+    }
+
+    /// The big paste asking to go into the draft, if one is.
+    pub fn paste(&self) -> Option<&PendingPaste> {
+        self.layers.iter().rev().find_map(|layer| match layer {
+            Layer::Paste(paste) => Some(paste),
+            _ => None,
+        })
+    }
+
+    /// How the conversation ended, while its end is on screen.
+    pub fn ended(&self) -> Option<Exit> {
+        self.layers.iter().find_map(|layer| match layer {
+            Layer::Ended { exit, .. } => Some(exit.clone()),
+            _ => None,
+        })
+    }
+
+    /// The conversation is over: quit, or on a screen first show how it
+    /// ended and wait for a key, so its last messages can be read.
+    fn end(&mut self, exit: Exit) -> Vec<Effect> {
+        if !self.interactive || !self.had_peer {
+            return vec![Effect::Quit(exit)];
+        }
+        let why = exit
+            .message
+            .as_deref()
+            .unwrap_or("the conversation ended")
+            .trim_end_matches('.')
+            .to_owned();
+        // Nothing asked matters any more; a newcomer waiting is turned away.
+        let effects = self
+            .layers
+            .drain(..)
+            .filter_map(|layer| match layer {
+                Layer::Question(Question::Knock { knock, .. }) => Some(Effect::Answer {
+                    knock,
+                    admit: false,
+                }),
+                _ => None,
+            })
+            .collect();
+        self.layers.push(Layer::Ended { exit, why });
+        effects
+    }
+
+    /// The help's rows at the current size, and how many show at once.
+    fn help_geometry(&self) -> (usize, usize) {
+        let screen = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        let width = overlay_inner_width(screen) as usize;
+        let rows = layer::help_rows(&self.keymap, width).len();
+        let shown = overlay(screen, rows).height.saturating_sub(2) as usize;
+        (rows, shown)
+    }
+
+    /// Rows one page of the help moves.
+    fn help_page(&self) -> usize {
+        self.help_geometry().1.saturating_sub(1).max(1)
+    }
+
+    /// Scrolls the help by `rows` (up if negative), within its length.
+    fn scroll_help(&mut self, rows: isize) {
+        let (total, shown) = self.help_geometry();
+        let last = total.saturating_sub(shown);
+        if let Some(Layer::Help { scroll }) = self.layers.last_mut() {
+            *scroll = scroll.saturating_add_signed(rows).min(last);
+        }
+    }
+
+    /// Keys while the secret code is asked for
     /// code, Leave to give up; scrolling does nothing.
     fn on_prompt_key(&mut self, action: Action) -> Vec<Effect> {
         match action {
@@ -860,12 +1336,23 @@ impl App {
                 prompt.error = None;
                 return vec![Effect::Connect { code: Some(code) }];
             }
+            // The code is one line.
+            Action::Edit(EditAction::Newline) => {}
             Action::Edit(edit) => self.input.apply(edit),
+            Action::Redraw => return vec![Effect::Redraw],
             Action::PageUp
             | Action::PageDown
             | Action::Oldest
             | Action::Live
-            | Action::CopyView => {}
+            | Action::CopyView
+            | Action::Help
+            | Action::Up
+            | Action::Down
+            | Action::Complete
+            | Action::Search
+            | Action::MatchOlder
+            | Action::MatchNewer
+            | Action::EndSearch => {}
         }
         Vec::new()
     }
@@ -940,8 +1427,24 @@ impl App {
         if let Some(effects) = self.transfer_command(&line) {
             return effects;
         }
-        let line = match command(&line) {
-            Command::Text(text) => text,
+        let (line, action) = match command(&line) {
+            Command::Text(text) => (text, false),
+            Command::Me(text) if text.is_empty() => {
+                self.input.set_text(&line);
+                return self.system(SystemEvent::Error(
+                    "/me needs an action: /me waves".to_owned(),
+                ));
+            }
+            Command::Me(text) => (text, true),
+            Command::Nick(name) => return self.rename(&line, &name),
+            Command::Clear => {
+                self.history.clear_shown();
+                self.unread = 0;
+                self.set_scroll(Scroll::Live);
+                return Vec::new();
+            }
+            Command::Quit if self.interactive => return self.ask_to_leave(),
+            Command::Quit => return self.leave(LeaveKind::Leave, 0),
             Command::Verify => {
                 let text = match self.connected() {
                     Some(peer) => verify_text(peer, self.words_compared()),
@@ -966,8 +1469,20 @@ impl App {
                 self.set_scroll(Scroll::Live);
                 return self.system(SystemEvent::Info(text.to_owned()));
             }
+            Command::Help if self.interactive => {
+                self.layers.push(Layer::Help { scroll: 0 });
+                return Vec::new();
+            }
             Command::Help => {
-                let help = format!("{}\n{COMMANDS_HELP}", self.keymap.help_text());
+                // No screen to lay a help over: say it as lines.
+                let help = layer::help_items(&self.keymap)
+                    .into_iter()
+                    .map(|item| match item.key.as_str() {
+                        "" => format!("{}:", item.text),
+                        key => format!("{key}: {}", item.text),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 self.set_scroll(Scroll::Live);
                 return self.system(SystemEvent::Info(help));
             }
@@ -979,21 +1494,47 @@ impl App {
                 if self.held.is_empty() {
                     return self.system(SystemEvent::Info("no messages are held".to_owned()));
                 }
-                self.question = Some(Question::Held {
+                self.ask(Question::Held {
                     count: self.held.len(),
                     name,
                 });
                 return Vec::new();
             }
-            Command::Unknown(name) => {
+            Command::Search(query) => {
+                self.open_search(&query);
+                return Vec::new();
+            }
+            // Read by the transfer commands above; never reached.
+            Command::Files => return self.transfer_command(&line).unwrap_or_default(),
+            Command::Save { path, replace } => {
+                if path.is_empty() {
+                    self.input.set_text(&line);
+                    return self.system(SystemEvent::Error(
+                        "/save needs a file name: /save FILE".to_owned(),
+                    ));
+                }
+                let lines = keep::all_lines(&self.history, self.zone);
+                return vec![Effect::Save {
+                    path,
+                    lines,
+                    replace,
+                }];
+            }
+            Command::Unknown { name, nearest } => {
                 self.input.set_text(&line);
-                return self.system(SystemEvent::Error(format!(
-                    "unknown command /{name}; /help lists them (start a message with // to send a /)"
-                )));
+                return self.system(SystemEvent::Error(unknown_text(&name, nearest)));
+            }
+        };
+        // What goes back into the box when the line is not sent.
+        let typed = |line: &str| {
+            if action {
+                format!("/me {line}")
+            } else {
+                line.to_owned()
             }
         };
         if line.len() > MAX_TEXT_LEN {
-            self.input.set_text(&line);
+            self.input.set_text(&typed(&line));
             return self.system(SystemEvent::Error(format!(
                 "not sent: the message is {} KiB, the limit is {} KiB",
                 line.len().div_ceil(1024),
@@ -1001,17 +1542,17 @@ impl App {
             )));
         }
         if matches!(self.link, Link::Waiting) {
-            self.input.set_text(&line);
+            self.input.set_text(&typed(&line));
             return self.system(SystemEvent::Error(
                 "not sent: nobody is connected yet".to_owned(),
             ));
         }
-        self.send_text(line)
+        self.send_text(line, action)
     }
 
-    /// Sends a message to the peer (or queues it while the connection is
-    /// down), as typed.
-    fn send_text(&mut self, line: String) -> Vec<Effect> {
+    /// Sends a message (an action, for `/me`) to the peer, or queues it
+    /// while the connection is down, as typed.
+    fn send_text(&mut self, line: String, action: bool) -> Vec<Effect> {
         let plain_to = match &self.link {
             Link::Connected(peer) if peer.is_plain() => Some(peer.id),
             Link::Connected(_) | Link::Dropped { .. } | Link::Waiting => None,
@@ -1024,6 +1565,7 @@ impl App {
             },
             sent_at_ms: now,
             text: line,
+            action,
         };
         self.next_seq = self.next_seq.saturating_add(1);
         // Sending is a deliberate act: show the conversation's end.
@@ -1040,12 +1582,23 @@ impl App {
                 id: msg.id,
                 text: msg.text.as_str().into(),
                 delivery: Delivery::Sent,
+                action,
             });
             effects.push(Effect::Output(Output::Sent {
                 id: msg.id,
                 text: msg.text.as_str().into(),
                 delivery: Delivery::Sent,
             }));
+            // A plain program knows no actions: it gets the line as shown.
+            let msg = if action {
+                ChatMessage {
+                    text: format!("* {} {}", self.me, msg.text),
+                    action: false,
+                    ..msg
+                }
+            } else {
+                msg
+            };
             effects.push(self.send(to, Frame::Chat(msg)));
             return effects;
         }
@@ -1055,6 +1608,7 @@ impl App {
             id: msg.id,
             text: msg.text.as_str().into(),
             delivery: Delivery::Pending,
+            action,
         });
         effects.push(Effect::Remember(Record::Sent(msg.clone())));
         let id = msg.id;
@@ -1138,12 +1692,16 @@ impl App {
     /// heartbeat, a guest's next reconnection starts.
     fn on_tick(&mut self) -> Vec<Effect> {
         let now = self.clock.mono_ms();
-        if let Some(Question::Knock { until_ms, name, .. }) = &self.question
-            && now >= *until_ms
-        {
-            let text = format!("{name} was not let in: nobody answered in time");
-            self.question = None;
-            let mut effects = self.system(SystemEvent::Info(text));
+        let expired = self.layers.iter().position(|layer| {
+            matches!(layer, Layer::Question(Question::Knock { until_ms, .. }) if now >= *until_ms)
+        });
+        if let Some(at) = expired {
+            let layer = self.layers.remove(at);
+            let mut effects = Vec::new();
+            if let Layer::Question(Question::Knock { name, .. }) = layer {
+                let text = format!("{name} was not let in: nobody answered in time");
+                effects.extend(self.system(SystemEvent::Info(text)));
+            }
             effects.extend(self.on_tick());
             return effects;
         }
@@ -1196,7 +1754,8 @@ impl App {
             | NetEvent::Ack { from, .. }
             | NetEvent::Transfer { from, .. }
             | NetEvent::Typing { from, .. }
-            | NetEvent::Heartbeat { from } => Some(*from),
+            | NetEvent::Heartbeat { from }
+            | NetEvent::Renamed { from, .. } => Some(*from),
             _ => None,
         };
         if let Some(from) = from {
@@ -1228,11 +1787,19 @@ impl App {
                 effects
             }
             NetEvent::Knock(knock) => {
+                // The conversation is over, its end still on screen:
+                // nobody new.
+                if self.ended().is_some() {
+                    return vec![Effect::Answer {
+                        knock: knock.id,
+                        admit: false,
+                    }];
+                }
                 let away = self
                     .peer_name()
                     .unwrap_or_else(|| "your earlier guest".to_owned());
                 let until_ms = now + millis(knock.patience);
-                self.question = Some(Question::Knock {
+                self.ask(Question::Knock {
                     knock: knock.id,
                     name: knock.name.clone(),
                     away: away.clone(),
@@ -1260,10 +1827,10 @@ impl App {
                     if wrong_code {
                         // Retrying would hand whoever answers another
                         // guess at the code: stop, and say why.
-                        return vec![Effect::Quit(Exit {
+                        return self.end(Exit {
                             code: 1,
                             message: Some(format!("{reason}; {CODE_NOT_TAKEN}")),
-                        })];
+                        });
                     }
                     *attempts += 1;
                     *retry_at_ms = Some(now + reconnect_delay_ms(*attempts));
@@ -1287,6 +1854,7 @@ impl App {
             NetEvent::Heartbeat { .. } => Vec::new(),
             NetEvent::Transfer { frame, .. } => self.on_transfer_frame(frame),
             NetEvent::Typing { state, .. } => self.on_typing(state),
+            NetEvent::Renamed { name, .. } => self.on_renamed(&name),
             NetEvent::Left { from, reason } => {
                 let Some(info) = self.connected().filter(|info| info.id == from).cloned() else {
                     return Vec::new();
@@ -1326,6 +1894,7 @@ impl App {
             id: msg.id,
             text: text.clone(),
             delivery: Delivery::Received,
+            action: msg.action,
         });
         self.note_arrival();
         let from = self.history.author_name(author).into_owned();
@@ -1338,6 +1907,7 @@ impl App {
             id: msg.id,
             sent_at_ms: msg.sent_at_ms,
             text,
+            action: msg.action,
         });
         let typed = self.typing_stopped();
         let alert = self.alert_arrival(&from);
@@ -1428,6 +1998,10 @@ impl App {
         if self.connected().is_some() && !info.resumed {
             return Vec::new();
         }
+        // The conversation is over, its end still on screen: nobody new.
+        if self.ended().is_some() {
+            return vec![self.send(info.id, Frame::Leave)];
+        }
         self.prompt = None;
         // The code did its job: off the screen, out of sight of onlookers.
         if let Role::Host { show_code, .. } = &mut self.role {
@@ -1436,15 +2010,26 @@ impl App {
         // The lost guest came back while a newcomer was being asked about:
         // the question is moot, and the newcomer is turned away at once.
         let mut moot = Vec::new();
-        if let Some(Question::Knock { knock, name, .. }) = &self.question
-            && info.resumed
-        {
+        let knocks: Vec<(u64, String)> = self
+            .layers
+            .iter()
+            .filter_map(|layer| match layer {
+                Layer::Question(Question::Knock { knock, name, .. }) if info.resumed => {
+                    Some((*knock, name.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        if !knocks.is_empty() {
+            self.layers
+                .retain(|layer| !matches!(layer, Layer::Question(Question::Knock { .. })));
+        }
+        for (knock, name) in knocks {
             moot.push(Effect::Answer {
-                knock: *knock,
+                knock,
                 admit: false,
             });
             let text = format!("{name} was not let in: {} came back", info.name);
-            self.question = None;
             moot.extend(self.system(SystemEvent::Info(text)));
         }
         // Our place in the conversation, for a run that takes over from this one.
@@ -1462,7 +2047,17 @@ impl App {
             peer.waiting_since = None;
             let author = peer.author;
             let compared = peer.compared;
+            let old = self.history.author_name(author).into_owned();
             self.history.relabel(author, &info.name);
+            let new = self.history.author_name(author).into_owned();
+            // Renamed while the connection was down: its hello says so.
+            if old != new && self.had_peer {
+                effects.extend(self.system(SystemEvent::Renamed {
+                    old,
+                    new,
+                    me: false,
+                }));
+            }
             let event = SystemEvent::Resumed {
                 name: self.history.author_name(author).into_owned(),
                 verification: words,
@@ -1510,6 +2105,16 @@ impl App {
         if let Some(peer) = self.peer.as_mut() {
             peer.heard_at = now;
             peer.sent_at = now;
+        }
+        // A new participant is a new transcript file; one that comes back
+        // goes on in its own (a restarted run starts one).
+        if !resumes || self.keeping.file.is_none() {
+            self.keeping.file = Some(crate::transcript::file_name(
+                self.clock.now_ms(),
+                self.zone,
+                &self.me,
+                &info.name,
+            ));
         }
         self.had_peer = true;
         self.presence.reset();
@@ -1592,8 +2197,79 @@ impl App {
                 )),
             },
         };
-        effects.push(Effect::Quit(exit));
+        effects.extend(self.end(exit));
         effects
+    }
+
+    /// `/nick NAME`: checked as `--name` is; told to the peer if its
+    /// program takes name changes, and to every later connection's hello.
+    fn rename(&mut self, line: &str, name: &str) -> Vec<Effect> {
+        let clean = sanitize_name(name);
+        if name.trim().is_empty() || clean != name.trim() || clean.len() > MAX_NAME_LEN {
+            self.input.set_text(line);
+            return self.system(SystemEvent::Error(format!(
+                "not renamed: {:?} is not a name (use up to {MAX_NAME_WIDTH} columns of visible \
+                 characters: /nick NAME)",
+                name.trim()
+            )));
+        }
+        if clean == self.me {
+            return self.system(SystemEvent::Info(format!("you are already {clean}")));
+        }
+        let old = std::mem::replace(&mut self.me, clean.clone());
+        self.history.relabel(AuthorId::ME, &clean);
+        self.set_scroll(Scroll::Live);
+        let mut effects = vec![Effect::Rename(clean.clone())];
+        effects.extend(self.system(SystemEvent::Renamed {
+            old: old.clone(),
+            new: clean.clone(),
+            me: true,
+        }));
+        let Some((to, told)) = self.connected().map(|peer| (peer.id, peer.caps.has(NICK))) else {
+            // Nobody to tell now: the next hello carries the name.
+            return effects;
+        };
+        if told {
+            effects.push(self.send(to, Frame::Nick { name: clean }));
+        } else {
+            let peer = self.shown_peer_name();
+            effects.extend(self.system(SystemEvent::Info(format!(
+                "{peer}'s program does not take name changes (an older duplex, or a plain \
+                 text program): on their screen you are still {old}"
+            ))));
+        }
+        effects
+    }
+
+    /// The peer is now called `name` (`/nick` on their side).
+    fn on_renamed(&mut self, name: &str) -> Vec<Effect> {
+        let Some(author) = self.peer.as_ref().map(|peer| peer.author) else {
+            return Vec::new();
+        };
+        let new = sanitize_name(name);
+        let old = self.history.author_name(author).into_owned();
+        self.history.relabel(author, &new);
+        if let Link::Connected(info) = &mut self.link {
+            info.name = new;
+        }
+        let new = self.history.author_name(author).into_owned();
+        if new == old {
+            return Vec::new();
+        }
+        self.system(SystemEvent::Renamed {
+            old,
+            new,
+            me: false,
+        })
+    }
+
+    /// The peer's name as shown, whoever it is.
+    fn shown_peer_name(&self) -> String {
+        match (&self.peer, &self.link) {
+            (Some(peer), _) => self.history.author_name(peer.author).into_owned(),
+            (None, Link::Connected(info)) => info.name.clone(),
+            (None, _) => "the peer".to_owned(),
+        }
     }
 
     /// Adds a system line and tells the front ends.
@@ -1667,6 +2343,7 @@ mod tests {
                 id: MessageId { session: 9, seq },
                 sent_at_ms: 0,
                 text: text.to_owned(),
+                action: false,
             },
         })
     }
@@ -1698,10 +2375,255 @@ mod tests {
         app
     }
 
+    /// Types `text` as a person does: a pause follows (so an Enter after
+    /// it is not taken for part of a paste).
     fn type_text(app: &mut App, text: &str) {
         for c in text.chars() {
             app.update(key(KeyCode::Char(c)));
         }
+        app.last_key_ms = None;
+    }
+
+    /// Keys at `ms` on the app's clock.
+    fn keys_at(app: &mut App, ms: i64, events: Vec<Event>) -> Vec<Effect> {
+        app.clock = Clock::Fixed(ms);
+        events.into_iter().flat_map(|e| app.update(e)).collect()
+    }
+
+    fn chars(text: &str) -> Vec<Event> {
+        text.chars()
+            .map(|c| match c {
+                '\r' => key(KeyCode::Enter),
+                c => key(KeyCode::Char(c)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_multi_line_draft_is_one_message() {
+        let mut app = guest();
+        app.update(joined(1, "bob"));
+        type_text(&mut app, "one");
+        app.update(Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
+        type_text(&mut app, "two");
+        app.update(ctrl('j'));
+        app.update(ctrl('j'));
+        app.last_key_ms = None;
+        assert_eq!(app.input.text(), "one\ntwo\n\n");
+        let effects = app.update(key(KeyCode::Enter));
+        // Line breaks at the end show nothing: they are not sent.
+        assert_eq!(sent_chats(&effects), vec![(1, "one\ntwo".to_owned())]);
+        assert!(app.input.is_empty());
+    }
+
+    #[test]
+    fn keys_in_a_burst_are_a_draft_not_a_burst_of_messages() {
+        let mut app = guest();
+        app.update(joined(1, "bob"));
+        // A paste without brackets: every key at once, line breaks as Enter.
+        let effects = keys_at(&mut app, 1000, chars("one\rtwo\rthree"));
+        assert!(sent_chats(&effects).is_empty(), "{effects:?}");
+        assert_eq!(app.input.text(), "one\ntwo\nthree");
+        assert_eq!(app.held_enter_ms, None);
+        // Typed Enter, later: one message of three lines.
+        let effects = keys_at(&mut app, 1500, vec![key(KeyCode::Enter)]);
+        assert_eq!(
+            sent_chats(&effects),
+            vec![(1, "one\ntwo\nthree".to_owned())]
+        );
+
+        // An Enter at the end of a burst is an Enter once no key follows
+        // it: the Tick the app asks for sends the draft.
+        let effects = keys_at(&mut app, 2000, chars("four\rfive\r"));
+        assert!(sent_chats(&effects).is_empty());
+        assert_eq!(app.next_deadline(), Some(2000 + PASTE_GAP_MS));
+        assert!(keys_at(&mut app, 2000 + PASTE_GAP_MS - 1, vec![]).is_empty());
+        let effects = keys_at(&mut app, 2000 + PASTE_GAP_MS, vec![Event::Tick]);
+        assert_eq!(sent_chats(&effects), vec![(2, "four\nfive".to_owned())]);
+        assert!(app.input.is_empty());
+        assert_eq!(app.held_enter_ms, None);
+
+        // A key that comes after the pause does the same before its own work.
+        let effects = keys_at(&mut app, 3000, chars("six\r"));
+        assert!(sent_chats(&effects).is_empty());
+        let effects = keys_at(&mut app, 3100, chars("x"));
+        assert_eq!(sent_chats(&effects), vec![(3, "six".to_owned())]);
+        assert_eq!(app.input.text(), "x");
+
+        // Typing at a person's pace: each Enter sends.
+        app.input.take();
+        let mut sent = Vec::new();
+        for (n, c) in "a\rb\r".chars().enumerate() {
+            let effects = keys_at(&mut app, 4000 + 50 * n as i64, chars(&c.to_string()));
+            sent.extend(sent_chats(&effects));
+        }
+        assert_eq!(sent, vec![(4, "a".to_owned()), (5, "b".to_owned())]);
+    }
+
+    #[test]
+    fn a_paste_keeps_its_line_breaks_and_is_never_sent_by_itself() {
+        let mut app = guest();
+        app.update(joined(1, "bob"));
+        type_text(&mut app, "see: ");
+        let effects = app.update(Event::Paste("one\r\ntwo\rthree\n".into()));
+        assert!(sent_chats(&effects).is_empty());
+        assert_eq!(app.input.text(), "see: one\ntwo\nthree\n");
+        assert!(app.paste().is_none());
+        assert_eq!(app.held_enter_ms, None);
+    }
+
+    #[test]
+    fn a_code_pasted_with_its_line_break_is_one_line() {
+        let mut app = guest();
+        app.update(Event::CodeNeeded);
+        app.update(Event::Paste("amber-otter-violin\r".into()));
+        assert_eq!(app.input.text(), "amber-otter-violin");
+        let effects = app.update(key(KeyCode::Enter));
+        assert_eq!(
+            effects,
+            vec![Effect::Connect {
+                code: Some("amber-otter-violin".to_owned())
+            }]
+        );
+    }
+
+    #[test]
+    fn a_big_paste_asks_first() {
+        let mut app = guest();
+        app.update(joined(1, "bob"));
+        let big: String = (1..=120).map(|n| format!("line {n}\n")).collect();
+        app.update(Event::Paste(big.clone()));
+        assert!(app.input.is_empty());
+        let question = app.paste().map(PendingPaste::question);
+        assert_eq!(
+            question.as_deref(),
+            Some("Paste 120 lines (1 KiB) into the message? y/n")
+        );
+        // Other keys wait for the answer; n drops it.
+        app.update(key(KeyCode::Char('x')));
+        app.update(key(KeyCode::PageUp));
+        assert!(app.paste().is_some() && app.input.is_empty());
+        app.update(key(KeyCode::Char('n')));
+        assert!(app.paste().is_none() && app.input.is_empty());
+        // y puts it in the draft, unsent.
+        app.update(Event::Paste(big.clone()));
+        let effects = app.update(key(KeyCode::Char('y')));
+        assert!(sent_chats(&effects).is_empty());
+        assert_eq!(app.input.text(), big);
+        // Enter answers yes too, Esc no; a long line counts by its bytes.
+        app.input.take();
+        let long = "x".repeat(PASTE_ASK_BYTES + 1);
+        app.update(Event::Paste(long.clone()));
+        app.last_key_ms = None;
+        app.update(key(KeyCode::Esc));
+        assert!(app.paste().is_none() && app.input.is_empty());
+        app.update(Event::Paste(long.clone()));
+        app.last_key_ms = None;
+        let effects = app.update(key(KeyCode::Enter));
+        assert!(sent_chats(&effects).is_empty());
+        assert_eq!(app.input.text(), long);
+        // Twenty lines go in without asking.
+        app.input.take();
+        let twenty: String = (1..=20).map(|n| format!("{n}\n")).collect();
+        app.update(Event::Paste(twenty.clone()));
+        assert_eq!(app.input.text(), twenty);
+        // Ctrl-C still leaves.
+        app.update(Event::Paste(big));
+        assert!(quits(&app.update(ctrl('c'))).is_some());
+    }
+
+    #[test]
+    fn up_recalls_what_was_sent_and_down_comes_back_to_the_draft() {
+        let mut app = guest();
+        app.update(joined(1, "bob"));
+        for line in ["first", "/help"] {
+            type_text(&mut app, line);
+            app.update(key(KeyCode::Enter));
+        }
+        type_text(&mut app, "draft");
+        app.update(key(KeyCode::Up));
+        assert_eq!(app.input.text(), "/help");
+        app.update(ctrl('p'));
+        assert_eq!(app.input.text(), "first");
+        app.update(key(KeyCode::Down));
+        app.update(ctrl('n'));
+        assert_eq!(app.input.text(), "draft");
+        // A recalled message is sent like a typed one.
+        app.update(key(KeyCode::Up));
+        app.update(key(KeyCode::Up));
+        app.last_key_ms = None;
+        let effects = app.update(key(KeyCode::Enter));
+        assert_eq!(sent_chats(&effects), vec![(2, "first".to_owned())]);
+    }
+
+    #[test]
+    fn keys_of_the_draft_keep_out_of_the_search_and_its_keys_come_first() {
+        let mut app = guest();
+        app.update(joined(1, "bob"));
+        app.update(chat(1, 1, "pizza at noon"));
+        app.update(chat(1, 2, "or pizza at one"));
+        type_text(&mut app, "sent before");
+        app.update(key(KeyCode::Enter));
+        type_text(&mut app, "draft");
+        app.update(ctrl('f'));
+        type_text(&mut app, "pizza");
+        let query = |app: &App| app.search.as_ref().map(|s| s.query.text().to_owned());
+        let position = |app: &App| app.search.as_ref().and_then(Search::position);
+        assert_eq!(position(&app), Some(2));
+        // Up and Ctrl-N go to the older match, not the messages sent
+        // before; Down and Ctrl-P to the newer one.
+        app.update(key(KeyCode::Up));
+        assert_eq!(position(&app), Some(1));
+        app.update(ctrl('p'));
+        assert_eq!(position(&app), Some(2));
+        app.update(ctrl('n'));
+        app.update(key(KeyCode::Down));
+        assert_eq!(position(&app), Some(2));
+        // Tab completes nothing and a line break goes nowhere: the query is
+        // one line; a paste of lines goes into it as one.
+        app.update(key(KeyCode::Tab));
+        app.update(Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
+        app.update(ctrl('j'));
+        assert_eq!(query(&app).as_deref(), Some("pizza"));
+        app.update(Event::Paste(" at\r\n".into()));
+        assert_eq!(query(&app).as_deref(), Some("pizza at"));
+        assert_eq!(app.input.text(), "draft", "the draft waits");
+        // Esc ends it; Up recalls again.
+        app.update(key(KeyCode::Esc));
+        assert!(app.search.is_none());
+        app.update(key(KeyCode::Up));
+        assert_eq!(app.input.text(), "sent before");
+    }
+
+    #[test]
+    fn tab_completes_commands_from_the_command_list() {
+        let mut app = guest();
+        type_text(&mut app, "/he");
+        app.update(key(KeyCode::Tab));
+        assert_eq!(app.input.text(), "/help");
+        app.input.take();
+        type_text(&mut app, "/ver");
+        app.update(key(KeyCode::Tab));
+        assert_eq!(app.input.text(), "/verify");
+        app.update(key(KeyCode::Tab));
+        assert_eq!(app.input.text(), "/verify ok");
+    }
+
+    #[test]
+    fn the_input_box_grows_to_a_third_of_the_screen_then_scrolls() {
+        let mut app = guest();
+        app.update(Event::Resize(40, 24));
+        type_text(&mut app, "1");
+        for n in 2..=12 {
+            app.update(ctrl('j'));
+            type_text(&mut app, &n.to_string());
+        }
+        let areas = layout(app.input_rows(40), ratatui::layout::Rect::new(0, 0, 40, 24));
+        assert_eq!(areas.input.height, 8);
+        app.update(Event::Resize(40, 12));
+        let areas = layout(app.input_rows(40), ratatui::layout::Rect::new(0, 0, 40, 12));
+        assert_eq!(areas.input.height, 4);
+        assert_eq!(app.pane().height, 12 - 4 - 2);
     }
 
     fn quits(effects: &[Effect]) -> Option<&Exit> {
@@ -2324,6 +3246,7 @@ mod tests {
                 id: MessageId { session: 42, seq },
                 sent_at_ms: 5,
                 text: text.to_owned(),
+                action: false,
             }));
         }
         saved
@@ -2412,7 +3335,7 @@ mod tests {
             "held, not failed"
         );
         assert!(matches!(
-            app.question,
+            app.question(),
             Some(Question::Held { count: 1, .. })
         ));
     }
@@ -2637,7 +3560,7 @@ mod tests {
             e,
             Effect::Output(Output::System(SystemEvent::Held { count: 1, .. }))
         )));
-        let Some(question) = &app.question else {
+        let Some(question) = app.question() else {
             panic!("no question");
         };
         assert!(
@@ -2653,7 +3576,7 @@ mod tests {
         assert_eq!(sent_chats(&effects).len(), 1);
         assert_eq!(sent_chats(&effects)[0].1, "still here?");
         assert_eq!(deliveries(&app), vec![Delivery::Failed, Delivery::Sent]);
-        assert!(app.question.is_none());
+        assert!(app.question().is_none());
     }
 
     #[test]
@@ -2661,11 +3584,11 @@ mod tests {
         let (mut app, _) = guest_holding(HeldMessages::Ask);
         // Esc: decide later; the chat goes on meanwhile.
         app.update(Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
-        assert!(app.question.is_none());
+        assert!(app.question().is_none());
         let effects = app.update(Event::Submit("hello, new alice".into()));
         assert_eq!(sent_chats(&effects).len(), 1);
         app.update(Event::Submit("/held".into()));
-        assert!(app.question.is_some(), "/held asks again");
+        assert!(app.question().is_some(), "/held asks again");
         let effects = app.update(key(KeyCode::Char('n')));
         assert!(sent_chats(&effects).is_empty());
         assert_eq!(deliveries(&app), vec![Delivery::Failed, Delivery::Sent]);
@@ -2677,11 +3600,38 @@ mod tests {
     fn a_headless_policy_sends_or_discards_held_messages() {
         let (app, effects) = guest_holding(HeldMessages::Send);
         assert_eq!(sent_chats(&effects).len(), 1);
-        assert!(app.question.is_none());
+        assert!(app.question().is_none());
         let (app, effects) = guest_holding(HeldMessages::Discard);
         assert!(sent_chats(&effects).is_empty());
         assert_eq!(deliveries(&app), vec![Delivery::Failed]);
-        assert!(app.question.is_none());
+        assert!(app.question().is_none());
+    }
+
+    #[test]
+    fn a_question_over_a_big_paste_is_answered_first() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        app.update(left(3, LeftReason::Closed));
+        let big: String = (1..=120).map(|n| format!("line {n}\n")).collect();
+        app.update(Event::Paste(big.clone()));
+        assert!(app.paste().is_some());
+        let addr: SocketAddr = "10.0.0.7:4000".parse().unwrap();
+        let (knock, _answer) =
+            crate::net::Knock::new("carol".into(), addr, std::time::Duration::from_secs(60));
+        let id = knock.id;
+        app.update(Event::Net(NetEvent::Knock(knock)));
+        // The newcomer's question takes the first answer, the paste the next.
+        let effects = app.update(key(KeyCode::Char('n')));
+        assert!(effects.contains(&Effect::Answer {
+            knock: id,
+            admit: false
+        }));
+        assert!(app.question().is_none());
+        assert!(app.paste().is_some() && app.input.is_empty());
+        app.last_key_ms = None;
+        app.update(key(KeyCode::Char('y')));
+        assert!(app.paste().is_none());
+        assert_eq!(app.input.text(), big);
     }
 
     #[test]
@@ -2704,7 +3654,7 @@ mod tests {
             knock: id,
             admit: false
         }));
-        assert!(app.question.is_none());
+        assert!(app.question().is_none());
     }
 
     #[test]
@@ -2742,7 +3692,7 @@ mod tests {
             crate::net::Knock::new("carol".into(), addr, std::time::Duration::from_secs(60));
         let id = knock.id;
         app.update(Event::Net(NetEvent::Knock(knock)));
-        let Some(question) = &app.question else {
+        let Some(question) = app.question() else {
             panic!("not asked");
         };
         assert!(
@@ -2762,7 +3712,7 @@ mod tests {
         app.update(Event::Net(NetEvent::Knock(knock)));
         app.clock = Clock::Fixed(app.clock.mono_ms() + 60_000);
         app.update(Event::Tick);
-        assert!(app.question.is_none());
+        assert!(app.question().is_none());
     }
 
     #[test]
@@ -2977,7 +3927,24 @@ mod tests {
         assert_eq!(command("/verify"), Command::Verify);
         assert_eq!(command(" /help "), Command::Help);
         assert_eq!(command("//shrug"), Command::Text("/shrug".into()));
-        assert_eq!(command("/nope x"), Command::Unknown("nope".into()));
+        assert_eq!(
+            command("/nope x"),
+            Command::Unknown {
+                name: "nope".into(),
+                nearest: None
+            }
+        );
+        assert_eq!(
+            command("/hlep"),
+            Command::Unknown {
+                name: "hlep".into(),
+                nearest: Some("help")
+            }
+        );
+        assert_eq!(command("/me waves  "), Command::Me("waves".into()));
+        assert_eq!(command("/nick  ally "), Command::Nick("ally".into()));
+        assert_eq!(command("/clear"), Command::Clear);
+        assert_eq!(command("/quit"), Command::Quit);
         assert_eq!(command("a /b"), Command::Text("a /b".into()));
         let mut app = host();
         app.update(joined(3, "bob"));

@@ -23,6 +23,8 @@ pub enum Output {
         sent_at_ms: i64,
         /// The sanitized text.
         text: Box<str>,
+        /// Whether it is an action (`/me`): `* alice waves`.
+        action: bool,
     },
     /// We sent a message (or queued it, while disconnected).
     Sent {

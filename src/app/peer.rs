@@ -230,6 +230,7 @@ mod tests {
             id: MessageId { session: 1, seq },
             sent_at_ms: 0,
             text: "x".repeat(len),
+            action: false,
         }
     }
 

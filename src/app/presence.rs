@@ -361,6 +361,8 @@ mod app_tests {
         assert!(typing_sent(&key(&mut app, 'i')).is_empty());
         app.clock = Clock::Fixed(4000);
         assert_eq!(typing_sent(&key(&mut app, '!')), [TypingState::Active]);
+        // Enter a moment later (right after a key it would be a paste's).
+        app.clock = Clock::Fixed(4100);
         let sent = app.update(Event::Key(KeyEvent::new(
             KeyCode::Enter,
             KeyModifiers::NONE,
@@ -418,6 +420,7 @@ mod app_tests {
                 id: MessageId { session: 9, seq: 1 },
                 sent_at_ms: 0,
                 text: "hi".to_owned(),
+                action: false,
             },
         }));
         assert_eq!(

@@ -140,15 +140,20 @@ fn kind_and_body(record: &Record) -> postcard::Result<Vec<u8>> {
                 token: resume.token,
             },
         )),
-        Record::Sent(msg) => postcard::to_stdvec(&(
-            SENT,
-            SentBody {
+        Record::Sent(msg) => {
+            let body = SentBody {
                 session: msg.id.session,
                 seq: msg.id.seq,
                 sent_at_ms: msg.sent_at_ms,
                 text: &msg.text,
-            },
-        )),
+            };
+            // An action (`/me`) appends a flag; a message is as it was.
+            if msg.action {
+                postcard::to_stdvec(&(SENT, body, true))
+            } else {
+                postcard::to_stdvec(&(SENT, body))
+            }
+        }
         Record::Acked { up_to } => postcard::to_stdvec(&(ACKED, AckedBody { up_to: *up_to })),
         Record::GaveUp => postcard::to_stdvec(&GAVE_UP),
         Record::Ended => postcard::to_stdvec(&ENDED),
@@ -327,16 +332,26 @@ fn read_record(bytes: &[u8]) -> Result<Option<Record>, Unread> {
             })
         }
         SENT => {
-            let SentBody {
-                session,
-                seq,
-                sent_at_ms,
-                text,
-            } = body(bytes)?;
+            let (
+                SentBody {
+                    session,
+                    seq,
+                    sent_at_ms,
+                    text,
+                },
+                appended,
+            ) = postcard::take_from_bytes::<SentBody<'_>>(bytes)
+                .map_err(|_| Unread::Damaged("a body that does not read"))?;
+            // Appended after the body: whether it is an action (`/me`);
+            // absent in an earlier duplex's records.
+            let action = postcard::take_from_bytes::<bool>(appended)
+                .map(|(action, _)| action)
+                .unwrap_or(false);
             Record::Sent(ChatMessage {
                 id: MessageId { session, seq },
                 sent_at_ms,
                 text: text.to_owned(),
+                action,
             })
         }
         ACKED => {
@@ -412,6 +427,7 @@ mod v1 {
                     id: MessageId { session, seq },
                     sent_at_ms,
                     text,
+                    action: false,
                 }),
                 V1Record::Acked { up_to } => Self::Acked { up_to },
                 V1Record::GaveUp => Self::GaveUp,
@@ -473,6 +489,7 @@ pub(super) mod testing {
             id: MessageId { session: 7, seq },
             sent_at_ms: 1_000 + i64::try_from(seq).unwrap(),
             text: text.to_owned(),
+            action: false,
         }
     }
 
@@ -488,6 +505,14 @@ pub(super) mod testing {
     /// its body.
     pub(in crate::journal) fn with_extra(record: &Record, extra: &[u8], out: &mut Vec<u8>) {
         let mut bytes = kind_and_body(record).unwrap();
+        // A newer duplex writes every field this one knows before its own:
+        // a message's action flag too, which this one leaves out when false.
+        if let Record::Sent(msg) = record
+            && !msg.action
+            && !extra.is_empty()
+        {
+            bytes.push(0);
+        }
         bytes.extend_from_slice(extra);
         out.extend_from_slice(&u32::try_from(bytes.len()).unwrap().to_le_bytes());
         out.extend_from_slice(&bytes);
@@ -623,6 +648,24 @@ mod tests {
         assert_eq!(read.saved, state(&records));
     }
 
+    /// An action (`/me`) keeps its flag, appended after the body; a
+    /// message's record is as it always was.
+    #[test]
+    fn an_action_keeps_its_flag() {
+        let action = Record::Sent(ChatMessage {
+            action: true,
+            ..msg(6, "waves")
+        });
+        let plain = Record::Sent(msg(6, "waves"));
+        let (with, without) = (
+            kind_and_body(&action).unwrap(),
+            kind_and_body(&plain).unwrap(),
+        );
+        assert_eq!(with.len(), without.len() + 1);
+        assert!(matches!(read_record(&with), Ok(Some(read)) if read == action));
+        assert!(matches!(read_record(&without), Ok(Some(read)) if read == plain));
+    }
+
     /// The bytes on disk are part of the format: they must not change by
     /// accident (a renamed or reordered variant, a changed wire type).
     #[test]
@@ -637,6 +680,7 @@ mod tests {
                 id: MessageId { session: 7, seq: 1 },
                 sent_at_ms: -1,
                 text: "hi".to_owned(),
+                action: false,
             }),
             Record::Acked { up_to: 1 },
             Record::GaveUp,

@@ -161,6 +161,7 @@ mod tests {
             id: MessageId { session: 7, seq },
             sent_at_ms: 0,
             text: String::new(),
+            action: false,
         }
     }
 

@@ -445,6 +445,7 @@ where
             Frame::Heartbeat => NetEvent::Heartbeat { from: id },
             Frame::Transfer(frame) => NetEvent::Transfer { from: id, frame },
             Frame::Typing { state } => NetEvent::Typing { from: id, state },
+            Frame::Nick { name } => NetEvent::Renamed { from: id, name },
             Frame::Leave => return LeftReason::Left.into(),
             Frame::Bye => return LeftReason::Bye.into(),
             // A newer peer's optional frame is skipped, as the protocol says,
@@ -704,6 +705,7 @@ mod tests {
             id: MessageId { session: 2, seq },
             sent_at_ms: 0,
             text: format!("message {seq}"),
+            action: false,
         })
     }
 
@@ -820,6 +822,7 @@ mod tests {
             id: MessageId { session: 1, seq: 1 },
             sent_at_ms: 0,
             text: "x".repeat(30_000),
+            action: false,
         });
         let fits = LANE_BUDGET / big.wire_len();
         // The detached link's writer is gone: frames are refused as closed,

@@ -128,6 +128,17 @@ impl Host {
         auth: HostPolicy,
         events: mpsc::Sender<NetEvent>,
     ) -> JoinHandle<()> {
+        self.spawn_watching(tokio::sync::watch::channel(hello).1, auth, events)
+    }
+
+    /// [`Host::spawn`], answering each guest with the hello `hello` holds
+    /// when it arrives (our name changes with `/nick`).
+    pub fn spawn_watching(
+        self,
+        hello: tokio::sync::watch::Receiver<Hello>,
+        auth: HostPolicy,
+        events: mpsc::Sender<NetEvent>,
+    ) -> JoinHandle<()> {
         tokio::spawn(accept_loop(self.listener, hello, auth, events))
     }
 }
@@ -174,7 +185,7 @@ fn listen(addr: SocketAddr) -> Result<TcpListener, NetError> {
 
 async fn accept_loop(
     listener: TcpListener,
-    hello: Hello,
+    hello: tokio::sync::watch::Receiver<Hello>,
     auth: HostPolicy,
     events: mpsc::Sender<NetEvent>,
 ) {
@@ -206,7 +217,7 @@ async fn accept_loop(
         if events.is_closed() {
             return;
         }
-        let hello = hello.clone();
+        let hello = hello.borrow().clone();
         let auth = auth.clone();
         let events = events.clone();
         let seats = seats.clone();

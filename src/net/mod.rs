@@ -75,6 +75,13 @@ pub enum NetEvent {
         /// What to tell, for a person.
         text: String,
     },
+    /// The peer is now called `name` (`/nick`), not yet sanitized.
+    Renamed {
+        /// The connection it came on.
+        from: ConnId,
+        /// The new name as sent.
+        name: String,
+    },
     /// A peer is gone.
     Left {
         /// The connection that ended.

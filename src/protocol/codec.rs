@@ -213,6 +213,7 @@ mod tests {
             id: MessageId { session: 7, seq: 1 },
             sent_at_ms: 1_700_000_000_000,
             text: text.to_owned(),
+            action: false,
         })
     }
 
@@ -408,7 +409,7 @@ mod tests {
     proptest! {
         #[test]
         fn chat_round_trips(session: u64, seq: u64, at: i64, text in ".{0,200}") {
-            let frame = Frame::Chat(ChatMessage { id: MessageId { session, seq }, sent_at_ms: at, text });
+            let frame = Frame::Chat(ChatMessage { id: MessageId { session, seq }, sent_at_ms: at, text, action: false });
             let mut buf = encode(frame.clone());
             prop_assert_eq!(FrameCodec::new().decode(&mut buf).unwrap(), Some(frame));
         }

@@ -29,12 +29,19 @@ pub const MAX_TEXT_LEN: usize = 32 * 1024;
 /// Longest name, in bytes, accepted on the wire (it is shortened further for display).
 pub const MAX_NAME_LEN: usize = 256;
 
-/// The capabilities this build announces in its hello: the optional kinds
-/// added after version 3 that it understands.
-pub const CAPABILITIES: &[&str] = &[capability::WAITING, capability::FILES, capability::TYPING];
+/// The capabilities this build announces in its hello: the optional
+/// features added since protocol version 3 began.
+pub const CAPABILITIES: &[&str] = &[
+    capability::NICK,
+    capability::WAITING,
+    capability::FILES,
+    capability::TYPING,
+];
 
 /// Names of optional features, as announced in [`Hello::capabilities`].
 pub mod capability {
+    /// The peer shows our name changes: [`super::Frame::Nick`].
+    pub const NICK: &str = "nick";
     /// The guest understands [`super::Frame::Waiting`] before the host's hello.
     pub const WAITING: &str = "waiting";
     /// The peer can receive files: [`super::Frame::Transfer`] (kinds 14–28).
@@ -86,6 +93,9 @@ impl TypingState {
     }
 }
 
+/// The capability of [`Frame::Nick`]: the peer shows our name changes.
+pub use capability::NICK;
+
 /// Identifies one chat message across the whole conversation.
 ///
 /// `session` is random per program run and `seq` counts up from 1, so ids are
@@ -114,6 +124,20 @@ pub struct ChatMessage {
     pub sent_at_ms: i64,
     /// The text as typed; receivers sanitize it before display.
     pub text: String,
+    /// Whether it is an action (`/me waves`, shown as `* alice waves`).
+    /// Appended to the kind's fields, and only when set: an older peer
+    /// ignores it and shows the text as a message; none means `false`. (A
+    /// field appended after it one day is written with the flag before it,
+    /// `false` included.)
+    pub action: bool,
+}
+
+/// A chat message's fields as the first version of the kind had them.
+#[derive(Deserialize)]
+struct ChatFields {
+    id: MessageId,
+    sent_at_ms: i64,
+    text: String,
 }
 
 /// The first frame each side sends after the Noise handshake.
@@ -195,6 +219,12 @@ pub enum Frame {
         /// What the sender's person is doing.
         state: TypingState,
     },
+    /// The sender is now called `name` (`/nick`); only to a peer that
+    /// announced [`NICK`].
+    Nick {
+        /// The new name (sanitized by the receiver, as a hello's is).
+        name: String,
+    },
     /// A frame of an optional kind this build does not know: received from a
     /// newer peer (and skipped), or sent by tests that play one.
     Unknown {
@@ -223,6 +253,8 @@ pub mod kind {
     pub const HEARTBEAT: u32 = 4;
     /// [`super::Frame::Typing`].
     pub const TYPING: u32 = 8;
+    /// [`super::Frame::Nick`].
+    pub const NICK: u32 = 10;
     /// [`super::Frame::Waiting`].
     pub const WAITING: u32 = 12;
 
@@ -279,6 +311,7 @@ impl Frame {
             Frame::Waiting { .. } => "waiting",
             Frame::Transfer(frame) => frame.name(),
             Frame::Typing { .. } => "typing",
+            Frame::Nick { .. } => "nick",
             Frame::Unknown { .. } => "unknown",
         }
     }
@@ -296,18 +329,20 @@ impl Frame {
             Frame::Waiting { .. } => kind::WAITING,
             Frame::Transfer(frame) => frame.kind(),
             Frame::Typing { .. } => kind::TYPING,
+            Frame::Nick { .. } => kind::NICK,
             Frame::Unknown { kind, .. } => *kind,
         }
     }
 
     /// The capability a peer must have announced before it is sent this
-    /// frame. Every kind of protocol version 3 is part of the version
-    /// itself; later optional features name theirs here.
+    /// frame. Every kind of protocol version 3 as it began is part of the
+    /// version itself; later optional features name theirs here.
     pub fn capability(&self) -> Option<&'static str> {
         match self {
             Frame::Waiting { .. } => Some(capability::WAITING),
             Frame::Transfer(_) => Some(capability::FILES),
             Frame::Typing { .. } => Some(capability::TYPING),
+            Frame::Nick { .. } => Some(NICK),
             _ => None,
         }
     }
@@ -320,7 +355,9 @@ impl Frame {
             + match self {
                 Frame::Chat(msg) => msg.text.len(),
                 Frame::Hello(hello) => hello.name.len() + hello.software.len(),
-                Frame::Refused { reason } | Frame::Waiting { reason, .. } => reason.len(),
+                Frame::Refused { reason }
+                | Frame::Waiting { reason, .. }
+                | Frame::Nick { name: reason } => reason.len(),
                 Frame::Unknown { body, .. } => body.len(),
                 Frame::Transfer(frame) => frame.fields_len(),
                 Frame::Leave
@@ -342,8 +379,12 @@ impl Frame {
                 }
                 fields
             }
-            Frame::Chat(msg) => postcard::to_stdvec(msg)?,
+            // The action flag is appended only when set: a message's bytes
+            // are as they were before actions.
+            Frame::Chat(msg) if msg.action => postcard::to_stdvec(msg)?,
+            Frame::Chat(msg) => postcard::to_stdvec(&(msg.id, msg.sent_at_ms, &msg.text))?,
             Frame::Refused { reason } => postcard::to_stdvec(reason)?,
+            Frame::Nick { name } => postcard::to_stdvec(name)?,
             Frame::Ack { up_to } => postcard::to_stdvec(up_to)?,
             Frame::Waiting { reason, seconds } => postcard::to_stdvec(&(reason, seconds))?,
             Frame::Typing { state } => vec![state.to_byte()],
@@ -379,9 +420,18 @@ impl Frame {
                 Frame::Hello(hello)
             }
             kind::CHAT => {
-                let msg: ChatMessage = take(fields)?;
+                let (msg, appended) = postcard::take_from_bytes::<ChatFields>(fields)?;
                 within("a chat message", msg.text.len(), MAX_TEXT_LEN)?;
-                Frame::Chat(msg)
+                // An older peer sends no action flag: a plain message.
+                let action = postcard::take_from_bytes::<bool>(appended)
+                    .map(|(action, _)| action)
+                    .unwrap_or(false);
+                Frame::Chat(ChatMessage {
+                    id: msg.id,
+                    sent_at_ms: msg.sent_at_ms,
+                    text: msg.text,
+                    action,
+                })
             }
             kind::LEAVE => Frame::Leave,
             kind::BYE => Frame::Bye,
@@ -404,6 +454,11 @@ impl Frame {
                         .ok_or(postcard::Error::DeserializeUnexpectedEnd)?,
                 ),
             },
+            kind::NICK => {
+                let name: String = take(fields)?;
+                within("a name", name.len(), MAX_NAME_LEN)?;
+                Frame::Nick { name }
+            }
             other if kind::is_required(other) => return Err(BodyError::UnknownRequired(other)),
             other => match TransferFrame::decode(other, fields) {
                 Some(frame) => Frame::Transfer(frame?),
@@ -448,6 +503,7 @@ mod tests {
             id: MessageId { session: 7, seq: 9 },
             sent_at_ms: 1,
             text: text.to_owned(),
+            action: false,
         })
     }
 
@@ -496,6 +552,13 @@ mod tests {
             Frame::Typing {
                 state: TypingState::Done,
             },
+            Frame::Nick {
+                name: "ally".into(),
+            },
+            Frame::Chat(ChatMessage {
+                action: true,
+                ..chat_message("waves")
+            }),
             Frame::Unknown {
                 kind: 1000,
                 body: vec![1, 2, 3],
@@ -524,6 +587,61 @@ mod tests {
             }
         );
         assert!(Frame::decode(&[8]).is_err());
+    }
+
+    fn chat_message(text: &str) -> ChatMessage {
+        match chat(text) {
+            Frame::Chat(msg) => msg,
+            _ => unreachable!(),
+        }
+    }
+
+    /// An action reaches an older peer as a plain message (it stops reading
+    /// at the text), and an older peer's message (no flag) is no action.
+    #[test]
+    fn the_action_flag_is_an_appended_field() {
+        #[derive(Serialize)]
+        struct OldChat<'a> {
+            id: MessageId,
+            sent_at_ms: i64,
+            text: &'a str,
+        }
+        let old = OldChat {
+            id: MessageId { session: 7, seq: 9 },
+            sent_at_ms: 1,
+            text: "waves",
+        };
+        let mut old_bytes = postcard::to_stdvec(&kind::CHAT).unwrap();
+        old_bytes.extend(postcard::to_stdvec(&old).unwrap());
+        assert_eq!(Frame::decode(&old_bytes).unwrap(), chat("waves"));
+        let action = Frame::Chat(ChatMessage {
+            action: true,
+            ..chat_message("waves")
+        });
+        let new_bytes = action.encode().unwrap();
+        assert_eq!(new_bytes[..old_bytes.len()], old_bytes[..]);
+        assert_eq!(new_bytes.len(), old_bytes.len() + 1);
+        let (_, fields) = postcard::take_from_bytes::<u32>(&new_bytes).unwrap();
+        let (read, _) = postcard::take_from_bytes::<ChatFields>(fields).unwrap();
+        assert_eq!(read.text, "waves");
+    }
+
+    /// A name change is optional (an older peer skips it), needs the nick
+    /// capability, and is held to the name limit.
+    #[test]
+    fn a_name_change_is_an_optional_kind_behind_a_capability() {
+        let nick = Frame::Nick {
+            name: "ally".into(),
+        };
+        assert!(!kind::is_required(nick.kind()));
+        assert_eq!(nick.capability(), Some(NICK));
+        assert!(CAPABILITIES.contains(&NICK));
+        assert_eq!(chat("x").capability(), None);
+        let long = Frame::Nick {
+            name: "n".repeat(MAX_NAME_LEN + 1),
+        };
+        let err = Frame::decode(&long.encode().unwrap()).unwrap_err();
+        assert!(err.to_string().contains("a name of 257 bytes"), "{err}");
     }
 
     #[test]
@@ -576,7 +694,7 @@ mod tests {
 
         #[test]
         fn chat_text_round_trips(text in ".{0,200}", seq in any::<u64>()) {
-            let frame = Frame::Chat(ChatMessage { id: MessageId { session: 1, seq }, sent_at_ms: -5, text });
+            let frame = Frame::Chat(ChatMessage { id: MessageId { session: 1, seq }, sent_at_ms: -5, text, action: seq % 2 == 0 });
             prop_assert_eq!(Frame::decode(&frame.encode().unwrap()).unwrap(), frame);
         }
     }

@@ -19,6 +19,7 @@ use crate::domain::Limits;
 use crate::journal::Journal;
 use crate::net::{self, Lane, NetEvent, Target};
 use crate::protocol::Hello;
+use crate::transcript::{self, Logbook};
 
 pub use registry::{Refused, Registry};
 pub use start::{EVENT_QUEUE_LEN, Mode, Options};
@@ -44,6 +45,13 @@ pub struct Session {
     journal: Option<Journal>,
     /// A guest's first connection, still to be made by the front end.
     first: Option<start::FirstJoin>,
+    /// Where `--log` transcripts go, while they can be written.
+    logbook: Option<Logbook>,
+    /// The host's hello for the guests to come (our name in it changes
+    /// with `/nick`).
+    host_hello: Option<tokio::sync::watch::Sender<Hello>>,
+    /// Whether the front end must draw the whole screen again (Ctrl-L).
+    redraw: bool,
 }
 
 /// What a guest needs to connect again: where, as whom, with which code,
@@ -102,6 +110,7 @@ impl Session {
         events: mpsc::Receiver<NetEvent>,
         rejoin: Option<Rejoin>,
         journal: Option<Journal>,
+        logbook: Option<Logbook>,
     ) -> Self {
         Self {
             app,
@@ -112,6 +121,9 @@ impl Session {
             rejoin,
             journal,
             first: None,
+            logbook,
+            host_hello: None,
+            redraw: false,
         }
     }
 
@@ -195,9 +207,49 @@ impl Session {
                 Effect::Attention(alert) => self.alerts.push(alert),
                 Effect::Quit(how) => exit = exit.or(Some(how)),
                 Effect::Remember(_) => {}
+                Effect::Transcribe { file, lines } => {
+                    let Some(book) = self.logbook.as_mut() else {
+                        continue;
+                    };
+                    if let Err(err) = book.append(&file, &lines) {
+                        tracing::warn!(%err, "transcript not written; going on without it");
+                        self.logbook = None;
+                        exit = exit.or(self.handle(Event::TranscriptFailed(err.to_string())));
+                    }
+                }
+                Effect::Save {
+                    path,
+                    lines,
+                    replace,
+                } => {
+                    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+                    let path = transcript::resolve(&path, home.as_deref());
+                    let error = transcript::save(&path, &lines, replace)
+                        .err()
+                        .map(|err| err.to_string());
+                    exit = exit.or(self.handle(Event::Saved {
+                        path,
+                        count: lines.len(),
+                        error,
+                    }));
+                }
+                Effect::Redraw => self.redraw = true,
+                Effect::Rename(name) => {
+                    if let Some(rejoin) = &mut self.rejoin {
+                        rejoin.hello.name.clone_from(&name);
+                    }
+                    if let Some(hello) = &self.host_hello {
+                        hello.send_modify(|hello| hello.name = name);
+                    }
+                }
             }
         }
         exit
+    }
+
+    /// Whether the screen must be drawn whole (and forgets it was asked).
+    pub fn take_redraw(&mut self) -> bool {
+        std::mem::take(&mut self.redraw)
     }
 
     /// Takes what happened since the last call, oldest first.
@@ -334,7 +386,7 @@ mod tests {
         let (journal, _) = Journal::open(dir.path(), "k", 1).expect("a journal");
         let (tx, events) = mpsc::channel(16);
         let app = App::new("alice", Role::Guest, 1);
-        let mut session = Session::new(app, events, None, Some(journal));
+        let mut session = Session::new(app, events, None, Some(journal), None);
         session.handle(Event::Net(NetEvent::Joined {
             info: bob(),
             link: PeerLink::detached(3),
@@ -345,6 +397,7 @@ mod tests {
                 id: MessageId { session: 9, seq },
                 sent_at_ms: 0,
                 text: format!("m{seq}"),
+                action: false,
             };
             tx.try_send(NetEvent::Chat { from: 3, msg })
                 .expect("queued");

@@ -96,3 +96,46 @@ impl Registry {
         futures::future::join_all(closing).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{PeerInfo, Security};
+
+    fn joined(id: ConnId, caps: &[&str]) -> NetEvent {
+        NetEvent::Joined {
+            info: PeerInfo {
+                id,
+                name: "bob".into(),
+                addr: "127.0.0.1:5000".parse().unwrap(),
+                security: Security::Encrypted {
+                    verification: String::new(),
+                    with_code: false,
+                },
+                resumed: false,
+                resume: None,
+                caps: Capabilities::from_names(caps.iter().copied()),
+            },
+            link: PeerLink::detached(id),
+        }
+    }
+
+    /// An older peer that did not announce `nick` is never sent a name
+    /// change; one that did may be.
+    #[test]
+    fn a_frame_is_sent_only_to_a_peer_that_announced_its_capability() {
+        let mut registry = Registry::default();
+        registry.observe(&joined(1, &[]));
+        registry.observe(&joined(2, &[crate::protocol::frame::NICK]));
+        let nick = || Frame::Nick {
+            name: "ally".into(),
+        };
+        assert_eq!(registry.send(1, nick()), Err(Refused::NotAnnounced("nick")));
+        assert_ne!(registry.send(2, nick()), Err(Refused::NotAnnounced("nick")));
+        // Frames of the version itself need nothing.
+        assert_ne!(
+            registry.send(1, Frame::Heartbeat),
+            Err(Refused::NotAnnounced("nick"))
+        );
+    }
+}

@@ -20,6 +20,7 @@ use crate::net::handshake::{CodeBook, HostPolicy};
 use crate::net::{self, Host, NetError, NetEvent, Target};
 use crate::protocol::{HandshakeError, Hello};
 use crate::theme::Theme;
+use crate::transcript::Logbook;
 
 use super::{Rejoin, Session};
 
@@ -81,6 +82,8 @@ pub struct Options {
     /// than before it starts (headless: a failure is printed before
     /// anything else).
     pub join_later: bool,
+    /// The folder `--log` appends transcripts to (made already).
+    pub log: Option<PathBuf>,
 }
 
 /// A guest's first connection, its handshake made once the front end runs.
@@ -120,6 +123,7 @@ impl Session {
             typing,
             quiet,
             join_later,
+            log,
         } = options;
         let (tx, events) = mpsc::channel(EVENT_QUEUE_LEN);
         let mut hello = Hello::new(&name);
@@ -152,6 +156,7 @@ impl Session {
         let mut rejoin = None;
         let mut first = None;
         let mut joining = None;
+        let mut host_hello = None;
         let role = match mode {
             Mode::Host(host) => {
                 let role = Role::Host {
@@ -176,7 +181,9 @@ impl Session {
                     }),
                     ..HostPolicy::new(None)
                 };
-                host.spawn(hello, policy, tx);
+                let (tx_hello, rx_hello) = tokio::sync::watch::channel(hello);
+                host_hello = Some(tx_hello);
+                host.spawn_watching(rx_hello, policy, tx);
                 role
             }
             Mode::JoinPlain(target) => {
@@ -232,8 +239,11 @@ impl Session {
         app.attention.quiet = quiet;
         app.history
             .set_limit(limits.history_entries, limits.history_bytes);
-        let mut session = Self::new(app, events, rejoin, journal);
+        app.keeping.on = log.is_some();
+        let logbook = log.map(Logbook::new);
+        let mut session = Self::new(app, events, rejoin, journal, logbook);
         session.first = first;
+        session.host_hello = host_hello;
         if let Some(saved) = restored {
             session.handle(Event::Restore(Box::new(saved)));
         }

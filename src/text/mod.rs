@@ -8,15 +8,18 @@
 //! - `wrap`: wrapping text into rows ([`wrap()`], [`Row`]);
 //! - `emoji`: drawing emoji sequences that terminals measure differently in a
 //!   form they agree on ([`EmojiMode`], [`display_form`]);
+//! - `find`: finding a query, by whole characters, in smart case ([`Needle`]);
 //! - `sanitize`: making text and names from the network safe to display
 //!   ([`sanitize_text`], [`sanitize_name`], [`MAX_NAME_WIDTH`]).
 
 mod emoji;
+mod find;
 mod sanitize;
 mod width;
 mod wrap;
 
 pub use emoji::{EmojiMode, cluster_width, display_cluster, display_form};
+pub use find::Needle;
 pub use sanitize::{
     MAX_MARKS_PER_CLUSTER, MAX_NAME_WIDTH, most_marks_per_cluster, sanitize_name, sanitize_text,
 };

@@ -1,5 +1,6 @@
 //! The message pane: draws the rows that [`crate::view::pane`] lays out as
-//! visible, with the theme's styles for names, times and delivery marks.
+//! visible, with the theme's styles for names, times and delivery marks,
+//! and the search's matches highlighted (the one the view is on most).
 
 use chrono::{DateTime, FixedOffset};
 use ratatui::Frame;
@@ -7,6 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
+use crate::app::Search;
 use crate::history::{AuthorId, Delivery, Entry, History, SystemEvent};
 use crate::text::{EmojiMode, display_form};
 use crate::theme::Theme;
@@ -30,15 +32,16 @@ fn clock(at_ms: i64, zone: FixedOffset) -> String {
 }
 
 /// Draws the visible part of the history into `area`, with the unread
-/// marker above entry `marker`.
+/// marker above entry `marker`, in `theme`'s colours with emoji drawn in
+/// `emoji` mode.
 pub fn render(
     frame: &mut Frame<'_>,
     area: Rect,
     history: &History,
     (scroll, marker): (Scroll, Option<usize>),
     zone: FixedOffset,
-    theme: &Theme,
-    emoji: EmojiMode,
+    (theme, emoji): (&Theme, EmojiMode),
+    search: Option<&Search>,
 ) {
     let pane =
         Pane::new(history, area.width as usize, area.height as usize, emoji).with_marker(marker);
@@ -50,9 +53,10 @@ pub fn render(
         let Some(entry) = history.entries().get(index) else {
             continue;
         };
+        let action = matches!(entry, Entry::Chat { action: true, .. });
         let (text_style, name) = match entry {
             Entry::Chat { author, .. } => (
-                theme.text,
+                if action { theme.action } else { theme.text },
                 Some(Span::styled(
                     display_form(&history.author_name(*author), emoji).into_owned(),
                     author_style(theme, history, *author),
@@ -63,6 +67,7 @@ pub fn render(
                 _ => (system_style, None),
             },
         };
+        let found = search.map_or_else(Vec::new, |search| search.in_entry(history, index));
         for row_index in rows {
             let Some(row) = layout.rows.get(row_index) else {
                 continue;
@@ -83,16 +88,22 @@ pub fn render(
                 } => error_style,
                 _ => time_style,
             };
-            let body = vec![
-                Span::styled(layout.text[row.start..split].to_owned(), text_style),
-                Span::styled(layout.text[split..row.end].to_owned(), mark_style),
-            ];
+            let mut body = highlighted(&layout.text, row.start..split, &found, text_style, theme);
+            body.push(Span::styled(
+                layout.text[split..row.end].to_owned(),
+                mark_style,
+            ));
             let line = if row_index == layout.first_row() {
                 let mut spans = vec![Span::styled(
                     format!("{} ", clock(entry.at_ms(), zone)),
                     time_style,
                 )];
                 match &name {
+                    Some(name) if action => {
+                        spans.push(Span::styled("* ", name.style));
+                        spans.push(name.clone());
+                        spans.push(Span::raw(" "));
+                    }
                     Some(name) => {
                         spans.push(name.clone());
                         spans.push(Span::raw(": "));
@@ -110,4 +121,33 @@ pub fn render(
             y += 1;
         }
     }
+}
+
+/// Spans for `text[range]`, with the parts inside the search's matches
+/// (`found`, each with whether it is the current one) highlighted.
+fn highlighted(
+    text: &str,
+    range: std::ops::Range<usize>,
+    found: &[(std::ops::Range<usize>, bool)],
+    style: Style,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    let (match_style, current_style) = (theme.found, theme.found_current);
+    let mut spans = Vec::new();
+    let mut at = range.start;
+    for (hit, current) in found {
+        let start = hit.start.clamp(at, range.end);
+        let end = hit.end.clamp(start, range.end);
+        if start == end {
+            continue;
+        }
+        if at < start {
+            spans.push(Span::styled(text[at..start].to_owned(), style));
+        }
+        let hit_style = if *current { current_style } else { match_style };
+        spans.push(Span::styled(text[start..end].to_owned(), hit_style));
+        at = end;
+    }
+    spans.push(Span::styled(text[at..range.end].to_owned(), style));
+    spans
 }

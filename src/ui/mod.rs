@@ -2,7 +2,8 @@
 //! effects, so any state can be checked with a `TestBackend` snapshot.
 //!
 //! The screen, top to bottom: the message pane, the input box (a rule with
-//! key hints, then the text, growing to a few rows), and a one-row status bar.
+//! key hints, then the text, growing to a few rows), and a one-row status bar;
+//! over them, the app's layers (the help, a question, the end).
 //! A waiting host's message pane also shows how to join ([`welcome`]).
 //! The copy view ([`copy_view`]) is plain text instead, which the front end
 //! prints for the terminal to wrap.
@@ -11,13 +12,14 @@ pub mod copy_view;
 pub mod input;
 pub mod marker;
 pub mod messages;
+pub mod overlay;
 pub mod question;
 pub mod status;
 pub mod welcome;
 
 use ratatui::Frame;
 
-use crate::app::App;
+use crate::app::{App, Layer};
 use crate::view::layout;
 
 /// Draws the whole screen and places the terminal cursor in the input box.
@@ -31,12 +33,20 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
         &app.history,
         (app.scroll, app.marker()),
         app.zone,
-        &app.theme,
-        app.emoji,
+        (&app.theme, app.emoji),
+        app.search.as_ref(),
     );
-    if let Some(question) = &app.question {
-        question::render(frame, areas.messages, question);
-    }
     input::render(frame, areas.rule, areas.input, app);
     status::render(frame, areas.status, app);
+    // The layers over the screen, bottom first.
+    for layer in &app.layers {
+        match layer {
+            Layer::Question(question) => {
+                question::render(frame, areas.messages, question, &app.theme);
+            }
+            // A big paste asks on the input's rule.
+            Layer::Paste(_) => {}
+            _ => overlay::render(frame, frame.area(), areas.status, app, layer),
+        }
+    }
 }

@@ -3,15 +3,16 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear};
 
 use crate::app::Question;
 use crate::text::wrap;
+use crate::theme::Theme;
 
 /// Draws `question` at the bottom of `pane`.
-pub fn render(frame: &mut Frame<'_>, pane: Rect, question: &Question) {
+pub fn render(frame: &mut Frame<'_>, pane: Rect, question: &Question, theme: &Theme) {
     if pane.width < 3 || pane.height < 3 {
         return; // the hint line says what to press
     }
@@ -22,7 +23,7 @@ pub fn render(frame: &mut Frame<'_>, pane: Rect, question: &Question) {
         .unwrap_or(u16::MAX)
         .min(pane.height);
     let area = Rect::new(pane.x, pane.y + pane.height - height, pane.width, height);
-    let style = Style::new().fg(Color::Yellow);
+    let style = theme.question;
     frame.render_widget(Clear, area);
     frame.render_widget(
         Block::new()

@@ -10,7 +10,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::app::{App, Link, Role};
+use crate::app::{App, Edge, Link, Role, Search};
 use crate::keymap::Action;
 use std::net::SocketAddr;
 
@@ -174,7 +174,9 @@ fn join_commands(
 /// state when scrolled back, otherwise how the conversation is protected
 /// (the verification words), or our name while nobody is connected.
 pub fn view_text(app: &App, width: usize) -> String {
+    let searching = app.search.as_ref().filter(|_| app.prompt.is_none());
     let candidates = match (app.scroll, &app.link) {
+        _ if searching.is_some() => searching.map(search_text).unwrap_or_default(),
         (Scroll::Live, Link::Connected(peer)) => match &peer.security {
             Security::Encrypted { verification, .. } if app.words_compared() => {
                 vec![format!("🔒✓ {verification}"), "🔒✓ /verify".to_owned()]
@@ -209,6 +211,33 @@ pub fn view_text(app: &App, width: usize) -> String {
         .into_iter()
         .find(|text| display_width(text) <= width)
         .unwrap_or_default()
+}
+
+/// Where the search is: `match 3/17`, and whether a step found no match
+/// further on; longest first.
+fn search_text(search: &Search) -> Vec<String> {
+    let Some(position) = search.position() else {
+        return vec![if search.has_query() {
+            "no match".to_owned()
+        } else {
+            "type to search".to_owned()
+        }];
+    };
+    let count = search.count();
+    let shown = format!("match {position}/{count}");
+    let edge = match search.edge {
+        Some(Edge::Oldest) => Some("no older match"),
+        Some(Edge::Newest) => Some("no newer match"),
+        None => None,
+    };
+    match edge {
+        Some(edge) => vec![
+            format!("{edge} · {shown}"),
+            shown,
+            format!("{position}/{count}"),
+        ],
+        None => vec![shown, format!("{position}/{count}")],
+    }
 }
 
 /// How to get back to live, ` · Ctrl-End: live`, from the keymap (nothing
@@ -310,6 +339,34 @@ mod tests {
         app.update(Event::Submit("/verify ok".into()));
         assert_eq!(view_text(&app, 80), "🔒✓ amber-otter-violin-maple");
         assert_eq!(view_text(&app, 12), "🔒✓ /verify");
+    }
+
+    #[test]
+    fn the_search_says_which_match_of_how_many() {
+        use crate::app::Event;
+        use crate::history::{AuthorId, Delivery, Entry};
+        use crate::protocol::MessageId;
+        let mut app = App::new("alice", Role::Guest, 1);
+        for seq in 0..3 {
+            app.history.push(Entry::Chat {
+                at_ms: 0,
+                author: AuthorId::ME,
+                id: MessageId { session: 1, seq },
+                text: "pizza".into(),
+                delivery: Delivery::Sent,
+                action: false,
+            });
+        }
+        app.update(Event::Submit("/search".into()));
+        assert_eq!(view_text(&app, 80), "type to search");
+        app.update(Event::Submit("/search PIZZA".into()));
+        assert_eq!(view_text(&app, 80), "no match");
+        app.update(Event::Submit("/search pizza".into()));
+        assert_eq!(view_text(&app, 80), "match 3/3");
+        app.search.as_mut().unwrap().newer();
+        assert_eq!(view_text(&app, 80), "no newer match · match 3/3");
+        assert_eq!(view_text(&app, 12), "match 3/3");
+        assert_eq!(view_text(&app, 5), "3/3");
     }
 
     #[test]

@@ -6,5 +6,5 @@
 pub mod layout;
 pub mod pane;
 
-pub use layout::{Areas, MAX_INPUT_ROWS, layout};
+pub use layout::{Areas, MAX_INPUT_ROWS, layout, max_input_rows};
 pub use pane::{Anchor, Pane, Scroll};

@@ -95,6 +95,7 @@ pub fn layout_entry(
             author,
             text,
             delivery,
+            action,
             ..
         } => {
             let mark = delivery_mark(*delivery);
@@ -105,9 +106,13 @@ pub fn layout_entry(
                 mark_len = mark.len();
                 format!("{text} {mark}")
             };
+            // `name: ` before a message, `* name ` before an action.
+            let around = if *action { 3 } else { 2 };
             (
                 text,
-                TIME_WIDTH + display_width(&display_form(&history.author_name(*author), emoji)) + 2,
+                TIME_WIDTH
+                    + display_width(&display_form(&history.author_name(*author), emoji))
+                    + around,
             )
         }
         Entry::System { event, .. } => (
@@ -329,6 +334,7 @@ mod tests {
                 },
                 text: (*text).into(),
                 delivery: Delivery::Received,
+                action: false,
             });
         }
         history
@@ -366,6 +372,7 @@ mod tests {
             id: MessageId { session: 1, seq: 1 },
             text: "hello from the twin".into(),
             delivery: Delivery::Received,
+            action: false,
         });
         // "12:00 alice (guest): " takes 21 cells of 20.
         let layout = layout_entry(&history, &history.entries()[0], 20, EmojiMode::Full);

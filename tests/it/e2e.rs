@@ -19,6 +19,15 @@ fn pair(rows: u16, cols: u16) -> Result<(Tui, Tui, u16)> {
     Ok((host, guest, port))
 }
 
+/// Types `text` and Enter on `me`'s screen, and waits until it shows as
+/// sent there: so the next line's keys come after a pause, as a person's
+/// do (keys that come all at once are a paste, whose Enters are line
+/// breaks).
+fn say(tui: &Tui, me: &str, text: &str) -> Result {
+    tui.send_line(text)?;
+    wait_message(tui, me, text).map(|_| ())
+}
+
 /// Waits until `tui` shows the message `text` from `author` in its pane.
 fn wait_message(tui: &Tui, author: &str, text: &str) -> Result<Screen> {
     let line = format!("{author}: {text}");
@@ -267,12 +276,14 @@ fn simultaneous_bursts_arrive_complete_and_in_order() -> Result {
     let (rows, cols) = (50, 80);
     let (alice, bob, _) = pair(rows, cols)?;
 
-    // Both sides type COUNT messages at the same moment, without waiting.
+    // Both sides type COUNT messages at the same moment, each waiting only
+    // for its own line to go (keys sent all at once would be a paste).
     let start = Barrier::new(2);
     let burst = |tui: &Tui, side: char| -> Result {
         start.wait();
+        let me = if side == 'a' { "alice" } else { "bob" };
         for n in 0..COUNT {
-            tui.send_line(&format!("msg-{side}-{n}"))?;
+            say(tui, me, &format!("msg-{side}-{n}"))?;
         }
         Ok(())
     };
@@ -452,8 +463,9 @@ fn scrolling_holds_the_view_and_counts_new_messages() -> Result {
     let rows = 20;
     let (alice, bob, _) = pair(rows, 80)?;
     let height = (rows - 3) as usize; // rule, one input row, status bar
-    let lines: String = (0..40).map(|n| format!("line-{n:02}\r")).collect();
-    bob.send_keys(&lines)?;
+    for n in 0..40 {
+        say(&bob, "bob", &format!("line-{n:02}"))?;
+    }
     let live = wait_message(&alice, "bob", "line-39")?;
 
     // The live view shows the newest rows, line-23 to line-39.
@@ -534,21 +546,140 @@ fn scrolling_holds_the_view_and_counts_new_messages() -> Result {
     Ok(())
 }
 
+/// The peer types `exit`: the other screen stays with the ended line until
+/// a key, then the terminal's normal screen keeps the last messages and
+/// the reason.
 #[test]
-fn exit_ends_both_sides_and_restores_both_terminals() -> Result {
+fn exit_ends_both_sides_and_the_last_lines_stay_in_the_terminal() -> Result {
     let (mut alice, mut bob, _) = pair(24, 80)?;
+    bob.send_line("hi alice")?;
+    wait_message(&alice, "bob", "hi alice")?;
+    alice.send_line("bye bob")?;
+    wait_message(&bob, "alice", "bye bob")?;
     alice.send_line("exit")?;
     alice.expect_exit(0)?;
+    let ended = bob.wait_for("the ended line", |s| {
+        s.status().trim() == "alice ended the conversation · press any key"
+    })?;
+    assert!(ended.alternate_screen(), "{ended}");
+    // The screen waits: the last messages can still be read.
+    assert!(bob.is_running()?, "bob left before a key");
+    let waiting = bob.screen();
+    assert!(
+        waiting
+            .pane()
+            .iter()
+            .any(|row| crate::common::chat_row(row) == Some(("alice", "bye bob"))),
+        "{waiting}"
+    );
+    bob.send_keys("x")?;
     bob.expect_exit(0)?;
     alice.assert_restored();
     bob.assert_restored();
     let after = bob.screen();
+    let text = after.text();
+    let hi = text
+        .find("bob: hi alice")
+        .ok_or_else(|| Error(format!("no hi in:\n{text}")))?;
+    let bye = text
+        .find("alice: bye bob")
+        .ok_or_else(|| Error(format!("no bye in:\n{text}")))?;
+    let why = text
+        .find("duplex: alice ended the conversation.")
+        .ok_or_else(|| Error(format!("no reason in:\n{text}")))?;
     assert!(
-        after.contains("duplex: alice ended the conversation."),
-        "bob's terminal after the exit:\n{after}"
+        hi < bye && bye < why,
+        "bob's terminal after the exit:\n{text}"
+    );
+    // `HH:MM alice: bye bob`, as on screen.
+    assert!(
+        text.lines()
+            .any(|line| line.trim_end().len() == "HH:MM alice: bye bob".len()
+                && line.trim_end().ends_with(" alice: bye bob")),
+        "{text}"
     );
     let after = alice.screen();
     assert!(!after.contains("duplex:"), "alice's terminal:\n{after}");
+    assert!(
+        after.contains("alice: bye bob"),
+        "alice's terminal:\n{after}"
+    );
+    Ok(())
+}
+
+/// `/nick` is seen by the peer, `/me` shows as an action on both screens,
+/// and a slip of a command is answered with the nearest one.
+#[test]
+fn nick_and_me_are_seen_by_the_peer() -> Result {
+    let (alice, bob, _) = pair(24, 80)?;
+    bob.send_line("/nick bobby")?;
+    let seen = alice.wait_for("the name change", |s| {
+        s.pane()
+            .iter()
+            .any(|row| crate::common::system_row(row) == Some("bob is now known as bobby"))
+    })?;
+    alice
+        .wait_for("the new name in the status bar", |s| {
+            s.status().contains("● bobby (127.0.0.1:")
+        })
+        .map_err(|err| Error(format!("{err}\n{seen}")))?;
+    bob.wait_for("the change on bob's screen", |s| {
+        s.pane()
+            .iter()
+            .any(|row| crate::common::system_row(row) == Some("bob is now known as bobby"))
+    })?;
+    bob.send_line("/me waves")?;
+    alice.wait_for("the action", |s| {
+        s.pane()
+            .iter()
+            .any(|row| row.trim_end().ends_with(" * bobby waves"))
+    })?;
+    bob.wait_for("the action on bob's screen", |s| {
+        s.pane().iter().any(|row| row.contains(" * bobby waves"))
+    })?;
+    bob.send_line("/hlep")?;
+    bob.wait_for("the suggestion", |s| {
+        s.pane().iter().any(|row| {
+            crate::common::system_row(row) == Some("unknown command /hlep — did you mean /help?")
+        })
+    })?;
+    Ok(())
+}
+
+/// A host's new name goes to its next guest in the hello, and Ctrl-L
+/// clears the terminal and draws the whole screen again.
+#[test]
+fn the_next_guest_meets_the_new_name_and_ctrl_l_redraws() -> Result {
+    let (alice, mut bob, port) = pair(24, 80)?;
+    alice.send_line("/nick ally")?;
+    bob.wait_for("the name change", |s| s.status().contains("● ally (host, "))?;
+    bob.ctrl_c()?;
+    bob.expect_exit(0)?;
+    alice.wait_for("bob to leave", |s| {
+        s.status().contains("◌ waiting for a guest")
+    })?;
+    let carol = Tui::guest("carol", port, "ally", 24, 80)?;
+    carol.send_line("hi ally")?;
+    wait_message(&alice, "carol", "hi ally")?;
+    // Ctrl-L: the screen cleared (ESC [2J), then every row drawn again.
+    let before = carol.raw().len();
+    carol.send_keys("\x0c")?;
+    let deadline = std::time::Instant::now() + crate::common::TIMEOUT;
+    loop {
+        let raw = carol.raw();
+        let after = &raw[before.min(raw.len())..];
+        if let Some(at) = crate::common::find(after, b"\x1b[2J")
+            && crate::common::find(&after[at..], b"carol").is_some()
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no whole redraw after Ctrl-L: {:?}",
+            String::from_utf8_lossy(after)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     Ok(())
 }
 
@@ -580,9 +711,13 @@ fn ctrl_c_leaves_alone_and_the_host_takes_the_next_guest() -> Result {
     alice.send_line("welcome carol")?;
     wait_message(&carol, "alice", "welcome carol")?;
 
-    // When the host leaves, its guest ends too, cleanly.
+    // When the host leaves, its guest ends too, cleanly, after a key.
     alice.ctrl_c()?;
     alice.expect_exit(0)?;
+    carol.wait_for("the ended line", |s| {
+        s.status().trim() == "alice (the host) left the conversation · press any key"
+    })?;
+    carol.send_keys(" ")?;
     carol.expect_exit(0)?;
     alice.assert_restored();
     carol.assert_restored();

@@ -129,7 +129,9 @@ fn a_message_while_unfocused_rings_notifies_and_counts_in_the_title() -> Result 
     guest.send_line("good")?;
     wait_message(&host, "bob", "good")?;
     assert_eq!(host.side_effects().bells, 1);
-    // Leaving puts the title back.
+    // Leaving puts the title back (the draft makes Ctrl-C ask first).
+    host.send_keys("\x03")?;
+    host.wait_for("the question", |s| s.contains("Ctrl-C again to leave"))?;
     host.send_keys("\x03")?;
     host.wait_exit(Duration::from_secs(10))?;
     let raw = host.raw();
@@ -190,6 +192,7 @@ fn a_hostile_peer_cannot_put_a_sequence_into_the_notification() -> Result {
             id: duplex::protocol::MessageId { session: 7, seq: 1 },
             sent_at_ms: chrono::Utc::now().timestamp_millis(),
             text: "\x07\x1b]9;fake\x07\x1b]52;c;aGVsbG8=\x07gotcha".to_owned(),
+            action: false,
         },
     ))
     .map_err(|err| crate::common::Error(format!("{err}")))?;

@@ -654,6 +654,7 @@ fn chat(seq: u64, text: &str) -> duplex::protocol::Frame {
         id: duplex::protocol::MessageId { session: 7, seq },
         sent_at_ms: chrono::Utc::now().timestamp_millis(),
         text: text.to_owned(),
+        action: false,
     })
 }
 
@@ -1045,6 +1046,9 @@ fn join_plain_ends_cleanly_when_the_server_closes() -> Result {
     server.send_line("bye now")?;
     wait_message(&guest, PLAIN, "bye now")?;
     server.close();
+    let ended = format!("{PLAIN} closed the connection · press any key");
+    guest.wait_for("the ended line", |s| s.status().trim() == ended)?;
+    guest.send_keys("q")?;
     guest.expect_exit(0)?;
     guest.assert_restored();
     let after = guest.screen();
@@ -1052,6 +1056,8 @@ fn join_plain_ends_cleanly_when_the_server_closes() -> Result {
         after.contains(&format!("duplex: {PLAIN} closed the connection.")),
         "{after}"
     );
+    // The last lines stay in the terminal, above the reason.
+    assert!(after.contains(&format!("{PLAIN}: bye now")), "{after}");
     Ok(())
 }
 
@@ -1059,6 +1065,9 @@ fn join_plain_ends_cleanly_when_the_server_closes() -> Result {
 fn join_plain_ends_when_the_server_says_exit() -> Result {
     let (mut guest, mut server, _) = plain_join()?;
     server.send_line("exit")?;
+    let ended = format!("{PLAIN} ended the conversation · press any key");
+    guest.wait_for("the ended line", |s| s.status().trim() == ended)?;
+    guest.send_keys("q")?;
     guest.expect_exit(0)?;
     guest.assert_restored();
     let after = guest.screen();

@@ -283,3 +283,54 @@ fn a_tui_whose_output_is_not_a_terminal_says_why_and_exits() -> Result {
     assert_eq!(std::fs::read(&file)?, b"", "nothing written to the file");
     Ok(())
 }
+
+/// Ctrl-C with a message the peer has not acknowledged (the host is
+/// stopped) asks once; the second Ctrl-C leaves, and the terminal keeps
+/// the message that did not make it.
+#[test]
+fn ctrl_c_twice_leaves_with_an_undelivered_message() -> Result {
+    let (alice, mut bob) = connected_pair()?;
+    alice.signal(libc::SIGSTOP)?;
+    bob.send_line("are you there?")?;
+    bob.wait_for("the message sent", |s| s.contains("bob: are you there? ✓"))?;
+    bob.ctrl_c()?;
+    bob.wait_for("the question", |s| {
+        s.status().trim() == "1 message not delivered · Ctrl-C again to leave"
+    })?;
+    assert!(bob.is_running()?, "bob left at the first Ctrl-C");
+    bob.ctrl_c()?;
+    bob.expect_exit(0)?;
+    bob.assert_restored();
+    assert!(
+        bob.screen().contains("bob: are you there?"),
+        "{}",
+        bob.screen()
+    );
+    alice.signal(libc::SIGCONT)?;
+    alice.wait_for("bob to leave", |s| {
+        s.pane()
+            .iter()
+            .any(|row| system_row(row) == Some("bob left"))
+    })?;
+    Ok(())
+}
+
+/// Any other key than Ctrl-C cancels the question and types as usual.
+#[test]
+fn another_key_cancels_the_ctrl_c_question() -> Result {
+    let (_alice, bob) = connected_pair()?;
+    bob.send_keys("draft")?;
+    bob.ctrl_c()?;
+    bob.wait_for("the question", |s| {
+        s.status().trim() == "your draft is not sent · Ctrl-C again to leave"
+    })?;
+    bob.send_keys("s")?;
+    let screen = bob.wait_for("the question gone", |s| s.status().contains("● alice"))?;
+    assert_eq!(
+        screen.input().first().map(|row| row.trim_end()),
+        Some("drafts"),
+        "{screen}"
+    );
+    assert!(bob.is_running()?);
+    Ok(())
+}

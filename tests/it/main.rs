@@ -15,6 +15,7 @@
 mod common;
 
 mod chaos;
+mod compose;
 mod core_v2;
 mod display;
 mod e2e;
@@ -24,6 +25,7 @@ mod e2e_security;
 mod exits;
 mod files;
 mod headless;
+mod keep;
 mod net;
 mod readme;
 mod resilience;

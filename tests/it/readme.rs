@@ -194,6 +194,7 @@ fn the_numbers_of_docs_protocol_md() {
         (kind::ACK, 2),
         (kind::HEARTBEAT, 4),
         (kind::TYPING, 8),
+        (kind::NICK, 10),
         (kind::WAITING, 12),
     ];
     for (kind, documented) in kinds {
@@ -204,9 +205,33 @@ fn the_numbers_of_docs_protocol_md() {
         id,
         sent_at_ms: 3,
         text: "hi".to_owned(),
+        action: false,
     });
     // Chat: kind, id (session, seq), sent at (zigzag varint), text.
     assert_eq!(chat.encode().unwrap(), [3, 1, 2, 6, 2, b'h', b'i']);
+    // An action appends its flag (`true`); a message leaves it out.
+    let action = Frame::Chat(ChatMessage {
+        id,
+        sent_at_ms: 3,
+        text: "hi".to_owned(),
+        action: true,
+    });
+    assert_eq!(action.encode().unwrap(), [3, 1, 2, 6, 2, b'h', b'i', 1]);
+    let nick = Frame::Nick { name: "al".into() };
+    assert_eq!(nick.encode().unwrap(), [10, 2, b'a', b'l']);
+    // Waiting: reason, then seconds (u32 varint).
+    let waiting = Frame::Waiting {
+        reason: "w".into(),
+        seconds: 60,
+    };
+    assert_eq!(waiting.encode().unwrap(), [12, 1, b'w', 60]);
+    // Both behind their capabilities.
+    assert_eq!(nick.capability(), Some("nick"));
+    assert_eq!(waiting.capability(), Some("waiting"));
+    assert_eq!(
+        duplex::protocol::frame::CAPABILITIES,
+        &["nick", "waiting", "files", "typing"][..]
+    );
     assert_eq!(Frame::Leave.encode().unwrap(), [5]);
     assert_eq!(Frame::Bye.encode().unwrap(), [7]);
     assert_eq!(Frame::Heartbeat.encode().unwrap(), [4]);

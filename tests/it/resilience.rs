@@ -48,6 +48,7 @@ fn chat(seq: u64, text: &str) -> Frame {
         id: MessageId { session: 42, seq },
         sent_at_ms: 0,
         text: text.to_owned(),
+        action: false,
     })
 }
 

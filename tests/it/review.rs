@@ -422,6 +422,7 @@ fn two_guests_with_one_name_are_told_apart_in_the_history() {
                 },
                 sent_at_ms: 0,
                 text: format!("I am bob number {conn}"),
+                action: false,
             },
         })) {
             if let Effect::Output(Output::Message { author, .. }) = effect {
@@ -493,6 +494,7 @@ async fn a_peer_cannot_fill_the_log_with_ignored_frames() {
         id: MessageId { session: 1, seq: 1 },
         sent_at_ms: 0,
         text: "done".to_owned(),
+        action: false,
     }))
     .await
     .expect("sends");

@@ -243,7 +243,8 @@ fn the_light_theme_on_a_real_terminal() -> Result {
 #[test]
 fn a_remapped_key_works_and_is_shown() -> Result {
     let (_dir, path) = config_file("[keys]\nleave = \"Ctrl-Q\"\n");
-    let (mut host, _) = Tui::host_env("alice", &[], &[("DUPLEX_CONFIG", &path)], 12, 80)?;
+    // Tall enough for /help's every key.
+    let (mut host, _) = Tui::host_env("alice", &[], &[("DUPLEX_CONFIG", &path)], 50, 80)?;
     host.wait_for("the hint of the new key", |s| {
         s.text().contains("Ctrl-Q leave")
     })?;
@@ -251,8 +252,13 @@ fn a_remapped_key_works_and_is_shown() -> Result {
     host.send_bytes(b"\x03")?;
     host.send_keys("/help")?;
     host.enter()?;
+    // The help lists it: the key, and beside it what it does.
     host.wait_for("help with the new key", |s| {
-        s.text().contains("Ctrl-Q: leave")
+        s.contains("duplex help")
+            && s.rows().iter().any(|row| {
+                row.split_once("Ctrl-Q")
+                    .is_some_and(|(_, rest)| rest.trim_start().starts_with("leave"))
+            })
     })?;
     assert!(host.is_running()?);
     host.send_bytes(b"\x11")?;

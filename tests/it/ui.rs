@@ -86,6 +86,7 @@ fn receive(app: &mut App, seq: u64, text: &str) {
             id: MessageId { session: 9, seq },
             sent_at_ms: NOW_MS,
             text: text.to_owned(),
+            action: false,
         },
     }));
 }
@@ -105,10 +106,19 @@ fn type_text(app: &mut App, text: &str) {
     }
 }
 
-/// Types `text` and presses Enter.
+/// Types `text` and presses Enter, after a person's pause (keys at one
+/// instant are a paste, whose Enter is a line break).
 fn say(app: &mut App, text: &str) {
     type_text(app, text);
+    pause(app);
     app.update(key(KeyCode::Enter));
+}
+
+/// Lets the app's clock run on past a paste's burst.
+fn pause(app: &mut App) {
+    if let Clock::Fixed(ms) = app.clock {
+        app.clock = Clock::Fixed(ms + duplex::app::PASTE_GAP_MS);
+    }
 }
 
 /// Tells the app the terminal size, then draws it on a terminal of that size.
@@ -316,10 +326,10 @@ fn wide_characters_wrap_in_the_input_without_splitting() {
     let mut app = host_with_bob();
     // 11 wide characters in a 9-cell box: 4 per row, never half a character.
     type_text(&mut app, "一二三四五六七八九十百");
-    let mut terminal = draw(&mut app, 9, 8);
+    let mut terminal = draw(&mut app, 9, 9);
     insta::assert_snapshot!(terminal.backend());
     // Rows "一二三四", "五六七八", "九十百": the cursor follows 百 on row 3.
-    assert_eq!(cursor(&mut terminal), Position::new(6, 6));
+    assert_eq!(cursor(&mut terminal), Position::new(6, 7));
 }
 
 #[test]
@@ -330,24 +340,25 @@ fn long_input_grows_the_box_then_scrolls() {
 
     // Three rows of text: the box grows to three rows.
     type_text(&mut app, &sentence.repeat(2));
-    let mut terminal = draw(&mut app, 30, 12);
+    let mut terminal = draw(&mut app, 30, 15);
     insta::assert_snapshot!("long_input_three_rows", terminal.backend());
     // 88 cells in a 30-cell box: rows of 30, 30, 28; the cursor ends row 3.
-    assert_eq!(cursor(&mut terminal), Position::new(28, 10));
+    assert_eq!(cursor(&mut terminal), Position::new(28, 13));
 
-    // Far more than five rows: the box stops at five and shows the cursor's row.
+    // Far more than five rows: the box stops at a third of the 15-row
+    // screen, five rows, and shows the cursor's row.
     type_text(&mut app, &sentence.repeat(3));
-    let mut terminal = draw(&mut app, 30, 12);
+    let mut terminal = draw(&mut app, 30, 15);
     insta::assert_snapshot!("long_input_scrolled_to_the_cursor", terminal.backend());
     // 220 cells = 7 full rows and 10 cells on an 8th row, which is the
-    // bottom row of the five-row box (rows 6..=10).
-    assert_eq!(cursor(&mut terminal), Position::new(10, 10));
+    // bottom row of the five-row box (rows 9..=13).
+    assert_eq!(cursor(&mut terminal), Position::new(10, 13));
 
     // Home: the box scrolls back to the first row, the cursor at its start.
     app.update(key(KeyCode::Home));
-    let mut terminal = draw(&mut app, 30, 12);
+    let mut terminal = draw(&mut app, 30, 15);
     insta::assert_snapshot!("long_input_scrolled_to_the_start", terminal.backend());
-    assert_eq!(cursor(&mut terminal), Position::new(0, 6));
+    assert_eq!(cursor(&mut terminal), Position::new(0, 9));
 }
 
 #[test]
@@ -534,6 +545,53 @@ fn a_message_the_peer_never_got_is_marked_not_delivered() {
             .any(|row| row.contains("alice: are you still there? ✗ not delivered")),
         "{rows:#?}"
     );
+}
+
+#[test]
+fn a_multi_line_draft_grows_the_box_and_a_multi_line_message_keeps_its_lines() {
+    let mut app = host_with_bob();
+    receive(
+        &mut app,
+        1,
+        "three lines:\nthe second one is long enough to wrap under the text\n  and an indented third",
+    );
+    // Alt-Enter and Ctrl-J start new lines; a wide character on the last.
+    type_text(&mut app, "first");
+    app.update(Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
+    type_text(&mut app, "second");
+    app.update(ctrl(KeyCode::Char('j')));
+    app.update(ctrl(KeyCode::Char('j')));
+    type_text(&mut app, "fourth 中文");
+    let mut terminal = draw(&mut app, 40, 16);
+    insta::assert_snapshot!("multi_line_draft_and_message", terminal.backend());
+    // Four rows in the box (rows 11..=14), the cursor after 中文.
+    assert_eq!(cursor(&mut terminal), Position::new(11, 14));
+    // Up twice: on "second" at the same column (its end is before it).
+    app.update(key(KeyCode::Up));
+    app.update(key(KeyCode::Up));
+    let mut terminal = draw(&mut app, 40, 16);
+    assert_eq!(cursor(&mut terminal), Position::new(6, 12));
+    // Sent, it is one message with its line breaks.
+    pause(&mut app);
+    app.update(key(KeyCode::Enter));
+    let terminal = draw(&mut app, 40, 16);
+    insta::assert_snapshot!("multi_line_message_sent", terminal.backend());
+}
+
+#[test]
+fn a_big_paste_asks_on_the_rule() {
+    let mut app = host_with_bob();
+    let big: String = (1..=120).map(|n| format!("line {n}\n")).collect();
+    app.update(Event::Paste(big));
+    let terminal = draw(&mut app, 60, 10);
+    insta::assert_snapshot!("paste_confirm", terminal.backend());
+    // Too narrow for the whole question: the short one.
+    let terminal = draw(&mut app, 24, 10);
+    let rule = rows(&terminal)[7].clone();
+    assert!(rule.contains(" Paste 120 lines? y/n "), "{rule:?}");
+    app.update(key(KeyCode::Char('y')));
+    let terminal = draw(&mut app, 60, 10);
+    insta::assert_snapshot!("paste_confirmed", terminal.backend());
 }
 
 /// The screen with its styles: per row, the runs of cells that share a
@@ -811,4 +869,191 @@ fn safe_emoji_mode_draws_names_the_same_way() {
         !screen.concat().contains('\u{fe0f}'),
         "no VS16 drawn: {screen:#?}"
     );
+}
+
+/// The screen's rows with the search's highlights marked: `[pizza]` for a
+/// match, `{pizza}` for the one the view is on.
+fn marked_rows(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    use ratatui::style::Color;
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .map(|y| {
+            let mut row = String::new();
+            let mut open: Option<Color> = None;
+            for x in 0..buffer.area.width {
+                let cell = &buffer[(x, y)];
+                let bg = Some(cell.bg).filter(|bg| matches!(bg, Color::Yellow | Color::LightRed));
+                // The status bar's own yellow is not a match.
+                let bg = bg.filter(|_| y + 1 < buffer.area.height);
+                if bg != open {
+                    match open {
+                        Some(Color::LightRed) => row.push('}'),
+                        Some(_) => row.push(']'),
+                        None => {}
+                    }
+                    match bg {
+                        Some(Color::LightRed) => row.push('{'),
+                        Some(_) => row.push('['),
+                        None => {}
+                    }
+                    open = bg;
+                }
+                row.push_str(cell.symbol());
+            }
+            match open {
+                Some(Color::LightRed) => row.push('}'),
+                Some(_) => row.push(']'),
+                None => {}
+            }
+            row.trim_end().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn search_highlights_every_match_and_the_current_one_most() {
+    let mut app = host_with_bob();
+    receive(&mut app, 1, "pizza tonight?");
+    say(
+        &mut app,
+        "PIZZA! the place with the wood-fired pizzas near the station?",
+    );
+    receive(&mut app, 2, "no, the other one");
+    receive(&mut app, 3, "café? or cafe\u{301} pizza?");
+    type_text(&mut app, "draft");
+    app.update(ctrl(KeyCode::Char('f')));
+    type_text(&mut app, "pizza");
+    app.update(key(KeyCode::Enter));
+    let mut terminal = draw(&mut app, 40, 14);
+    insta::assert_snapshot!("search_highlights", marked_rows(&terminal).join("\n"));
+    insta::assert_snapshot!(terminal.backend());
+    // The cursor is in the query, after "search: pizza".
+    assert_eq!(cursor(&mut terminal), Position::new(13, 12));
+    // Esc: no more highlights, and the draft is back.
+    app.update(key(KeyCode::Esc));
+    let terminal = draw(&mut app, 40, 14);
+    let screen = marked_rows(&terminal);
+    assert!(
+        screen
+            .iter()
+            .all(|row| !row.contains('[') && !row.contains('{')),
+        "{screen:#?}"
+    );
+    assert!(screen[12].starts_with("draft"), "{screen:#?}");
+}
+
+#[test]
+fn search_scrolls_back_to_an_old_match() {
+    let mut app = host_with_bob();
+    receive(&mut app, 1, "where shall we meet? the old mill?");
+    for seq in 2..40 {
+        receive(&mut app, seq, &format!("filler {seq}"));
+    }
+    app.update(Event::Submit("/search Mill".into()));
+    assert_eq!(app.search.as_ref().map(|s| s.count()), Some(0));
+    app.update(Event::Submit("/search mill".into()));
+    let terminal = draw(&mut app, 40, 10);
+    insta::assert_snapshot!(marked_rows(&terminal).join("\n"));
+}
+
+/// Bob, on a screen (so Ctrl-C asks and the end stays), with alice.
+fn guest_on_screen() -> App {
+    let mut app = guest();
+    app.interactive = true;
+    joined(&mut app, "alice", "192.168.1.5:7878");
+    app
+}
+
+#[test]
+fn help_overlay_at_40x12() {
+    let mut app = guest_on_screen();
+    receive(&mut app, 1, "hi bob");
+    app.update(key(KeyCode::F(1)));
+    let terminal = draw(&mut app, 40, 12);
+    // No cursor blinking inside the help.
+    assert!(!terminal.backend().cursor_visible());
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn help_overlay_at_40x12_scrolled_to_its_end() {
+    let mut app = guest_on_screen();
+    app.update(Event::Resize(40, 12));
+    say(&mut app, "/help");
+    app.update(key(KeyCode::End));
+    let terminal = draw(&mut app, 40, 12);
+    let shown = rows(&terminal).join("\n");
+    assert!(shown.contains("//text"), "{shown}");
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn help_overlay_at_80x24() {
+    let mut app = guest_on_screen();
+    app.update(key(KeyCode::F(1)));
+    let terminal = draw(&mut app, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn the_ended_screen_waits_for_a_key() {
+    let mut app = guest_on_screen();
+    receive(&mut app, 1, "that's all from me");
+    say(&mut app, "bye!");
+    app.update(Event::Net(NetEvent::Ack {
+        from: PEER,
+        up_to: MessageId { session: 2, seq: 1 },
+    }));
+    app.update(Event::Net(NetEvent::Left {
+        from: PEER,
+        reason: LeftReason::Bye,
+    }));
+    let terminal = draw(&mut app, 60, 8);
+    let shown = rows(&terminal);
+    assert_eq!(
+        shown.last().map(|row| row.trim_end()),
+        Some(" alice ended the conversation · press any key")
+    );
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn ctrl_c_asks_before_leaving_an_undelivered_message() {
+    let mut app = guest_on_screen();
+    say(&mut app, "are you there?");
+    app.update(ctrl(KeyCode::Char('c')));
+    let terminal = draw(&mut app, 60, 8);
+    let shown = rows(&terminal);
+    assert_eq!(
+        shown.last().map(|row| row.trim_end()),
+        Some(" 1 message not delivered · Ctrl-C again to leave")
+    );
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn actions_and_name_changes() {
+    let mut app = guest_on_screen();
+    app.update(Event::Net(NetEvent::Chat {
+        from: PEER,
+        msg: ChatMessage {
+            id: MessageId { session: 9, seq: 1 },
+            sent_at_ms: NOW_MS,
+            text: "waves".to_owned(),
+            action: true,
+        },
+    }));
+    say(&mut app, "/me waves back at alice, who is far away");
+    app.update(Event::Net(NetEvent::Renamed {
+        from: PEER,
+        name: "ally".to_owned(),
+    }));
+    say(&mut app, "/nick bobby");
+    let terminal = draw(&mut app, 40, 14);
+    let shown = rows(&terminal).join("\n");
+    // Names are labels of one participant: earlier lines show the new one.
+    assert!(shown.contains("22:13 * ally waves"), "{shown}");
+    assert!(shown.contains("alice is now known as ally"), "{shown}");
+    assert!(shown.contains("bob is now known as bobby"), "{shown}");
+    insta::assert_snapshot!(terminal.backend());
 }

@@ -210,8 +210,8 @@ impl Decoder for PlainCodec {
 impl Encoder<&str> for PlainCodec {
     type Error = PlainError;
 
-    /// Our message: a line (its own newlines become spaces), or a length
-    /// header and the text. A character the encoding cannot write goes out
+    /// Our message: a line per line of it, or a length header and the
+    /// text (line breaks and all). A character the encoding cannot write goes out
     /// as `?` ([`PlainCodec::take_unmappable`] tells which).
     fn encode(&mut self, text: &str, dst: &mut BytesMut) -> Result<(), PlainError> {
         let Encoded { bytes, unmappable } = match self.framing {
@@ -341,7 +341,8 @@ mod tests {
         let mut codec = PlainCodec::new(Framing::Line, encoding_rs::GBK);
         let mut dst = BytesMut::new();
         codec.encode("a😀\nb", &mut dst).unwrap();
-        assert_eq!(&dst[..], b"a? b\n");
+        // A line-framed peer gets a line per line of the message.
+        assert_eq!(&dst[..], b"a?\nb\n");
         assert_eq!(codec.take_unmappable(), Some('😀'));
 
         let mut codec = length(ByteOrder::Big);

@@ -115,6 +115,7 @@ fn message(seq: &mut u64, text: String) -> ChatMessage {
         },
         sent_at_ms: chrono::Utc::now().timestamp_millis(),
         text,
+        action: false,
     }
 }
 

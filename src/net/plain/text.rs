@@ -181,12 +181,24 @@ impl TextCodec {
         }
     }
 
-    /// Our message as one line of text in the peer's encoding; a character
-    /// the encoding cannot write becomes `?` ([`encode`]).
+    /// Our message as lines of text in the peer's encoding: one line, or
+    /// one per line of a multi-line message (a line-framed peer has no
+    /// other way to see a line break); a character the encoding cannot
+    /// write becomes `?` ([`encode`]).
     pub fn encode_line_checked(&self, text: &str) -> Encoded {
-        let mut encoded = encode(self.encoding, &text.replace(['\r', '\n'], " "));
-        encoded.bytes.push(b'\n');
-        encoded
+        let mut out = Encoded {
+            bytes: Vec::with_capacity(text.len() + 1),
+            unmappable: None,
+        };
+        for line in text.split('\n') {
+            let encoded = encode(self.encoding, line.trim_end_matches('\r'));
+            out.bytes.extend_from_slice(&encoded.bytes);
+            out.bytes.push(b'\n');
+            if out.unmappable.is_none() {
+                out.unmappable = encoded.unmappable;
+            }
+        }
+        out
     }
 
     /// [`TextCodec::encode_line_checked`]'s bytes.
@@ -255,11 +267,14 @@ mod tests {
     }
 
     #[test]
-    fn outgoing_text_is_one_line_in_the_encoding() {
+    fn outgoing_text_is_a_line_per_line_in_the_encoding() {
         let codec = TextCodec::new(encoding_rs::GBK);
-        let line = codec.encode_line("你好\nthere");
+        let line = codec.encode_line("你好 there");
         let (expected, _, _) = encoding_rs::GBK.encode("你好 there\n");
         assert_eq!(line, expected.into_owned());
+        let lines = codec.encode_line("你好\nthere\r\n\nend");
+        let (expected, _, _) = encoding_rs::GBK.encode("你好\nthere\n\nend\n");
+        assert_eq!(lines, expected.into_owned());
     }
 
     #[test]

@@ -70,8 +70,12 @@ const MOUSE_SGR_OFF: &[u8] = b"\x1b[?1006l";
 /// Reporting of pointer motion (with a button held, or any): never asked for.
 const MOUSE_MOTION: [&[u8]; 2] = [b"\x1b[?1002h", b"\x1b[?1003h"];
 
-/// The end of a ratatui frame starts with showing the cursor.
+/// The end of a ratatui frame starts with showing the cursor (then moves
+/// it), or is hiding it (a frame with no cursor, such as the help's).
 const FRAME_END: &[u8] = b"\x1b[?25h";
+
+/// The end of a ratatui frame that leaves the cursor hidden.
+const FRAME_END_HIDDEN: &[u8] = b"\x1b[?25l";
 
 /// Something the harness could not do or wait for, with enough context
 /// (the whole screen) to see why. Its `Debug` form is the plain message,
@@ -370,6 +374,17 @@ const MAX_FRAME_END_LEN: usize = FRAME_END.len() + 2 + 5 + 1 + 5 + 1;
 
 /// The index just past the first complete frame end at or after `from`.
 fn find_frame_end(raw: &[u8], from: usize) -> Option<usize> {
+    let shown = find_shown_frame_end(raw, from);
+    let hidden = find(&raw[from..], FRAME_END_HIDDEN).map(|at| from + at + FRAME_END_HIDDEN.len());
+    match (shown, hidden) {
+        (Some(shown), Some(hidden)) => Some(shown.min(hidden)),
+        (shown, hidden) => shown.or(hidden),
+    }
+}
+
+/// The index just past the first frame end that shows the cursor and
+/// moves it, at or after `from`.
+fn find_shown_frame_end(raw: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
     while let Some(found) = find(&raw[at..], FRAME_END) {
         let start = at + found + FRAME_END.len();
