@@ -202,6 +202,7 @@ async fn main() {
         }),
         resumed: true,
         capabilities: vec!["typing".into(), "reactions".into()],
+        next_code: Some("amber-otter-violin".into()),
     });
     let refused = Frame::Refused {
         reason: "busy".into(),
