@@ -11,10 +11,10 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::app::Exit;
-use crate::config::{self, ColorChoice, Config, ConfigError, ThemeName};
+use crate::config::{self, ColorChoice, Config, ConfigError, EmojiSetting, ThemeName};
 use crate::domain::{HeldMessages, Newcomers};
 use crate::headless::{self, Output};
 use crate::keymap::Keymap;
@@ -22,7 +22,7 @@ use crate::net::host::DEFAULT_PORT;
 use crate::net::plain::{ByteOrder, Framing, encoding_for};
 use crate::net::{Host, Target};
 use crate::runtime::{Mode, Options, Session};
-use crate::text::{EmojiMode, MAX_NAME_WIDTH, sanitize_name};
+use crate::text::{MAX_NAME_WIDTH, sanitize_name};
 use crate::tui;
 use crate::words::{generate_code, normalize_code};
 
@@ -261,35 +261,12 @@ pub struct Common {
     /// How the chat screen draws emoji that terminals measure differently
     /// (❤️, 👨‍👩‍👧‍👦, 👍🏽, 1️⃣): safe draws a simpler form every terminal
     /// agrees on, full draws them as they are, auto picks by terminal.
-    /// Messages themselves are never changed.
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = EmojiSetting::Auto)]
-    pub emoji: EmojiSetting,
+    /// Messages themselves are never changed [default: auto].
+    #[arg(long, value_enum, value_name = "MODE", env = "DUPLEX_EMOJI")]
+    pub emoji: Option<EmojiSetting>,
     // ── More options go here. One that the config file can also set is an
     // `Option` (no `default_value`, so that an absent flag lets the file
     // speak) with `env = "DUPLEX_…"`; take it in `run` where it says so.
-}
-
-/// `--emoji`: how the chat screen draws emoji sequences.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EmojiSetting {
-    /// Safe, except in terminals known to draw them right.
-    Auto,
-    /// Always in a form every terminal agrees on.
-    Safe,
-    /// Always as they are.
-    Full,
-}
-
-impl EmojiSetting {
-    /// The mode to draw in, in a terminal whose environment variables
-    /// `var` looks up.
-    pub fn resolve(self, var: impl Fn(&str) -> Option<String>) -> EmojiMode {
-        match self {
-            EmojiSetting::Auto => EmojiMode::for_terminal(var),
-            EmojiSetting::Safe => EmojiMode::Safe,
-            EmojiSetting::Full => EmojiMode::Full,
-        }
-    }
 }
 
 impl Command {
@@ -780,11 +757,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         } => HeldMessages::Discard,
         _ => HeldMessages::Ask,
     };
-    if let Some(dir) = &common.log {
+    let log = common.log.clone().or_else(|| config.log.clone());
+    if let Some(dir) = &log {
         crate::transcript::make_log_dir(dir).context("--log cannot keep transcripts there")?;
     }
     let options = Options {
-        log: common.log.clone(),
+        log,
         name,
         code,
         single_use,
@@ -818,7 +796,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     if headless {
         headless::run(session, output).await
     } else {
-        let emoji = common.emoji.resolve(|name| std::env::var(name).ok());
+        let emoji = common
+            .emoji
+            .or(config.emoji)
+            .unwrap_or(EmojiSetting::Auto)
+            .resolve(|name| std::env::var(name).ok());
         tui::run(session, emoji).await
     }
 }
@@ -899,7 +881,8 @@ mod tests {
             Cli::try_parse_from(args).map(|cli| {
                 cli.command
                     .common()
-                    .map_or(EmojiSetting::Auto, |common| common.emoji)
+                    .and_then(|common| common.emoji)
+                    .unwrap_or(EmojiSetting::Auto)
             })
         };
         assert_eq!(emoji(&["duplex", "host"]).unwrap(), EmojiSetting::Auto);
@@ -913,6 +896,7 @@ mod tests {
         );
         assert!(emoji(&["duplex", "host", "--emoji", "wide"]).is_err());
         let kitty = |name: &str| (name == "TERM").then(|| "xterm-kitty".to_owned());
+        use crate::text::EmojiMode;
         assert_eq!(EmojiSetting::Auto.resolve(kitty), EmojiMode::Full);
         assert_eq!(EmojiSetting::Safe.resolve(kitty), EmojiMode::Safe);
         assert_eq!(EmojiSetting::Full.resolve(|_| None), EmojiMode::Full);

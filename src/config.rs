@@ -32,7 +32,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::keymap::{Action, KeyBinding, Keymap};
 use crate::net::plain::encoding_for;
-use crate::text::{MAX_NAME_WIDTH, sanitize_name};
+use crate::text::{EmojiMode, MAX_NAME_WIDTH, sanitize_name};
 use crate::theme::Theme;
 
 /// The file's name in the config folder.
@@ -121,6 +121,35 @@ impl<'de> Deserialize<'de> for ColorChoice {
     }
 }
 
+/// `--emoji`: how the chat screen draws emoji sequences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EmojiSetting {
+    /// Safe, except in terminals known to draw them right.
+    Auto,
+    /// Always in a form every terminal agrees on.
+    Safe,
+    /// Always as they are.
+    Full,
+}
+
+impl EmojiSetting {
+    /// The mode to draw in, in a terminal whose environment variables
+    /// `var` looks up.
+    pub fn resolve(self, var: impl Fn(&str) -> Option<String>) -> EmojiMode {
+        match self {
+            EmojiSetting::Auto => EmojiMode::for_terminal(var),
+            EmojiSetting::Safe => EmojiMode::Safe,
+            EmojiSetting::Full => EmojiMode::Full,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EmojiSetting {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        choice(deserializer)
+    }
+}
+
 /// The theme to draw with: `name`'s colours, or none at all.
 pub fn theme(name: ThemeName, colour: bool) -> Theme {
     match (colour, name) {
@@ -154,11 +183,14 @@ pub struct Config {
     pub quiet: Option<bool>,
     /// `typing`: `false` to neither send nor show typing (`--no-typing`).
     pub typing: Option<bool>,
+    /// `emoji`: `auto`, `safe` or `full` (`--emoji`).
+    pub emoji: Option<EmojiSetting>,
+    /// `log`: the folder transcripts are appended to (`--log`).
+    pub log: Option<std::path::PathBuf>,
     // ── More settings go here, one line each, as an `Option` of a type that
     // implements `Deserialize` (its errors then name the file, line and key
     // by themselves; a `clap::ValueEnum` can use [`choice`]), e.g. `pub emoji: Option<EmojiMode>,` for `emoji =
-    // "safe"`; then take it in `cli::run` where the comment says so. Planned:
-    // emoji mode, notifications, log folder, quiet, typing.
+    // "safe"`; then take it in `cli::run` where the comment says so.
     /// `[keys]`: actions bound to other keys.
     #[serde(default)]
     pub keys: Keys,
@@ -472,6 +504,10 @@ mod tests {
     fn quiet_and_typing_are_read() {
         let config = parsed("quiet = true\ntyping = false\n");
         assert_eq!((config.quiet, config.typing), (Some(true), Some(false)));
+        let config = parsed("emoji = \"safe\"\nlog = \"/tmp/chats\"\n");
+        assert_eq!(config.emoji, Some(EmojiSetting::Safe));
+        assert_eq!(config.log, Some(std::path::PathBuf::from("/tmp/chats")));
+        assert!(error("emoji = \"wide\"\n").contains("emoji"));
         assert!(error("quiet = \"yes\"\n").contains("quiet"));
     }
 
