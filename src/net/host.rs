@@ -490,9 +490,6 @@ async fn admit(
         next_code: codes.map(CodeBook::current),
         ..hello.clone()
     };
-    if let Some(code) = used {
-        let _ = events.send(NetEvent::CodeChanged { code }).await;
-    }
     let established = tokio::time::timeout(limit, pending.accept(reply))
         .await
         .map_err(timed_out)??;
@@ -507,6 +504,11 @@ async fn admit(
         auth.limits,
     )
     .await;
+    // Said after the guest joined: the code it used let it in, and the
+    // next guest needs this one.
+    if let Some(code) = used {
+        let _ = events.send(NetEvent::CodeChanged { code }).await;
+    }
     Ok(())
 }
 

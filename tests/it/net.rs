@@ -2880,12 +2880,12 @@ async fn a_single_use_code_lets_one_guest_in_and_the_next_takes_its_place() {
     let mut bob = join_with_code(host.addr, "bob", Some(CODE))
         .await
         .expect("bob joins with the code");
+    let (bob_on_host, _) = expect_joined(&mut host.events).await;
     let next = match next(&mut host.events).await {
         NetEvent::CodeChanged { code } => code,
         other => panic!("expected the next code, got {other:?}"),
     };
     assert_ne!(next, CODE);
-    let (bob_on_host, _) = expect_joined(&mut host.events).await;
     match next_within(&mut bob.events, WAIT).await {
         NetEvent::CodeChanged { code } => assert_eq!(code, next, "bob comes back with it"),
         other => panic!("expected the code to come back with, got {other:?}"),

@@ -222,10 +222,10 @@ fn a_made_up_code_works_once_and_its_guest_comes_back_with_the_next() {
         state: Some(state.path()),
     };
     let bob = Duplex::start_with("bob", &bob_args, bob_setup());
+    until(&alice, "joined");
     let next = until(&alice, "code");
     let next = next["code"].as_str().expect("the next code").to_owned();
     assert_ne!(next, code);
-    until(&alice, "joined");
     until(&bob, "joined");
 
     let mut carol = Duplex::start_with(
