@@ -63,18 +63,7 @@ impl TerminalGuard {
             ratatui::restore();
             previous(info);
         }));
-        enable_raw_mode()?;
-        crossterm::execute!(
-            io::stdout(),
-            EnterAlternateScreen,
-            EnableMouseButtons,
-            EnableBracketedPaste,
-            EnableFocusChange,
-            PushKeyboardEnhancementFlags(KEYBOARD)
-        )?;
-        // The window title is changed only to count unread messages; the
-        // terminal's own is kept to be put back.
-        write_now(osc::PUSH_TITLE);
+        take_terminal()?;
         let terminal = Terminal::new(FixedBackend::new(io::stdout()))?;
         Ok(Self {
             terminal,
@@ -100,16 +89,7 @@ impl TerminalGuard {
     /// Takes the terminal again after the process was stopped and
     /// continued, and makes the next draw a whole one.
     fn resume(&mut self) -> io::Result<()> {
-        enable_raw_mode()?;
-        crossterm::execute!(
-            io::stdout(),
-            EnterAlternateScreen,
-            EnableMouseButtons,
-            EnableBracketedPaste,
-            EnableFocusChange,
-            PushKeyboardEnhancementFlags(KEYBOARD)
-        )?;
-        write_now(osc::PUSH_TITLE);
+        take_terminal()?;
         self.redraw_whole()
     }
 
@@ -181,6 +161,25 @@ const KEYBOARD: KeyboardEnhancementFlags = KeyboardEnhancementFlags::DISAMBIGUAT
 
 /// Most keys that arrived together handled before a frame is drawn.
 const MAX_KEYS_PER_FRAME: usize = 4096;
+
+/// Raw mode, the alternate screen, and every report duplex reads (mouse
+/// buttons and wheel, paste, focus, keys with modifiers); undone by
+/// [`disable_reporting`] and `ratatui::restore`.
+fn take_terminal() -> io::Result<()> {
+    enable_raw_mode()?;
+    crossterm::execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        EnableMouseButtons,
+        EnableBracketedPaste,
+        EnableFocusChange,
+        PushKeyboardEnhancementFlags(KEYBOARD)
+    )?;
+    // The window title is changed only to count unread messages; the
+    // terminal's own is kept to be put back.
+    write_now(osc::PUSH_TITLE);
+    Ok(())
+}
 
 fn disable_reporting() {
     let mut stdout = io::stdout();
