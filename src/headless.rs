@@ -348,7 +348,12 @@ fn system_json(event: &SystemEvent) -> serde_json::Value {
             json!({"event": "code", "code": code, "message": system_text(event)})
         }
         // Knocks are asked about on the chat screen only; said as information.
-        SystemEvent::Forgotten { .. } | SystemEvent::Knock { .. } | SystemEvent::Info(_) => {
+        // Transfers reach scripts as their own events (`transfer_*`); a card
+        // is the screen's, said as information if it ever comes here.
+        SystemEvent::Forgotten { .. }
+        | SystemEvent::Knock { .. }
+        | SystemEvent::Transfer(_)
+        | SystemEvent::Info(_) => {
             json!({"event": "info", "message": system_text(event)})
         }
         SystemEvent::Renamed { old, new, me } => {
@@ -595,6 +600,15 @@ mod tests {
                 new: "c".into(),
                 me: false,
             },
+            SystemEvent::Transfer(crate::history::TransferCard {
+                id: 1,
+                name: "f".into(),
+                sending: true,
+                bytes: 0,
+                total: 1,
+                rate: None,
+                state: crate::history::CardState::Waiting,
+            }),
             SystemEvent::Info("i".into()),
             SystemEvent::Error("e".into()),
         ];
@@ -611,6 +625,7 @@ mod tests {
                 | SystemEvent::Rejected { .. }
                 | SystemEvent::Forgotten { .. }
                 | SystemEvent::Renamed { .. }
+                | SystemEvent::Transfer(_)
                 | SystemEvent::Info(_)
                 | SystemEvent::Error(_) => {}
             }

@@ -143,10 +143,55 @@ pub enum SystemEvent {
         /// Whether it is this side.
         me: bool,
     },
+    /// A file transfer's card, updated in place as it moves (see
+    /// [`History::update_transfer`]).
+    Transfer(TransferCard),
     /// Something to tell the user that is not an error.
     Info(String),
     /// Something that went wrong.
     Error(String),
+}
+
+/// A file transfer as its card in the conversation shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferCard {
+    /// The transfer's id: the card is found by it.
+    pub id: u64,
+    /// What it is called: the one entry's name, or `3 files, 1 folder`.
+    pub name: String,
+    /// Whether we send it.
+    pub sending: bool,
+    /// Bytes moved so far.
+    pub bytes: u64,
+    /// Bytes in all.
+    pub total: u64,
+    /// Bytes per second while moving, once known.
+    pub rate: Option<u64>,
+    /// Where it is.
+    pub state: CardState,
+}
+
+/// Where a transfer is, as its card says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardState {
+    /// Offered to us: we have not answered.
+    Offered,
+    /// We offered it: the peer has not answered.
+    Waiting,
+    /// Bytes moving.
+    Moving,
+    /// Every byte arrived; the last hash is being checked.
+    Verifying,
+    /// Arrived and matched: the short hash, and where it was saved
+    /// (receiving).
+    Done {
+        /// The first hex digits of the hash.
+        hash: String,
+        /// Where it was saved, when we received it.
+        saved: Option<String>,
+    },
+    /// Stopped: why.
+    Failed(String),
 }
 
 /// Where one of our messages is on its way to the peer.
@@ -415,6 +460,25 @@ impl History {
         }
     }
 
+    /// Puts `card` in place of the card of the same transfer, the newest
+    /// one kept; `false` if there is none (it was forgotten or cleared).
+    pub fn update_transfer(&mut self, card: TransferCard) -> bool {
+        let found = self.entries.iter_mut().rev().find_map(|entry| match entry {
+            Entry::System { event, .. } => match &mut **event {
+                SystemEvent::Transfer(old) if old.id == card.id => Some(old),
+                _ => None,
+            },
+            Entry::Chat { .. } => None,
+        });
+        match found {
+            Some(old) => {
+                *old = card;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Appends a system line.
     pub fn push_system(&mut self, at_ms: i64, event: SystemEvent) {
         self.push(Entry::System {
@@ -665,6 +729,34 @@ mod tests {
 
     fn l_is(entry: &Entry, want: MessageId) -> bool {
         matches!(entry, Entry::Chat { id, .. } if *id == want)
+    }
+
+    #[test]
+    fn a_transfer_card_is_updated_in_place_by_its_id() {
+        let card = |id, bytes| TransferCard {
+            id,
+            name: "a".into(),
+            sending: true,
+            bytes,
+            total: 10,
+            rate: None,
+            state: CardState::Moving,
+        };
+        let mut history = History::new("me");
+        assert!(!history.update_transfer(card(1, 0)));
+        history.push_system(0, SystemEvent::Transfer(card(1, 0)));
+        history.push_system(0, SystemEvent::Transfer(card(2, 0)));
+        history.push_system(0, SystemEvent::Info("after".into()));
+        assert!(history.update_transfer(card(1, 5)));
+        assert_eq!(history.len(), 3);
+        assert!(matches!(
+            history.entries()[0],
+            Entry::System { ref event, .. } if **event == SystemEvent::Transfer(card(1, 5))
+        ));
+        assert!(matches!(
+            history.entries()[1],
+            Entry::System { ref event, .. } if **event == SystemEvent::Transfer(card(2, 0))
+        ));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use chrono::{DateTime, FixedOffset};
 
 use crate::domain::{LeftReason, RejectKind, Security};
-use crate::history::{Delivery, Entry, History, SystemEvent};
+use crate::history::{CardState, Delivery, Entry, History, SystemEvent, TransferCard};
 
 /// The mark after one of our messages: where it is on its way.
 pub fn delivery_mark(delivery: Delivery) -> &'static str {
@@ -133,7 +133,87 @@ pub fn system_text(event: &SystemEvent) -> String {
             if *messages == 1 { " is" } else { "s are" }
         ),
         SystemEvent::Renamed { old, new, .. } => format!("{old} is now known as {new}"),
+        SystemEvent::Transfer(card) => card_text(card),
         SystemEvent::Info(text) | SystemEvent::Error(text) => text.clone(),
+    }
+}
+
+/// A transfer's card on one line: direction and name, how far, how fast,
+/// how long still, and its state: `⇡ report.pdf · 45% of 20.0 MiB ·
+/// 1.5 MiB/s · 8 s left · sending`.
+pub fn card_text(card: &TransferCard) -> String {
+    let arrow = if card.sending { "⇡" } else { "⇣" };
+    let mut parts = vec![format!("{arrow} {}", card.name)];
+    match &card.state {
+        CardState::Offered => {
+            parts.push(size_text(card.total));
+            parts.push("offered: /accept [DIR] or /decline".to_owned());
+        }
+        CardState::Waiting => {
+            parts.push(size_text(card.total));
+            parts.push("offered, waiting for an answer".to_owned());
+        }
+        CardState::Moving => {
+            parts.push(format!(
+                "{}% of {}",
+                percent(card.bytes, card.total),
+                size_text(card.total)
+            ));
+            if let Some(rate) = card.rate.filter(|rate| *rate > 0) {
+                parts.push(format!("{}/s", size_text(rate)));
+                let left = card.total.saturating_sub(card.bytes).div_ceil(rate);
+                parts.push(format!("{} left", duration_text(left)));
+            }
+            parts.push(if card.sending { "sending" } else { "receiving" }.to_owned());
+        }
+        CardState::Verifying => {
+            parts.push(format!("100% of {}", size_text(card.total)));
+            parts.push("verifying".to_owned());
+        }
+        CardState::Done { hash, saved } => {
+            parts.push(size_text(card.total));
+            parts.push(match saved {
+                Some(saved) => format!("done ✓ {hash}, saved in {saved}"),
+                None => format!("done ✓ {hash}"),
+            });
+        }
+        CardState::Failed(reason) => parts.push(format!("failed: {reason}")),
+    }
+    parts.join(" · ")
+}
+
+/// Whole percent of `total` that `bytes` is; 100 only once all is there
+/// (and for nothing to move).
+pub fn percent(bytes: u64, total: u64) -> u64 {
+    if total == 0 || bytes >= total {
+        return 100;
+    }
+    (u128::from(bytes) * 100 / u128::from(total)).min(99) as u64
+}
+
+/// A size for a person: `12.3 MiB`.
+pub fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// A time still to go, for a person: `8 s`, `3 min 5 s`, `2 h 10 min`.
+pub fn duration_text(seconds: u64) -> String {
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3600 if seconds.is_multiple_of(60) => format!("{} min", seconds / 60),
+        60..3600 => format!("{} min {} s", seconds / 60, seconds % 60),
+        _ => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
     }
 }
 
@@ -221,6 +301,76 @@ fn grouped(n: u64) -> String {
 mod tests {
     use super::*;
     use crate::history::AuthorId;
+
+    fn card(state: CardState, bytes: u64, rate: Option<u64>) -> TransferCard {
+        TransferCard {
+            id: 1,
+            name: "report.pdf".into(),
+            sending: true,
+            bytes,
+            total: 20 * 1024 * 1024,
+            rate,
+            state,
+        }
+    }
+
+    #[test]
+    fn a_moving_card_says_percent_rate_and_time_left() {
+        let text = card_text(&card(CardState::Moving, 9 * 1024 * 1024, Some(1024 * 1024)));
+        assert_eq!(
+            text,
+            "⇡ report.pdf · 45% of 20.0 MiB · 1.0 MiB/s · 11 s left · sending"
+        );
+        // Before the rate is known, neither rate nor time left.
+        let text = card_text(&card(CardState::Moving, 0, None));
+        assert_eq!(text, "⇡ report.pdf · 0% of 20.0 MiB · sending");
+    }
+
+    #[test]
+    fn each_state_of_a_card_reads_as_it_is() {
+        let said = |state| card_text(&card(state, 0, None));
+        assert_eq!(
+            said(CardState::Waiting),
+            "⇡ report.pdf · 20.0 MiB · offered, waiting for an answer"
+        );
+        assert!(said(CardState::Offered).ends_with("offered: /accept [DIR] or /decline"));
+        assert!(said(CardState::Verifying).ends_with("100% of 20.0 MiB · verifying"));
+        assert_eq!(
+            said(CardState::Done {
+                hash: "1a2b3c4d".into(),
+                saved: None
+            }),
+            "⇡ report.pdf · 20.0 MiB · done ✓ 1a2b3c4d"
+        );
+        assert_eq!(
+            said(CardState::Failed("cancelled by the receiver".into())),
+            "⇡ report.pdf · failed: cancelled by the receiver"
+        );
+    }
+
+    #[test]
+    fn percent_is_whole_and_100_only_when_all_is_there() {
+        assert_eq!(percent(0, 10), 0);
+        assert_eq!(percent(999, 1000), 99);
+        assert_eq!(percent(1000, 1000), 100);
+        assert_eq!(percent(0, 0), 100);
+        assert_eq!(percent(u64::MAX - 1, u64::MAX), 99);
+    }
+
+    #[test]
+    fn time_left_reads_like_a_person_says_it() {
+        assert_eq!(duration_text(8), "8 s");
+        assert_eq!(duration_text(120), "2 min");
+        assert_eq!(duration_text(185), "3 min 5 s");
+        assert_eq!(duration_text(7800), "2 h 10 min");
+    }
+
+    #[test]
+    fn sizes_read_like_a_person_writes_them() {
+        assert_eq!(size_text(12), "12 B");
+        assert_eq!(size_text(20 * 1024 * 1024), "20.0 MiB");
+        assert_eq!(size_text(1536), "1.5 KiB");
+    }
 
     #[test]
     fn forgotten_messages_are_counted_in_thousands() {

@@ -26,6 +26,10 @@ pub struct Theme {
     pub notice: Style,
     /// Errors, and a delivery that failed.
     pub error: Style,
+    /// A file transfer's card while it is offered or moving.
+    pub transfer: Style,
+    /// A file transfer's card once it arrived and matched.
+    pub transfer_done: Style,
     /// The rule above the input, with its key hints.
     pub rule: Style,
     /// The rule while the code prompt shows an error.
@@ -90,6 +94,8 @@ impl Theme {
                 .fg(Color::DarkGray)
                 .add_modifier(Modifier::ITALIC),
             error: Style::new().fg(Color::Red),
+            transfer: Style::new().fg(Color::LightBlue),
+            transfer_done: Style::new().fg(Color::LightGreen),
             rule: Style::new().fg(Color::DarkGray),
             rule_error: Style::new().fg(Color::Red),
             question: Style::new().fg(Color::Yellow),
@@ -133,6 +139,8 @@ impl Theme {
                 .fg(Color::DarkGray)
                 .add_modifier(Modifier::ITALIC),
             error: Style::new().fg(Color::Red).add_modifier(bold),
+            transfer: Style::new().fg(Color::Blue),
+            transfer_done: Style::new().fg(Color::Green),
             rule: Style::new().fg(Color::DarkGray),
             rule_error: Style::new().fg(Color::Red).add_modifier(bold),
             question: Style::new().fg(Color::Magenta),
@@ -173,6 +181,8 @@ impl Theme {
             time: Style::new(),
             notice: Style::new().add_modifier(Modifier::ITALIC),
             error: Style::new().add_modifier(bold),
+            transfer: Style::new(),
+            transfer_done: Style::new(),
             rule: Style::new(),
             rule_error: Style::new().add_modifier(bold),
             question: Style::new(),

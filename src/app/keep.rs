@@ -67,6 +67,8 @@ fn kept(event: &SystemEvent) -> bool {
         | SystemEvent::Held { .. }
         | SystemEvent::Knock { .. }
         | SystemEvent::CodeChanged { .. }
+        // A card changes after it is written: its end is in `/transfers`.
+        | SystemEvent::Transfer(_)
         | SystemEvent::Info(_)
         | SystemEvent::Error(_) => false,
     }

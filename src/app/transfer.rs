@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::{App, Effect, Output};
-use crate::history::SystemEvent;
+use crate::history::{CardState, SystemEvent, TransferCard};
 use crate::protocol::Frame;
 use crate::protocol::codec::MAX_PLAINTEXT_LEN;
 use crate::protocol::frame::capability;
@@ -48,6 +48,11 @@ pub struct Transfer {
     pub name: String,
     /// When it started (monotonic ms), for the rate.
     pub started_ms: i64,
+    /// When bytes began moving (monotonic ms), and how many had moved
+    /// then: the card's rate is counted from there.
+    moving_from: Option<(i64, u64)>,
+    /// Bytes per second when progress was last told.
+    told_rate: Option<u64>,
     /// When progress was last told.
     told_ms: i64,
     /// The phase last told.
@@ -74,6 +79,76 @@ impl Transfer {
     fn sending(&self) -> bool {
         matches!(self.side, Side::Sending(_))
     }
+
+    /// Bytes per second since bytes began moving, at `now_ms`.
+    fn rate(&self, now_ms: i64) -> Option<u64> {
+        let (since, from) = self.moving_from?;
+        let elapsed = u64::try_from(now_ms - since).ok().filter(|ms| *ms > 0)?;
+        let moved = self.progress().0.saturating_sub(from);
+        Some(moved.saturating_mul(1000) / elapsed)
+    }
+
+    /// The card the conversation shows for it, at `now_ms`.
+    fn card(&self, id: TransferId, now_ms: i64) -> TransferCard {
+        let (bytes, total) = self.progress();
+        let offer = match &self.side {
+            Side::Sending(sender) => &sender.offer,
+            Side::Receiving(receiver) => &receiver.offer,
+        };
+        let state = match self.phase() {
+            Phase::Offered if self.sending() => CardState::Waiting,
+            Phase::Offered => CardState::Offered,
+            Phase::Moving => CardState::Moving,
+            Phase::Verifying => CardState::Verifying,
+            Phase::Done(hash) => CardState::Done {
+                hash: hash.clone(),
+                saved: match &self.side {
+                    Side::Receiving(r) => {
+                        r.saved.first().or_else(|| r.paths().first()).map(|path| {
+                            crate::text::sanitize_text(&path.display().to_string()).into_owned()
+                        })
+                    }
+                    Side::Sending(_) => None,
+                },
+            },
+            Phase::Failed(reason) => CardState::Failed(reason.clone()),
+        };
+        TransferCard {
+            id,
+            name: card_name(offer),
+            sending: self.sending(),
+            bytes,
+            total,
+            rate: self.rate(now_ms),
+            state,
+        }
+    }
+}
+
+/// What a card calls an offer: its one top-level entry's name, or how many
+/// files and folders (`3 files, 1 folder`).
+fn card_name(offer: &crate::protocol::transfer::Offer) -> String {
+    use crate::protocol::transfer::EntryKind;
+    let tops: Vec<_> = offer
+        .entries
+        .iter()
+        .filter(|entry| !entry.path.contains('/'))
+        .collect();
+    if let [one] = tops[..] {
+        return crate::text::sanitize_text(&one.path).into_owned();
+    }
+    let count = |kind: EntryKind, one: &str, many: &str| {
+        let n = tops.iter().filter(|entry| entry.kind == kind).count();
+        (n > 0).then(|| format!("{n} {}", if n == 1 { one } else { many }))
+    };
+    [
+        count(EntryKind::File, "file", "files"),
+        count(EntryKind::Dir, "folder", "folders"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 /// What happened to a transfer, for the front ends.
@@ -93,6 +168,21 @@ pub struct TransferNote {
     pub total: u64,
     /// The whole line, for a person.
     pub text: String,
+}
+
+/// Every transfer moving, summed for the status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovingTotal {
+    /// How many transfers move.
+    pub count: usize,
+    /// What the first is called (the one, when only one moves).
+    pub name: String,
+    /// Bytes moved, in all.
+    pub bytes: u64,
+    /// Bytes to move, in all.
+    pub total: u64,
+    /// Bytes per second, in all.
+    pub rate: u64,
 }
 
 /// Every transfer of this run.
@@ -119,6 +209,26 @@ impl Transfers {
             .map(Transfer::progress)
             .collect();
         (!active.is_empty()).then(|| active.iter().fold((0, 0), |(a, b), (x, y)| (a + x, b + y)))
+    }
+
+    /// What the status bar shows while anything moves: how many
+    /// transfers, what the one is called, bytes moved and in all, and the
+    /// rate, summed over the transfers moving or being verified (as last
+    /// told).
+    pub fn total(&self) -> Option<MovingTotal> {
+        let active: Vec<&Transfer> = self
+            .list
+            .values()
+            .filter(|t| *t.phase() == Phase::Moving || *t.phase() == Phase::Verifying)
+            .collect();
+        let first = active.first()?;
+        Some(MovingTotal {
+            count: active.len(),
+            name: first.card(0, 0).name,
+            bytes: active.iter().map(|t| t.progress().0).sum(),
+            total: active.iter().map(|t| t.progress().1).sum(),
+            rate: active.iter().filter_map(|t| t.told_rate).sum(),
+        })
     }
 
     /// The newest offer we have not answered.
@@ -182,21 +292,7 @@ fn split_paths(args: &str) -> Vec<PathBuf> {
     paths
 }
 
-/// A size for a person: `12.3 MiB`.
-pub fn size_text(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+pub use crate::present::size_text;
 
 fn hex(id: TransferId) -> String {
     format!("{id:016x}")
@@ -369,6 +465,8 @@ impl App {
                 side,
                 name,
                 started_ms: now,
+                moving_from: None,
+                told_rate: None,
                 told_ms: now,
                 told: Phase::Offered,
             },
@@ -517,6 +615,9 @@ impl App {
             return Vec::new();
         };
         let phase = transfer.phase().clone();
+        if phase == Phase::Moving && transfer.moving_from.is_none() {
+            transfer.moving_from = Some((now, transfer.progress().0));
+        }
         let changed = phase != transfer.told;
         let due = now - transfer.told_ms >= PROGRESS_EVERY_MS;
         let event = match &phase {
@@ -527,11 +628,12 @@ impl App {
         };
         transfer.told = phase;
         transfer.told_ms = now;
+        transfer.told_rate = transfer.rate(now);
         let transfer = transfer.clone();
         let text = self.transfer_line(id, &transfer);
         if event == "progress" {
-            // Scripts get progress; a person's screen gets the line when
-            // it ends (the status bar has the total meanwhile).
+            // Scripts get progress; a person's screen the card, in place.
+            self.show_card(id, &transfer);
             return vec![Effect::Output(Output::Transfer(
                 self.note_of(id, event, &transfer, text),
             ))];
@@ -544,16 +646,21 @@ impl App {
         let Some(transfer) = self.transfers.list.get(&id).cloned() else {
             return Vec::new();
         };
-        let mut effects = match &transfer.phase() {
-            Phase::Failed(_) => self.files_error(&text),
-            _ => self.files_info(&text),
-        };
-        // The system line's output is for text front ends; scripts get the note.
-        effects.retain(|effect| !matches!(effect, Effect::Output(_)));
-        effects.push(Effect::Output(Output::Transfer(
+        self.show_card(id, &transfer);
+        vec![Effect::Output(Output::Transfer(
             self.note_of(id, event, &transfer, text),
-        )));
-        effects
+        ))]
+    }
+
+    /// Shows the transfer's card: in place of the one shown, or as a new
+    /// entry (the first time, or when the old one is no longer kept).
+    fn show_card(&mut self, id: TransferId, transfer: &Transfer) {
+        let card = transfer.card(id, self.clock.mono_ms());
+        if !self.history.update_transfer(card.clone()) {
+            self.history
+                .push_system(self.clock.now_ms(), SystemEvent::Transfer(card));
+            self.note_arrival();
+        }
     }
 
     fn note_of(
@@ -656,6 +763,7 @@ mod tests {
     use crate::domain::{Capabilities, PeerInfo, Security};
     use crate::net::{NetEvent, PeerLink};
     use crate::protocol::transfer::{EntryKind, Offer, OfferEntry};
+    use crate::transfer::IoDone;
 
     fn connected(security: Security, caps: &[&str]) -> App {
         let mut app = App::new("alice", Role::Guest, 1);
@@ -787,17 +895,70 @@ mod tests {
     }
 
     #[test]
+    fn a_card_names_the_one_entry_or_counts_files_and_folders() {
+        let entry = |path: &str, kind| OfferEntry {
+            path: path.into(),
+            size: 1,
+            kind,
+        };
+        let offer = |entries| Offer {
+            id: 1,
+            entries,
+            total: 3,
+        };
+        let one = offer(vec![
+            entry("photos", EntryKind::Dir),
+            entry("photos/a.jpg", EntryKind::File),
+        ]);
+        assert_eq!(card_name(&one), "photos");
+        let several = offer(vec![
+            entry("a.txt", EntryKind::File),
+            entry("b.txt", EntryKind::File),
+            entry("c.txt", EntryKind::File),
+            entry("logs", EntryKind::Dir),
+            entry("logs/d.txt", EntryKind::File),
+        ]);
+        assert_eq!(card_name(&several), "3 files, 1 folder");
+    }
+
+    #[test]
+    fn the_total_sums_what_moves_with_its_rate() {
+        let mut app = encrypted();
+        app.clock = crate::app::Clock::Fixed(1_000);
+        app.update(offer("a.txt", 1000));
+        assert_eq!(app.transfers.total(), None, "an offer does not move");
+        app.update(Event::Submit("/accept".into()));
+        app.update(Event::Files(IoDone::Prepared {
+            id: 9,
+            paths: vec![PathBuf::from("/dl/a.txt")],
+        }));
+        app.clock = crate::app::Clock::Fixed(2_000);
+        app.update(Event::Net(NetEvent::Transfer {
+            from: 3,
+            frame: TransferFrame::Chunk {
+                id: 9,
+                entry: 0,
+                offset: 0,
+                bytes: vec![0; 400],
+            },
+        }));
+        assert_eq!(
+            app.transfers.total(),
+            Some(MovingTotal {
+                count: 1,
+                name: "a.txt".into(),
+                bytes: 400,
+                total: 1000,
+                rate: 400,
+            })
+        );
+    }
+
+    #[test]
     fn paths_split_on_spaces_unless_quoted_or_escaped() {
         assert_eq!(
             split_paths(r#"a.txt "my dir/b c" d\ e  f"#),
             ["a.txt", "my dir/b c", "d e", "f"].map(PathBuf::from)
         );
-    }
-
-    #[test]
-    fn sizes_read_like_a_person_writes_them() {
-        assert_eq!(size_text(12), "12 B");
-        assert_eq!(size_text(20 * 1024 * 1024), "20.0 MiB");
-        assert_eq!(size_text(1536), "1.5 KiB");
     }
 }

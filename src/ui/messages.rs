@@ -62,8 +62,9 @@ pub fn render(
                     author_style(theme, history, *author),
                 )),
             ),
-            Entry::System { event, .. } => match **event {
+            Entry::System { event, .. } => match &**event {
                 SystemEvent::Error(_) | SystemEvent::Rejected { .. } => (error_style, None),
+                SystemEvent::Transfer(card) => (super::transfer_card::style(theme, card), None),
                 _ => (system_style, None),
             },
         };

@@ -15,6 +15,7 @@ pub mod messages;
 pub mod overlay;
 pub mod question;
 pub mod status;
+pub mod transfer_card;
 pub mod welcome;
 
 use ratatui::Frame;

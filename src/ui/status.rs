@@ -10,8 +10,10 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use unicode_segmentation::UnicodeSegmentation;
 
+use crate::app::transfer::MovingTotal;
 use crate::app::{App, Edge, Link, Role, Search};
 use crate::keymap::Action;
+use crate::present::{percent, size_text};
 use std::net::SocketAddr;
 
 use crate::net::{JoinHint, Security};
@@ -175,7 +177,7 @@ fn join_commands(
 /// (the verification words), or our name while nobody is connected.
 pub fn view_text(app: &App, width: usize) -> String {
     let searching = app.search.as_ref().filter(|_| app.prompt.is_none());
-    let candidates = match (app.scroll, &app.link) {
+    let mut candidates = match (app.scroll, &app.link) {
         _ if searching.is_some() => searching.map(search_text).unwrap_or_default(),
         (Scroll::Live, Link::Connected(peer)) => match &peer.security {
             Security::Encrypted { verification, .. } if app.words_compared() => {
@@ -207,10 +209,39 @@ pub fn view_text(app: &App, width: usize) -> String {
             "↑".to_owned(),
         ],
     };
+    // While files move (and the view is live), their total comes first,
+    // with the rest after it if there is room.
+    if let Some(moving) = app.transfers.total().filter(|_| searching.is_none())
+        && app.scroll == Scroll::Live
+    {
+        let long = moving_text(&moving);
+        let short = format!("⇅ {}%", percent(moving.bytes, moving.total));
+        let mut first: Vec<String> = candidates
+            .iter()
+            .map(|rest| format!("{long} · {rest}"))
+            .collect();
+        first.extend([long, short]);
+        candidates = first;
+    }
     candidates
         .into_iter()
         .find(|text| display_width(text) <= width)
         .unwrap_or_default()
+}
+
+/// The total of the transfers moving: `⇅ 2 transfers · 45% · 12.0 MiB/s`
+/// (the one's name when only one moves).
+pub fn moving_text(moving: &MovingTotal) -> String {
+    let what = if moving.count == 1 {
+        moving.name.clone()
+    } else {
+        format!("{} transfers", moving.count)
+    };
+    let mut text = format!("⇅ {what} · {}%", percent(moving.bytes, moving.total));
+    if moving.rate > 0 {
+        text.push_str(&format!(" · {}/s", size_text(moving.rate)));
+    }
+    text
 }
 
 /// Where the search is: `match 3/17`, and whether a step found no match
@@ -305,6 +336,21 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_total_names_the_one_transfer_or_counts_them() {
+        let mut moving = MovingTotal {
+            count: 1,
+            name: "report.pdf".into(),
+            bytes: 45,
+            total: 100,
+            rate: 12 * 1024 * 1024,
+        };
+        assert_eq!(moving_text(&moving), "⇅ report.pdf · 45% · 12.0 MiB/s");
+        moving.count = 2;
+        moving.rate = 0;
+        assert_eq!(moving_text(&moving), "⇅ 2 transfers · 45%");
+    }
 
     #[test]
     fn fit_cuts_by_width_with_an_ellipsis() {

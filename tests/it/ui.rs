@@ -1057,3 +1057,135 @@ fn actions_and_name_changes() {
     assert!(shown.contains("bob is now known as bobby"), "{shown}");
     insta::assert_snapshot!(terminal.backend());
 }
+
+/// Bob offers alice a file: `id`, one entry of `size` bytes.
+fn offered(app: &mut App, id: u64, name: &str, size: u64) {
+    use duplex::protocol::transfer::{EntryKind, Offer, OfferEntry, TransferFrame};
+    app.update(Event::Net(NetEvent::Transfer {
+        from: PEER,
+        frame: TransferFrame::Offer(Offer {
+            id,
+            entries: vec![OfferEntry {
+                path: name.to_owned(),
+                size,
+                kind: EntryKind::File,
+            }],
+            total: size,
+        }),
+    }));
+}
+
+/// Alice accepts the newest offer, and the runtime made its folder.
+fn accepted(app: &mut App, id: u64, name: &str) {
+    app.update(Event::Submit("/accept".to_owned()));
+    app.update(Event::Files(duplex::transfer::IoDone::Prepared {
+        id,
+        paths: vec![std::path::PathBuf::from(format!("/dl/{name}"))],
+    }));
+}
+
+/// A chunk of transfer `id`'s first file arrives.
+fn chunk(app: &mut App, id: u64, offset: u64, bytes: Vec<u8>) {
+    use duplex::protocol::transfer::TransferFrame;
+    app.update(Event::Net(NetEvent::Transfer {
+        from: PEER,
+        frame: TransferFrame::Chunk {
+            id,
+            entry: 0,
+            offset,
+            bytes,
+        },
+    }));
+}
+
+fn later(app: &mut App, ms: i64) {
+    if let Clock::Fixed(now) = app.clock {
+        app.clock = Clock::Fixed(now + ms);
+    }
+}
+
+/// README: "each transfer is one card in the conversation, updated in
+/// place"; "its percent, rate and time left while it moves"; "done ✓ with
+/// the first digits of its hash, or failed and why"; "While anything moves,
+/// the status bar shows the total: `⇅ report.pdf · 45% · 2.2 MiB/s`". (The
+/// other states and `3 files, 1 folder`: `present` and `app::transfer`'s
+/// unit tests.)
+#[test]
+fn transfer_cards_are_updated_in_place_and_the_status_bar_has_the_total() {
+    use duplex::protocol::transfer::TransferFrame;
+    let mut app = host_with_bob();
+    // One arrives and is verified.
+    offered(&mut app, 1, "notes.txt", 5);
+    accepted(&mut app, 1, "notes.txt");
+    chunk(&mut app, 1, 0, b"hello".to_vec());
+    app.update(Event::Net(NetEvent::Transfer {
+        from: PEER,
+        frame: TransferFrame::Done {
+            id: 1,
+            entry: 0,
+            hash: *blake3::hash(b"hello").as_bytes(),
+        },
+    }));
+    app.update(Event::Files(duplex::transfer::IoDone::Finished {
+        id: 1,
+        entry: 0,
+        path: "/dl/notes.txt".into(),
+    }));
+    // One is declined.
+    offered(&mut app, 2, "big.iso", 4 << 30);
+    app.update(Event::Submit("/decline".to_owned()));
+    // One moves: 9 of 20 MiB in 4 s, with a chat line after its card.
+    let mib = 1024 * 1024;
+    offered(&mut app, 3, "report.pdf", 20 * mib);
+    accepted(&mut app, 3, "report.pdf");
+    receive(&mut app, 1, "here it comes");
+    later(&mut app, 2000);
+    chunk(&mut app, 3, 0, vec![0; 4 * mib as usize]);
+    later(&mut app, 2000);
+    chunk(&mut app, 3, 4 * mib, vec![0; 5 * mib as usize]);
+    let terminal = draw(&mut app, 80, 12);
+    let shown = rows(&terminal).join("\n");
+    assert_eq!(shown.matches("report.pdf").count(), 2, "{shown}");
+    assert!(
+        shown.contains("⇣ report.pdf · 45% of 20.0 MiB · 2.2 MiB/s · 5 s left · receiving"),
+        "{shown}"
+    );
+    let hash = &blake3::hash(b"hello").to_hex()[..8];
+    assert!(
+        shown.contains(&format!(
+            "⇣ notes.txt · 5 B · done ✓ {hash}, saved in /dl/notes.txt"
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("⇣ big.iso · failed: declined: the person declined"),
+        "{shown}"
+    );
+    let status = rows(&terminal).last().cloned().unwrap_or_default();
+    assert!(
+        status.contains("⇅ report.pdf · 45% · 2.2 MiB/s"),
+        "{status}"
+    );
+    // Each card in the theme's colour for its state.
+    let colour = |text: &str| {
+        let y = rows(&terminal)
+            .iter()
+            .position(|row| row.contains(text))
+            .unwrap_or_else(|| panic!("no row shows {text:?}"));
+        // "22:13 · " then the card.
+        terminal.backend().buffer()[(8, y as u16)].fg
+    };
+    assert_eq!(colour("notes.txt"), app.theme.transfer_done.fg.unwrap());
+    assert_eq!(colour("big.iso"), app.theme.error.fg.unwrap());
+    assert_eq!(colour("45% of"), app.theme.transfer.fg.unwrap());
+    insta::assert_snapshot!(terminal.backend());
+    // Once nothing moves, the status bar no longer has a total.
+    app.update(Event::Submit("/cancel".to_owned()));
+    let terminal = draw(&mut app, 80, 12);
+    let shown = rows(&terminal).join("\n");
+    assert!(!shown.contains('⇅'), "{shown}");
+    assert!(
+        shown.contains("⇣ report.pdf · failed: cancelled by the receiver"),
+        "{shown}"
+    );
+}
