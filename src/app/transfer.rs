@@ -80,6 +80,14 @@ impl Transfer {
         matches!(self.side, Side::Sending(_))
     }
 
+    /// What was offered.
+    fn offer(&self) -> &crate::protocol::transfer::Offer {
+        match &self.side {
+            Side::Sending(sender) => &sender.offer,
+            Side::Receiving(receiver) => &receiver.offer,
+        }
+    }
+
     /// Bytes per second since bytes began moving, at `now_ms`.
     fn rate(&self, now_ms: i64) -> Option<u64> {
         let (since, from) = self.moving_from?;
@@ -91,10 +99,6 @@ impl Transfer {
     /// The card the conversation shows for it, at `now_ms`.
     fn card(&self, id: TransferId, now_ms: i64) -> TransferCard {
         let (bytes, total) = self.progress();
-        let offer = match &self.side {
-            Side::Sending(sender) => &sender.offer,
-            Side::Receiving(receiver) => &receiver.offer,
-        };
         let state = match self.phase() {
             Phase::Offered if self.sending() => CardState::Waiting,
             Phase::Offered => CardState::Offered,
@@ -115,7 +119,7 @@ impl Transfer {
         };
         TransferCard {
             id,
-            name: card_name(offer),
+            name: card_name(self.offer()),
             sending: self.sending(),
             bytes,
             total,
@@ -224,7 +228,7 @@ impl Transfers {
         let first = active.first()?;
         Some(MovingTotal {
             count: active.len(),
-            name: first.card(0, 0).name,
+            name: card_name(first.offer()),
             bytes: active.iter().map(|t| t.progress().0).sum(),
             total: active.iter().map(|t| t.progress().1).sum(),
             rate: active.iter().filter_map(|t| t.told_rate).sum(),
@@ -952,6 +956,68 @@ mod tests {
                 rate: 400,
             })
         );
+    }
+
+    fn cards(app: &App) -> Vec<TransferCard> {
+        app.history
+            .entries()
+            .iter()
+            .filter_map(|entry| match entry {
+                crate::history::Entry::System { event, .. } => match &**event {
+                    SystemEvent::Transfer(card) => Some(card.clone()),
+                    _ => None,
+                },
+                crate::history::Entry::Chat { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_senders_card_waits_for_an_answer_then_moves_in_the_same_place() {
+        let mut app = encrypted();
+        app.update(Event::Files(IoDone::Scanned {
+            id: 5,
+            listing: Ok(vec![crate::transfer::Listed {
+                source: PathBuf::from("/src/a.txt"),
+                path: "a.txt".into(),
+                size: 10,
+                kind: EntryKind::File,
+            }]),
+        }));
+        let shown = cards(&app);
+        assert_eq!(shown.len(), 1);
+        assert!(shown[0].sending);
+        assert_eq!(shown[0].state, CardState::Waiting);
+        app.update(Event::Net(NetEvent::Transfer {
+            from: 3,
+            frame: TransferFrame::Accept { id: 5 },
+        }));
+        let shown = cards(&app);
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert_eq!(shown[0].state, CardState::Moving);
+        app.update(Event::Net(NetEvent::Transfer {
+            from: 3,
+            frame: TransferFrame::Cancel {
+                id: 5,
+                reason: "no room".into(),
+            },
+        }));
+        let shown = cards(&app);
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert!(
+            matches!(&shown[0].state, CardState::Failed(why) if why.contains("no room")),
+            "{shown:?}"
+        );
+    }
+
+    #[test]
+    fn an_offer_to_us_is_a_card_that_says_how_to_answer() {
+        let mut app = encrypted();
+        app.update(offer("a.txt", 3));
+        let shown = cards(&app);
+        assert_eq!(shown.len(), 1);
+        assert!(!shown[0].sending);
+        assert_eq!(shown[0].state, CardState::Offered);
     }
 
     #[test]
