@@ -31,6 +31,9 @@ pub struct Sender {
     /// Set while checking the receiver's prefix after a reconnect: the
     /// hash it claims.
     resuming: Option<Hash>,
+    /// Where a resume after a reconnect picked up (bytes of the whole
+    /// transfer), until it has been told.
+    pub resumed_at: Option<u64>,
 }
 
 impl Sender {
@@ -71,6 +74,7 @@ impl Sender {
             credit: 0,
             sent: 0,
             resuming: None,
+            resumed_at: None,
         };
         Ok((sender, vec![Action::Send(TransferFrame::Offer(offer))]))
     }
@@ -211,6 +215,9 @@ impl Sender {
                     self.hasher = *hasher;
                     self.hashed = len;
                     self.requested = len;
+                    if self.sent > 0 {
+                        self.resumed_at = Some(self.sent);
+                    }
                 } else {
                     // Not what we have: that file starts again from 0.
                     self.sent = self.bytes_before(self.entry);

@@ -298,6 +298,39 @@ fn a_cancel_from_the_receiver_removes_the_partial_file_and_stops_the_sender() {
 }
 
 #[test]
+fn a_drop_mid_file_resumes_after_what_the_receiver_has_and_says_where() {
+    let data = bytes(20 * 61_440, 5);
+    let mut world = World::new(&[("a", data.clone())], &[]);
+    world.accept();
+    while world.receiver.received < 3 * 61_440 {
+        assert!(world.step());
+    }
+    let had = world.receiver.received;
+    world.drop_and_resume();
+    while world.step() {}
+    assert_eq!(world.received("a"), Some(&data));
+    assert_eq!(world.receiver.resumed_at, Some(had));
+    assert_eq!(world.sender.resumed_at, Some(had));
+}
+
+#[test]
+fn a_prefix_that_no_longer_matches_the_file_starts_it_again() {
+    let mut world = World::new(&[("a", bytes(20 * 61_440, 5))], &[]);
+    world.accept();
+    while world.receiver.received < 3 * 61_440 {
+        assert!(world.step());
+    }
+    // The file changed at its start while the connection was down.
+    let changed = bytes(20 * 61_440, 6);
+    world.fs.0.insert(PathBuf::from("/src/a"), changed.clone());
+    world.drop_and_resume();
+    while world.step() {}
+    assert_eq!(world.received("a"), Some(&changed));
+    assert_eq!(world.receiver.resumed_at, None);
+    assert_eq!(world.sender.resumed_at, None);
+}
+
+#[test]
 fn an_offer_with_a_hostile_name_is_refused_before_anything() {
     let offer = crate::protocol::transfer::Offer {
         id: 1,

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::headless::{Duplex, port_of};
+use crate::common::headless::{Duplex, Setup, port_of};
 
 /// The next transfer event that is not progress, skipping everything else.
 fn transfer_event(duplex: &Duplex) -> Value {
@@ -195,4 +195,82 @@ fn offers_wait_for_an_answer_and_either_side_can_stop() {
         "aaa"
     );
     assert_eq!(std::fs::read_dir(downloads.path()).unwrap().count(), 0);
+}
+
+/// Time limits shortened so a drop is noticed in two seconds (debug
+/// builds read `DUPLEX_TEST_LIMITS`).
+const SHORT_SILENCE: (&str, &str) = ("DUPLEX_TEST_LIMITS", "heartbeat=250ms,silence=2s");
+
+/// README: "after a drop, the conversation resumes and an interrupted
+/// transfer goes on from what the receiver already has". The receiver is
+/// suspended mid-transfer past the silence limit; when it comes back the
+/// transfer resumes above 0, and what arrives is byte for byte the file.
+#[test]
+fn a_transfer_interrupted_by_a_drop_resumes_where_it_was() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let big = pseudo_random(64 * 1024 * 1024 + 5, 11);
+    std::fs::write(src.path().join("big.bin"), &big).unwrap();
+    let dl = downloads.path().to_str().unwrap().to_owned();
+    let setup = || Setup {
+        env: &[SHORT_SILENCE],
+        state: None,
+    };
+    let host = Duplex::start_with(
+        "alice",
+        &[
+            "host",
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--name",
+            "alice",
+            "--json",
+            "--auto-accept",
+            "--downloads",
+            &dl,
+        ],
+        setup(),
+    );
+    let addr = format!("127.0.0.1:{}", port_of(&host.event("listening")));
+    let mut guest = Duplex::start_with("bob", &["join", &addr, "--name", "bob", "--json"], setup());
+    assert_eq!(host.event("joined")["name"], "bob");
+    assert_eq!(guest.event("joined")["name"], "alice");
+
+    guest.send(&format!("/send {}", src.path().join("big.bin").display()));
+    // The first progress on the receiving side: some bytes are in.
+    let total = big.len() as u64;
+    loop {
+        let value = host.json_all();
+        assert_ne!(value["event"], "transfer_done", "{value}");
+        assert_ne!(value["event"], "transfer_failed", "{value}");
+        if value["event"] == "transfer_progress" && value["bytes"].as_u64().unwrap() > 0 {
+            break;
+        }
+    }
+    host.signal(libc::SIGSTOP);
+    loop {
+        let value = guest.json_all();
+        assert_ne!(value["event"], "transfer_done", "{value}");
+        assert_ne!(value["event"], "transfer_failed", "{value}");
+        if value["event"] == "disconnected" {
+            break;
+        }
+    }
+    host.signal(libc::SIGCONT);
+
+    // Both sides say the transfer resumed, above 0 and short of the end.
+    for side in [&host, &guest] {
+        let resumed = transfer_event(side);
+        assert_eq!(resumed["event"], "transfer_resumed", "{resumed}");
+        let at = resumed["bytes"].as_u64().unwrap();
+        assert!(at > 0 && at < total, "{resumed}");
+    }
+    let done = transfer_event(&host);
+    assert_eq!(done["event"], "transfer_done", "{done}");
+    assert_eq!(done["bytes"], total);
+    assert_eq!(transfer_event(&guest)["event"], "transfer_done");
+    assert!(std::fs::read(downloads.path().join("big.bin")).unwrap() == big);
+    assert_no_part_files(downloads.path());
 }
