@@ -274,3 +274,129 @@ fn a_transfer_interrupted_by_a_drop_resumes_where_it_was() {
     assert!(std::fs::read(downloads.path().join("big.bin")).unwrap() == big);
     assert_no_part_files(downloads.path());
 }
+
+/// The first progress of the receiving side with some bytes in.
+fn until_bytes_arrive(receiver: &Duplex) {
+    loop {
+        let value = receiver.json_all();
+        assert_ne!(value["event"], "transfer_done", "{value}");
+        assert_ne!(value["event"], "transfer_failed", "{value}");
+        if value["event"] == "transfer_progress" && value["bytes"].as_u64().unwrap() > 0 {
+            return;
+        }
+    }
+}
+
+/// The next `transfer_failed`, skipping the offer and progress.
+fn failure(duplex: &Duplex) -> String {
+    loop {
+        let value = transfer_event(duplex);
+        assert_ne!(value["event"], "transfer_done", "{value}");
+        if value["event"] == "transfer_failed" {
+            return value["text"].as_str().unwrap().to_owned();
+        }
+    }
+}
+
+/// README: "`/cancel` stops a transfer from either side; the partial file
+/// is removed", while the bytes move, and both sides say so.
+#[test]
+fn a_cancel_mid_transfer_from_either_side_leaves_no_partial_file() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let file = src.path().join("big.bin");
+    std::fs::write(&file, pseudo_random(64 * 1024 * 1024, 3)).unwrap();
+    let dl = downloads.path().to_str().unwrap().to_owned();
+    let (mut host, mut guest) = pair(&["--auto-accept", "--downloads", &dl]);
+
+    // The sender stops it.
+    guest.send(&format!("/send {}", file.display()));
+    until_bytes_arrive(&host);
+    assert!(downloads.path().join("big.bin.part").exists());
+    guest.send("/cancel");
+    assert!(failure(&guest).contains("cancelled"));
+    let text = failure(&host);
+    assert!(text.contains("cancelled by the peer"), "{text}");
+    assert_eq!(std::fs::read_dir(downloads.path()).unwrap().count(), 0);
+
+    // The receiver stops it.
+    guest.send(&format!("/send {}", file.display()));
+    until_bytes_arrive(&host);
+    host.send("/cancel");
+    assert!(failure(&host).contains("cancelled"));
+    let text = failure(&guest);
+    assert!(text.contains("cancelled by the peer"), "{text}");
+    assert_eq!(std::fs::read_dir(downloads.path()).unwrap().count(), 0);
+
+    // And the conversation goes on.
+    guest.send("still friends");
+    loop {
+        let value = host.json();
+        if value["event"] == "message" {
+            assert_eq!(value["text"], "still friends");
+            break;
+        }
+    }
+}
+
+/// README: "an unwritable folder is a clear error and leaves nothing":
+/// the downloads folder cannot be created (a file is in its way).
+#[test]
+fn an_unwritable_downloads_folder_is_a_clear_error_on_both_sides() {
+    let src = tempfile::tempdir().unwrap();
+    let place = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("a.txt"), "aaa").unwrap();
+    std::fs::write(place.path().join("blocker"), "a file").unwrap();
+    let dl = place.path().join("blocker/downloads");
+    let dl = dl.to_str().unwrap().to_owned();
+    let (host, mut guest) = pair(&["--auto-accept", "--downloads", &dl]);
+    guest.send(&format!("/send {}", src.path().join("a.txt").display()));
+    let text = failure(&host);
+    assert!(
+        text.contains("cannot create") && text.contains(&dl),
+        "{text}"
+    );
+    let text = failure(&guest);
+    assert!(text.contains("cannot create"), "{text}");
+    let left: Vec<_> = std::fs::read_dir(place.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+}
+
+/// README: "`--max-file-size BYTES` declines offers with a larger file; an
+/// offer larger than the free space is refused with a clear error".
+#[test]
+fn offers_too_large_for_the_limit_or_the_disk_are_refused_before_anything() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("mid.bin"), vec![1u8; 2000]).unwrap();
+    // A sparse file larger than the free space: nothing reads it before
+    // the receiver accepts.
+    let huge = std::fs::File::create(src.path().join("huge.bin")).unwrap();
+    huge.set_len(1 << 43).unwrap(); // 8 TiB
+    drop(huge);
+    let dl = downloads.path().to_str().unwrap().to_owned();
+    let (host, mut guest) = pair(&[
+        "--auto-accept",
+        "--downloads",
+        &dl,
+        "--max-file-size",
+        "1000",
+    ]);
+
+    guest.send(&format!("/send {}", src.path().join("mid.bin").display()));
+    let text = failure(&guest);
+    assert!(
+        text.contains("declined") && text.contains("limit"),
+        "{text}"
+    );
+    let _ = failure(&host);
+    drop((host, guest));
+
+    let (host, mut guest) = pair(&["--auto-accept", "--downloads", &dl]);
+    guest.send(&format!("/send {}", src.path().join("huge.bin").display()));
+    let text = failure(&host);
+    assert!(text.contains("not enough free space"), "{text}");
+    let text = failure(&guest);
+    assert!(!text.is_empty(), "{text}");
+    assert_eq!(std::fs::read_dir(downloads.path()).unwrap().count(), 0);
+}
