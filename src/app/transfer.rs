@@ -439,8 +439,10 @@ impl App {
         for id in ids {
             let offer = match self.transfers.list.get_mut(&id).map(|t| &mut t.side) {
                 Some(Side::Sending(sender)) if !sender.phase.is_over() => {
+                    // Offered again: a receiver that knows it skips the
+                    // offer; one that restarted (and lost it) sees it anew.
                     sender.reconnected();
-                    (sender.phase == Phase::Offered).then(|| sender.offer.clone())
+                    Some(sender.offer.clone())
                 }
                 _ => None,
             };

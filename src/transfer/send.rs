@@ -90,6 +90,11 @@ impl Sender {
         }
         match frame {
             TransferFrame::Accept { .. } => {
+                if self.phase == Phase::Moving {
+                    // Accepted again after a reconnect: the receiver
+                    // restarted without what it had, so start over.
+                    self.start_over();
+                }
                 self.phase = Phase::Moving;
                 Vec::new()
             }
@@ -158,6 +163,17 @@ impl Sender {
             path: self.sources[index].clone(),
             len: offset,
         }]
+    }
+
+    /// Back to the first byte of the first entry.
+    fn start_over(&mut self) {
+        self.sent = 0;
+        self.entry = 0;
+        self.credit = 0;
+        self.requested = 0;
+        self.hashed = 0;
+        self.hasher = blake3::Hasher::new();
+        self.resuming = None;
     }
 
     fn bytes_before(&self, index: usize) -> u64 {

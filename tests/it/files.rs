@@ -400,3 +400,70 @@ fn offers_too_large_for_the_limit_or_the_disk_are_refused_before_anything() {
     assert!(!text.is_empty(), "{text}");
     assert_eq!(std::fs::read_dir(downloads.path()).unwrap().count(), 0);
 }
+
+/// A receiver killed mid-transfer and started again (taking over its
+/// conversation from the journal) gets the offer again and the whole file:
+/// the sender does not wait forever for a receiver that forgot it.
+#[test]
+fn a_receiver_killed_and_restarted_gets_the_file_again() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let big = pseudo_random(64 * 1024 * 1024, 13);
+    std::fs::write(src.path().join("big.bin"), &big).unwrap();
+    let dl = downloads.path().to_str().unwrap().to_owned();
+    let host = Duplex::start_with(
+        "alice",
+        &[
+            "host",
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--name",
+            "alice",
+            "--json",
+        ],
+        Setup {
+            env: &[SHORT_SILENCE],
+            state: None,
+        },
+    );
+    let addr = format!("127.0.0.1:{}", port_of(&host.event("listening")));
+    let guest_args = [
+        "join",
+        &addr,
+        "--name",
+        "bob",
+        "--json",
+        "--auto-accept",
+        "--downloads",
+        &dl,
+    ];
+    let guest_setup = || Setup {
+        env: &[SHORT_SILENCE],
+        state: Some(state.path()),
+    };
+    let guest = Duplex::start_with("bob", &guest_args, guest_setup());
+    assert_eq!(host.event("joined")["name"], "bob");
+    assert_eq!(guest.event("joined")["name"], "alice");
+    let mut host = host;
+    host.send(&format!("/send {}", src.path().join("big.bin").display()));
+    until_bytes_arrive(&guest);
+    guest.signal(libc::SIGKILL);
+    drop(guest);
+
+    let again = Duplex::start_with("bob", &guest_args, guest_setup());
+    assert_eq!(transfer_event(&again)["event"], "transfer_offer");
+    let done = transfer_event(&again);
+    assert_eq!(done["event"], "transfer_done", "{done}");
+    loop {
+        let value = transfer_event(&host);
+        assert_ne!(value["event"], "transfer_failed", "{value}");
+        if value["event"] == "transfer_done" {
+            break;
+        }
+    }
+    // The killed run's partial file is left: the new one took another name.
+    assert!(std::fs::read(downloads.path().join("big (1).bin")).unwrap() == big);
+}
