@@ -541,8 +541,10 @@ impl App {
         for id in ids {
             let offer = match self.transfers.list.get_mut(&id).map(|t| &mut t.side) {
                 Some(Side::Sending(sender)) if !sender.phase.is_over() => {
+                    // Offered again: a receiver that knows it skips the
+                    // offer; one that restarted (and lost it) sees it anew.
                     sender.reconnected();
-                    (sender.phase == Phase::Offered).then(|| sender.offer.clone())
+                    Some(sender.offer.clone())
                 }
                 _ => None,
             };
@@ -614,6 +616,35 @@ impl App {
     /// Tells the front ends what changed: a new phase at once, progress at
     /// most every [`PROGRESS_EVERY_MS`].
     fn tell(&mut self, id: TransferId) -> Vec<Effect> {
+        let mut effects = self.tell_resumed(id);
+        effects.extend(self.tell_phase(id));
+        effects
+    }
+
+    /// Says once where a transfer picked up after a reconnect.
+    fn tell_resumed(&mut self, id: TransferId) -> Vec<Effect> {
+        let Some(transfer) = self.transfers.list.get_mut(&id) else {
+            return Vec::new();
+        };
+        let at = match &mut transfer.side {
+            Side::Sending(s) => s.resumed_at.take(),
+            Side::Receiving(r) => r.resumed_at.take(),
+        };
+        let Some(at) = at else {
+            return Vec::new();
+        };
+        let (_, total) = transfer.progress();
+        let text = format!(
+            "[{}] {}: resumed at {} of {} (what the receiver had matched its hash)",
+            &hex(id)[..8],
+            transfer.name,
+            size_text(at),
+            size_text(total)
+        );
+        self.note(id, "resumed", text)
+    }
+
+    fn tell_phase(&mut self, id: TransferId) -> Vec<Effect> {
         let now = self.clock.mono_ms();
         let Some(transfer) = self.transfers.list.get_mut(&id) else {
             return Vec::new();

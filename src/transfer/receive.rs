@@ -37,6 +37,11 @@ pub struct Receiver {
     /// The last confirmation sent (a `Done` back to the sender), to send
     /// again if it was lost in a drop.
     confirmed: Option<TransferFrame>,
+    /// Whether we asked to resume and no chunk has come since.
+    resuming: bool,
+    /// Where a resume after a reconnect picked up (bytes of the whole
+    /// transfer), until it has been told.
+    pub resumed_at: Option<u64>,
 }
 
 impl Receiver {
@@ -78,6 +83,8 @@ impl Receiver {
             received: 0,
             saved: Vec::new(),
             confirmed: None,
+            resuming: false,
+            resumed_at: None,
         })
     }
 
@@ -163,6 +170,7 @@ impl Receiver {
             return Vec::new();
         }
         self.since_credit = 0;
+        self.resuming = true;
         let entry = self.entry.min(self.offer.entries.len().saturating_sub(1)) as u32;
         vec![
             Action::Send(TransferFrame::ResumeFrom {
@@ -244,6 +252,10 @@ impl Receiver {
         }
         let size = self.offer.entries[self.entry].size;
         let mut actions = Vec::new();
+        if std::mem::take(&mut self.resuming) && offset == self.written && self.received > 0 {
+            // The sender checked our prefix and goes on after it.
+            self.resumed_at = Some(self.received);
+        }
         if offset == 0 && self.written > 0 {
             // The sender starts this file again (our prefix was not its).
             actions.extend(self.part().map(|part| Action::Remove { part }));

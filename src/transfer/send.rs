@@ -31,6 +31,9 @@ pub struct Sender {
     /// Set while checking the receiver's prefix after a reconnect: the
     /// hash it claims.
     resuming: Option<Hash>,
+    /// Where a resume after a reconnect picked up (bytes of the whole
+    /// transfer), until it has been told.
+    pub resumed_at: Option<u64>,
 }
 
 impl Sender {
@@ -71,6 +74,7 @@ impl Sender {
             credit: 0,
             sent: 0,
             resuming: None,
+            resumed_at: None,
         };
         Ok((sender, vec![Action::Send(TransferFrame::Offer(offer))]))
     }
@@ -86,6 +90,11 @@ impl Sender {
         }
         match frame {
             TransferFrame::Accept { .. } => {
+                if self.phase == Phase::Moving {
+                    // Accepted again after a reconnect: the receiver
+                    // restarted without what it had, so start over.
+                    self.start_over();
+                }
                 self.phase = Phase::Moving;
                 Vec::new()
             }
@@ -156,6 +165,17 @@ impl Sender {
         }]
     }
 
+    /// Back to the first byte of the first entry.
+    fn start_over(&mut self) {
+        self.sent = 0;
+        self.entry = 0;
+        self.credit = 0;
+        self.requested = 0;
+        self.hashed = 0;
+        self.hasher = blake3::Hasher::new();
+        self.resuming = None;
+    }
+
     fn bytes_before(&self, index: usize) -> u64 {
         self.offer.entries[..index.min(self.offer.entries.len())]
             .iter()
@@ -211,6 +231,9 @@ impl Sender {
                     self.hasher = *hasher;
                     self.hashed = len;
                     self.requested = len;
+                    if self.sent > 0 {
+                        self.resumed_at = Some(self.sent);
+                    }
                 } else {
                     // Not what we have: that file starts again from 0.
                     self.sent = self.bytes_before(self.entry);
