@@ -10,16 +10,6 @@ use serde_json::Value;
 
 use crate::common::headless::{Duplex, Setup, port_of};
 
-/// The next event of `duplex` named `name`, skipping others.
-fn until(duplex: &Duplex, name: &str) -> Value {
-    loop {
-        let event = duplex.json();
-        if event["event"] == name {
-            return event;
-        }
-    }
-}
-
 /// README: "A guest told 'busy' by a host it was talking to keeps trying,
 /// as after any drop, instead of exiting." Bob is killed; Carol takes the
 /// seat (the host lets newcomers in: `--newcomers admit`); Bob, started
@@ -44,11 +34,11 @@ fn a_restarted_guest_told_busy_keeps_trying() {
     host.event("disconnected");
 
     let mut carol = Duplex::join("carol", port, &["--json"]);
-    assert_eq!(until(&host, "joined")["name"], "carol");
+    assert_eq!(host.until("joined")["name"], "carol");
     carol.event("joined");
 
     let mut bob = Duplex::start_with("bob", &bob_args, bob_setup());
-    let error = until(&bob, "error");
+    let error = bob.until("error");
     let message = error["message"].as_str().unwrap_or_default();
     assert!(
         message.starts_with("cannot reconnect yet:")
@@ -62,12 +52,12 @@ fn a_restarted_guest_told_busy_keeps_trying() {
     );
 
     carol.close_stdin();
-    assert_eq!(until(&host, "left")["name"], "carol");
+    assert_eq!(host.until("left")["name"], "carol");
     assert!(carol.exit().success());
-    let joined = until(&bob, "joined");
+    let joined = bob.until("joined");
     assert_eq!(joined["name"], "alice", "{joined}");
     // A new participant to the host (Carol's session replaced the secret).
-    assert_eq!(until(&host, "joined")["name"], "bob (guest 2)");
+    assert_eq!(host.until("joined")["name"], "bob (guest 2)");
     bob.send("exit");
     assert!(bob.exit().success());
 }
@@ -145,7 +135,7 @@ fn a_plain_clients_exit_ends_only_its_conversation() {
     assert!(failed.is_empty(), "{failed:?}");
     bob.send("exit");
     assert!(bob.exit().success());
-    assert_eq!(until(&host, "left")["reason"], "exit");
+    assert_eq!(host.until("left")["reason"], "exit");
     host.close_stdin();
     assert!(host.exit().success());
 }
@@ -176,12 +166,12 @@ fn an_idle_plain_client_gives_up_the_seat() {
     let mut idle = plain_client(port, "hi");
     host.event("joined");
     assert_eq!(host.event("message")["text"], "hi");
-    let left = until(&host, "left");
+    let left = host.until("left");
     assert_eq!(left["reason"], "idle", "{left}");
     assert_eq!(left["detail"], "it sent nothing for 1 second", "{left}");
     assert_eq!(until_closed(&mut idle), "");
 
     let _next = plain_client(port, "my turn");
-    assert_eq!(until(&host, "joined")["plaintext"], true);
+    assert_eq!(host.until("joined")["plaintext"], true);
     assert_eq!(host.event("message")["text"], "my turn");
 }

@@ -3,20 +3,8 @@
 //! that finds a new conversation at its host's address holds what it typed
 //! for the earlier one until its person decides.
 
-use serde_json::Value;
-
 use crate::common::headless::{Duplex, Setup, port_of};
 use crate::common::pty::{Result, Tui};
-
-/// Every event up to the next one named `name`; that one.
-fn until(duplex: &Duplex, name: &str) -> Value {
-    loop {
-        let event = duplex.json_all();
-        if event["event"] == name {
-            return event;
-        }
-    }
-}
 
 /// A port of 127.0.0.1 that was free a moment ago (a host on a fixed port
 /// keeps a journal; one on port 0 could not be found again).
@@ -70,20 +58,20 @@ fn a_stranger_cannot_take_a_lost_guests_place_nor_end_its_conversation() {
         state: Some(bob_state.path()),
     };
     let bob = Duplex::start_with("bob", &bob_args, bob_setup());
-    assert_eq!(until(&alice, "joined")["name"], "bob");
-    until(&bob, "joined");
+    assert_eq!(alice.until("joined")["name"], "bob");
+    bob.until("joined");
     // Bob takes nothing in, then dies.
     bob.signal(libc::SIGSTOP);
     alice.send("for bob");
     bob.signal(libc::SIGKILL);
-    assert_eq!(until(&alice, "disconnected")["name"], "bob");
+    assert_eq!(alice.until("disconnected")["name"], "bob");
 
     let carol_args = ["join", addr.as_str(), "--name", "carol", "--json"];
     let mut carol = Duplex::start_with("carol", &carol_args, Setup::default());
     carol.send("exit"); // a goodbye, if she ever got in
-    let rejected = until(&alice, "rejected");
+    let rejected = alice.until("rejected");
     assert_eq!(rejected["kind"], "away", "{rejected}");
-    let error = until(&carol, "error");
+    let error = carol.until("error");
     assert!(
         error["message"]
             .as_str()
@@ -94,11 +82,11 @@ fn a_stranger_cannot_take_a_lost_guests_place_nor_end_its_conversation() {
     assert_eq!(journals(host_state.path()), 1, "the journal is gone");
 
     let bob = Duplex::start_with("bob", &bob_args, bob_setup());
-    let resumed = until(&alice, "resumed");
+    let resumed = alice.until("resumed");
     assert_eq!(resumed["name"], "bob", "{resumed}");
-    let message = until(&bob, "message");
+    let message = bob.until("message");
     assert_eq!(message["text"], "for bob", "{message}");
-    let delivered = until(&alice, "delivery");
+    let delivered = alice.until("delivery");
     assert_eq!(delivered["state"], "delivered", "{delivered}");
 }
 
@@ -124,29 +112,29 @@ fn a_guest_holds_what_it_typed_for_an_earlier_conversation() {
     alice.event("listening");
     let addr = format!("127.0.0.1:{port}");
     let mut bob = Duplex::start("bob", &["join", &addr, "--name", "bob", "--json"]);
-    until(&alice, "joined");
-    until(&bob, "joined");
+    alice.until("joined");
+    bob.until("joined");
     let mut alice = alice;
     alice.signal(libc::SIGKILL);
     let _ = alice.child.wait(); // its port is free once it is gone
-    until(&bob, "disconnected");
+    bob.until("disconnected");
     bob.send("anyone?");
-    let sent = until(&bob, "sent");
+    let sent = bob.until("sent");
     assert_eq!(sent["state"], "queued", "{sent}");
 
     let mut alice = Duplex::start("alice", &host_args);
     alice.event("listening");
-    until(&alice, "joined");
-    let held = until(&bob, "held");
+    alice.until("joined");
+    let held = bob.until("held");
     assert_eq!(held["count"], 1, "{held}");
     bob.send("hello, new alice");
-    let first = until(&alice, "message");
+    let first = alice.until("message");
     assert_eq!(first["text"], "hello, new alice", "held one went unasked");
     bob.send("/held send");
-    let second = until(&alice, "message");
+    let second = alice.until("message");
     assert_eq!(second["text"], "anyone?", "{second}");
     alice.send("exit");
-    until(&bob, "left");
+    bob.until("left");
     assert!(bob.exit().success());
     assert!(alice.exit().success());
 }
@@ -176,7 +164,7 @@ fn the_host_is_asked_on_screen_before_a_newcomer_takes_a_lost_guests_place() -> 
     assert!(!screen.contains("not delivered"), "{screen}");
     alice.send_keys("n")?;
     alice.wait_for("carol turned away", |s| s.contains("turned carol away"))?;
-    let error = until(&carol, "error");
+    let error = carol.until("error");
     assert!(
         error["message"]
             .as_str()
@@ -193,7 +181,7 @@ fn the_host_is_asked_on_screen_before_a_newcomer_takes_a_lost_guests_place() -> 
         s.contains("dave joined") && s.contains("✗ not delivered")
     })?;
     assert!(screen.contains("dave was let in"), "{screen}");
-    assert_eq!(until(&dave, "joined")["name"], "alice");
+    assert_eq!(dave.until("joined")["name"], "alice");
     Ok(())
 }
 
@@ -222,11 +210,11 @@ fn a_made_up_code_works_once_and_its_guest_comes_back_with_the_next() {
         state: Some(state.path()),
     };
     let bob = Duplex::start_with("bob", &bob_args, bob_setup());
-    until(&alice, "joined");
-    let next = until(&alice, "code");
+    alice.until("joined");
+    let next = alice.until("code");
     let next = next["code"].as_str().expect("the next code").to_owned();
     assert_ne!(next, code);
-    until(&bob, "joined");
+    bob.until("joined");
 
     let mut carol = Duplex::start_with(
         "carol",
@@ -236,18 +224,18 @@ fn a_made_up_code_works_once_and_its_guest_comes_back_with_the_next() {
             state: None,
         },
     );
-    let rejected = until(&alice, "rejected");
+    let rejected = alice.until("rejected");
     assert_eq!(rejected["kind"], "wrong-code", "{rejected}");
-    until(&carol, "error");
+    carol.until("error");
     assert!(!carol.exit().success());
 
     bob.signal(libc::SIGKILL);
-    until(&alice, "disconnected");
+    alice.until("disconnected");
     let bob = Duplex::start_with("bob", &bob_args, bob_setup());
-    let resumed = until(&alice, "resumed");
+    let resumed = alice.until("resumed");
     assert_eq!(resumed["name"], "bob", "{resumed}");
     // Nothing was owed either way: for bob's new run, alice just joined.
-    assert_eq!(until(&bob, "joined")["name"], "alice");
+    assert_eq!(bob.until("joined")["name"], "alice");
 }
 
 /// README: `--newcomers ask` needs the chat screen; headless there is

@@ -171,6 +171,17 @@ impl Duplex {
             .unwrap_or_else(|err| panic!("{}: not JSON ({err}): {line:?}", self.name))
     }
 
+    /// The next JSON event named `event`, skipping any others before it
+    /// (progress events included).
+    pub fn until(&self, event: &str) -> Value {
+        loop {
+            let value = self.json_all();
+            if value["event"] == event {
+                return value;
+            }
+        }
+    }
+
     /// The next JSON event, which must be `event`.
     pub fn event(&self, event: &str) -> Value {
         let value = self.json();
