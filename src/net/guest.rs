@@ -217,9 +217,6 @@ fn connect_why(err: &std::io::Error) -> String {
     }
 }
 
-/// The longest a host may ask us to wait for its person's decision.
-const MAX_WAIT_SECONDS: u32 = 300;
-
 /// The duplex handshake over a connection [`dial`] opened, then the
 /// conversation's tasks (what [`connect`] does after dialling).
 pub async fn open(
@@ -248,6 +245,10 @@ pub async fn open(
         tokio::pin!(handshake);
         let deadline = tokio::time::sleep(limits.handshake);
         tokio::pin!(deadline);
+        // However often a host asks us to wait, the whole wait is at most
+        // the decision time (`limits.knock`) past the handshake limit: a
+        // hostile host cannot keep us hanging by asking again and again.
+        let latest = tokio::time::Instant::now() + limits.handshake + limits.knock;
         loop {
             tokio::select! {
                 result = &mut handshake => break Some(result),
@@ -255,10 +256,9 @@ pub async fn open(
                     let Some((reason, seconds)) = waiting_rx.borrow_and_update().clone() else {
                         continue;
                     };
-                    let more = Duration::from_secs(u64::from(seconds.min(MAX_WAIT_SECONDS)));
-                    deadline
-                        .as_mut()
-                        .reset(tokio::time::Instant::now() + more + limits.handshake);
+                    let more = Duration::from_secs(u64::from(seconds));
+                    let until = tokio::time::Instant::now() + more + limits.handshake;
+                    deadline.as_mut().reset(until.min(latest));
                     let _ = events.send(NetEvent::Waiting { reason }).await;
                 }
                 () = &mut deadline => break None,

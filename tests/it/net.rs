@@ -2925,3 +2925,37 @@ async fn a_code_the_person_chose_stays() {
         other => panic!("expected only the join, got {other:?}"),
     }
 }
+
+/// A hostile host that asks the guest to wait again and again cannot keep
+/// it hanging: the whole wait is at most the decision time past the
+/// handshake limit, however many `Waiting` frames arrive.
+#[tokio::test]
+async fn a_host_asking_to_wait_for_ever_is_given_up_on() {
+    let listener = TcpListener::bind((LOCALHOST, 0)).await.expect("binds");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(async move {
+        let (mut stream, peer) = listener.accept().await.expect("the guest");
+        let Ok(Opening::Duplex(theirs)) = handshake::read_opening(&mut stream, None).await else {
+            return;
+        };
+        let Ok(mut pending) =
+            handshake::host_open(&mut stream, theirs, peer.ip(), &HostPolicy::new(None)).await
+        else {
+            return;
+        };
+        // "Wait a minute", every 50 ms, for ever.
+        while pending.wait("hold on", 60).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let limits = Limits {
+        handshake: Duration::from_millis(300),
+        knock: Duration::from_millis(300),
+        ..Limits::DEFAULT
+    };
+    let joined = tokio::time::timeout(WAIT, join_within(addr, "bob", None, limits))
+        .await
+        .expect("still waiting after 10 s: the host kept the guest hanging");
+    let err = handshake_error(joined);
+    assert!(matches!(err, HandshakeError::Timeout(_)), "{err}");
+}
