@@ -108,8 +108,8 @@ pub fn system_text(event: &SystemEvent) -> String {
             the next guest needs a new one, shown in the join command when the seat is free"
             .to_owned(),
         SystemEvent::Knock { name, addr, away } => format!(
-            "{name} ({addr}) wants to join while {away} is away; {away} keeps the place unless \
-             you let {name} in"
+            "someone new calling itself {name} ({addr}) wants to join while {away} is away; \
+             {away} keeps the place unless you let them in"
         ),
         SystemEvent::Rejected {
             addr,

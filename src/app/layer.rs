@@ -79,9 +79,13 @@ impl Question {
     /// The question in words, with its answers.
     pub fn text(&self) -> String {
         match self {
+            // Someone new, whatever it calls itself: the away guest comes
+            // back by itself, with no question, so a stranger naming itself
+            // after it is still a stranger.
             Question::Knock { name, away, .. } => format!(
-                "{name} wants to join while {away} is away: let {name} in, giving up {away}'s \
-                 place? y let in · n turn away"
+                "someone new calling itself {name} wants to join while {away} is away \
+                 ({away} coming back needs no answer): let them in, giving up {away}'s place? \
+                 y let in · n turn away"
             ),
             Question::Held { count, name } => format!(
                 "{count} message{} you typed for the earlier conversation {} held: send {} to \

@@ -3634,6 +3634,25 @@ mod tests {
         assert_eq!(app.input.text(), big);
     }
 
+    /// A stranger that names itself after the lost guest, hoping the host
+    /// lets "bob" back in, is asked about as someone new.
+    #[test]
+    fn a_newcomer_with_the_lost_guests_name_is_asked_about_as_someone_new() {
+        let mut app = host();
+        app.update(joined(3, "bob"));
+        app.update(left(3, LeftReason::Closed));
+        let addr: SocketAddr = "10.0.0.7:4000".parse().unwrap();
+        let (knock, _answer) =
+            crate::net::Knock::new("bob".into(), addr, std::time::Duration::from_secs(60));
+        app.update(Event::Net(NetEvent::Knock(knock)));
+        let text = app.question().map(Question::text).unwrap_or_default();
+        assert!(
+            text.starts_with("someone new calling itself bob wants to join while bob is away"),
+            "{text}"
+        );
+        assert!(text.contains("bob coming back needs no answer"), "{text}");
+    }
+
     #[test]
     fn a_lost_guest_coming_back_answers_a_pending_knock() {
         let mut app = host();
@@ -3698,7 +3717,7 @@ mod tests {
         assert!(
             question
                 .text()
-                .contains("carol wants to join while bob is away")
+                .contains("someone new calling itself carol wants to join while bob is away")
         );
         assert_eq!(app.next_deadline(), Some(app.clock.mono_ms() + 60_000));
         let effects = app.update(key(KeyCode::Char('n')));

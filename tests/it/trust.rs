@@ -159,7 +159,8 @@ fn the_host_is_asked_on_screen_before_a_newcomer_takes_a_lost_guests_place() -> 
 
     let mut carol = Duplex::join("carol", port, &["--json"]);
     let screen = alice.wait_for("the question", |s| {
-        s.contains("carol wants to join while bob is away") && s.contains("n turn away")
+        s.contains("someone new calling itself carol wants to join while bob is away")
+            && s.contains("n turn away")
     })?;
     assert!(!screen.contains("not delivered"), "{screen}");
     alice.send_keys("n")?;
@@ -174,7 +175,7 @@ fn the_host_is_asked_on_screen_before_a_newcomer_takes_a_lost_guests_place() -> 
 
     let dave = Duplex::join("dave", port, &["--json"]);
     alice.wait_for("the question", |s| {
-        s.contains("dave wants to join while bob is away")
+        s.contains("someone new calling itself dave")
     })?;
     alice.send_keys("y")?;
     let screen = alice.wait_for("dave in", |s| {
