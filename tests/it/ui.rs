@@ -1189,3 +1189,30 @@ fn transfer_cards_are_updated_in_place_and_the_status_bar_has_the_total() {
         "{shown}"
     );
 }
+
+/// A 20-column terminal: the question about a newcomer still says, in
+/// full, who wants in and what y and n do (wrapped, never cut), and the
+/// keys that answer it.
+#[test]
+fn a_knock_question_fits_a_20_column_terminal() {
+    let mut app = host_with_bob();
+    app.update(Event::Net(NetEvent::Left {
+        from: PEER,
+        reason: duplex::domain::LeftReason::Closed,
+    }));
+    let (knock, _answer) = duplex::net::Knock::new(
+        "carol".into(),
+        "10.0.0.7:4000".parse().unwrap(),
+        std::time::Duration::from_secs(60),
+    );
+    app.update(Event::Net(NetEvent::Knock(knock)));
+    let terminal = draw(&mut app, 20, 24);
+    let screen = rows(&terminal).join("");
+    let squeezed: String = screen
+        .chars()
+        .filter(|c| !c.is_whitespace() && !"│┌┐└┘─".contains(*c))
+        .collect();
+    for words in ["someonenewcallingitselfcarol", "yletin", "nturnaway"] {
+        assert!(squeezed.contains(words), "{words}: {:#?}", rows(&terminal));
+    }
+}
